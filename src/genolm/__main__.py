@@ -1,0 +1,5 @@
+import sys
+
+from genolm.cli import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""Representations and figures: pooled embeddings, UMAP grids with measured claims, training curves."""

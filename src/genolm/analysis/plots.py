@@ -1,0 +1,78 @@
+"""Figures a user would rather look at than read: training curves and UMAP grids."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # jobs run headless on compute nodes
+import matplotlib.pyplot as plt
+import numpy as np
+import polars as pl
+import seaborn as sns
+
+
+def _save(fig, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.stem + ".tmp" + path.suffix)
+    fig.savefig(tmp, dpi=120, bbox_inches="tight")
+    plt.close(fig)
+    tmp.replace(path)
+
+
+def plot_history(history: pl.DataFrame, path: Path, title: str) -> None:
+    """Loss curves (train and validation) and, when present, validation accuracy, against the step."""
+    sns.set_theme(style="whitegrid", context="notebook")
+    panels = [("loss", ["train/loss", "val/loss"]), ("accuracy", ["val/accuracy", "val/balanced_accuracy"]),
+              ("perplexity", ["val/perplexity"])]
+    panels = [(name, [k for k in keys if k in set(history["metric"])]) for name, keys in panels]
+    panels = [p for p in panels if p[1]] or [("loss", [])]
+    fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.6), squeeze=False)
+    for ax, (name, keys) in zip(axes[0], panels):
+        for key in keys:
+            rows = history.filter(pl.col("metric") == key)
+            ax.plot(rows["step"], rows["value"], marker="o" if key.startswith("val") else None, ms=3, label=key)
+        ax.set_xlabel("step")
+        ax.set_ylabel(name)
+        if keys:
+            ax.legend(fontsize=8)
+    fig.suptitle(title)
+    _save(fig, path)
+
+
+def plot_umap_grid(coords: dict[tuple[int, float], np.ndarray], labels: np.ndarray, path: Path, *, title: str,
+                   scores: dict[tuple[int, float], float], score_name: str, highlight: list | None = None,
+                   order: list | None = None) -> None:
+    """One panel per (n_neighbors, min_dist); points coloured by `labels`.
+
+    With `highlight`, only those label values get colours and the rest are drawn grey underneath: the figure for
+    positional bins shows where the most populated bins lie instead of a rainbow of ten similar colours.
+    Each panel's title carries the number that backs its claim (kNN label accuracy in that embedding).
+    """
+    sns.set_theme(style="white", context="notebook")
+    n_values = sorted({k[0] for k in coords})
+    d_values = sorted({k[1] for k in coords})
+    fig, axes = plt.subplots(len(n_values), len(d_values), figsize=(3.2 * len(d_values), 3.0 * len(n_values)),
+                             squeeze=False)
+    categories = order or sorted(set(labels.tolist()), key=str)
+    shown = [c for c in categories if highlight is None or c in highlight]
+    palette = dict(zip(shown, sns.color_palette("tab10" if len(shown) <= 10 else "husl", len(shown))))
+    for i, n in enumerate(n_values):
+        for j, d in enumerate(d_values):
+            ax = axes[i][j]
+            xy = coords[(n, d)]
+            if highlight is not None:
+                rest = ~np.isin(labels, shown)
+                ax.scatter(xy[rest, 0], xy[rest, 1], s=4, c="lightgrey", linewidths=0)
+            for c in shown:
+                sel = labels == c
+                ax.scatter(xy[sel, 0], xy[sel, 1], s=5, color=palette[c], linewidths=0, label=str(c))
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.set_title(f"n={n}, d={d}  {score_name}={scores[(n, d)]:.2f}", fontsize=8)
+    handles, names = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="center left", bbox_to_anchor=(1.0, 0.5), markerscale=3, fontsize=8, frameon=False)
+    fig.suptitle(title)
+    fig.tight_layout()
+    _save(fig, path)

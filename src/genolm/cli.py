@@ -1,0 +1,54 @@
+"""`genolm <stage>`: one subcommand per workflow stage.
+
+Each module in `genolm.commands` is one subcommand: it defines `HELP`, `add_arguments(parser)` and
+`run(args) -> int | None`. The Snakemake rules call these same subcommands, so every stage can be rerun by
+hand with the arguments shown in the rule's log.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import pkgutil
+import sys
+
+from genolm import __version__, commands
+from genolm.errors import GenolmInputError
+
+log = logging.getLogger("genolm")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="genolm", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"genolm {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="STAGE")
+    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"genolm.commands.{info.name}")
+        name = info.name.replace("_", "-")
+        sub = subparsers.add_parser(name, help=module.HELP, description=module.HELP)
+        module.add_arguments(sub)
+        sub.set_defaults(run=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        return int(args.run(args) or 0)
+    except GenolmInputError as error:
+        # Bad input is the user's to fix: one clear line, no traceback.
+        log.error("%s", error)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""One module per `genolm` subcommand (see `genolm.cli`)."""

@@ -1,0 +1,66 @@
+"""`genolm select-cell-lines`: the study's cell lines, their splits and their anchor mutations."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+import polars as pl
+
+from genolm.data.mutations import write_parquet
+from genolm.data.selection import DEFAULT_LINEAGES, DEFAULT_SPLITS, select_cell_lines, split_sizes
+from genolm.errors import GenolmInputError
+from genolm.qc import QCCounts
+
+HELP = "select cell lines of the given lineages above the median mutation burden, split them and draw anchors"
+
+log = logging.getLogger(__name__)
+
+
+def _split(text: str) -> tuple[str, float]:
+    name, sep, value = text.partition("=")
+    try:
+        if not sep or not name:
+            raise ValueError
+        return name, float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected NAME=FRACTION, got {text!r}") from None
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--mutations", required=True, type=Path, help="mutations parquet from prepare-mutations")
+    parser.add_argument("--samples", required=True, type=Path, help="samples parquet from prepare-mutations")
+    parser.add_argument("--lineages", nargs="+", default=list(DEFAULT_LINEAGES),
+                        help="OncotreeLineage values, one per class, in label order (default: Lung Lymphoid)")
+    parser.add_argument("--split", nargs="+", type=_split, metavar="NAME=FRACTION",
+                        default=list(DEFAULT_SPLITS.items()), help="split fractions (default: train=0.7 val=0.1 test=0.2)")
+    parser.add_argument("--seed", type=int, required=True, help="seed of the split and anchor draws")
+    parser.add_argument("--max-anchors-per-cell-line", type=int, help="cap on the anchors drawn per cell line")
+    parser.add_argument("--out-cell-lines", required=True, type=Path, help="cell lines parquet")
+    parser.add_argument("--out-anchors", required=True, type=Path, help="anchors parquet")
+    parser.add_argument("--qc", required=True, type=Path, help="QC table (TSV)")
+
+
+def _read(path: Path) -> pl.DataFrame:
+    try:
+        return pl.read_parquet(path)
+    except (pl.exceptions.PolarsError, OSError) as error:
+        raise GenolmInputError(path, f"cannot read as parquet ({error})") from error
+
+
+def run(args: argparse.Namespace) -> None:
+    fractions = dict(args.split)
+    try:
+        split_sizes(0, fractions)
+    except ValueError as error:
+        raise SystemExit(f"--split: {error}") from None
+    qc = QCCounts("select_cell_lines")
+    cell_lines, anchors = select_cell_lines(
+        _read(args.mutations), _read(args.samples), lineages=args.lineages, split_fractions=fractions,
+        seed=args.seed, max_anchors_per_cell_line=args.max_anchors_per_cell_line, qc=qc,
+    )
+    write_parquet(cell_lines, args.out_cell_lines)
+    write_parquet(anchors, args.out_anchors)
+    qc.write(args.qc)
+    log.info("selected %d cell lines, %d anchors", cell_lines.height, anchors.height)

@@ -1,0 +1,100 @@
+"""Workflow configuration: one JSON schema (workflow/schemas/config.schema.yaml), defaults filled from it.
+
+The Snakefile and the `genolm` commands both load the config through here, so a misspelt key or a wrong type
+fails before any job starts, with the key's full path in the message.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from genolm.errors import GenolmInputError
+
+SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+
+
+def load_schema(path: Path = SCHEMA_PATH) -> dict:
+    with open(path) as handle:
+        return yaml.safe_load(handle)
+
+
+def _fill_defaults(validator_class):
+    """A validator that writes each property's `default` into the instance before validating it.
+
+    Defaults of nested objects are filled too, because the filled-in default is validated (and filled) in turn.
+    """
+    validate_properties = validator_class.VALIDATORS["properties"]
+
+    def set_defaults(validator, properties, instance, schema):
+        if isinstance(instance, dict):
+            for name, subschema in properties.items():
+                if "default" in subschema and name not in instance:
+                    instance[name] = copy.deepcopy(subschema["default"])
+        yield from validate_properties(validator, properties, instance, schema)
+
+    return jsonschema.validators.extend(validator_class, {"properties": set_defaults})
+
+
+_Validator = _fill_defaults(jsonschema.Draft202012Validator)
+
+
+def validate_config(config: dict, schema: dict | None = None, source: str = "config") -> dict:
+    """Validate `config` in place, filling defaults; raise GenolmInputError naming the first bad key."""
+    schema = schema or load_schema()
+    validator = _Validator(schema)
+    errors = sorted(validator.iter_errors(config), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
+    if errors:
+        error = errors[0]
+        key = ".".join(str(p) for p in error.absolute_path) or "(top level)"
+        if error.validator == "additionalProperties":
+            unknown = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+            allowed = ", ".join(sorted(error.schema.get("properties", {}))) or "none"
+            message = f"unknown key {', '.join(map(repr, unknown))} under {key} (allowed: {allowed})"
+        else:
+            message = f"key {key}: {error.message}"
+        more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
+        raise GenolmInputError(source, message + more)
+    _check_references(config, source)
+    return config
+
+
+def _check_references(config: dict, source: str) -> None:
+    """Cross-references the schema cannot express: experiments name backbones, studies name sources."""
+    study = config.get("studies", {}).get("cancer_type")
+    if not study or not study.get("enabled", True):
+        return
+    for key in ("reference_source", "mutations_source"):
+        if study[key] not in config["sources"]:
+            raise GenolmInputError(source, f"key studies.cancer_type.{key}: no source named {study[key]!r} under sources")
+    for name, experiment in study.get("experiments", {}).items():
+        if experiment["backbone"] not in study.get("backbones", {}):
+            raise GenolmInputError(
+                source, f"key studies.cancer_type.experiments.{name}.backbone: no backbone named {experiment['backbone']!r}"
+            )
+    for name in study["umap"]["experiments"] or []:
+        if name not in study.get("experiments", {}):
+            raise GenolmInputError(source, f"key studies.cancer_type.umap.experiments: no experiment named {name!r}")
+
+
+def load_config(path: str | Path) -> dict:
+    path = Path(path)
+    try:
+        with open(path) as handle:
+            config = yaml.safe_load(handle) or {}
+    except yaml.YAMLError as error:
+        raise GenolmInputError(path, f"not valid YAML: {error}") from None
+    except OSError as error:
+        raise GenolmInputError(path, f"cannot read: {error.strerror}") from None
+    return validate_config(config, source=str(path))
+
+
+def config_hash(obj: Any) -> str:
+    """A short stable hash of a JSON-able object (recorded as provenance in shards and runs)."""
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]

@@ -1,0 +1,220 @@
+"""The reference genome: preparing it once (canonical names, uppercase, indexed) and reading it by region.
+
+`prepare_reference` streams a FASTA of any naming convention (plain, gzip or bgzip) into a plain, indexed FASTA
+with UCSC names, so that every later stage reads it by random access instead of decompressing 3 GB again.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+import zlib
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+import pyfaidx
+
+from genolm.data.chromosomes import (
+    AUTOSOMES,
+    alias_table,
+    canonical_name,
+    parse_chromosome_spec,
+    record_name,
+    select_chromosomes,
+)
+from genolm.errors import GenolmInputError
+from genolm.qc import QCCounts
+
+LINE_WIDTH = 60
+# IUPAC nucleotide codes: GRCh38 has a handful of non-N ambiguity codes, which are kept as they are.
+_ALLOWED = b"ACGTNRYKMSWBDHV"
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+def _is_gzip(path: Path) -> bool:
+    with open(path, "rb") as handle:
+        return handle.read(2) == _GZIP_MAGIC
+
+
+def _is_bgzip(path: Path) -> bool:
+    # BGZF is gzip with an extra field whose subfield id is "BC" (SAM/BAM specification, section 4.1).
+    with open(path, "rb") as handle:
+        head = handle.read(14)
+    return head[:2] == _GZIP_MAGIC and len(head) == 14 and bool(head[3] & 4) and head[12:14] == b"BC"
+
+
+def _numbered_lines(path: Path) -> Iterator[tuple[int, bytes]]:
+    """(line number, line) pairs of a plain or gzip/bgzip file; a damaged gzip stream is a GenolmInputError."""
+    opener = gzip.open if _is_gzip(path) else open
+    try:
+        with opener(path, "rb") as handle:
+            yield from enumerate(handle, start=1)
+    except (EOFError, gzip.BadGzipFile, zlib.error) as error:
+        raise GenolmInputError(path, f"corrupt or truncated gzip stream ({error})") from error
+
+
+def _fasta_records(path: Path) -> Iterator[tuple[str, int, Iterator[bytes]]]:
+    """Yield (header, header line number, iterator over its sequence lines) for each record, streaming.
+
+    The caller must exhaust one record's line iterator before asking for the next record.
+    """
+    lines = _numbered_lines(path)
+    pending: tuple[int, bytes] | None = next(((n, line) for n, line in lines if line.strip()), None)
+    if pending is None:
+        raise GenolmInputError(path, "empty file: no FASTA records")
+    if not pending[1].startswith(b">"):
+        raise GenolmInputError(path, "not a FASTA file: the first non-empty line does not start with '>'",
+                               record=f"line {pending[0]}")
+
+    def body() -> Iterator[bytes]:
+        nonlocal pending
+        for number, line in lines:
+            if line.startswith(b">"):
+                pending = (number, line)
+                return
+            yield line.strip()
+
+    while pending is not None:
+        number, header_line = pending
+        pending = None
+        yield header_line.decode("ascii", errors="replace").strip().lstrip(">"), number, body()
+
+
+def prepare_reference(source: Path, out_fasta: Path, *, chromosomes: str | Sequence[str] = "all") -> QCCounts:
+    """Write `out_fasta` (canonical names, uppercase, 60-column lines), its .fai and `<out_fasta>.aliases.tsv`.
+
+    Holds at most one chromosome in memory. Nothing is left at the output paths when the source is bad.
+    """
+    source, out_fasta = Path(source), Path(out_fasta)
+    spec = parse_chromosome_spec(chromosomes)
+    qc = QCCounts("prepare_reference")
+    out_fasta.parent.mkdir(parents=True, exist_ok=True)
+    fai_path = Path(f"{out_fasta}.fai")
+    aliases_path = Path(f"{out_fasta}.aliases.tsv")
+    tmp_fasta, tmp_fai, tmp_aliases = (p.with_name(p.name + ".tmp") for p in (out_fasta, fai_path, aliases_path))
+    wanted_names = None if isinstance(spec, str) else {canonical_name(n) or n for n in spec}
+
+    source_names: list[str] = []
+    seen: dict[str, str] = {}
+    fai_rows: list[str] = []
+    try:
+        with open(tmp_fasta, "wb") as out:
+            for header, line_number, body in _fasta_records(source):
+                record = f"record '{header}' (line {line_number})"
+                raw_name = record_name(header)
+                if not raw_name:
+                    raise GenolmInputError(source, "FASTA header without a sequence name", record=record)
+                name = canonical_name(raw_name) or raw_name
+                if name in seen:
+                    raise GenolmInputError(source, f"duplicate sequence name {name!r} (also record '{seen[name]}')",
+                                           record=record)
+                seen[name] = header
+                source_names.append(raw_name)
+                keep = spec == "all" or (name in AUTOSOMES if spec == "autosomes" else name in wanted_names)
+                if not keep:
+                    qc.add("chromosome_not_selected", detail=name)
+                    for _ in body:  # skip without holding the sequence
+                        pass
+                    continue
+                sequence = bytearray().join(body).upper()
+                _check_sequence(sequence, source, record)
+                out.write(f">{name}\n".encode())
+                # Same fields as `samtools faidx`, which records a one-line sequence's own length as its width.
+                width = min(LINE_WIDTH, len(sequence))
+                fai_rows.append(f"{name}\t{len(sequence)}\t{out.tell()}\t{width}\t{width + 1}\n")
+                for start in range(0, len(sequence), LINE_WIDTH):
+                    out.write(sequence[start:start + LINE_WIDTH])
+                    out.write(b"\n")
+                qc.add("chromosome_kept", detail=name)
+        # Raises for explicit names the source does not have, and when "autosomes" finds none.
+        select_chromosomes(source_names, spec, source=source)
+        tmp_fai.write_text("".join(fai_rows))
+        alias_table(source_names).write_csv(tmp_aliases, separator="\t")
+    except BaseException:
+        for tmp in (tmp_fasta, tmp_fai, tmp_aliases):
+            tmp.unlink(missing_ok=True)
+        raise
+    tmp_fasta.replace(out_fasta)
+    tmp_fai.replace(fai_path)
+    tmp_aliases.replace(aliases_path)
+    return qc
+
+
+def _check_sequence(sequence: bytearray, source: Path, record: str) -> None:
+    if not sequence:
+        raise GenolmInputError(source, "empty sequence", record=record)
+    invalid = sequence.translate(None, _ALLOWED)
+    if invalid:
+        offset = re.search(rb"[^" + _ALLOWED + rb"]", sequence).start()
+        raise GenolmInputError(
+            source, f"invalid character {chr(invalid[0])!r} at sequence position {offset + 1} "
+                    f"(allowed: IUPAC nucleotide codes {_ALLOWED.decode()})", record=record)
+
+
+class ReferenceGenome:
+    """Random access to an indexed FASTA by canonical chromosome name, always uppercase.
+
+    `lengths` is keyed by canonical name (UCSC style for GRCh38 chromosomes, the FASTA's own name for other
+    sequences); every method also accepts the other spellings of a chromosome (`1`, `NC_000001.11`).
+    """
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise GenolmInputError(self.path, "reference FASTA not found")
+        if _is_gzip(self.path) and not _is_bgzip(self.path):
+            raise GenolmInputError(
+                self.path, "plain gzip FASTA cannot be read by region: run `genolm prepare-reference` on it "
+                           "(or recompress it with `bgzip`)")
+        try:
+            self._fasta = pyfaidx.Fasta(str(self.path), sequence_always_upper=True, as_raw=True)
+        except (pyfaidx.FastaIndexingError, pyfaidx.UnsupportedCompressionFormat, ImportError, ValueError) as error:
+            raise GenolmInputError(
+                self.path, f"cannot index this FASTA ({error}); `genolm prepare-reference` writes a readable copy"
+            ) from error
+        self._file_name: dict[str, str] = {}
+        self.lengths: dict[str, int] = {}
+        for file_name, entry in self._fasta.faidx.index.items():
+            canonical = canonical_name(file_name) or file_name
+            if canonical in self._file_name:
+                raise GenolmInputError(self.path, f"sequences {self._file_name[canonical]!r} and {file_name!r} "
+                                                  f"are both chromosome {canonical}")
+            self._file_name[canonical] = file_name
+            self.lengths[canonical] = int(entry.rlen)
+        self._cached: tuple[str, np.ndarray] | None = None
+
+    def canonical(self, name: str) -> str | None:
+        """The key of `lengths` for a chromosome given in any convention, None if this reference lacks it."""
+        if name in self.lengths:
+            return name
+        canonical = canonical_name(name)
+        return canonical if canonical in self.lengths else None
+
+    def _resolve(self, chrom: str) -> str:
+        canonical = self.canonical(chrom)
+        if canonical is None:
+            raise KeyError(f"{self.path}: no sequence {chrom!r}")
+        return canonical
+
+    def fetch(self, chrom: str, start: int, end: int) -> str:
+        """Bases [start, end) (0-based, half-open) of `chrom`, uppercase."""
+        canonical = self._resolve(chrom)
+        if not 0 <= start <= end <= self.lengths[canonical]:
+            raise ValueError(f"{self.path}: {canonical}:{start}-{end} is outside 0-{self.lengths[canonical]}")
+        if start == end:
+            return ""
+        return str(self._fasta.faidx.fetch(self._file_name[canonical], start + 1, end))
+
+    def array(self, chrom: str) -> np.ndarray:
+        """The whole chromosome as read-only uint8 ASCII codes (uppercase).
+
+        Only the most recent chromosome is cached, so a caller walking chromosomes in order reads each once
+        and never holds more than one.
+        """
+        canonical = self._resolve(chrom)
+        if self._cached is None or self._cached[0] != canonical:
+            self._cached = None  # free the previous chromosome before reading the next
+            sequence = self.fetch(canonical, 0, self.lengths[canonical])
+            self._cached = (canonical, np.frombuffer(sequence.encode("ascii"), dtype=np.uint8))
+        return self._cached[1]

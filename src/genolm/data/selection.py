@@ -1,0 +1,137 @@
+"""The cell-line selection of the HyenaDNA cancer-type study.
+
+Cell lines of the chosen lineages whose mutation burden is above the median are split into train/val/test per
+class, and the same number of anchor mutations is drawn from each, so that no cell line (and no burden level)
+dominates the windows the model sees.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import polars as pl
+
+from genolm.errors import GenolmInputError
+from genolm.qc import QCCounts
+
+DEFAULT_LINEAGES = ("Lung", "Lymphoid")
+DEFAULT_SPLITS = {"train": 0.7, "val": 0.1, "test": 0.2}
+_SOURCE = "cell-line selection"
+
+
+def split_sizes(n: int, fractions: dict[str, float]) -> dict[str, int]:
+    """How many of `n` cell lines go to each split.
+
+    Largest-remainder rounding: each split gets floor(fraction * n), and the lines left over go to the splits
+    with the largest fractional parts (ties: the split listed first). Then, when n allows it, every split with
+    a positive fraction that got none takes one from the currently largest split, so that each class is
+    represented in every split.
+    """
+    if not fractions or any(f < 0 for f in fractions.values()) or not math.isclose(sum(fractions.values()), 1.0,
+                                                                                   abs_tol=1e-6):
+        raise ValueError(f"split fractions must be non-negative and sum to 1, got {fractions}")
+    names = list(fractions)
+    exact = [fractions[s] * n for s in names]
+    sizes = [math.floor(x) for x in exact]
+    by_remainder = sorted(range(len(names)), key=lambda i: (-(exact[i] - sizes[i]), i))
+    for i in by_remainder[: n - sum(sizes)]:
+        sizes[i] += 1
+    wanted = [i for i in range(len(names)) if fractions[names[i]] > 0]
+    if n >= len(wanted):
+        for i in wanted:
+            if sizes[i] == 0:
+                donor = max(range(len(names)), key=lambda j: (sizes[j], -j))
+                sizes[donor] -= 1
+                sizes[i] += 1
+    return dict(zip(names, sizes))
+
+
+def select_cell_lines(
+    mutations: pl.DataFrame,
+    samples: pl.DataFrame,
+    *,
+    lineages: Sequence[str] = DEFAULT_LINEAGES,
+    split_fractions: dict[str, float] = DEFAULT_SPLITS,
+    seed: int,
+    max_anchors_per_cell_line: int | None = None,
+    qc: QCCounts,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Select, split and balance cell lines; draw their anchor mutations.
+
+    Returns `cell_lines` (sample, lineage, label, split, n_mutations, n_anchors) and `anchors` (sample, label,
+    split, chrom, pos, ref, alt, anchor_id). The label of a cell line is the index of its lineage in
+    `lineages`; the median is taken over the cell lines of all selected lineages together.
+    """
+    if len(set(lineages)) != len(lineages) or not lineages:
+        raise ValueError(f"lineages must be distinct and non-empty, got {lineages}")
+    if max_anchors_per_cell_line is not None and max_anchors_per_cell_line < 1:
+        raise ValueError("max_anchors_per_cell_line must be at least 1")
+    present = set(samples["lineage"].drop_nulls().unique().to_list())
+    absent = [lineage for lineage in lineages if lineage not in present]
+    if absent:
+        raise GenolmInputError(_SOURCE, f"lineage(s) {', '.join(map(repr, absent))} not among the samples; "
+                                        f"lineages present: {', '.join(sorted(present))}")
+    rng = np.random.default_rng(seed)
+
+    counts = mutations.group_by("sample").len("n_mutations")
+    chosen = (
+        samples.filter(pl.col("lineage").is_in(lineages))
+        .select("sample", "lineage")
+        .unique("sample", keep="first", maintain_order=True)
+        .join(counts, on="sample", how="left")
+        .with_columns(
+            pl.col("n_mutations").fill_null(0).cast(pl.Int64),
+            pl.col("lineage").replace_strict({name: i for i, name in enumerate(lineages)}, return_dtype=pl.Int64)
+            .alias("label"),
+        )
+        .sort("sample")
+    )
+    median = float(chosen["n_mutations"].median())
+    above = pl.col("n_mutations") > median
+    for lineage, count in chosen.filter(~above).group_by("lineage").len().sort("lineage").iter_rows():
+        qc.add("not_above_median_mutations", count, detail=lineage)
+    chosen = chosen.filter(above)
+
+    parts = []
+    for label, lineage in enumerate(lineages):
+        members = chosen.filter(pl.col("label") == label)
+        if members.height == 0:
+            raise GenolmInputError(_SOURCE, f"no {lineage} cell line has more mutations than the median "
+                                            f"({median:g}) of the selected cell lines")
+        sizes = split_sizes(members.height, split_fractions)
+        order = rng.permutation(members.height)
+        assignment = np.repeat(np.array(list(sizes), dtype=object), list(sizes.values()))
+        split = np.empty(members.height, dtype=object)
+        split[order] = assignment
+        parts.append(members.with_columns(pl.Series("split", split, dtype=pl.Utf8)))
+        for name, size in sizes.items():
+            qc.add("cell_lines_in_split", size, detail=f"{lineage}/{name}")
+    cell_lines = pl.concat(parts)
+
+    n_anchors = int(cell_lines["n_mutations"].min())
+    if max_anchors_per_cell_line is not None:
+        n_anchors = min(n_anchors, max_anchors_per_cell_line)
+    cell_lines = cell_lines.with_columns(pl.lit(n_anchors, dtype=pl.Int64).alias("n_anchors")).sort("label", "sample")
+
+    anchors = []
+    by_sample = (mutations.filter(pl.col("sample").is_in(cell_lines["sample"].implode()))
+                 .sort("sample", "chrom", "pos", "ref", "alt").partition_by("sample", as_dict=True))
+    # Draw in a fixed order (cell lines sorted by label, sample; mutations sorted by position) so one seed
+    # always gives the same anchors.
+    for sample, label, split in cell_lines.select("sample", "label", "split").iter_rows():
+        rows = by_sample[(sample,)]
+        picked = np.sort(rng.choice(rows.height, size=n_anchors, replace=False))
+        anchors.append(rows[picked].select("sample", "chrom", "pos", "ref", "alt").with_columns(
+            pl.lit(label, dtype=pl.Int64).alias("label"), pl.lit(split, dtype=pl.Utf8).alias("split")))
+    anchor_table = (
+        pl.concat(anchors)
+        .sort("label", "sample", "chrom", "pos", "ref", "alt")
+        .with_row_index("anchor_id")
+        .select("sample", "label", "split", "chrom", "pos", "ref", "alt",
+                pl.col("anchor_id").cast(pl.Int64))
+    )
+    qc.add("cell_lines_selected", cell_lines.height)
+    qc.add("anchors", anchor_table.height)
+    return cell_lines.select("sample", "lineage", "label", "split", "n_mutations", "n_anchors"), anchor_table

@@ -1,0 +1,1 @@
+"""Genomic language model architectures."""

@@ -1,0 +1,54 @@
+"""QC tables: what a stage filtered out, counted, never dropped silently.
+
+Every stage that removes records (mutations on other chromosomes, REF mismatches, overlapping mutations,
+cell lines below the median burden, ...) counts them here and writes the table beside its output as a TSV
+with the columns `stage, reason, detail, count`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import polars as pl
+
+QC_SCHEMA = {"stage": pl.Utf8, "reason": pl.Utf8, "detail": pl.Utf8, "count": pl.Int64}
+
+
+class QCCounts:
+    """Counts per (reason, detail) for one stage."""
+
+    def __init__(self, stage: str):
+        self.stage = stage
+        self._counts: Counter[tuple[str, str]] = Counter()
+
+    def add(self, reason: str, count: int = 1, detail: str = "") -> None:
+        # Zero counts are kept on purpose: "0 REF mismatches" is information too.
+        self._counts[(reason, detail)] += int(count)
+
+    def get(self, reason: str, detail: str = "") -> int:
+        return self._counts.get((reason, detail), 0)
+
+    def total(self, reason: str) -> int:
+        return sum(n for (r, _), n in self._counts.items() if r == reason)
+
+    def merge(self, other: "QCCounts") -> None:
+        self._counts.update(other._counts)
+
+    def to_frame(self) -> pl.DataFrame:
+        rows = [
+            {"stage": self.stage, "reason": r, "detail": d, "count": n}
+            for (r, d), n in sorted(self._counts.items())
+        ]
+        return pl.DataFrame(rows, schema=QC_SCHEMA)
+
+    def write(self, path: str | Path) -> None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        self.to_frame().write_csv(tmp, separator="\t")
+        tmp.replace(path)
+
+
+def read_qc(path: str | Path) -> pl.DataFrame:
+    return pl.read_csv(path, separator="\t", schema=QC_SCHEMA)

@@ -1,0 +1,1 @@
+"""Training: data loading from window shards, Lightning modules, optimisation, MLflow tracking."""

@@ -1,0 +1,193 @@
+"""The embedded demo data: a UCSC hg38 + DepMap mirror that a demo run downloads through the real code path."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+import statistics
+import subprocess
+import sys
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+DEMO = REPO / "data" / "demo"
+BIGZIPS = DEMO / "mirror" / "goldenPath" / "hg38" / "bigZips"
+DEPMAP = DEMO / "mirror" / "depmap"
+SHIPPED = [
+    BIGZIPS / "hg38.fa.gz",
+    BIGZIPS / "md5sum.txt",
+    DEPMAP / "Model.csv",
+    DEPMAP / "OmicsSomaticMutations.csv",
+    DEPMAP / "files.csv",
+]
+
+# Real column order of DepMap Public 25Q3 (from the release README).
+MUTATION_COLUMNS = (
+    "Chrom Pos Ref Alt AF DP RefCount AltCount GT PS VariantType VariantInfo DNAChange ProteinChange HugoSymbol "
+    "EnsemblGeneID EnsemblFeatureID HgncName HgncFamily UniprotID DbsnpRsID GcContent NMD MolecularConsequence "
+    "VepImpact VepBiotype VepHgncID VepExistingVariation VepManeSelect VepENSP VepSwissprot Sift Polyphen "
+    "GnomadeAF GnomadgAF VepClinSig VepSomatic VepPliGeneValue VepLofTool OncogeneHighImpact "
+    "TumorSuppressorHighImpact TranscriptLikelyLof Brca1FuncScore CivicID CivicDescription CivicScore LikelyLoF "
+    "HessDriver HessSignature RevelScore PharmgkbId GwasDisease GwasPmID GtexGene ProveanPrediction AMClass "
+    "AMPathogenicity Hotspot Rescue EntrezGeneID ModelID ModelConditionID SequencingID IsDefaultEntryForModel "
+    "IsDefaultEntryForMC"
+).split()
+MODEL_LEADING_COLUMNS = [
+    "ModelID", "PatientID", "CellLineName", "StrippedCellLineName", "DepmapModelType", "OncotreeLineage",
+    "OncotreePrimaryDisease", "OncotreeSubtype", "OncotreeCode",
+]
+
+
+def md5(path: Path) -> str:
+    return hashlib.md5(path.read_bytes()).hexdigest()
+
+
+def read_csv(path: Path) -> tuple[list[str], list[dict[str, str]]]:
+    with path.open(newline="") as handle:
+        reader = csv.DictReader(handle)
+        return list(reader.fieldnames or []), list(reader)
+
+
+@pytest.fixture(scope="module")
+def genome() -> dict[str, str]:
+    records: dict[str, list[str]] = {}
+    with gzip.open(BIGZIPS / "hg38.fa.gz", "rt") as handle:
+        for line in handle:
+            line = line.rstrip("\n")
+            if line.startswith(">"):
+                name = line[1:]
+                assert name not in records, f"duplicate sequence {name}"
+                records[name] = []
+            else:
+                records[name].append(line)
+    for name, lines in records.items():
+        assert all(len(line) == 50 for line in lines[:-1]), f"{name}: not wrapped at 50 columns like UCSC"
+        assert 0 < len(lines[-1]) <= 50
+    return {name: "".join(lines) for name, lines in records.items()}
+
+
+@pytest.fixture(scope="module")
+def mutations() -> list[dict[str, str]]:
+    header, rows = read_csv(DEPMAP / "OmicsSomaticMutations.csv")
+    assert header == MUTATION_COLUMNS
+    return rows
+
+
+@pytest.fixture(scope="module")
+def models() -> dict[str, dict[str, str]]:
+    header, rows = read_csv(DEPMAP / "Model.csv")
+    assert header[: len(MODEL_LEADING_COLUMNS)] == MODEL_LEADING_COLUMNS
+    assert len(header) == 49
+    return {row["ModelID"]: row for row in rows}
+
+
+def test_fasta_is_ucsc_like(genome):
+    assert sorted(genome) == list(genome), "UCSC lists hg38.fa.gz sequences sorted by name"
+    autosomes = [n for n in genome if n[3:].isdigit()]
+    assert len(autosomes) >= 4 and {"chrM", "chrX"} <= set(genome)
+    assert genome["chrM"].upper().startswith("GATCACAGGTCTATCACCC")  # rCRS, like hg38 chrM
+    assert len(genome["chrM"]) == 16569
+    for name in autosomes:
+        assert 40_000 <= len(genome[name]) <= 310_000, name
+    for name, seq in genome.items():
+        assert set(seq) <= set("ACGTNacgtn"), name
+    assert any(c.islower() for c in genome["chr22"]), "soft-masking of the real chr22 is kept"
+    assert all("N" in genome[n] for n in ("chr4", "chr19", "chr22", "chrX"))
+    with gzip.open(BIGZIPS / "hg38.fa.gz") as handle:
+        assert handle.read(1) == b">"
+    assert (BIGZIPS / "hg38.fa.gz").stat().st_size <= 1_500_000
+
+
+def test_synthetic_chromosomes_differ_in_gc(genome):
+    def gc(name: str) -> float:
+        seq = genome[name].upper()
+        return (seq.count("G") + seq.count("C")) / sum(seq.count(b) for b in "ACGT")
+
+    assert gc("chr19") > gc("chr22") + 0.03 > gc("chr4") + 0.03
+
+
+def test_md5sum_txt_matches(genome):
+    lines = (BIGZIPS / "md5sum.txt").read_text().splitlines()
+    assert lines == [f"{md5(BIGZIPS / 'hg38.fa.gz')}  hg38.fa.gz"]
+
+
+def test_catalogue_md5s_match():
+    header, rows = read_csv(DEPMAP / "files.csv")
+    assert header == ["release", "release_date", "filename", "url", "md5_hash"]
+    assert {r["filename"] for r in rows} == {"Model.csv", "OmicsSomaticMutations.csv"}
+    for row in rows:
+        assert md5(DEPMAP / row["url"]) == row["md5_hash"], row["filename"]
+
+
+def test_every_ref_agrees_with_the_reference(genome, mutations):
+    upper = {name: seq.upper() for name, seq in genome.items()}
+    for i, row in enumerate(mutations, start=2):
+        pos, ref, alt = int(row["Pos"]), row["Ref"], row["Alt"]
+        where = f"line {i} ({row['Chrom']}:{pos} {ref}>{alt}, {row['ModelID']})"
+        assert upper[row["Chrom"]][pos - 1:pos - 1 + len(ref)] == ref, where
+        assert set(ref) <= set("ACGT") and set(alt) <= set("ACGT") and ref != alt, where
+        if row["VariantType"] in ("insertion", "deletion"):
+            assert ref[0] == alt[0], f"{where}: indels carry the VCF padding base"
+
+
+def test_variant_types_and_filter_cases(mutations):
+    types = Counter(r["VariantType"] for r in mutations)
+    assert set(types) == {"SNV", "substitution", "insertion", "deletion", "indel"}
+    assert 0.84 < types["SNV"] / len(mutations) < 0.92
+    deletions = [r for r in mutations if r["VariantType"] == "deletion"]
+    assert max(len(r["Ref"]) - 1 for r in deletions) > 10
+    chroms = Counter(r["Chrom"] for r in mutations)
+    assert chroms["chrX"] > 0 and chroms["chrM"] > 0
+    assert all(r["Chrom"].startswith("chr") for r in mutations)
+    assert Counter(r["IsDefaultEntryForModel"] for r in mutations).keys() == {"Yes", "No"}
+
+
+def test_overlapping_mutations_within_a_cell_line(mutations):
+    spans = defaultdict(list)
+    for r in mutations:
+        if r["IsDefaultEntryForModel"] == "Yes":
+            pos = int(r["Pos"])
+            spans[(r["ModelID"], r["Chrom"])].append((pos, pos + len(r["Ref"]) - 1))
+    overlapping = set()
+    for (model, _), intervals in spans.items():
+        intervals.sort()
+        if any(b[0] <= a[1] for a, b in zip(intervals, intervals[1:])):
+            overlapping.add(model)
+    assert len(overlapping) >= 3
+
+
+def test_lineages_and_burdens(models, mutations):
+    lineages = Counter(m["OncotreeLineage"] for m in models.values())
+    assert lineages["Lung"] == 24 and lineages["Lymphoid"] == 24
+    assert sum(n for lin, n in lineages.items() if lin not in ("Lung", "Lymphoid")) >= 8
+    assert all(m["ModelID"].startswith("ACH-") and len(m["ModelID"]) == 10 for m in models.values())
+    burden = Counter(r["ModelID"] for r in mutations if r["IsDefaultEntryForModel"] == "Yes")
+    assert set(burden) == set(models)
+    counts = sorted(burden.values())
+    assert 120 <= statistics.mean(counts) <= 200
+    assert counts[-1] > 3 * statistics.median(counts) / 2 > counts[0], "burden must vary around the median"
+
+
+def test_lineage_hotspots_make_windows_informative(models, mutations):
+    # Each of the two study lineages concentrates its mutations in 1-kb bins that the other rarely hits.
+    bins: dict[str, Counter] = {"Lung": Counter(), "Lymphoid": Counter()}
+    for r in mutations:
+        lineage = models[r["ModelID"]]["OncotreeLineage"]
+        if lineage in bins and r["IsDefaultEntryForModel"] == "Yes":
+            bins[lineage][(r["Chrom"], int(r["Pos"]) // 1000)] += 1
+    for lineage, other in (("Lung", "Lymphoid"), ("Lymphoid", "Lung")):
+        total = sum(bins[lineage].values())
+        own = [b for b, n in bins[lineage].items() if n >= 50 and bins[other][b] * 10 < n]
+        assert sum(bins[lineage][b] for b in own) / total > 0.4, lineage
+
+
+def test_regeneration_is_byte_identical(tmp_path):
+    script = REPO / "scripts" / "make_demo_data.py"
+    subprocess.run([sys.executable, str(script), "--out", str(tmp_path)], check=True, timeout=120)
+    for path in SHIPPED:
+        rebuilt = tmp_path / path.relative_to(DEMO)
+        assert rebuilt.read_bytes() == path.read_bytes(), path.name
