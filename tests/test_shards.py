@@ -10,6 +10,7 @@ import pytest
 
 from genolm.data.shards import WINDOW_SCHEMA, ShardWriter, read_manifest, read_shards
 from genolm.errors import GenolmInputError
+from genolm.qc import QCCounts
 
 PROVENANCE = {"config_hash": "abc123", "inputs": {"reference.fa.fai": "d41d8cd98f00b204e9800998ecf8427e"}, "seed": 7}
 
@@ -42,7 +43,12 @@ def test_layout_manifest_and_provenance(tmp_path):
     with ShardWriter(out, dataset="depmap", provenance=PROVENANCE, rows_per_shard=4, length=4, seed=7) as writer:
         writer.write(window_batch([0, 1, 2, 3, 4, 5], ["train", "val", "train", "train", "train", "train"]))
         writer.write(window_batch([6, 7], ["train", "val"]))
-        writer.add_counts({"windows": 8, "overlap_skipped": 0})
+        qc = QCCounts("test")
+        qc.add("windows", 8)
+        qc.add("overlap_skipped", 0)
+        qc.add("chromosome_not_selected", 2, detail="chrX")
+        qc.add("chromosome_not_selected", 1, detail="chrY")
+        writer.add_qc(qc)
 
     assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*")) == [
         "manifest.json", "train", "train/part-00000.parquet", "train/part-00001.parquet",
@@ -53,7 +59,7 @@ def test_layout_manifest_and_provenance(tmp_path):
     assert manifest["splits"]["train"]["rows"] == 6 and manifest["splits"]["val"]["rows"] == 2
     assert manifest["splits"]["train"]["files"] == ["train/part-00000.parquet", "train/part-00001.parquet"]
     assert manifest["splits"]["val"]["bytes"] == (out / "val/part-00000.parquet").stat().st_size
-    assert manifest["counts"] == {"overlap_skipped": 0, "windows": 8}
+    assert manifest["counts"] == {"chromosome_not_selected": 3, "overlap_skipped": 0, "windows": 8}
     assert manifest["schema"][0] == {"name": "sequence", "type": "large_string"}
     assert manifest["provenance"] == PROVENANCE
     assert pq.ParquetFile(out / "train/part-00000.parquet").metadata.num_rows == 4

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import gzip
+import json
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
+from genolm.cli import main
 from genolm.data.reference import ReferenceGenome
+from genolm.data.shards import read_manifest, read_shards
 from genolm.data.windows import materialize_windows, reference_windows
 from genolm.errors import GenolmInputError
 from genolm.qc import QCCounts
@@ -302,3 +307,58 @@ def test_reference_windows_sample_and_stride(tmp_path):
         assert window["sequence"] == sequence[window["ref_start"]:window["ref_end"]]
     with pytest.raises(GenolmInputError, match="chr7"):
         list(reference_windows(reference, chromosomes=["chr7"], length=10, max_windows=None, seed=0, qc=QCCounts("t")))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Commands
+
+
+def test_mutate_windows_command_from_gzip_reference(tmp_path):
+    reference, sequences, mutations, _ = random_case(tmp_path, seed=5, n_anchors=1)
+    with gzip.open(tmp_path / "hg38.fa.gz", "wt") as handle:  # plain gzip, as UCSC serves it
+        handle.write((tmp_path / "random.fa").read_text())
+    mutations.rename({"sample": "ModelID", "chrom": "Chrom", "pos": "Pos", "ref": "Ref", "alt": "Alt"}).write_csv(
+        tmp_path / "mutations.csv")
+    pl.DataFrame({"ModelID": ["S1", "S2", "S3"], "OncotreeLineage": ["Lymphoid", "Lung", None]}).write_csv(
+        tmp_path / "Model.csv")
+    out = tmp_path / "windows"
+    status = main([
+        "mutate-windows", "--reference", str(tmp_path / "hg38.fa.gz"), "--mutations", str(tmp_path / "mutations.csv"),
+        "--samples", str(tmp_path / "Model.csv"), "--length", "64", "--seed", "3", "--out", str(out),
+        "--qc", str(tmp_path / "qc.tsv"), "--provenance-json", '{"config_hash": "feed"}',
+    ])
+    assert status == 0
+    table = read_shards(out, "all")
+    manifest = read_manifest(out)
+    assert table.num_rows == manifest["splits"]["all"]["rows"] == manifest["counts"]["windows"] > 0.9 * mutations.height
+    labels = dict(zip(table["sample"].to_pylist(), table["label"].to_pylist()))
+    assert labels == {"S1": 1, "S2": 0, "S3": None}  # sorted lineages: Lung=0, Lymphoid=1
+    assert all(len(s) == 64 for s in table["sequence"].to_pylist())
+    for window in table.slice(0, 100).to_pylist():
+        (anchor,) = [m for m in window["mutations"] if m["pos"] == window["anchor_pos"]]
+        offset = window["anchor_offset"]
+        assert window["sequence"][offset:offset + len(anchor["alt"])] == anchor["alt"]
+    provenance = json.loads(pq.read_schema(out / manifest["splits"]["all"]["files"][0]).metadata[b"genolm"])
+    assert provenance["config_hash"] == "feed" and provenance["seed"] == 3 and provenance["length"] == 64
+    assert set(provenance["inputs"]) == {"reference_fai", "mutations"}
+    qc = pl.read_csv(tmp_path / "qc.tsv", separator="\t")
+    assert qc.filter(pl.col("reason") == "anchor_without_lineage")["count"].item() == (mutations["sample"] == "S3").sum()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # the temporary reference is gone
+
+
+def test_reference_windows_command(tmp_path):
+    reference, sequences, _, _ = random_case(tmp_path, seed=2, n_anchors=1)
+    out = tmp_path / "pretrain"
+    status = main([
+        "reference-windows", "--reference", str(tmp_path / "random.fa"), "--chromosomes", "chr1,chr2",
+        "--length", "100", "--stride", "50", "--seed", "0", "--split-by-chromosome", "val=2", "--out", str(out),
+    ])
+    assert status == 0
+    assert sorted(read_manifest(out)["splits"]) == ["train", "val"]
+    val = read_shards(out, "val", columns=["chrom", "ref_start", "sequence"]).to_pylist()
+    assert [w["ref_start"] for w in val] == list(range(0, 301, 50))
+    assert all(w["sequence"] == sequences["chr2"][w["ref_start"]:w["ref_start"] + 100] for w in val)
+    assert read_shards(out, "train").num_rows == (5000 - 100) // 50 + 1
+    assert main(["reference-windows", "--reference", str(tmp_path / "random.fa"), "--length", "100", "--seed", "0",
+                 "--split-by-chromosome", "val=chr9", "--out", str(tmp_path / "bad")]) == 2
+    assert not (tmp_path / "bad").exists()

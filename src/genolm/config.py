@@ -98,3 +98,10 @@ def load_config(path: str | Path) -> dict:
 def config_hash(obj: Any) -> str:
     """A short stable hash of a JSON-able object (recorded as provenance in shards and runs)."""
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def training_settings(overrides: dict, source: str = "--training") -> dict:
+    """Training settings with the schema's defaults filled in, validated like the `training` key of config.yaml."""
+    schema = load_schema()
+    sub = {"$defs": schema["$defs"], **schema["$defs"]["training"]}
+    return validate_config(dict(overrides), schema=sub, source=source)

@@ -103,6 +103,8 @@ _LISTING_LINE = (
 
 def parse_checksum_listing(text: str, source: object) -> dict[str, tuple[str, str]]:
     """File name (without a leading "./") -> (algorithm, normalised checksum) for every line of a listing."""
+    if text.startswith("release,"):
+        return _parse_depmap_catalogue(text, source)
     entries: dict[str, tuple[str, str]] = {}
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
@@ -123,6 +125,28 @@ def parse_checksum_listing(text: str, source: object) -> dict[str, tuple[str, st
         if entries.get(name, (algorithm, checksum)) != (algorithm, checksum):
             raise GenolmInputError(source, f"two different checksums for {name!r}", record=f"line {number}")
         entries[name] = (algorithm, checksum)
+    return entries
+
+
+def _parse_depmap_catalogue(text: str, source: object) -> dict[str, tuple[str, str]]:
+    """DepMap's release catalogue (CSV `release, release_date, filename, url, md5_hash`).
+
+    Entries are keyed "<release>/<filename>"; lookup by bare file name works while only one release lists it
+    and is refused as ambiguous otherwise.
+    """
+    import csv
+    import io
+
+    reader = csv.DictReader(io.StringIO(text))
+    missing = {"release", "filename", "md5_hash"} - set(reader.fieldnames or [])
+    if missing:
+        raise GenolmInputError(source, f"DepMap catalogue lacks column(s) {', '.join(sorted(missing))}")
+    entries: dict[str, tuple[str, str]] = {}
+    for number, row in enumerate(reader, start=2):
+        if not row["md5_hash"]:
+            continue  # files without a published checksum cannot be verified from the catalogue
+        checksum = normalise_checksum("md5", row["md5_hash"], f"{source}, line {number}")
+        entries[f"{row['release']}/{row['filename']}"] = ("md5", checksum)
     return entries
 
 

@@ -210,7 +210,7 @@ def _read_vcf(path: Path, qc: QCCounts) -> pl.DataFrame:
     import cyvcf2  # imported here: only VCF input needs it, and it is slow to load
 
     try:
-        vcf = cyvcf2.VCF(str(path), lazy=True)
+        vcf = cyvcf2.VCF(str(path))
     except (OSError, Exception) as error:  # cyvcf2 raises bare Exception for unreadable headers
         raise GenolmInputError(path, f"cannot open as VCF/BCF ({error})") from error
     samples = list(vcf.samples)

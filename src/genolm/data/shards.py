@@ -27,6 +27,7 @@ import pyarrow.parquet as pq
 
 from genolm import __version__
 from genolm.errors import GenolmInputError
+from genolm.qc import QCCounts
 from genolm.training.tracking import file_checksum
 
 MUTATION_TYPE = pa.struct([("pos", pa.int64()), ("ref", pa.string()), ("alt", pa.string())])
@@ -151,10 +152,10 @@ class ShardWriter:
                 writer = self._splits[split] = _SplitWriter(self._tmp / split, self._schema, self.rows_per_shard)
             writer.write(part)
 
-    def add_counts(self, counts: Mapping[str, int]) -> None:
-        """QC counts (reason -> count) to record in the manifest."""
-        for reason, count in counts.items():
-            self.counts[reason] = self.counts.get(reason, 0) + int(count)
+    def add_qc(self, qc: QCCounts) -> None:
+        """Record the stage's QC counts in the manifest, one total per reason."""
+        for reason in qc.to_frame()["reason"].unique().to_list():
+            self.counts[reason] = self.counts.get(reason, 0) + qc.total(reason)
 
     def __exit__(
         self,

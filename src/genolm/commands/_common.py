@@ -1,0 +1,60 @@
+"""Arguments shared by the training and evaluation subcommands."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from genolm.training.tracking import TrackedRun, parse_tags, resolve_tracking_uri
+
+
+def json_arg(text: str):
+    """A JSON value given inline, or @path to a JSON/YAML file."""
+    if text.startswith("@"):
+        import yaml
+
+        return yaml.safe_load(Path(text[1:]).read_text())
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise argparse.ArgumentTypeError(f"not valid JSON: {error}") from None
+
+
+def add_tracking_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("tracking")
+    group.add_argument("--mlflow-uri", default=None, help="tracking server URI (default: local store under --results-dir/mlflow)")
+    group.add_argument("--results-dir", default="results", help="where the local MLflow store lives")
+    group.add_argument("--mlflow-experiment", default="genolm")
+    group.add_argument("--run-name", default=None)
+    group.add_argument("--tag", action="append", metavar="KEY=VALUE", help="MLflow tag (repeatable): rule, wildcards, ...")
+
+
+def add_context_arguments(parser: argparse.ArgumentParser) -> None:
+    """The descriptive columns of the results table (genolm.results.METRICS_SCHEMA)."""
+    group = parser.add_argument_group("results table columns")
+    group.add_argument("--study", required=True)
+    group.add_argument("--task", required=True)
+    group.add_argument("--experiment", required=True)
+    group.add_argument("--model-name", default="hyenadna")
+    group.add_argument("--tokenizer-name", default="character")
+    group.add_argument("--label-fraction", type=float, default=1.0)
+
+
+def results_context(args, *, context_length: int, init: str) -> dict:
+    return {
+        "study": args.study, "task": args.task, "experiment": args.experiment, "model": args.model_name,
+        "tokenizer": args.tokenizer_name, "context_length": context_length, "init": init,
+        "label_fraction": args.label_fraction, "seed": args.seed,
+    }
+
+
+def open_run(args, job_dir: Path, inputs: list) -> TrackedRun:
+    return TrackedRun(
+        tracking_uri=resolve_tracking_uri(args.mlflow_uri, args.results_dir),
+        experiment=args.mlflow_experiment,
+        job_dir=job_dir,
+        run_name=args.run_name or f"{args.study}/{args.experiment}",
+        tags=parse_tags(args.tag),
+        inputs=inputs,
+    )

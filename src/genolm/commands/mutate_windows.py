@@ -1,0 +1,144 @@
+"""`genolm mutate-windows`: windows around anchor mutations with each cell line's mutations applied."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import polars as pl
+from tqdm import tqdm
+
+from genolm.data.mutations import FORMATS, read_mutations, read_samples, validate_against_reference
+from genolm.data.reference import ReferenceGenome, prepare_reference
+from genolm.data.shards import ShardWriter, build_provenance
+from genolm.data.windows import ANCHOR_COLUMNS, materialize_windows
+from genolm.errors import GenolmInputError
+from genolm.qc import QCCounts
+
+HELP = "materialize mutated windows around anchor mutations into Parquet shards"
+
+log = logging.getLogger(__name__)
+
+
+@contextlib.contextmanager
+def open_reference(path: Path, chromosomes: str, scratch: Path) -> Iterator[ReferenceGenome]:
+    """The reference as a ReferenceGenome; a plain gzip FASTA (as UCSC serves it) is first rewritten into an
+    indexed FASTA of the selected chromosomes in a temporary directory under `scratch`, removed afterwards."""
+    try:
+        reference = ReferenceGenome(path)
+    except GenolmInputError:
+        with open(path, "rb") as handle:
+            if handle.read(2) != b"\x1f\x8b":
+                raise
+    else:
+        yield reference
+        return
+    log.info("%s is gzip-compressed without an index: preparing an indexed copy", path)
+    scratch.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".reference-", dir=scratch) as tmp:
+        prepared = Path(tmp) / "reference.fa"
+        prepare_reference(path, prepared, chromosomes=chromosomes)
+        yield ReferenceGenome(prepared)
+
+
+def parse_provenance(text: str | None) -> dict:
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise GenolmInputError("--provenance-json", f"not valid JSON ({error})") from None
+    if not isinstance(value, dict):
+        raise GenolmInputError("--provenance-json", "must be a JSON object")
+    return value
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--reference", required=True, type=Path, help="reference FASTA (indexed, bgzip or plain gzip)")
+    parser.add_argument("--mutations", required=True, type=Path, help="mutation file")
+    parser.add_argument("--format", choices=FORMATS, default="auto", help="format of --mutations (default: auto)")
+    parser.add_argument("--samples", type=Path,
+                        help="DepMap Model.csv: without --anchors, label = index of the lineage in sorted order")
+    parser.add_argument("--anchors", type=Path,
+                        help="anchors parquet (sample, label, split, chrom, pos, ref, alt, anchor_id); "
+                             "default: every valid mutation is an anchor, split 'all'")
+    parser.add_argument("--chromosomes", default="autosomes",
+                        help="'all', 'autosomes' or comma-separated names (default: autosomes)")
+    parser.add_argument("--max-ref-mismatch-fraction", type=float, default=0.01,
+                        help="fail when more REF alleles than this disagree with the reference (default: 0.01)")
+    parser.add_argument("--length", required=True, type=int, help="window length in bases")
+    parser.add_argument("--seed", required=True, type=int, help="seed of the window offsets")
+    parser.add_argument("--out", required=True, type=Path, help="output directory of the shards")
+    parser.add_argument("--dataset", help="dataset name in the manifest (default: the name of --out)")
+    parser.add_argument("--rows-per-shard", type=int, default=50_000, help="rows per Parquet file (default: 50000)")
+    parser.add_argument("--qc", type=Path, help="QC table (TSV)")
+    parser.add_argument("--provenance-json", help="JSON object added to the provenance (e.g. the config hash)")
+
+
+def all_mutations_as_anchors(mutations: pl.DataFrame, samples: pl.DataFrame | None, qc: QCCounts) -> pl.DataFrame:
+    """Every mutation is an anchor; its label is the index of its sample's lineage in sorted lineage order."""
+    anchors = mutations.with_row_index("anchor_id").with_columns(
+        pl.col("anchor_id").cast(pl.Int64), pl.lit("all").alias("split")
+    )
+    if samples is None:
+        anchors = anchors.with_columns(pl.lit(None, dtype=pl.Int64).alias("label"))
+    else:
+        lineages = sorted(samples["lineage"].drop_nulls().unique().to_list())
+        labels = samples.select(
+            "sample",
+            pl.col("lineage").replace_strict({name: i for i, name in enumerate(lineages)}, default=None,
+                                             return_dtype=pl.Int64).alias("label"),
+        )
+        anchors = anchors.join(labels, on="sample", how="left", maintain_order="left")
+        qc.add("anchor_without_lineage", int(anchors["label"].null_count()))
+    return anchors.select(ANCHOR_COLUMNS)
+
+
+def read_anchors(path: Path) -> pl.DataFrame:
+    try:
+        anchors = pl.read_parquet(path)
+    except (OSError, pl.exceptions.ComputeError) as error:
+        raise GenolmInputError(path, f"cannot read anchors parquet ({error})") from None
+    missing = [c for c in ANCHOR_COLUMNS if c not in anchors.columns]
+    if missing:
+        raise GenolmInputError(path, f"anchors table lacks columns {missing}")
+    return anchors
+
+
+def run(args: argparse.Namespace) -> None:
+    if args.length < 1:
+        raise SystemExit("--length must be positive")
+    qc = QCCounts("mutate_windows")
+    extra = parse_provenance(args.provenance_json)
+    with open_reference(args.reference, args.chromosomes, args.out.parent) as reference:
+        mutations = read_mutations(args.mutations, args.format, qc=qc)
+        mutations = validate_against_reference(
+            mutations, reference, source=args.mutations, chromosomes=args.chromosomes,
+            max_ref_mismatch_fraction=args.max_ref_mismatch_fraction, qc=qc,
+        )
+        if args.anchors:
+            anchors = read_anchors(args.anchors)
+        else:
+            samples = read_samples(args.samples) if args.samples else None
+            anchors = all_mutations_as_anchors(mutations, samples, qc)
+        inputs = {"reference_fai": Path(f"{reference.path}.fai"), "mutations": args.mutations}
+        if args.anchors:
+            inputs["anchors"] = args.anchors
+        provenance = build_provenance(inputs=inputs, fields={"seed": args.seed, "length": args.length}, extra=extra)
+        log.info("materializing windows of %d bases for %d anchors", args.length, anchors.height)
+        with ShardWriter(args.out, dataset=args.dataset or args.out.name, provenance=provenance,
+                         rows_per_shard=args.rows_per_shard, length=args.length, seed=args.seed) as writer, \
+                tqdm(total=anchors.height, unit="anchor", desc="windows", disable=None) as progress:
+            for batch in materialize_windows(reference, mutations, anchors, length=args.length, seed=args.seed, qc=qc):
+                writer.write(batch)
+                progress.update(batch.num_rows)
+            writer.add_qc(qc)
+    if args.qc:
+        qc.write(args.qc)
+    log.info("wrote %d windows to %s (%d anchors skipped, see QC)", qc.get("windows"), args.out,
+             anchors.height - qc.get("windows"))

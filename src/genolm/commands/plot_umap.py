@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from genolm.analysis.umap_grid import analyse
+from genolm.commands._common import add_context_arguments, add_tracking_arguments, open_run, results_context
+from genolm.results import metric_rows, write_table
+
+HELP = "UMAP grids of embeddings coloured by chromosome, positional bin and cancer type, each backed by kNN accuracy."
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--embeddings", type=Path, required=True)
+    parser.add_argument("--n-neighbors", type=int, nargs="+", default=[5, 10, 20, 50, 100, 200])
+    parser.add_argument("--min-dist", type=float, nargs="+", default=[0.0, 0.1, 0.25, 0.5, 0.8, 0.99])
+    parser.add_argument("--position-bins", type=int, default=10)
+    parser.add_argument("--highlight-bins", type=int, default=3)
+    parser.add_argument("--knn-k", type=int, default=10)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--context-length", type=int, required=True)
+    parser.add_argument("--init", required=True)
+    parser.add_argument("--plots", type=Path, required=True, help="directory for umap_*.png")
+    parser.add_argument("--out", type=Path, required=True, help="metrics.parquet of this evaluation")
+    add_tracking_arguments(parser)
+    add_context_arguments(parser)
+
+
+def run(args) -> int:
+    table = pl.read_parquet(args.embeddings)
+    job_run = open_run(args, args.out.parent / (args.out.stem + "_mlflow"), inputs=[args.embeddings])
+    job_run.log_params({"n_neighbors": args.n_neighbors, "min_dist": args.min_dist, "position_bins": args.position_bins,
+                        "knn_k": args.knn_k, "seed": args.seed})
+    metrics = analyse(table, out_dir=args.plots, n_neighbors=args.n_neighbors, min_dist=args.min_dist,
+                      bins=args.position_bins, highlight_bins=args.highlight_bins, k=args.knn_k, seed=args.seed,
+                      title=args.experiment)
+    job_run.log_metrics({k.replace("/", "_"): v for k, v in metrics.items()})
+    context = results_context(args, context_length=args.context_length, init=args.init)
+    write_table(metric_rows(context, metrics, job_run.run_id), args.out)
+    job_run.log_artifact(args.plots, "figures")
+    job_run.finish()
+    return 0
