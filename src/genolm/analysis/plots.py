@@ -76,3 +76,28 @@ def plot_umap_grid(coords: dict[tuple[int, float], np.ndarray], labels: np.ndarr
     fig.suptitle(title)
     fig.tight_layout()
     _save(fig, path)
+
+
+def plot_metrics_summary(table: pl.DataFrame, path: Path) -> None:
+    """Test accuracy and balanced accuracy per experiment, one panel per study, with the majority baseline."""
+    sns.set_theme(style="whitegrid", context="notebook")
+    rows = table.filter((pl.col("split") == "test") & pl.col("metric").is_in(["accuracy", "balanced_accuracy"]))
+    studies = sorted(set(rows["study"])) or ["(no classification results)"]
+    width = max(5.0, 1.6 * len(set(rows["experiment"])))
+    fig, axes = plt.subplots(1, len(studies), figsize=(width * len(studies), 3.8), squeeze=False)
+    for ax, study in zip(axes[0], studies):
+        sub = rows.filter(pl.col("study") == study).sort("experiment")
+        if len(sub):
+            sns.barplot(data=sub.to_pandas(), x="experiment", y="value", hue="metric", ax=ax)
+            for container in ax.containers:
+                ax.bar_label(container, fmt="%.2f", fontsize=7)
+        # The majority-class share of the embedded test windows: what a model that learnt nothing scores.
+        baseline = table.filter((pl.col("study") == study) & pl.col("metric").str.starts_with("majority_baseline_cancer"))
+        if len(baseline):
+            ax.axhline(float(baseline["value"].mean()), ls="--", c="grey", lw=1, label="majority baseline")
+        ax.set_ylim(0, 1.05)
+        ax.set_title(study)
+        ax.set_xlabel("")
+        ax.set_ylabel("test split")
+        ax.legend(fontsize=7, loc="lower right")
+    _save(fig, path)

@@ -23,6 +23,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--training", type=json_arg, default={}, help="training settings as JSON or @file")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", type=Path, required=True, help="job directory")
+    parser.add_argument("--plots", type=Path, help="directory for the loss-curve figure (default: --out)")
     add_tracking_arguments(parser)
     add_context_arguments(parser)
 
@@ -37,6 +38,6 @@ def run(args) -> int:
     training = training_settings(args.training)
     job_run = open_run(args, args.out, inputs=[p for p in (args.shards, args.backbone) if p])
     finetune(shards=args.shards, job_dir=args.out, backbone=backbone, init=args.init, label_names=args.label_names,
-             context_length=args.context_length, training=training, seed=args.seed, run=job_run,
+             context_length=args.context_length, training=training, seed=args.seed, run=job_run, plots=args.plots or args.out,
              context=results_context(args, context_length=args.context_length, init=args.init))
     return 0

@@ -18,6 +18,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--training", type=json_arg, default={}, help="training settings as JSON or @file (schema: $defs.training)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", type=Path, required=True, help="job directory; <out>/model is the pretrained backbone")
+    parser.add_argument("--plots", type=Path, help="directory for the loss-curve figure (default: --out)")
     add_tracking_arguments(parser)
     add_context_arguments(parser)
 
@@ -28,5 +29,5 @@ def run(args) -> int:
     training = training_settings(args.training)
     job_run = open_run(args, args.out, inputs=[args.shards])
     pretrain(shards=args.shards, job_dir=args.out, architecture=architecture, training=training, seed=args.seed,
-             run=job_run, context=results_context(args, context_length=args.context_length, init="random"))
+             run=job_run, plots=args.plots or args.out, context=results_context(args, context_length=args.context_length, init="random"))
     return 0

@@ -28,6 +28,13 @@ def _split(text: str) -> tuple[str, float]:
         raise argparse.ArgumentTypeError(f"expected NAME=FRACTION, got {text!r}") from None
 
 
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mutations", required=True, type=Path, help="mutations parquet from prepare-mutations")
     parser.add_argument("--samples", required=True, type=Path, help="samples parquet from prepare-mutations")
@@ -36,7 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--split", nargs="+", type=_split, metavar="NAME=FRACTION",
                         default=list(DEFAULT_SPLITS.items()), help="split fractions (default: train=0.7 val=0.1 test=0.2)")
     parser.add_argument("--seed", type=int, required=True, help="seed of the split and anchor draws")
-    parser.add_argument("--max-anchors-per-cell-line", type=int, help="cap on the anchors drawn per cell line")
+    parser.add_argument("--max-anchors-per-cell-line", type=_positive_int, help="cap on the anchors drawn per cell line")
     parser.add_argument("--out-cell-lines", required=True, type=Path, help="cell lines parquet")
     parser.add_argument("--out-anchors", required=True, type=Path, help="anchors parquet")
     parser.add_argument("--qc", required=True, type=Path, help="QC table (TSV)")

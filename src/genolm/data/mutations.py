@@ -121,6 +121,10 @@ def _read_delimited(path: Path, separator: str, required: Sequence[str], optiona
                                      f"(found: {', '.join(header[:40])})", record=f"line {skip_rows + 1}")
     columns = list(required) + [c for c in optional if c in header]
     try:
+        # Reading only some columns would silently accept rows with too many fields, so every field is parsed
+        # once first, streaming, to catch them (rows with too few fields read as empty values, checked later).
+        pl.scan_csv(path, separator=separator, skip_rows=skip_rows, infer_schema=False).select(
+            pl.all().null_count()).collect(engine="streaming")
         table = pl.read_csv(path, separator=separator, skip_rows=skip_rows, columns=columns, infer_schema=False)
     except pl.exceptions.PolarsError as error:
         line = _first_ragged_line(path, separator, skip_rows, len(header))
@@ -161,13 +165,13 @@ def _parse_positions(table: pl.DataFrame, path: Path, column: str) -> pl.DataFra
 
 def _read_depmap(path: Path, qc: QCCounts) -> pl.DataFrame:
     table = _read_delimited(path, ",", list(_DEPMAP_COLUMNS), optional=["IsDefaultEntryForModel"])
+    table = table.rename(_DEPMAP_COLUMNS)
+    _require_values(table, path, _DEPMAP_COLUMNS)
     # A model can have several sequencing runs; DepMap flags the one that represents it.
     if "IsDefaultEntryForModel" in table.columns:
         default = pl.col("IsDefaultEntryForModel") == "Yes"
         qc.add("not_default_entry_for_model", table.filter(~default.fill_null(False)).height)
         table = table.filter(default)
-    table = table.rename(_DEPMAP_COLUMNS)
-    _require_values(table, path, _DEPMAP_COLUMNS)
     table = _parse_positions(table, path, "Pos")
     return table.with_columns(
         pl.lit(False).alias("needs_padding"),

@@ -9,7 +9,7 @@ and leave a job directory that makes a restarted job resume from its last checkp
     <job_dir>/mlflow_run_id             the MLflow run continued on restart
     <job_dir>/model/                    the trained model (pretraining: released HyenaDNA layout)
     <job_dir>/metrics.parquet           tidy result rows (genolm.results.METRICS_SCHEMA)
-    <job_dir>/history.tsv               per-step loss/metric history, plotted as <job_dir>/loss.png
+    <job_dir>/history.tsv               per-step loss/metric history, plotted as <plots>/loss.png
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ def fit_resuming(trainer: L.Trainer, module: L.LightningModule, data: L.Lightnin
     trainer.fit(module, datamodule=data, ckpt_path=str(last) if last.exists() else None)
 
 
-def write_history(run: TrackedRun, job_dir: Path, title: str) -> None:
+def write_history(run: TrackedRun, job_dir: Path, plots: Path, title: str) -> None:
     """Per-step history from MLflow (complete across restarts), as a TSV and a loss-curve figure."""
     from genolm.analysis.plots import plot_history
 
@@ -91,13 +91,13 @@ def write_history(run: TrackedRun, job_dir: Path, title: str) -> None:
     history = pl.DataFrame(rows, schema={"step": pl.Int64, "metric": pl.Utf8, "value": pl.Float64})
     history = history.unique(["step", "metric"], keep="last").sort(["metric", "step"])
     history.write_csv(job_dir / "history.tsv", separator="\t")
-    plot_history(history, job_dir / "loss.png", title=title)
+    plot_history(history, plots / "loss.png", title=title)
     run.log_artifact(job_dir / "history.tsv")
-    run.log_artifact(job_dir / "loss.png", "figures")
+    run.log_artifact(plots / "loss.png", "figures")
 
 
 def pretrain(*, shards: Path, job_dir: Path, architecture: HyenaDNAConfig, training: dict, seed: int, run: TrackedRun,
-             context: dict) -> Path:
+             plots: Path, context: dict) -> Path:
     """Next-token pretraining; returns the model directory (released HyenaDNA layout)."""
     L.seed_everything(seed, workers=True)
     splits = read_manifest(shards)["splits"]
@@ -119,7 +119,7 @@ def pretrain(*, shards: Path, job_dir: Path, architecture: HyenaDNAConfig, train
     if trainer.is_global_zero:
         model.save_released(model_dir)
         write_table(metric_rows(context, values, run.run_id), job_dir / "metrics.parquet")
-        write_history(run, job_dir, title=f"pretraining {context.get('model', '')}")
+        write_history(run, job_dir, plots, title=f"pretraining {context.get('model', '')}")
         run.log_artifact(model_dir, "model")
         run.finish()
     return model_dir
@@ -145,7 +145,7 @@ def build_backbone(init: str, *, weights: Path | None, architecture: HyenaDNACon
 
 
 def finetune(*, shards: Path, job_dir: Path, backbone: HyenaDNA, init: str, label_names: list[str], context_length: int,
-             training: dict, seed: int, run: TrackedRun, context: dict) -> Path:
+             training: dict, seed: int, run: TrackedRun, plots: Path, context: dict) -> Path:
     """Sequence classification; returns the model directory (classifier weights + its description)."""
     L.seed_everything(seed, workers=True)
     splits = read_manifest(shards)["splits"]
@@ -181,7 +181,7 @@ def finetune(*, shards: Path, job_dir: Path, backbone: HyenaDNA, init: str, labe
     if trainer.is_global_zero:
         save_classifier(classifier, label_names, context_length, model_dir)
         write_table(metric_rows(context, values, run.run_id), job_dir / "metrics.parquet")
-        write_history(run, job_dir, title=f"{context.get('experiment', '')}: {init} init, context {context_length}")
+        write_history(run, job_dir, plots, title=f"{context.get('experiment', '')}: {init} init, context {context_length}")
         run.log_artifact(model_dir, "model")
         run.finish()
     return model_dir

@@ -1,0 +1,27 @@
+# genolm: from public sequence data to trained genomic language models, figures and result tables.
+#
+#   snakemake --profile profiles/local            # the embedded demo (config.yaml) on this machine
+#   snakemake --profile profiles/slurm            # on a SLURM cluster
+#
+# Rules live in workflow/rules/, one file per stage; all logic is in the genolm package (src/genolm) and
+# every rule calls one `genolm <stage>` subcommand, so any step can be rerun by hand from its log.
+
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/download.smk"
+include: "workflow/rules/reference.smk"
+include: "workflow/rules/cancer_type.smk"
+include: "workflow/rules/results.smk"
+
+
+rule all:
+    input:
+        final_outputs(),
+    default_target: True

@@ -1,0 +1,270 @@
+# Study 1: HyenaDNA cancer-type classification from GRCh38 windows carrying a cell line's somatic mutations.
+#
+#   select_cell_lines -> mutate_windows (one shard set per context length) -> finetune (per experiment)
+#   reference_windows -> pretrain (per backbone, unless a released checkpoint is configured)
+#   finetune -> embed -> plot_umap (UMAP grids backed by kNN accuracy)
+
+CT = f"{RESULTS}/cancer_type"
+
+
+def ct_reference():
+    return f"{RES}/reference/{STUDY['reference_source']}/genome.fa"
+
+
+def ct_mutations():
+    return f"{RES}/{STUDY['mutations_source']}/mutations.parquet"
+
+
+def ct_samples():
+    return f"{RES}/{STUDY['mutations_source']}/samples.parquet"
+
+
+def experiment(wildcards):
+    return STUDY["experiments"][wildcards.experiment]
+
+
+def backbone_spec(name):
+    return STUDY["backbones"][name]
+
+
+def backbone_weights(wildcards):
+    """The pretrained backbone an experiment starts from: a released checkpoint, or the workflow's own pretraining."""
+    exp = experiment(wildcards)
+    if exp["init"] == "random":
+        return []
+    spec = backbone_spec(exp["backbone"])
+    if spec["checkpoint"]:
+        return [resolve_url(spec["checkpoint"])]
+    return [f"{CT}/pretrain/{exp['backbone']}/model/weights.ckpt"]
+
+
+def finetune_args(wildcards):
+    exp = experiment(wildcards)
+    spec = backbone_spec(exp["backbone"])
+    args = ["--init", exp["init"], "--context-length", str(exp["context_length"]), "--shift", str(spec["shift"])]
+    if exp["init"] == "random":
+        args += ["--preset", spec["preset"], "--overrides", json.dumps(spec["overrides"]),
+                 "--backbone-context", str(spec["context_length"])]
+    else:
+        args += ["--backbone", str(Path(backbone_weights(wildcards)[0]).parent)]
+    args += ["--training", json.dumps(exp["training"]), "--label-names", *STUDY["lineages"]]
+    args += ["--study", "cancer_type", "--task", "cancer_type_classification", "--experiment", wildcards.experiment,
+             "--model-name", f"hyenadna-{spec['preset']}"]
+    return shlex.join(args)
+
+
+def context_lengths():
+    return sorted({e["context_length"] for e in STUDY["experiments"].values()})
+
+
+def umap_experiments():
+    chosen = STUDY["umap"]["experiments"]
+    return list(STUDY["experiments"]) if chosen is None else chosen
+
+
+def cancer_type_outputs():
+    outputs = [f"{CT}/runs/{name}/metrics.parquet" for name in STUDY["experiments"]]
+    for name in umap_experiments():
+        outputs += [f"{RESULTS}/plots/cancer_type/{name}/umap_{c}.png" for c in ("chromosome", "position_bin", "cancer_type")]
+    return outputs
+
+
+rule select_cell_lines:
+    input:
+        mutations=ct_mutations(),
+        samples=ct_samples(),
+    output:
+        cell_lines=f"{CT}/selection/cell_lines.parquet",
+        anchors=f"{CT}/selection/anchors.parquet",
+        qc=f"{CT}/selection/qc.tsv",
+    params:
+        lineages=shlex.join(STUDY.get("lineages", [])),
+        split=shlex.join(f"{k}={v}" for k, v in STUDY.get("split", {}).items()),
+        cap=f"--max-anchors-per-cell-line {STUDY['max_anchors_per_cell_line']}" if STUDY.get("max_anchors_per_cell_line") else "",
+    log:
+        f"{CT}/logs/select_cell_lines.log",
+    conda:
+        "../../envs/data.yaml"
+    shell:
+        "{GENOLM} select-cell-lines --mutations {input.mutations:q} --samples {input.samples:q}"
+        " --lineages {params.lineages} --split {params.split} --seed {SEED} {params.cap}"
+        " --out-cell-lines {output.cell_lines:q} --out-anchors {output.anchors:q} --qc {output.qc:q} > {log:q} 2>&1"
+
+
+rule mutate_windows:
+    input:
+        reference=ct_reference(),
+        mutations=ct_mutations(),
+        anchors=f"{CT}/selection/anchors.parquet",
+    output:
+        shards=directory(f"{CT}/shards/mutated_L{{length}}"),
+        qc=f"{CT}/qc/mutate_windows_L{{length}}.tsv",
+    log:
+        f"{CT}/logs/mutate_windows_L{{length}}.log",
+    resources:
+        mem_mb=8000,
+        runtime=120,
+    conda:
+        "../../envs/data.yaml"
+    shell:
+        "{GENOLM} mutate-windows --reference {input.reference:q} --mutations {input.mutations:q} --format parquet"
+        " --anchors {input.anchors:q} --chromosomes all --length {wildcards.length} --seed {SEED}"
+        " --out {output.shards:q} --qc {output.qc:q} > {log:q} 2>&1"
+
+
+rule pretraining_windows:
+    input:
+        reference=ct_reference(),
+    output:
+        shards=directory(f"{CT}/shards/pretrain_{{backbone}}"),
+        qc=f"{CT}/qc/pretraining_windows_{{backbone}}.tsv",
+    params:
+        length=lambda wc: backbone_spec(wc.backbone)["context_length"],
+        windows=lambda wc: backbone_spec(wc.backbone)["pretraining"]["windows"],
+        chromosomes=shlex.quote(STUDY["chromosomes"] if isinstance(STUDY.get("chromosomes"), str) else ",".join(STUDY.get("chromosomes", []))),
+        val=lambda wc: (
+            "--split-by-chromosome val=" + ",".join(backbone_spec(wc.backbone)["pretraining"]["val_chromosomes"])
+            if backbone_spec(wc.backbone)["pretraining"]["val_chromosomes"]
+            else ""
+        ),
+    log:
+        f"{CT}/logs/pretraining_windows_{{backbone}}.log",
+    conda:
+        "../../envs/data.yaml"
+    shell:
+        "{GENOLM} reference-windows --reference {input.reference:q} --chromosomes {params.chromosomes}"
+        " --length {params.length} --max-windows {params.windows} --seed {SEED} {params.val}"
+        " --out {output.shards:q} --qc {output.qc:q} > {log:q} 2>&1"
+
+
+rule pretrain:
+    input:
+        shards=f"{CT}/shards/pretrain_{{backbone}}",
+    output:
+        weights=f"{CT}/pretrain/{{backbone}}/model/weights.ckpt",
+        config=f"{CT}/pretrain/{{backbone}}/model/config.json",
+        metrics=f"{CT}/pretrain/{{backbone}}/metrics.parquet",
+        curve=f"{RESULTS}/plots/cancer_type/pretrain_{{backbone}}/loss.png",
+    params:
+        job_dir=lambda wc: f"{CT}/pretrain/{wc.backbone}",
+        plots=lambda wc: f"{RESULTS}/plots/cancer_type/pretrain_{wc.backbone}",
+        preset=lambda wc: backbone_spec(wc.backbone)["preset"],
+        overrides=lambda wc: shlex.quote(json.dumps(backbone_spec(wc.backbone)["overrides"])),
+        context=lambda wc: backbone_spec(wc.backbone)["context_length"],
+        training=lambda wc: shlex.quote(json.dumps(backbone_spec(wc.backbone)["pretraining"]["training"])),
+        tracking=lambda wc: tracking_args("pretrain", backbone=wc.backbone),
+    log:
+        f"{CT}/logs/pretrain_{{backbone}}.log",
+    threads: config["compute"]["training_cpus"]
+    resources:
+        gpu=training_gpus(),
+        mem_mb=training_mem_mb(config["compute"]["training_mem_mb"]),
+        runtime=config["compute"]["training_runtime_min"],
+    conda:
+        "../../envs/train.yaml"
+    shell:
+        "{GENOLM} pretrain --shards {input.shards:q} --preset {params.preset} --overrides {params.overrides}"
+        " --context-length {params.context} --training {params.training} --seed {SEED} --out {params.job_dir:q}"
+        " --plots {params.plots:q} --study cancer_type --task pretraining --experiment pretrain-{wildcards.backbone}"
+        " --model-name hyenadna-{params.preset} {params.tracking} > {log:q} 2>&1"
+
+
+rule finetune:
+    input:
+        shards=lambda wc: f"{CT}/shards/mutated_L{experiment(wc)['context_length']}",
+        backbone=backbone_weights,
+    output:
+        metrics=f"{CT}/runs/{{experiment}}/metrics.parquet",
+        model=f"{CT}/runs/{{experiment}}/model/head.json",
+        curve=f"{RESULTS}/plots/cancer_type/{{experiment}}/loss.png",
+    params:
+        job_dir=lambda wc: f"{CT}/runs/{wc.experiment}",
+        plots=lambda wc: f"{RESULTS}/plots/cancer_type/{wc.experiment}",
+        args=finetune_args,
+        tracking=lambda wc: tracking_args("finetune", experiment=wc.experiment),
+    log:
+        f"{CT}/logs/finetune_{{experiment}}.log",
+    threads: config["compute"]["training_cpus"]
+    resources:
+        gpu=training_gpus(),
+        mem_mb=training_mem_mb(config["compute"]["training_mem_mb"]),
+        runtime=config["compute"]["training_runtime_min"],
+    conda:
+        "../../envs/train.yaml"
+    shell:
+        "{GENOLM} finetune --shards {input.shards:q} {params.args} --seed {SEED} --out {params.job_dir:q}"
+        " --plots {params.plots:q} {params.tracking} > {log:q} 2>&1"
+
+
+rule embedding_windows:
+    input:
+        reference=ct_reference(),
+    output:
+        shards=directory(f"{CT}/shards/reference_L{{length}}"),
+        qc=f"{CT}/qc/embedding_windows_L{{length}}.tsv",
+    params:
+        chromosomes=",".join(STUDY.get("umap", {}).get("reference_chromosomes", [])),
+        windows=STUDY.get("umap", {}).get("reference_windows", 0),
+    log:
+        f"{CT}/logs/embedding_windows_L{{length}}.log",
+    conda:
+        "../../envs/data.yaml"
+    shell:
+        "{GENOLM} reference-windows --reference {input.reference:q} --chromosomes {params.chromosomes}"
+        " --length {wildcards.length} --max-windows {params.windows} --seed {SEED} --default-split reference"
+        " --out {output.shards:q} --qc {output.qc:q} > {log:q} 2>&1"
+
+
+rule embed:
+    input:
+        model=f"{CT}/runs/{{experiment}}/model/head.json",
+        reference=ct_reference(),
+        mutated=lambda wc: f"{CT}/shards/mutated_L{experiment(wc)['context_length']}",
+        reference_windows=lambda wc: f"{CT}/shards/reference_L{experiment(wc)['context_length']}",
+    output:
+        f"{CT}/embeddings/{{experiment}}.parquet",
+    params:
+        model_dir=lambda wc, input: str(Path(input.model).parent),
+    log:
+        f"{CT}/logs/embed_{{experiment}}.log",
+    threads: config["compute"]["training_cpus"]
+    resources:
+        gpu=training_gpus(),
+        mem_mb=8000,
+    conda:
+        "../../envs/train.yaml"
+    shell:
+        "{GENOLM} embed --model {params.model_dir:q} --reference {input.reference:q} --mutated-shards {input.mutated:q}"
+        " --splits test --reference-shards {input.reference_windows:q} --out {output:q} > {log:q} 2>&1"
+
+
+rule plot_umap:
+    input:
+        f"{CT}/embeddings/{{experiment}}.parquet",
+    output:
+        plots=[f"{RESULTS}/plots/cancer_type/{{experiment}}/umap_{c}.png" for c in ("chromosome", "position_bin", "cancer_type")],
+        metrics=f"{CT}/runs/{{experiment}}/umap/metrics.parquet",
+    params:
+        plots=lambda wc: f"{RESULTS}/plots/cancer_type/{wc.experiment}",
+        grid=shlex.join(
+            ["--n-neighbors", *map(str, STUDY.get("umap", {}).get("n_neighbors", [])),
+             "--min-dist", *map(str, STUDY.get("umap", {}).get("min_dist", []))]
+        ),
+        umap=shlex.join(
+            ["--position-bins", str(STUDY.get("umap", {}).get("position_bins", 10)),
+             "--highlight-bins", str(STUDY.get("umap", {}).get("highlight_bins", 3)),
+             "--knn-k", str(STUDY.get("umap", {}).get("knn_k", 10))]
+        ),
+        context=lambda wc: shlex.join(
+            ["--context-length", str(experiment(wc)["context_length"]), "--init", experiment(wc)["init"],
+             "--model-name", f"hyenadna-{backbone_spec(experiment(wc)['backbone'])['preset']}"]
+        ),
+        tracking=lambda wc: tracking_args("plot_umap", experiment=wc.experiment),
+    log:
+        f"{CT}/logs/plot_umap_{{experiment}}.log",
+    conda:
+        "../../envs/train.yaml"
+    shell:
+        "{GENOLM} plot-umap --embeddings {input:q} {params.grid} {params.umap} {params.context} --seed {SEED}"
+        " --plots {params.plots:q} --out {output.metrics:q} --study cancer_type --task embedding_structure"
+        " --experiment {wildcards.experiment} {params.tracking} > {log:q} 2>&1"
