@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import gzip
-import re
 from collections.abc import Sequence
 from pathlib import Path
 
