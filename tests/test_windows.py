@@ -147,7 +147,10 @@ def test_insertions_before_anchor_shift_the_window_right(tmp_path):
     reference = ReferenceGenome(write_fasta(tmp_path / "ref.fa", {"chr1": sequence}))
     anchor_alt = "A" if sequence[9] != "A" else "C"
     rows, anchors = as_frames(
-        [mutation("S1", "chr1", 2, sequence[1], sequence[1] + "GGGG"), mutation("S1", "chr1", 10, sequence[9], anchor_alt)],
+        [
+            mutation("S1", "chr1", 2, sequence[1], sequence[1] + "GGGG"),
+            mutation("S1", "chr1", 10, sequence[9], anchor_alt),
+        ],
         [1],
     )
     shifted = 0
@@ -172,7 +175,8 @@ def test_skips_are_counted(reference):
         mutation("S2", "chr1", 40, "A", "T"),
     ]
     mutations, anchors = as_frames(rows, [0, 1, 2, 4])
-    anchors = pl.concat([anchors, anchors[:1].with_columns(pos=pl.lit(3, dtype=pl.Int64), anchor_id=pl.lit(9, dtype=pl.Int64))])
+    second_on_chr3 = anchors[:1].with_columns(pos=pl.lit(3, dtype=pl.Int64), anchor_id=pl.lit(9, dtype=pl.Int64))
+    anchors = pl.concat([anchors, second_on_chr3])
     qc = QCCounts("test")
     out = windows(reference, mutations, anchors, qc=qc)
     assert [w["anchor_pos"] for w in out] == [20]
@@ -201,7 +205,8 @@ def test_duplicate_anchor_ids_are_rejected(reference):
 # Random data: every kind of variant, dense enough for overlaps, extensions and chromosome ends.
 
 
-def random_mutations(rng: np.random.Generator, sequences: dict[str, str], samples: list[str], per_kb: float) -> pl.DataFrame:
+def random_mutations(rng: np.random.Generator, sequences: dict[str, str], samples: list[str],
+                     per_kb: float) -> pl.DataFrame:
     bases = np.array(list("ACGT"))
     rows = []
     for sample in samples:
@@ -314,7 +319,7 @@ def test_reference_windows_sample_and_stride(tmp_path):
 
 
 def test_mutate_windows_command_from_gzip_reference(tmp_path):
-    reference, sequences, mutations, _ = random_case(tmp_path, seed=5, n_anchors=1)
+    _, sequences, mutations, _ = random_case(tmp_path, seed=5, n_anchors=1)
     with gzip.open(tmp_path / "hg38.fa.gz", "wt") as handle:  # plain gzip, as UCSC serves it
         handle.write((tmp_path / "random.fa").read_text())
     mutations.rename({"sample": "ModelID", "chrom": "Chrom", "pos": "Pos", "ref": "Ref", "alt": "Alt"}).write_csv(
@@ -342,12 +347,13 @@ def test_mutate_windows_command_from_gzip_reference(tmp_path):
     assert provenance["config_hash"] == "feed" and provenance["seed"] == 3 and provenance["length"] == 64
     assert set(provenance["inputs"]) == {"reference_fai", "mutations"}
     qc = pl.read_csv(tmp_path / "qc.tsv", separator="\t")
-    assert qc.filter(pl.col("reason") == "anchor_without_lineage")["count"].item() == (mutations["sample"] == "S3").sum()
+    without_lineage = qc.filter(pl.col("reason") == "anchor_without_lineage")["count"].item()
+    assert without_lineage == (mutations["sample"] == "S3").sum()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # the temporary reference is gone
 
 
 def test_reference_windows_command(tmp_path):
-    reference, sequences, _, _ = random_case(tmp_path, seed=2, n_anchors=1)
+    _, sequences, _, _ = random_case(tmp_path, seed=2, n_anchors=1)
     out = tmp_path / "pretrain"
     status = main([
         "reference-windows", "--reference", str(tmp_path / "random.fa"), "--chromosomes", "chr1,chr2",
@@ -362,3 +368,9 @@ def test_reference_windows_command(tmp_path):
     assert main(["reference-windows", "--reference", str(tmp_path / "random.fa"), "--length", "100", "--seed", "0",
                  "--split-by-chromosome", "val=chr9", "--out", str(tmp_path / "bad")]) == 2
     assert not (tmp_path / "bad").exists()
+
+
+def test_unvalidated_mutation_past_chromosome_end_is_rejected(reference):
+    mutations, anchors = as_frames([mutation("S1", "chr2", 29, "CAT", "C"), mutation("S1", "chr2", 5, "C", "A")], [1])
+    with pytest.raises(GenolmInputError, match="chr2:29 CAT>C, sample S1: REF runs past the end of chr2"):
+        windows(reference, mutations, anchors)

@@ -54,7 +54,8 @@ def parse_split_chromosomes(specs: list[str], reference: ReferenceGenome, chromo
                 raise GenolmInputError("--split-by-chromosome", f"chromosome {name!r} is not among the selected "
                                                                 f"chromosomes ({', '.join(chromosomes)})")
             if splits.get(chrom, split) != split:
-                raise GenolmInputError("--split-by-chromosome", f"{chrom} is in two splits: {splits[chrom]} and {split}")
+                raise GenolmInputError("--split-by-chromosome",
+                                       f"{chrom} is in two splits: {splits[chrom]} and {split}")
             splits[chrom] = split
     return splits
 

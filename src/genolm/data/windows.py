@@ -194,7 +194,8 @@ def _prepare_anchors(anchors: pl.DataFrame, seed: int) -> pl.DataFrame:
     ).sort("anchor_id")
     duplicated = anchors.filter(pl.col("anchor_id").is_duplicated())
     if duplicated.height:
-        raise GenolmInputError("anchors table", "anchor_id is not unique", record=f"anchor_id {duplicated['anchor_id'][0]}")
+        raise GenolmInputError("anchors table", "anchor_id is not unique",
+                               record=f"anchor_id {duplicated['anchor_id'][0]}")
     nulls = anchors.select(pl.exclude("label").null_count()).row(0, named=True)
     bad = [c for c, n in nulls.items() if n]
     if bad:
@@ -211,7 +212,8 @@ def _chromosome_order(reference: ReferenceGenome, chroms: set[str], qc: QCCounts
     return order
 
 
-def _load_chromosome(reference: ReferenceGenome, name: str, mutations: pl.DataFrame) -> tuple[_Chromosome, pl.DataFrame]:
+def _load_chromosome(reference: ReferenceGenome, name: str,
+                     mutations: pl.DataFrame) -> tuple[_Chromosome, pl.DataFrame]:
     """The chromosome and its mutation rows (sorted, with row index `_row`)."""
     array = reference.array(name)
     rows = mutations.filter(pl.col("chrom") == name).sort(["_code", "pos", "ref", "alt"]).with_row_index("_row")
@@ -220,6 +222,12 @@ def _load_chromosome(reference: ReferenceGenome, name: str, mutations: pl.DataFr
     alt_len = rows["alt"].str.len_bytes().to_numpy().astype(np.int64)
     codes = rows["_code"].to_numpy().astype(np.int64)
     keys = codes * (len(array) + 1) + starts
+    beyond = np.flatnonzero(starts + ref_len > len(array))
+    if len(beyond):
+        row = rows.row(int(beyond[0]), named=True)
+        raise GenolmInputError("mutations table", f"REF runs past the end of {name} (length {len(array)}): "
+                                                  "mutations must be validated against this reference first",
+                               record=f"{name}:{row['pos']} {row['ref']}>{row['alt']}, sample {row['sample']}")
     chrom = _Chromosome(
         name=name,
         array=array,
@@ -438,23 +446,26 @@ def reference_windows(
         per_chrom.append(count)
     first_id = np.concatenate([[0], np.cumsum(per_chrom)]).astype(np.int64)
     total = int(first_id[-1])
+    chosen = None  # None: every candidate (never materialized as one array: stride 1 over a genome is 3e9)
     if max_windows is not None and max_windows < total:
         chosen = np.sort(np.random.Generator(np.random.PCG64(seed)).choice(total, size=max_windows, replace=False))
         qc.add("not_sampled", total - max_windows)
-    else:
-        chosen = np.arange(total, dtype=np.int64)
     limit = int(np.floor(max_n_fraction * length))
 
     for i, name in enumerate(names):
-        ids = chosen[(chosen >= first_id[i]) & (chosen < first_id[i + 1])]
-        if not len(ids):
+        lo, hi = int(first_id[i]), int(first_id[i + 1])
+        ids = None if chosen is None else chosen[(chosen >= lo) & (chosen < hi)]
+        n_ids = hi - lo if ids is None else len(ids)
+        if not n_ids:
             continue
-        array = reference.array(name)
-        view = sliding_window_view(array, length)
+        view = sliding_window_view(reference.array(name), length)
         split = splits.get(name, default_split)
-        for first in range(0, len(ids), batch_size):
-            batch_ids = ids[first:first + batch_size]
-            starts = (batch_ids - first_id[i]) * stride
+        for b in range(0, n_ids, batch_size):
+            if ids is None:
+                batch_ids = np.arange(lo + b, min(lo + b + batch_size, hi), dtype=np.int64)
+            else:
+                batch_ids = ids[b:b + batch_size]
+            starts = (batch_ids - lo) * stride
             matrix = view[starts]
             n_count = np.count_nonzero(matrix == ord("N"), axis=1)
             ok = n_count <= limit

@@ -1,0 +1,45 @@
+# Two commands for a fresh machine:  make demo  (the workflow on the embedded data)  and  make test.
+SHELL := /bin/bash
+VENV ?= .venv
+PYTHON ?= python3
+# Pinned: on Linux an unpinned torch pulls a multi-GB CUDA build; the workflow's cluster env (envs/train.yaml)
+# brings CUDA where it is needed. Override for a GPU workstation: make demo TORCH='torch'
+TORCH ?= torch==2.13.0
+CORES ?= all
+
+.PHONY: demo test test-fast system-deps lint benchmark clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet '$(TORCH)'
+	$(VENV)/bin/pip install --quiet -e '.[dev]'
+	touch $@
+
+demo: $(VENV)/.installed
+	PATH="$(abspath $(VENV))/bin:$$PATH" snakemake --profile profiles/local --cores $(CORES)
+	@echo "results: results/tables/metrics.tsv, figures: results/plots/, MLflow: mlflow ui --backend-store-uri sqlite:///results/mlflow/mlflow.db"
+
+# Real peers the tests run against: bcftools/tabix/samtools (mutation injection), sum (BSD checksums).
+system-deps:
+	@missing=""; for tool in bcftools bgzip samtools; do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bcftools tabix samtools >/dev/null; \
+	  else echo "missing$$missing: install bcftools, tabix and samtools (Debian: sudo apt-get install bcftools tabix samtools)"; exit 1; fi; \
+	fi
+
+test: $(VENV)/.installed system-deps
+	PATH="$(abspath $(VENV))/bin:$$PATH" $(VENV)/bin/python -m pytest
+
+test-fast: $(VENV)/.installed
+	PATH="$(abspath $(VENV))/bin:$$PATH" $(VENV)/bin/python -m pytest -m "not slow"
+
+lint: $(VENV)/.installed
+	PATH="$(abspath $(VENV))/bin:$$PATH" snakemake --lint
+
+benchmark: $(VENV)/.installed
+	$(VENV)/bin/python benchmarks/bench_materialize.py
+	$(VENV)/bin/python benchmarks/bench_hyenadna.py
+
+clean:
+	rm -rf results resources .snakemake

@@ -1,0 +1,78 @@
+"""The config schema: defaults filled, misspelt keys and wrong types rejected with the key named."""
+
+from __future__ import annotations
+
+import copy
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from conftest import REPO
+from genolm.config import load_config, training_settings, validate_config
+from genolm.errors import GenolmInputError
+
+
+@pytest.fixture()
+def demo_config() -> dict:
+    return yaml.safe_load((REPO / "config.yaml").read_text())
+
+
+def test_demo_config_is_valid_and_defaults_are_filled(demo_config):
+    config = validate_config(copy.deepcopy(demo_config))
+    study = config["studies"]["cancer_type"]
+    assert study["mutation_format"] == "depmap"
+    assert study["experiments"]["32K-frozen"]["training"]["gradient_clip"] == 1.0  # default from $defs.training
+    assert study["backbones"]["tiny-1k"]["checkpoint"] is None
+    assert config["tracking"]["mlflow_uri"] is None
+    assert config["compute"]["training_gpus"] == 0
+
+
+def test_misspelt_key_names_the_key(demo_config):
+    demo_config["studies"]["cancer_type"]["lineage"] = ["Lung", "Lymphoid"]
+    with pytest.raises(GenolmInputError, match=r"unknown key 'lineage' under studies\.cancer_type"):
+        validate_config(demo_config)
+
+
+def test_wrong_type_names_the_key(demo_config):
+    demo_config["studies"]["cancer_type"]["experiments"]["1K-main"]["context_length"] = "1024"
+    with pytest.raises(GenolmInputError, match=r"studies\.cancer_type\.experiments\.1K-main\.context_length"):
+        validate_config(demo_config)
+
+
+def test_bad_enum_names_the_key(demo_config):
+    demo_config["studies"]["cancer_type"]["experiments"]["1K-main"]["init"] = "warm"
+    with pytest.raises(GenolmInputError, match=r"experiments\.1K-main\.init"):
+        validate_config(demo_config)
+
+
+def test_experiment_must_name_a_backbone(demo_config):
+    demo_config["studies"]["cancer_type"]["experiments"]["1K-main"]["backbone"] = "tiny-2k"
+    with pytest.raises(GenolmInputError, match="no backbone named 'tiny-2k'"):
+        validate_config(demo_config)
+
+
+def test_training_settings_validate_like_the_config():
+    assert training_settings({"lr": 1e-3})["weight_decay"] == 0.1
+    with pytest.raises(GenolmInputError, match="unknown key 'learning_rate'"):
+        training_settings({"learning_rate": 1e-3})
+
+
+def test_bad_yaml_names_the_file(tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_text("sources: [unclosed\n")
+    with pytest.raises(GenolmInputError, match="config.yaml: not valid YAML"):
+        load_config(path)
+
+
+def test_snakemake_refuses_a_bad_config_before_any_job(tmp_path):
+    """A dry run with a misspelt key fails at parse time, naming the key, and creates no output."""
+    result = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-n", "--cores", "1", "--directory", str(tmp_path), "--snakefile",
+         str(REPO / "Snakefile"), "--configfile", str(REPO / "config.yaml"), "--config", "seeed=3"],
+        capture_output=True, text=True, cwd=REPO, timeout=300,
+    )
+    assert result.returncode != 0
+    assert "unknown key 'seeed'" in result.stdout + result.stderr
+    assert not (tmp_path / "results").exists()

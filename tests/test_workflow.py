@@ -1,0 +1,84 @@
+"""End to end: the real Snakemake workflow on the embedded demo data, shrunk to tiny models and a few steps."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from conftest import REPO
+from genolm.results import METRICS_SCHEMA
+
+pytestmark = pytest.mark.slow
+
+CONFIG = REPO / "tests" / "e2e" / "config.yaml"
+
+
+def snakemake(workdir: Path, *args: str, timeout: int = 1500) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
+               "--configfile", str(CONFIG), "--cores", "2", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=REPO)
+
+
+@pytest.fixture(scope="module")
+def workflow_run(tmp_path_factory) -> Path:
+    workdir = tmp_path_factory.mktemp("e2e")
+    result = snakemake(workdir, "--profile", str(REPO / "profiles" / "local"))
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-6000:]
+    return workdir
+
+
+def test_results_table_has_every_experiment(workflow_run):
+    table = pl.read_parquet(workflow_run / "results" / "tables" / "metrics.parquet")
+    assert list(table.columns) == list(METRICS_SCHEMA)
+    accuracy = table.filter((pl.col("split") == "test") & (pl.col("metric") == "accuracy"))
+    assert set(accuracy["experiment"]) == {"1K-main", "32K-main", "32K-random", "32K-frozen"}
+    assert accuracy["value"].is_between(0, 1).all()
+    assert dict(zip(accuracy["experiment"], accuracy["init"])) == {
+        "1K-main": "pretrained", "32K-main": "pretrained", "32K-random": "random", "32K-frozen": "frozen"}
+    assert set(accuracy["context_length"]) == {64, 128}
+    knn = table.filter(pl.col("metric") == "knn_accuracy_cancer_type")
+    assert knn["experiment"].to_list() == ["1K-main"]
+    tsv = pl.read_csv(workflow_run / "results" / "tables" / "metrics.tsv", separator="\t")
+    assert len(tsv) == len(table)
+
+
+def test_figures_qc_and_provenance(workflow_run):
+    plots = workflow_run / "results" / "plots"
+    for name in ("umap_chromosome", "umap_position_bin", "umap_cancer_type", "loss"):
+        assert (plots / "cancer_type" / "1K-main" / f"{name}.png").stat().st_size > 5000
+    assert (plots / "metrics_summary.png").exists()
+    qc = pl.read_csv(workflow_run / "resources" / "depmap" / "qc.tsv", separator="\t")
+    assert qc.filter(pl.col("reason") == "not_default_entry_for_model")["count"].sum() > 0
+    provenance = workflow_run / "resources" / "downloads" / "grch38" / "hg38-demo" / "hg38.fa.gz.provenance.json"
+    assert '"verified": true' in provenance.read_text()
+
+
+def test_every_job_is_an_mlflow_run(workflow_run):
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(f"sqlite:///{workflow_run / 'results' / 'mlflow' / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("genolm-e2e")
+    runs = client.search_runs([experiment.experiment_id])
+    rules = sorted(r.data.tags["rule"] for r in runs)
+    assert rules == ["finetune"] * 4 + ["plot_umap"] + ["pretrain"] * 2
+    assert all(r.info.status == "FINISHED" for r in runs)
+    assert all(r.data.tags.get("git_commit") for r in runs)
+
+
+def test_nothing_to_do_on_rerun_and_a_new_release_reruns_only_its_source(workflow_run):
+    result = snakemake(workflow_run, "-n")
+    assert "Nothing to be done" in result.stdout + result.stderr, result.stdout[-2000:]
+
+    result = snakemake(workflow_run, "-n", "--config", "sources={'depmap': {'release': 'demo2', 'files': "
+                       "{'OmicsSomaticMutations.csv': {'url': 'data/demo/mirror/depmap/OmicsSomaticMutations.csv'}, "
+                       "'Model.csv': {'url': 'data/demo/mirror/depmap/Model.csv'}}}}")
+    out = result.stdout
+    assert result.returncode == 0, out[-2000:] + result.stderr[-2000:]
+    assert "prepare_mutations" in out and "finetune" in out
+    # The reference is untouched by a DepMap release: it is neither downloaded nor prepared again.
+    assert "resources/downloads/grch38" not in out
+    assert "rule prepare_reference" not in out
