@@ -11,6 +11,8 @@ def download_params(wildcards):
         args += ["--sha256", spec["sha256"]]
     elif "checksum_listing" in spec:
         args += ["--checksum-listing", resolve_url(spec["checksum_listing"])]
+        if "listing_name" in spec:
+            args += ["--listing-name", spec["listing_name"]]
     if "expect" in spec:
         args += ["--expect", spec["expect"]]
     return shlex.join(args)

@@ -21,6 +21,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--checksum-listing", metavar="URL",
         help="listing with the expected checksum (md5sum.txt, md5checksums.txt, Ensembl CHECKSUMS, sha256sum)",
     )
+    parser.add_argument("--listing-name", help="name to look up in --checksum-listing (default: the URL's file name); "
+                        "for DepMap's catalogue '<release>/<filename>'")
     parser.add_argument("--expect", choices=EXPECT_KINDS, help="check the content is this kind of data")
     parser.add_argument("--retries", type=int, default=3, help="further attempts after a transient failure")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds without data before an attempt fails")
@@ -33,6 +35,6 @@ def run(args: argparse.Namespace) -> None:
         ("md5", None),
     )
     download(
-        args.url, args.out, checksum=checksum, algorithm=algorithm, checksum_listing=args.checksum_listing,
+        args.url, args.out, checksum=checksum, algorithm=algorithm, checksum_listing=args.checksum_listing, listing_name=args.listing_name,
         expect=args.expect, retries=args.retries, timeout=args.timeout,
     )

@@ -77,6 +77,7 @@ def download(
     checksum: str | None = None,
     algorithm: str = "md5",
     checksum_listing: str | None = None,
+    listing_name: str | None = None,
     expect: str | None = None,
     retries: int = 3,
     timeout: float = 60.0,
@@ -108,7 +109,7 @@ def download(
         listing = retry.run(lambda: _read_small(_openable_url(checksum_listing), timeout), checksum_listing)
         _refuse_html(listing[:1024], checksum_listing, "a checksum listing")
         entries = parse_checksum_listing(listing.decode("utf-8", errors="replace"), checksum_listing)
-        expected = lookup_checksum(entries, _basename(url), checksum_listing)
+        expected = lookup_checksum(entries, listing_name or _basename(url), checksum_listing)
 
     cached = _reusable(dest, url, expected)
     if cached is not None:
