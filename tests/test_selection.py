@@ -116,3 +116,21 @@ def test_select_cell_lines_command(tmp_path):
     assert set(cell_lines.filter(pl.col("label") == 0)["lineage"]) == {"Lymphoid"}
     assert pl.read_parquet(out_a)["anchor_id"].dtype == pl.Int64
     assert "not_above_median_mutations" in qc.read_text()
+
+
+def test_classes_balanced_by_dropping_cell_lines_of_the_larger_lineage():
+    counts = {f"LUNG-{i:02d}": ("Lung", 40 + i) for i in range(9)}
+    counts |= {f"LYMPH-{i:02d}": ("Lymphoid", 60 + i) for i in range(3)}
+    counts |= {f"LOW-{i:02d}": ("Lymphoid", 5) for i in range(6)}
+    mutations, samples = _data(counts)
+    qc = QCCounts("t")
+    cell_lines, anchors = select_cell_lines(mutations, samples, lineages=["Lung", "Lymphoid"], seed=3, qc=qc,
+                                            split_fractions={"train": 0.5, "test": 0.5})
+    per_class = cell_lines.group_by("lineage").len()
+    assert dict(per_class.iter_rows()) == {"Lung": 3, "Lymphoid": 3}
+    assert qc.get("dropped_for_class_balance", detail="Lung") == 3  # 6 Lung lines above the median 42.5
+    assert anchors.group_by("label", "split").len()["len"].n_unique() == 1  # every (class, split) the same size
+
+    unbalanced, _ = select_cell_lines(mutations, samples, lineages=["Lung", "Lymphoid"], seed=3, qc=QCCounts("t"),
+                                      split_fractions={"train": 0.5, "test": 0.5}, balance_classes=False)
+    assert dict(unbalanced.group_by("lineage").len().iter_rows()) == {"Lung": 6, "Lymphoid": 3}

@@ -81,13 +81,14 @@ rule select_cell_lines:
         lineages=shlex.join(STUDY.get("lineages", [])),
         split=shlex.join(f"{k}={v}" for k, v in STUDY.get("split", {}).items()),
         cap=f"--max-anchors-per-cell-line {STUDY['max_anchors_per_cell_line']}" if STUDY.get("max_anchors_per_cell_line") else "",
+        balance="" if STUDY.get("balance_classes", True) else "--no-class-balance",
     log:
         f"{CT}/logs/select_cell_lines.log",
     conda:
         "../../envs/data.yaml"
     shell:
         "{GENOLM} select-cell-lines --mutations {input.mutations:q} --samples {input.samples:q}"
-        " --lineages {params.lineages} --split {params.split} --seed {SEED} {params.cap}"
+        " --lineages {params.lineages} --split {params.split} --seed {SEED} {params.cap} {params.balance}"
         " --out-cell-lines {output.cell_lines:q} --out-anchors {output.anchors:q} --qc {output.qc:q} > {log:q} 2>&1"
 
 

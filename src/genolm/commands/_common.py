@@ -58,3 +58,13 @@ def open_run(args, job_dir: Path, inputs: list) -> TrackedRun:
         tags=parse_tags(args.tag),
         inputs=inputs,
     )
+
+
+def open_training_run(args, job_dir: Path, inputs: list) -> TrackedRun | None:
+    """The training job's MLflow run, opened by global rank 0 only (None on the other DDP processes): under SLURM
+    every process starts at once and each would otherwise create a run of its own. The rank comes from the
+    launcher's environment (srun's SLURM_PROCID, LOCAL_RANK for the processes Lightning starts itself), read the
+    way Lightning reads it."""
+    from lightning.fabric.utilities.rank_zero import rank_zero_only
+
+    return open_run(args, job_dir, inputs) if rank_zero_only.rank == 0 else None

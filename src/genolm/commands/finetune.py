@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from genolm.commands._common import add_context_arguments, add_tracking_arguments, json_arg, open_run, results_context
+from genolm.commands._common import add_context_arguments, add_tracking_arguments, json_arg, open_training_run, results_context
 from genolm.config import training_settings
 from genolm.models.hyenadna import HyenaDNAConfig
 from genolm.training.run import build_backbone, finetune
@@ -34,9 +34,9 @@ def run(args) -> int:
         architecture = HyenaDNAConfig(**{**HyenaDNAConfig.preset(args.preset).__dict__, **args.overrides})
         architecture = architecture.with_context(args.backbone_context or args.context_length)
     backbone = build_backbone(args.init, weights=args.backbone, architecture=architecture,
-                              context_length=args.context_length, shift=args.shift)
+                              context_length=args.context_length, shift=args.shift, seed=args.seed)
     training = training_settings(args.training)
-    job_run = open_run(args, args.out, inputs=[p for p in (args.shards, args.backbone) if p])
+    job_run = open_training_run(args, args.out, inputs=[p for p in (args.shards, args.backbone) if p])
     finetune(shards=args.shards, job_dir=args.out, backbone=backbone, init=args.init, label_names=args.label_names,
              context_length=args.context_length, training=training, seed=args.seed, run=job_run, plots=args.plots or args.out,
              context=results_context(args, context_length=args.context_length, init=args.init))

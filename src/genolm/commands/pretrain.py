@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from genolm.commands._common import add_context_arguments, add_tracking_arguments, json_arg, open_run, results_context
+from genolm.commands._common import add_context_arguments, add_tracking_arguments, json_arg, open_training_run, results_context
 from genolm.config import training_settings
 from genolm.models.hyenadna import HyenaDNAConfig
 from genolm.training.run import pretrain
@@ -27,7 +27,7 @@ def run(args) -> int:
     architecture = HyenaDNAConfig.preset(args.preset)
     architecture = HyenaDNAConfig(**{**architecture.__dict__, **args.overrides}).with_context(args.context_length)
     training = training_settings(args.training)
-    job_run = open_run(args, args.out, inputs=[args.shards])
+    job_run = open_training_run(args, args.out, inputs=[args.shards])
     pretrain(shards=args.shards, job_dir=args.out, architecture=architecture, training=training, seed=args.seed,
              run=job_run, plots=args.plots or args.out, context=results_context(args, context_length=args.context_length, init="random"))
     return 0

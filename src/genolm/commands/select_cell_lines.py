@@ -44,6 +44,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         default=list(DEFAULT_SPLITS.items()), help="split fractions (default: train=0.7 val=0.1 test=0.2)")
     parser.add_argument("--seed", type=int, required=True, help="seed of the split and anchor draws")
     parser.add_argument("--max-anchors-per-cell-line", type=_positive_int, help="cap on the anchors drawn per cell line")
+    parser.add_argument("--no-class-balance", dest="balance_classes", action="store_false",
+                        help="keep every cell line above the median instead of the same number per lineage")
     parser.add_argument("--out-cell-lines", required=True, type=Path, help="cell lines parquet")
     parser.add_argument("--out-anchors", required=True, type=Path, help="anchors parquet")
     parser.add_argument("--qc", required=True, type=Path, help="QC table (TSV)")
@@ -65,7 +67,8 @@ def run(args: argparse.Namespace) -> None:
     qc = QCCounts("select_cell_lines")
     cell_lines, anchors = select_cell_lines(
         _read(args.mutations), _read(args.samples), lineages=args.lineages, split_fractions=fractions,
-        seed=args.seed, max_anchors_per_cell_line=args.max_anchors_per_cell_line, qc=qc,
+        seed=args.seed, max_anchors_per_cell_line=args.max_anchors_per_cell_line,
+        balance_classes=args.balance_classes, qc=qc,
     )
     write_parquet(cell_lines, args.out_cell_lines)
     write_parquet(anchors, args.out_anchors)

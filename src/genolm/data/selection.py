@@ -48,6 +48,19 @@ def split_sizes(n: int, fractions: dict[str, float]) -> dict[str, int]:
     return dict(zip(names, sizes))
 
 
+def _balance_classes(chosen: pl.DataFrame, lineages: Sequence[str], rng: np.random.Generator,
+                     qc: QCCounts) -> pl.DataFrame:
+    sizes = [chosen.filter(pl.col("label") == label).height for label in range(len(lineages))]
+    keep_per_class = min(sizes)
+    kept = []
+    for label, (lineage, size) in enumerate(zip(lineages, sizes)):
+        members = chosen.filter(pl.col("label") == label)
+        picked = np.sort(rng.choice(size, size=keep_per_class, replace=False))
+        kept.append(members[picked])
+        qc.add("dropped_for_class_balance", size - keep_per_class, detail=lineage)
+    return pl.concat(kept).sort("sample")
+
+
 def select_cell_lines(
     mutations: pl.DataFrame,
     samples: pl.DataFrame,
@@ -56,13 +69,17 @@ def select_cell_lines(
     split_fractions: dict[str, float] = DEFAULT_SPLITS,
     seed: int,
     max_anchors_per_cell_line: int | None = None,
+    balance_classes: bool = True,
     qc: QCCounts,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Select, split and balance cell lines; draw their anchor mutations.
 
     Returns `cell_lines` (sample, lineage, label, split, n_mutations, n_anchors) and `anchors` (sample, label,
     split, chrom, pos, ref, alt, anchor_id). The label of a cell line is the index of its lineage in
-    `lineages`; the median is taken over the cell lines of all selected lineages together.
+    `lineages`; the median is taken over the cell lines of all selected lineages together. With
+    `balance_classes`, every lineage keeps as many cell lines as the smallest one has (a seeded random subset,
+    the others counted as `dropped_for_class_balance`), so that with the same number of anchors per cell line
+    the classes are balanced in every split and accuracy is balanced accuracy.
     """
     if len(set(lineages)) != len(lineages) or not lineages:
         raise ValueError(f"lineages must be distinct and non-empty, got {lineages}")
@@ -93,6 +110,8 @@ def select_cell_lines(
     for lineage, count in chosen.filter(~above).group_by("lineage").len().sort("lineage").iter_rows():
         qc.add("not_above_median_mutations", count, detail=lineage)
     chosen = chosen.filter(above)
+    if balance_classes:
+        chosen = _balance_classes(chosen, lineages, rng, qc)
 
     parts = []
     for label, lineage in enumerate(lineages):

@@ -2,6 +2,12 @@
 
 Shards are small enough per split to hold as Arrow strings in memory (a million 1 kb windows is 1 GB);
 tokenization happens per batch in the collate function, vectorized, so workers share no Python objects.
+
+The data module picks its own samplers (the Trainer runs with `use_distributed_sampler=False`) so that a step's
+global batch is the same set of windows whatever the number of processes: one seeded permutation of the train
+split per epoch, cut into global batches of `batch_size x world_size`, each process taking every
+`world_size`-th window of each. One process with batch 16 and two DDP processes with batch 8 then train on the
+same windows step by step (tests/test_ddp.py), which is what makes a multi-GPU run comparable to a one-GPU run.
 """
 
 from __future__ import annotations
@@ -11,9 +17,11 @@ from pathlib import Path
 import lightning as L
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset
+from lightning.pytorch.overrides.distributed import UnrepeatedDistributedSampler
+from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 from genolm.data.shards import read_shards
+from genolm.errors import GenolmInputError
 from genolm.tokenizers import CharacterTokenizer
 
 
@@ -53,12 +61,13 @@ class TokenCollator:
 
 
 class WindowDataModule(L.LightningDataModule):
-    def __init__(self, shards: str | Path, *, context_length: int, batch_size: int, with_labels: bool, num_workers: int = 0,
-                 eval_splits: tuple[str, ...] = ("val", "test")):
+    def __init__(self, shards: str | Path, *, context_length: int, batch_size: int, with_labels: bool, seed: int,
+                 num_workers: int = 0, eval_splits: tuple[str, ...] = ("val", "test")):
         super().__init__()
         self.shards = Path(shards)
         self.collate = TokenCollator(CharacterTokenizer(), context_length)
-        self.batch_size = batch_size
+        self.batch_size = batch_size  # per process: the global batch is batch_size x world_size
+        self.seed = seed
         self.with_labels = with_labels
         self.num_workers = num_workers
         self.eval_splits = eval_splits
@@ -69,21 +78,41 @@ class WindowDataModule(L.LightningDataModule):
             if split not in self.datasets:
                 self.datasets[split] = WindowDataset(self.shards, split, with_labels=self.with_labels)
 
-    def _loader(self, split: str, shuffle: bool) -> DataLoader:
+    def _world(self) -> tuple[int, int]:
+        return self.trainer.world_size, self.trainer.global_rank
+
+    def _loader(self, split: str, sampler, drop_last: bool) -> DataLoader:
         return DataLoader(
             self.datasets[split],
             batch_size=self.batch_size,
-            shuffle=shuffle,
+            sampler=sampler,
+            drop_last=drop_last,
             collate_fn=self.collate,
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
         )
 
     def train_dataloader(self) -> DataLoader:
-        return self._loader("train", shuffle=True)
+        world_size, rank = self._world()
+        windows = len(self.datasets["train"])
+        if windows < self.batch_size * world_size:
+            raise GenolmInputError(self.shards, f"the train split has {windows} windows, fewer than one global batch "
+                                                f"({self.batch_size} per process x {world_size} processes)")
+        # drop_last twice: the incomplete global batch at the end of an epoch is skipped, so every process runs
+        # the same number of steps (DDP hangs otherwise) and the epoch is the same length for any world size.
+        sampler = DistributedSampler(self.datasets["train"], num_replicas=world_size, rank=rank, shuffle=True,
+                                     seed=self.seed, drop_last=True)
+        return self._loader("train", sampler, drop_last=True)
+
+    def _eval_loader(self, split: str) -> DataLoader:
+        # Each window is evaluated exactly once across processes (no padding duplicates), so metrics synced over
+        # processes equal the single-process ones.
+        world_size, rank = self._world()
+        sampler = UnrepeatedDistributedSampler(self.datasets[split], num_replicas=world_size, rank=rank, shuffle=False)
+        return self._loader(split, sampler, drop_last=False)
 
     def val_dataloader(self) -> DataLoader:
-        return self._loader("val", shuffle=False)
+        return self._eval_loader("val")
 
     def test_dataloader(self) -> DataLoader:
-        return self._loader("test", shuffle=False)
+        return self._eval_loader("test")

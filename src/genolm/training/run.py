@@ -2,7 +2,10 @@
 `finetune` (sequence classification on mutated windows, with init modes pretrained / random / frozen).
 
 Both run through Lightning (checkpoint/resume, DDP, SLURM and mixed precision come with it), log one MLflow run,
-and leave a job directory that makes a restarted job resume from its last checkpoint:
+and leave a job directory that makes a restarted job resume from its last checkpoint. Several processes (DDP:
+`devices`, `num_nodes`, `strategy` in the training settings) run the same command; Lightning launches them itself
+on one machine, or takes them from `srun` under SLURM. Only global rank 0 tracks (`run` is None elsewhere) and
+writes the job's outputs:
 
     <job_dir>/checkpoints/last.ckpt     resumed from when the job is restarted
     <job_dir>/checkpoints/best.ckpt     (fine-tuning) the step with the best validation balanced accuracy
@@ -47,7 +50,7 @@ def resolve_precision(precision: str) -> str:
     return "32-true"
 
 
-def build_trainer(job_dir: Path, training: dict, run: TrackedRun, callbacks: list) -> L.Trainer:
+def build_trainer(job_dir: Path, training: dict, run: TrackedRun | None, callbacks: list) -> L.Trainer:
     checkpoints = job_dir / "checkpoints"
     # `last.ckpt` every N steps is what a killed job resumes from.
     callbacks.append(ModelCheckpoint(dirpath=checkpoints, save_last=True, save_top_k=0,
@@ -65,8 +68,9 @@ def build_trainer(job_dir: Path, training: dict, run: TrackedRun, callbacks: lis
         num_nodes=training["num_nodes"],
         strategy=training["strategy"],
         logger=MLFlowLogger(experiment_name=run.experiment_name, tracking_uri=run.tracking_uri, run_id=run.run_id,
-                            log_model=False),
+                            log_model=False) if run else False,
         callbacks=callbacks,
+        use_distributed_sampler=False,  # WindowDataModule shards the data itself, the same for any world size
         log_every_n_steps=min(10, training["val_every_n_steps"]),
         num_sanity_val_steps=0,
         enable_model_summary=False,
@@ -96,17 +100,18 @@ def write_history(run: TrackedRun, job_dir: Path, plots: Path, title: str) -> No
     run.log_artifact(plots / "loss.png", "figures")
 
 
-def pretrain(*, shards: Path, job_dir: Path, architecture: HyenaDNAConfig, training: dict, seed: int, run: TrackedRun,
-             plots: Path, context: dict) -> Path:
+def pretrain(*, shards: Path, job_dir: Path, architecture: HyenaDNAConfig, training: dict, seed: int,
+             run: TrackedRun | None, plots: Path, context: dict) -> Path:
     """Next-token pretraining; returns the model directory (released HyenaDNA layout)."""
     L.seed_everything(seed, workers=True)
     splits = read_manifest(shards)["splits"]
     eval_splits = ("val",) if "val" in splits else ()
     data = WindowDataModule(shards, context_length=architecture.l_max - 2, batch_size=training["batch_size"],
-                            with_labels=False, num_workers=training["num_workers"], eval_splits=eval_splits)
+                            with_labels=False, seed=seed, num_workers=training["num_workers"], eval_splits=eval_splits)
     model = HyenaDNA(architecture)
     module = CausalLMModule(model, training, pad_id=CharacterTokenizer.pad_id)
-    run.log_params({"architecture": dataclasses.asdict(architecture), "training": training, "seed": seed, **context})
+    if run:
+        run.log_params({"architecture": dataclasses.asdict(architecture), "training": training, "seed": seed, **context})
 
     trainer = build_trainer(job_dir, training, run, callbacks=[])
     fit_resuming(trainer, module, data, job_dir)
@@ -126,7 +131,7 @@ def pretrain(*, shards: Path, job_dir: Path, architecture: HyenaDNAConfig, train
 
 
 def build_backbone(init: str, *, weights: Path | None, architecture: HyenaDNAConfig | None, context_length: int,
-                   shift: float) -> HyenaDNA:
+                   shift: float, seed: int) -> HyenaDNA:
     """`pretrained` and `frozen` load weights (genolm-pretrained or released); `random` builds the same architecture."""
     if init in ("pretrained", "frozen"):
         if weights is None:
@@ -140,12 +145,15 @@ def build_backbone(init: str, *, weights: Path | None, architecture: HyenaDNACon
     if init == "random":
         if architecture is None:
             raise GenolmInputError("finetune", "init 'random' needs --preset (and optionally --overrides)")
+        # Drawn from the job's seed: a rerun, or the same job on another number of processes, starts from the
+        # same weights.
+        L.seed_everything(seed, workers=True)
         return HyenaDNA(architecture)
     raise ValueError(f"unknown init mode {init!r}")
 
 
 def finetune(*, shards: Path, job_dir: Path, backbone: HyenaDNA, init: str, label_names: list[str], context_length: int,
-             training: dict, seed: int, run: TrackedRun, plots: Path, context: dict) -> Path:
+             training: dict, seed: int, run: TrackedRun | None, plots: Path, context: dict) -> Path:
     """Sequence classification; returns the model directory (classifier weights + its description)."""
     L.seed_everything(seed, workers=True)
     splits = read_manifest(shards)["splits"]
@@ -154,11 +162,13 @@ def finetune(*, shards: Path, job_dir: Path, backbone: HyenaDNA, init: str, labe
             raise GenolmInputError(shards, f"no {split!r} split in the shards (have: {', '.join(splits)})")
     has_val = "val" in splits
     data = WindowDataModule(shards, context_length=context_length, batch_size=training["batch_size"], with_labels=True,
-                            num_workers=training["num_workers"], eval_splits=("val", "test") if has_val else ("test",))
+                            seed=seed, num_workers=training["num_workers"],
+                            eval_splits=("val", "test") if has_val else ("test",))
     classifier = SequenceClassifier(backbone, backbone.config.d_model, len(label_names), pooling=training["pooling"])
     module = SequenceClassificationModule(classifier, len(label_names), training, frozen=init == "frozen")
-    run.log_params({"architecture": dataclasses.asdict(backbone.config), "training": training, "seed": seed,
-                    "label_names": label_names, **context})
+    if run:
+        run.log_params({"architecture": dataclasses.asdict(backbone.config), "training": training, "seed": seed,
+                        "label_names": label_names, **context})
 
     callbacks = []
     if has_val:
@@ -175,10 +185,10 @@ def finetune(*, shards: Path, job_dir: Path, backbone: HyenaDNA, init: str, labe
     if has_val:
         values.update({k: float(v) for k, v in trainer.validate(module, datamodule=data, ckpt_path=ckpt, verbose=False)[0].items()})
     values.update({k: float(v) for k, v in trainer.test(module, datamodule=data, ckpt_path=ckpt, verbose=False)[0].items()})
-    run.log_metrics({f"final_{k.replace('/', '_')}": v for k, v in values.items()})
 
     model_dir = job_dir / "model"
     if trainer.is_global_zero:
+        run.log_metrics({f"final_{k.replace('/', '_')}": v for k, v in values.items()})
         save_classifier(classifier, label_names, context_length, model_dir)
         write_table(metric_rows(context, values, run.run_id), job_dir / "metrics.parquet")
         write_history(run, job_dir, plots, title=f"{context.get('experiment', '')}: {init} init, context {context_length}")

@@ -1,0 +1,80 @@
+"""Training beyond one process goes through Lightning's DDP: two CPU processes (gloo) with batch 4 each train the
+same model as one process with batch 8, because a step's global batch is the same windows either way."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import polars as pl
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from conftest import run_genolm
+
+# Dropout draws differ per process, so the comparison is made without it; everything else is the demo's setup.
+ARCHITECTURE = {"d_model": 16, "n_layer": 1, "d_inner": 32, "filter_order": 16, "embed_dropout": 0.0}
+STEPS = 4
+
+
+def finetune_command(shards: Path, out: Path, results: Path, *, batch_size: int, devices: int) -> list[str]:
+    training = {"max_steps": STEPS, "batch_size": batch_size, "warmup_steps": 1, "val_every_n_steps": STEPS,
+                "checkpoint_every_n_steps": STEPS, "devices": devices, "strategy": "ddp" if devices > 1 else "auto"}
+    return ["finetune", "--shards", str(shards), "--init", "random", "--preset", "tiny-1k",
+            "--overrides", json.dumps(ARCHITECTURE), "--context-length", "64", "--label-names", "Lung", "Lymphoid",
+            "--training", json.dumps(training), "--seed", "3", "--out", str(out), "--results-dir", str(results),
+            "--study", "cancer_type", "--task", "ddp", "--experiment", f"devices{devices}", "--tag", "rule=test"]
+
+
+def trained_state(job: Path) -> dict[str, torch.Tensor]:
+    backbone = torch.load(job / "model" / "backbone" / "weights.ckpt", weights_only=True)["state_dict"]
+    return {**backbone, **{f"head.{k}": v for k, v in load_file(job / "model" / "head.safetensors").items()}}
+
+
+def assert_same_training(single: Path, multi: Path) -> None:
+    """The same weights after the same steps, and the same test metrics on the held-out cell lines."""
+    a, b = trained_state(single), trained_state(multi)
+    assert a.keys() == b.keys()
+    differ = max((a[k] - b[k]).abs().max().item() for k in a)
+    assert differ < 1e-5, f"weights differ by up to {differ:g}"
+    ma, mb = (pl.read_parquet(job / "metrics.parquet").filter(pl.col("split") == "test").sort("metric") for job in (single, multi))
+    assert ma["metric"].to_list() == mb["metric"].to_list()
+    for metric, x, y in zip(ma["metric"], ma["value"], mb["value"]):
+        assert x == pytest.approx(y, rel=1e-4, abs=1e-6), metric
+
+
+@pytest.fixture(scope="module")
+def single_process_run(tiny_shards, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("single") / "job"
+    run_genolm(*finetune_command(tiny_shards, out, out.parent / "results", batch_size=8, devices=1))
+    return out
+
+
+def test_two_ddp_processes_train_like_one_process_with_the_same_global_batch(single_process_run, tiny_shards, tmp_path,
+                                                                          monkeypatch):
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")  # two CPU processes over gloo, even on a GPU workstation
+    out = tmp_path / "job"
+    result = run_genolm(*finetune_command(tiny_shards, out, tmp_path / "results", batch_size=4, devices=2))
+    assert "Initializing distributed: GLOBAL_RANK: 1, MEMBER: 2/2" in result.stderr  # really two processes
+    assert_same_training(single_process_run, out)
+    assert torch.load(out / "checkpoints" / "last.ckpt", weights_only=False)["global_step"] == STEPS
+
+    # Only rank 0 tracked: one MLflow run, finished, with the training parameters.
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(f"sqlite:///{tmp_path / 'results' / 'mlflow' / 'mlflow.db'}")
+    runs = client.search_runs([client.get_experiment_by_name("genolm").experiment_id])
+    assert len(runs) == 1 and runs[0].info.status == "FINISHED"
+    assert runs[0].data.params["training.devices"] == "2"
+    assert runs[0].info.run_id == (out / "mlflow_run_id").read_text()
+
+
+def test_too_small_train_split_for_one_global_batch_is_an_input_error(tiny_shards, tmp_path):
+    result = run_genolm(*finetune_command(tiny_shards, tmp_path / "job", tmp_path / "results", batch_size=100_000,
+                                          devices=1), check=False)
+    assert result.returncode != 0
+    assert "fewer than one global batch (100000 per process x 1 processes)" in result.stderr
+    assert not (tmp_path / "job" / "metrics.parquet").exists()
+    assert os.path.basename(str(tiny_shards)) in result.stderr
