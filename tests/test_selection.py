@@ -129,7 +129,8 @@ def test_classes_balanced_by_dropping_cell_lines_of_the_larger_lineage():
     per_class = cell_lines.group_by("lineage").len()
     assert dict(per_class.iter_rows()) == {"Lung": 3, "Lymphoid": 3}
     assert qc.get("dropped_for_class_balance", detail="Lung") == 3  # 6 Lung lines above the median 42.5
-    assert anchors.group_by("label", "split").len()["len"].n_unique() == 1  # every (class, split) the same size
+    sizes = anchors.group_by("split", "label").len()
+    assert (sizes.group_by("split").agg(pl.col("len").n_unique())["len"] == 1).all()  # classes equal in every split
 
     unbalanced, _ = select_cell_lines(mutations, samples, lineages=["Lung", "Lymphoid"], seed=3, qc=QCCounts("t"),
                                       split_fractions={"train": 0.5, "test": 0.5}, balance_classes=False)

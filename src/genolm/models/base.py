@@ -1,0 +1,169 @@
+"""What every model of the zoo shares: a dataclass config, one output type, layer groups, a checkpoint layout.
+
+A zoo model is an `nn.Module` whose `forward(input_ids, attention_mask, ...)` returns a `ModelOutput`: the last
+hidden states (what heads pool), the mask that goes with them (a CNN downsamples, so it is not always the input
+mask) and, when the model has a language-model head, its logits. `family` says which pretraining objectives fit:
+
+    mlm      bidirectional encoder with a masked-LM head (BERT, Longformer, ALBERT, Longalbert)
+    causal   logits at t predict token t+1 (HyenaDNA, the ENBED decoder-only variant)
+    bilm     a forward and a backward causal LM side by side (the ELMo-like biLSTM)
+    seq2seq  encoder-decoder; logits are the decoder's (ENBED)
+    none     no language-model head: a classification backbone (the CNN baselines)
+
+Checkpoint directory (`save_pretrained`): `config.json` = {"genolm_model": <registry name>, "format_version": 1,
+"config": {...dataclass fields...}} and `model.safetensors` (the module's state; tied weights stored once).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import torch
+from torch import Tensor, nn
+
+from genolm.errors import GenolmInputError
+
+CONFIG_NAME = "config.json"
+WEIGHTS_NAME = "model.safetensors"
+FORMAT_VERSION = 1
+FAMILIES = ("mlm", "causal", "bilm", "seq2seq", "none")
+
+
+@dataclass
+class ModelOutput:
+    hidden: Tensor  # [B, L', D] last hidden states (the encoder's for seq2seq models)
+    mask: Tensor  # [B, L'] 1 where `hidden` holds a real position
+    logits: Tensor | None = None  # [B, L, V] language-model logits (decoder logits for seq2seq)
+    backward_logits: Tensor | None = None  # bilm: logits at t predict token t-1
+    loss: Tensor | None = None  # seq2seq: the decoder's cross-entropy when labels were given
+
+
+class ZooModel(nn.Module):
+    """Base class; subclasses set the class attributes and implement `forward` and `layer_groups`."""
+
+    name: ClassVar[str]
+    config_class: ClassVar[type]
+    family: ClassVar[str]
+    presets: ClassVar[dict[str, dict[str, Any]]] = {}
+
+    def __init__(self, config: Any):
+        super().__init__()
+        if not isinstance(config, self.config_class):
+            raise TypeError(f"{type(self).__name__} needs a {self.config_class.__name__}, got {type(config).__name__}")
+        self.config = config
+
+    @property
+    def d_model(self) -> int:
+        """Width of `ModelOutput.hidden`."""
+        raise NotImplementedError
+
+    def layer_groups(self) -> list[nn.Module]:
+        """The backbone's parameter groups from the input up (embeddings first), for gradual unfreezing."""
+        raise NotImplementedError
+
+    @classmethod
+    def tokenizer_config(cls, tokenizer: Any) -> dict[str, Any]:
+        """Config fields the tokenizer decides (vocabulary size and special ids)."""
+        return {"vocab_size": tokenizer.vocab_size, "pad_token_id": tokenizer.pad_id}
+
+    @classmethod
+    def make_config(cls, values: dict[str, Any] | None = None) -> Any:
+        """Config from a dict: an optional `preset` name, then field overrides; unknown fields are an error."""
+        values = dict(values or {})
+        preset = values.pop("preset", None)
+        base: dict[str, Any] = {}
+        if preset is not None:
+            if preset not in cls.presets:
+                raise ValueError(f"unknown {cls.name} preset {preset!r} (known: {', '.join(sorted(cls.presets))})")
+            base = dict(cls.presets[preset])
+        fields = {f.name for f in dataclasses.fields(cls.config_class)}
+        unknown = sorted(set(values) - fields)
+        if unknown:
+            raise ValueError(f"unknown {cls.name} config field(s) {', '.join(unknown)} (known: {', '.join(sorted(fields))})")
+        return cls.config_class(**{**base, **values})
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+    def save_pretrained(self, directory: str | os.PathLike) -> Path:
+        """Write config.json + model.safetensors into `directory` (created or replaced atomically)."""
+        from safetensors.torch import save_model
+
+        directory = Path(directory)
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}.tmp-"))
+        try:
+            payload = {"genolm_model": self.name, "format_version": FORMAT_VERSION,
+                       "config": dataclasses.asdict(self.config)}
+            (tmp / CONFIG_NAME).write_text(json.dumps(payload, indent=2) + "\n")
+            save_model(self, str(tmp / WEIGHTS_NAME))
+            if directory.exists():
+                # Keep what else lives there (a tokenizer, a head) and replace only the model files.
+                for name in (CONFIG_NAME, WEIGHTS_NAME):
+                    os.replace(tmp / name, directory / name)
+                shutil.rmtree(tmp)
+            else:
+                tmp.replace(directory)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return directory
+
+    @classmethod
+    def from_config_dict(cls, config: dict[str, Any], source: str | os.PathLike = "config") -> ZooModel:
+        try:
+            return cls(cls.make_config(config))
+        except (TypeError, ValueError) as error:
+            raise GenolmInputError(source, f"bad {cls.name} config: {error}") from None
+
+    @classmethod
+    def load_weights_into(cls, model: ZooModel, directory: Path) -> ZooModel:
+        from safetensors import SafetensorError
+        from safetensors.torch import load_model
+
+        weights = directory / WEIGHTS_NAME
+        if not weights.exists():
+            raise GenolmInputError(directory, f"no {WEIGHTS_NAME} in the checkpoint directory")
+        try:
+            missing, unexpected = load_model(model, str(weights), strict=False)
+        except (SafetensorError, RuntimeError, OSError) as error:
+            raise GenolmInputError(weights, f"cannot load weights: {error}") from None
+        if missing or unexpected:
+            raise GenolmInputError(weights, f"weights do not fit the {cls.name} config: missing {sorted(missing)[:10]}, "
+                                            f"unexpected {sorted(unexpected)[:10]}")
+        return model
+
+    @classmethod
+    def from_pretrained(cls, directory: str | os.PathLike) -> ZooModel:
+        directory = Path(directory)
+        payload = read_checkpoint_config(directory)
+        if payload.get("genolm_model") != cls.name:
+            raise GenolmInputError(directory / CONFIG_NAME, f"holds a {payload.get('genolm_model')!r} model, not {cls.name!r}")
+        model = cls.from_config_dict(payload.get("config", {}), directory / CONFIG_NAME)
+        return cls.load_weights_into(model, directory).eval()
+
+
+def read_checkpoint_config(directory: Path) -> dict[str, Any]:
+    path = directory / CONFIG_NAME
+    try:
+        payload = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise GenolmInputError(directory, f"not a model directory: no {CONFIG_NAME}") from None
+    except (OSError, ValueError) as error:
+        raise GenolmInputError(path, f"cannot read: {error}") from None
+    if not isinstance(payload, dict):
+        raise GenolmInputError(path, "expected a JSON object")
+    if "genolm_model" in payload and payload.get("format_version") != FORMAT_VERSION:
+        raise GenolmInputError(path, f"format_version {payload.get('format_version')!r}, this genolm reads {FORMAT_VERSION}")
+    return payload
+
+
+def padding_mask(input_ids: Tensor, attention_mask: Tensor | None) -> Tensor:
+    return torch.ones_like(input_ids) if attention_mask is None else attention_mask
