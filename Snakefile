@@ -15,6 +15,17 @@ configfile: "config.yaml"
 
 
 include: "workflow/rules/common.smk"
+
+
+wildcard_constraints:
+    source=r"[^/]+",
+    release=r"[^/]+",
+    file=r"[^/]+",
+    experiment=r"[^/]+",
+    backbone=r"[^/]+",
+    length=r"\d+",
+
+
 include: "workflow/rules/download.smk"
 include: "workflow/rules/reference.smk"
 include: "workflow/rules/cancer_type.smk"

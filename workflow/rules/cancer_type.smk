@@ -4,71 +4,6 @@
 #   reference_windows -> pretrain (per backbone, unless a released checkpoint is configured)
 #   finetune -> embed -> plot_umap (UMAP grids backed by kNN accuracy)
 
-CT = f"{RESULTS}/cancer_type"
-
-
-def ct_reference():
-    return f"{RES}/reference/{STUDY['reference_source']}/genome.fa"
-
-
-def ct_mutations():
-    return f"{RES}/{STUDY['mutations_source']}/mutations.parquet"
-
-
-def ct_samples():
-    return f"{RES}/{STUDY['mutations_source']}/samples.parquet"
-
-
-def experiment(wildcards):
-    return STUDY["experiments"][wildcards.experiment]
-
-
-def backbone_spec(name):
-    return STUDY["backbones"][name]
-
-
-def backbone_weights(wildcards):
-    """The pretrained backbone an experiment starts from: a released checkpoint, or the workflow's own pretraining."""
-    exp = experiment(wildcards)
-    if exp["init"] == "random":
-        return []
-    spec = backbone_spec(exp["backbone"])
-    if spec["checkpoint"]:
-        return [resolve_url(spec["checkpoint"])]
-    return [f"{CT}/pretrain/{exp['backbone']}/model/weights.ckpt"]
-
-
-def finetune_args(wildcards):
-    exp = experiment(wildcards)
-    spec = backbone_spec(exp["backbone"])
-    args = ["--init", exp["init"], "--context-length", str(exp["context_length"]), "--shift", str(spec["shift"])]
-    if exp["init"] == "random":
-        args += ["--preset", spec["preset"], "--overrides", json.dumps(spec["overrides"]),
-                 "--backbone-context", str(spec["context_length"])]
-    else:
-        args += ["--backbone", str(Path(backbone_weights(wildcards)[0]).parent)]
-    args += ["--training", json.dumps(exp["training"]), "--label-names", *STUDY["lineages"]]
-    args += ["--study", "cancer_type", "--task", "cancer_type_classification", "--experiment", wildcards.experiment,
-             "--model-name", f"hyenadna-{spec['preset']}"]
-    return shlex.join(args)
-
-
-def context_lengths():
-    return sorted({e["context_length"] for e in STUDY["experiments"].values()})
-
-
-def umap_experiments():
-    chosen = STUDY["umap"]["experiments"]
-    return list(STUDY["experiments"]) if chosen is None else chosen
-
-
-def cancer_type_outputs():
-    outputs = [f"{CT}/runs/{name}/metrics.parquet" for name in STUDY["experiments"]]
-    for name in umap_experiments():
-        outputs += [f"{RESULTS}/plots/cancer_type/{name}/umap_{c}.png" for c in ("chromosome", "position_bin", "cancer_type")]
-    return outputs
-
-
 rule select_cell_lines:
     input:
         mutations=ct_mutations(),
@@ -78,6 +13,7 @@ rule select_cell_lines:
         anchors=f"{CT}/selection/anchors.parquet",
         qc=f"{CT}/selection/qc.tsv",
     params:
+        seed=SEED,
         lineages=shlex.join(STUDY.get("lineages", [])),
         split=shlex.join(f"{k}={v}" for k, v in STUDY.get("split", {}).items()),
         cap=f"--max-anchors-per-cell-line {STUDY['max_anchors_per_cell_line']}" if STUDY.get("max_anchors_per_cell_line") else "",
@@ -87,8 +23,8 @@ rule select_cell_lines:
     conda:
         "../../envs/data.yaml"
     shell:
-        "{GENOLM} select-cell-lines --mutations {input.mutations:q} --samples {input.samples:q}"
-        " --lineages {params.lineages} --split {params.split} --seed {SEED} {params.cap} {params.balance}"
+        "python -m genolm select-cell-lines --mutations {input.mutations:q} --samples {input.samples:q}"
+        " --lineages {params.lineages} --split {params.split} --seed {params.seed} {params.cap} {params.balance}"
         " --out-cell-lines {output.cell_lines:q} --out-anchors {output.anchors:q} --qc {output.qc:q} > {log:q} 2>&1"
 
 
@@ -100,6 +36,8 @@ rule mutate_windows:
     output:
         shards=directory(f"{CT}/shards/mutated_L{{length}}"),
         qc=f"{CT}/qc/mutate_windows_L{{length}}.tsv",
+    params:
+        seed=SEED,
     log:
         f"{CT}/logs/mutate_windows_L{{length}}.log",
     resources:
@@ -108,8 +46,8 @@ rule mutate_windows:
     conda:
         "../../envs/data.yaml"
     shell:
-        "{GENOLM} mutate-windows --reference {input.reference:q} --mutations {input.mutations:q} --format parquet"
-        " --anchors {input.anchors:q} --chromosomes all --length {wildcards.length} --seed {SEED}"
+        "python -m genolm mutate-windows --reference {input.reference:q} --mutations {input.mutations:q} --format parquet"
+        " --anchors {input.anchors:q} --chromosomes all --length {wildcards.length} --seed {params.seed}"
         " --out {output.shards:q} --qc {output.qc:q} > {log:q} 2>&1"
 
 
@@ -120,6 +58,7 @@ rule pretraining_windows:
         shards=directory(f"{CT}/shards/pretrain_{{backbone}}"),
         qc=f"{CT}/qc/pretraining_windows_{{backbone}}.tsv",
     params:
+        seed=SEED,
         length=lambda wc: backbone_spec(wc.backbone)["context_length"],
         windows=lambda wc: backbone_spec(wc.backbone)["pretraining"]["windows"],
         chromosomes=shlex.quote(STUDY["chromosomes"] if isinstance(STUDY.get("chromosomes"), str) else ",".join(STUDY.get("chromosomes", []))),
@@ -133,8 +72,8 @@ rule pretraining_windows:
     conda:
         "../../envs/data.yaml"
     shell:
-        "{GENOLM} reference-windows --reference {input.reference:q} --chromosomes {params.chromosomes}"
-        " --length {params.length} --max-windows {params.windows} --seed {SEED} {params.val}"
+        "python -m genolm reference-windows --reference {input.reference:q} --chromosomes {params.chromosomes}"
+        " --length {params.length} --max-windows {params.windows} --seed {params.seed} {params.val}"
         " --out {output.shards:q} --qc {output.qc:q} > {log:q} 2>&1"
 
 
@@ -147,6 +86,7 @@ rule pretrain:
         metrics=f"{CT}/pretrain/{{backbone}}/metrics.parquet",
         curve=f"{RESULTS}/plots/cancer_type/pretrain_{{backbone}}/loss.png",
     params:
+        seed=SEED,
         job_dir=lambda wc: f"{CT}/pretrain/{wc.backbone}",
         plots=lambda wc: f"{RESULTS}/plots/cancer_type/pretrain_{wc.backbone}",
         preset=lambda wc: backbone_spec(wc.backbone)["preset"],
@@ -164,8 +104,8 @@ rule pretrain:
     conda:
         "../../envs/train.yaml"
     shell:
-        "{GENOLM} pretrain --shards {input.shards:q} --preset {params.preset} --overrides {params.overrides}"
-        " --context-length {params.context} --training {params.training} --seed {SEED} --out {params.job_dir:q}"
+        "python -m genolm pretrain --shards {input.shards:q} --preset {params.preset} --overrides {params.overrides}"
+        " --context-length {params.context} --training {params.training} --seed {params.seed} --out {params.job_dir:q}"
         " --plots {params.plots:q} --study cancer_type --task pretraining --experiment pretrain-{wildcards.backbone}"
         " --model-name hyenadna-{params.preset} {params.tracking} > {log:q} 2>&1"
 
@@ -179,6 +119,7 @@ rule finetune:
         model=f"{CT}/runs/{{experiment}}/model/head.json",
         curve=f"{RESULTS}/plots/cancer_type/{{experiment}}/loss.png",
     params:
+        seed=SEED,
         job_dir=lambda wc: f"{CT}/runs/{wc.experiment}",
         plots=lambda wc: f"{RESULTS}/plots/cancer_type/{wc.experiment}",
         args=finetune_args,
@@ -193,7 +134,7 @@ rule finetune:
     conda:
         "../../envs/train.yaml"
     shell:
-        "{GENOLM} finetune --shards {input.shards:q} {params.args} --seed {SEED} --out {params.job_dir:q}"
+        "python -m genolm finetune --shards {input.shards:q} {params.args} --seed {params.seed} --out {params.job_dir:q}"
         " --plots {params.plots:q} {params.tracking} > {log:q} 2>&1"
 
 
@@ -204,6 +145,7 @@ rule embedding_windows:
         shards=directory(f"{CT}/shards/reference_L{{length}}"),
         qc=f"{CT}/qc/embedding_windows_L{{length}}.tsv",
     params:
+        seed=SEED,
         chromosomes=",".join(STUDY.get("umap", {}).get("reference_chromosomes", [])),
         windows=STUDY.get("umap", {}).get("reference_windows", 0),
     log:
@@ -211,8 +153,8 @@ rule embedding_windows:
     conda:
         "../../envs/data.yaml"
     shell:
-        "{GENOLM} reference-windows --reference {input.reference:q} --chromosomes {params.chromosomes}"
-        " --length {wildcards.length} --max-windows {params.windows} --seed {SEED} --default-split reference"
+        "python -m genolm reference-windows --reference {input.reference:q} --chromosomes {params.chromosomes}"
+        " --length {wildcards.length} --max-windows {params.windows} --seed {params.seed} --default-split reference"
         " --out {output.shards:q} --qc {output.qc:q} > {log:q} 2>&1"
 
 
@@ -235,7 +177,7 @@ rule embed:
     conda:
         "../../envs/train.yaml"
     shell:
-        "{GENOLM} embed --model {params.model_dir:q} --reference {input.reference:q} --mutated-shards {input.mutated:q}"
+        "python -m genolm embed --model {params.model_dir:q} --reference {input.reference:q} --mutated-shards {input.mutated:q}"
         " --splits test --reference-shards {input.reference_windows:q} --out {output:q} > {log:q} 2>&1"
 
 
@@ -246,6 +188,7 @@ rule plot_umap:
         plots=[f"{RESULTS}/plots/cancer_type/{{experiment}}/umap_{c}.png" for c in ("chromosome", "position_bin", "cancer_type")],
         metrics=f"{CT}/runs/{{experiment}}/umap/metrics.parquet",
     params:
+        seed=SEED,
         plots=lambda wc: f"{RESULTS}/plots/cancer_type/{wc.experiment}",
         grid=shlex.join(
             ["--n-neighbors", *map(str, STUDY.get("umap", {}).get("n_neighbors", [])),
@@ -266,6 +209,6 @@ rule plot_umap:
     conda:
         "../../envs/train.yaml"
     shell:
-        "{GENOLM} plot-umap --embeddings {input:q} {params.grid} {params.umap} {params.context} --seed {SEED}"
+        "python -m genolm plot-umap --embeddings {input:q} {params.grid} {params.umap} {params.context} --seed {params.seed}"
         " --plots {params.plots:q} --out {output.metrics:q} --study cancer_type --task embedding_structure"
         " --experiment {wildcards.experiment} {params.tracking} > {log:q} 2>&1"

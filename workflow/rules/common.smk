@@ -1,6 +1,7 @@
-# Helpers shared by every rule file: config validation, paths, the genolm command line.
+# Helpers shared by the rule files (config validation, paths, parameters); rules live in the stage files.
 
 import json
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -18,18 +19,10 @@ RESULTS = config["results_dir"]
 SEED = config["seed"]
 STUDY = config["studies"].get("cancer_type", {})
 
-# The package is put on PYTHONPATH rather than installed into each conda env, so the envs stay plain
+# Rules run `python -m genolm <stage>`: the package is put on PYTHONPATH (inherited by every job, and set again
+# when a cluster job re-reads this file) rather than installed into each conda env, so the envs stay plain
 # dependency lists and a code change never needs an env rebuild.
-GENOLM = f"PYTHONPATH={shlex.quote(str(SRC))}${{PYTHONPATH:+:$PYTHONPATH}} python -m genolm"
-
-
-wildcard_constraints:
-    source=r"[^/]+",
-    release=r"[^/]+",
-    file=r"[^/]+",
-    experiment=r"[^/]+",
-    backbone=r"[^/]+",
-    length=r"\d+",
+os.environ.update(PYTHONPATH=str(SRC))  # set, not read: no envvars assertion needed
 
 
 def source_file(source, name):
@@ -69,3 +62,107 @@ def final_outputs():
         outputs += cancer_type_outputs()
     outputs += [f"{RESULTS}/tables/metrics.parquet", f"{RESULTS}/tables/metrics.tsv", f"{RESULTS}/plots/metrics_summary.png"]
     return outputs
+
+
+# --- Downloads (download.smk) ---
+
+
+def download_params(wildcards):
+    spec = config["sources"][wildcards.source]["files"][wildcards.file]
+    args = ["--url", resolve_url(spec["url"])]
+    if "md5" in spec:
+        args += ["--md5", spec["md5"]]
+    elif "sha256" in spec:
+        args += ["--sha256", spec["sha256"]]
+    elif "checksum_listing" in spec:
+        args += ["--checksum-listing", resolve_url(spec["checksum_listing"])]
+        if "listing_name" in spec:
+            args += ["--listing-name", spec["listing_name"]]
+    if "expect" in spec:
+        args += ["--expect", spec["expect"]]
+    return shlex.join(args)
+
+
+# --- Study 1: cancer-type classification (cancer_type.smk) ---
+
+
+CT = f"{RESULTS}/cancer_type"
+
+
+def ct_reference():
+    return f"{RES}/reference/{STUDY['reference_source']}/genome.fa"
+
+
+def ct_mutations():
+    return f"{RES}/{STUDY['mutations_source']}/mutations.parquet"
+
+
+def ct_samples():
+    return f"{RES}/{STUDY['mutations_source']}/samples.parquet"
+
+
+def experiment(wildcards):
+    return STUDY["experiments"][wildcards.experiment]
+
+
+def backbone_spec(name):
+    return STUDY["backbones"][name]
+
+
+def backbone_weights(wildcards):
+    """The pretrained backbone an experiment starts from: a released checkpoint, or the workflow's own pretraining."""
+    exp = experiment(wildcards)
+    if exp["init"] == "random":
+        return []
+    spec = backbone_spec(exp["backbone"])
+    if spec["checkpoint"]:
+        return [resolve_url(spec["checkpoint"])]
+    return [f"{CT}/pretrain/{exp['backbone']}/model/weights.ckpt"]
+
+
+def finetune_args(wildcards):
+    exp = experiment(wildcards)
+    spec = backbone_spec(exp["backbone"])
+    args = ["--init", exp["init"], "--context-length", str(exp["context_length"]), "--shift", str(spec["shift"])]
+    if exp["init"] == "random":
+        args += ["--preset", spec["preset"], "--overrides", json.dumps(spec["overrides"]),
+                 "--backbone-context", str(spec["context_length"])]
+    else:
+        args += ["--backbone", str(Path(backbone_weights(wildcards)[0]).parent)]
+    args += ["--training", json.dumps(exp["training"]), "--label-names", *STUDY["lineages"]]
+    args += ["--study", "cancer_type", "--task", "cancer_type_classification", "--experiment", wildcards.experiment,
+             "--model-name", f"hyenadna-{spec['preset']}"]
+    return shlex.join(args)
+
+
+def context_lengths():
+    return sorted({e["context_length"] for e in STUDY["experiments"].values()})
+
+
+def umap_experiments():
+    chosen = STUDY["umap"]["experiments"]
+    return list(STUDY["experiments"]) if chosen is None else chosen
+
+
+def cancer_type_outputs():
+    outputs = [f"{CT}/runs/{name}/metrics.parquet" for name in STUDY["experiments"]]
+    for name in umap_experiments():
+        outputs += [f"{RESULTS}/plots/cancer_type/{name}/umap_{c}.png" for c in ("chromosome", "position_bin", "cancer_type")]
+    return outputs
+
+
+# --- Results table (results.smk) ---
+
+
+def metric_inputs():
+    inputs = []
+    if STUDY.get("enabled", False):
+        inputs += [f"{CT}/runs/{name}/metrics.parquet" for name in STUDY["experiments"]]
+        inputs += [f"{CT}/runs/{name}/umap/metrics.parquet" for name in umap_experiments()]
+        inputs += [
+            f"{CT}/pretrain/{name}/metrics.parquet"
+            for name, spec in STUDY["backbones"].items()
+            if not spec["checkpoint"]
+            and any(e["backbone"] == name and e["init"] != "random" for e in STUDY["experiments"].values())
+        ]
+    return inputs

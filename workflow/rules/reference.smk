@@ -17,7 +17,7 @@ rule prepare_reference:
     conda:
         "../../envs/data.yaml"
     shell:
-        "{GENOLM} prepare-reference --source {input:q} --out {output.fasta:q} --chromosomes all"
+        "python -m genolm prepare-reference --source {input:q} --out {output.fasta:q} --chromosomes all"
         " --qc {output.qc:q} > {log:q} 2>&1"
 
 
@@ -44,7 +44,7 @@ rule prepare_mutations:
     conda:
         "../../envs/data.yaml"
     shell:
-        "{GENOLM} prepare-mutations --mutations {input.mutations:q} --format {params.format}"
+        "python -m genolm prepare-mutations --mutations {input.mutations:q} --format {params.format}"
         " --samples {input.samples:q} --reference {input.reference:q} --chromosomes {params.chromosomes}"
         " --max-ref-mismatch-fraction {params.max_mismatch}"
         " --out-mutations {output.mutations:q} --out-samples {output.samples:q} --qc {output.qc:q} > {log:q} 2>&1"

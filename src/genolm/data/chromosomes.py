@@ -62,17 +62,19 @@ def canonical_name(name: str) -> str | None:
     return _LOOKUP.get(record_name(name).upper())
 
 
-def alias_table(names: Iterable[str]) -> pl.DataFrame:
+def alias_table(names: Iterable[str], renames: dict[str, str] | None = None) -> pl.DataFrame:
     """One row per source name: its canonical name and its spelling in each convention.
 
-    Names that are not GRCh38 chromosomes (alt contigs, decoys) keep their own name as the canonical one and
-    have no aliases.
+    Names that are not GRCh38 chromosomes (alt contigs, decoys) keep their own name, or their name in
+    `renames` (from an assembly report), as the canonical one, and have no aliases.
     """
     rows = []
+    renames = renames or {}
     for source in names:
         canonical = canonical_name(source)
         if canonical is None:
-            rows.append({"canonical": record_name(source), "ucsc": None, "ensembl": None, "refseq": None,
+            name = record_name(source)
+            rows.append({"canonical": renames.get(name, name), "ucsc": None, "ensembl": None, "refseq": None,
                          "source_name": source})
         else:
             rows.append({"canonical": canonical, "ucsc": canonical, "ensembl": _ensembl(canonical),

@@ -152,6 +152,20 @@ def download(
     return record
 
 
+def fetch_small(url: str, *, retries: int = 3, timeout: float = 60.0, backoff: float = 1.0) -> bytes:
+    """The whole body of a small resource (a listing, an index page), with the same retries as `download`.
+
+    Nothing is written and no content check is made: the caller knows what the text must look like.
+    """
+    return _Retry(retries, timeout, backoff).run(lambda: _read_small(_openable_url(url), timeout), url)
+
+
+def local_path(url: str) -> Path | None:
+    """The local path a `file://` URL or plain path names; None for http, https and ftp."""
+    source = urllib.parse.urlsplit(_openable_url(url))
+    return Path(urllib.request.url2pathname(source.path)) if source.scheme == "file" else None
+
+
 def safe_extract_zip(zip_path: Path, dest_dir: Path) -> list[Path]:
     """Extract a zip's regular files under `dest_dir`; return their paths.
 

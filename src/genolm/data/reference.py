@@ -1,7 +1,8 @@
 """The reference genome: preparing it once (canonical names, uppercase, indexed) and reading it by region.
 
-`prepare_reference` streams a FASTA of any naming convention (plain, gzip or bgzip) into a plain, indexed FASTA
-with UCSC names, so that every later stage reads it by random access instead of decompressing 3 GB again.
+`prepare_reference` streams a FASTA of any naming convention (plain, gzip or bgzip) into an indexed FASTA with
+UCSC names, so that every later stage reads it by random access instead of decompressing 3 GB again. An output
+named `*.gz` is BGZF (with the `.gzi` block index that samtools and pyfaidx read); any other name is plain text.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pyfaidx
 
+from genolm.data.bgzf import BgzfWriter, gzi_path, read_gzi, read_range
 from genolm.data.chromosomes import (
     AUTOSOMES,
     alias_table,
@@ -81,9 +83,12 @@ def _fasta_records(path: Path) -> Iterator[tuple[str, int, Iterator[bytes]]]:
         yield header_line.decode("ascii", errors="replace").strip().lstrip(">"), number, body()
 
 
-def prepare_reference(source: Path, out_fasta: Path, *, chromosomes: str | Sequence[str] = "all") -> QCCounts:
+def prepare_reference(source: Path, out_fasta: Path, *, chromosomes: str | Sequence[str] = "all",
+                      renames: dict[str, str] | None = None) -> QCCounts:
     """Write `out_fasta` (canonical names, uppercase, 60-column lines), its .fai and `<out_fasta>.aliases.tsv`.
 
+    `out_fasta` ending in `.gz` is written as BGZF with a `.gzi` index beside it. `renames` maps source names
+    the built-in GRCh38 table does not know (an assembly report's scaffolds) to the names to write.
     Holds at most one chromosome in memory. Nothing is left at the output paths when the source is bad.
     """
     source, out_fasta = Path(source), Path(out_fasta)
@@ -92,20 +97,25 @@ def prepare_reference(source: Path, out_fasta: Path, *, chromosomes: str | Seque
     out_fasta.parent.mkdir(parents=True, exist_ok=True)
     fai_path = Path(f"{out_fasta}.fai")
     aliases_path = Path(f"{out_fasta}.aliases.tsv")
-    tmp_fasta, tmp_fai, tmp_aliases = (p.with_name(p.name + ".tmp") for p in (out_fasta, fai_path, aliases_path))
+    bgzip = out_fasta.name.endswith(".gz")
+    finals = [out_fasta, fai_path, aliases_path] + ([gzi_path(out_fasta)] if bgzip else [])
+    temps = [p.with_name(p.name + ".tmp") for p in finals]
+    tmp_fasta, tmp_fai, tmp_aliases = temps[:3]
+    renames = renames or {}
     wanted_names = None if isinstance(spec, str) else {canonical_name(n) or n for n in spec}
 
     source_names: list[str] = []
     seen: dict[str, str] = {}
     fai_rows: list[str] = []
     try:
-        with open(tmp_fasta, "wb") as out:
+        with open(tmp_fasta, "wb") as handle:
+            out = BgzfWriter(handle) if bgzip else handle
             for header, line_number, body in _fasta_records(source):
                 record = f"record '{header}' (line {line_number})"
                 raw_name = record_name(header)
                 if not raw_name:
                     raise GenolmInputError(source, "FASTA header without a sequence name", record=record)
-                name = canonical_name(raw_name) or raw_name
+                name = canonical_name(raw_name) or renames.get(raw_name, raw_name)
                 if name in seen:
                     raise GenolmInputError(source, f"duplicate sequence name {name!r} (also record '{seen[name]}')",
                                            record=record)
@@ -127,17 +137,20 @@ def prepare_reference(source: Path, out_fasta: Path, *, chromosomes: str | Seque
                     out.write(sequence[start:start + LINE_WIDTH])
                     out.write(b"\n")
                 qc.add("chromosome_kept", detail=name)
+            if bgzip:
+                out.close()
+                temps[3].write_bytes(out.gzi_bytes())
         # Raises for explicit names the source does not have, and when "autosomes" finds none.
         select_chromosomes(source_names, spec, source=source)
         tmp_fai.write_text("".join(fai_rows))
-        alias_table(source_names).write_csv(tmp_aliases, separator="\t")
+        alias_table(source_names, renames).write_csv(tmp_aliases, separator="\t")
     except BaseException:
-        for tmp in (tmp_fasta, tmp_fai, tmp_aliases):
+        for tmp in temps:
             tmp.unlink(missing_ok=True)
         raise
-    tmp_fasta.replace(out_fasta)
-    tmp_fai.replace(fai_path)
-    tmp_aliases.replace(aliases_path)
+    # The data file goes last, so an interrupted rename never leaves it beside missing indexes.
+    for tmp, final in list(zip(temps, finals))[1:] + [(tmp_fasta, out_fasta)]:
+        tmp.replace(final)
     return qc
 
 
@@ -183,6 +196,7 @@ class ReferenceGenome:
             self._file_name[canonical] = file_name
             self.lengths[canonical] = int(entry.rlen)
         self._cached: tuple[str, np.ndarray] | None = None
+        self._blocks = read_gzi(gzi_path(self.path)) if _is_bgzip(self.path) and gzi_path(self.path).is_file() else None
 
     def canonical(self, name: str) -> str | None:
         """The key of `lengths` for a chromosome given in any convention, None if this reference lacks it."""
@@ -215,6 +229,29 @@ class ReferenceGenome:
         canonical = self._resolve(chrom)
         if self._cached is None or self._cached[0] != canonical:
             self._cached = None  # free the previous chromosome before reading the next
-            sequence = self.fetch(canonical, 0, self.lengths[canonical])
-            self._cached = (canonical, np.frombuffer(sequence.encode("ascii"), dtype=np.uint8))
+            if self._blocks is not None:
+                codes = self._read_bgzf_record(canonical)
+            else:
+                sequence = self.fetch(canonical, 0, self.lengths[canonical])
+                codes = np.frombuffer(sequence.encode("ascii"), dtype=np.uint8)
+            self._cached = (canonical, codes)
         return self._cached[1]
+
+    def _read_bgzf_record(self, canonical: str) -> np.ndarray:
+        """A whole record of a BGZF FASTA, inflated block by block and stripped of line ends."""
+        entry = self._fasta.faidx.index[self._file_name[canonical]]
+        length = int(entry.rlen)
+        try:
+            # `bend` counts a line end after the last line, which a file not written by genolm may lack.
+            data = read_range(self.path, self._blocks, int(entry.offset), int(entry.bend) - int(entry.offset))
+        except ValueError:
+            return np.frombuffer(self.fetch(canonical, 0, length).encode("ascii"), dtype=np.uint8)
+        raw = np.frombuffer(data, dtype=np.uint8)
+        codes = raw[(raw != ord("\n")) & (raw != ord("\r"))][:length]
+        if len(codes) != length:
+            raise GenolmInputError(self.path, f"{canonical}: {len(codes)} bases where the index says {length}")
+        codes = codes.copy()
+        lower = (codes >= ord("a")) & (codes <= ord("z"))
+        codes[lower] -= 32
+        codes.flags.writeable = False
+        return codes

@@ -30,9 +30,28 @@ def local_tracking_uri(results_dir: str | Path) -> str:
 def resolve_tracking_uri(uri: str | None, results_dir: str | Path = "results") -> str:
     if uri:
         return uri
+    return create_local_store(results_dir)
+
+
+def create_local_store(results_dir: str | Path) -> str:
+    """The local SQLite store, created by one job at a time; returns its URI.
+
+    Creating the store runs MLflow's schema migrations, and two jobs that start together (the local profile's
+    parallel jobs) would run them at once and break each other ("duplicate column name"). An exclusive lock
+    beside the database makes the first job create it while the others wait; once it exists, opening it writes
+    nothing, so the lock is held only for that moment.
+    """
+    import fcntl
+
+    from mlflow.tracking import MlflowClient
+
     path = Path(results_dir) / "mlflow"
     path.mkdir(parents=True, exist_ok=True)
-    return local_tracking_uri(results_dir)
+    uri = local_tracking_uri(results_dir)
+    with open(path / "mlflow.db.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        MlflowClient(uri).search_experiments(max_results=1)
+    return uri
 
 
 def git_commit() -> str:

@@ -1,0 +1,109 @@
+"""BGZF, the blocked gzip of samtools/htslib: writing it with its `.gzi` index, and reading byte ranges back fast.
+
+A BGZF file is a series of gzip members of at most 64 KiB uncompressed each, so any byte can be reached by
+inflating one block. genolm writes its normalized FASTA files this way: `bgzip`, `samtools faidx` and pyfaidx
+read them, and `read_range` below inflates a whole chromosome at zlib speed (pyfaidx's per-line reads through
+Bio.bgzf are about 30 times slower on a whole chromosome).
+"""
+
+from __future__ import annotations
+
+import bisect
+import struct
+import zlib
+from pathlib import Path
+from typing import BinaryIO
+
+# bgzip's block payload (htslib BGZF_BLOCK_SIZE); incompressible data still fits the 64 KiB block limit.
+BLOCK_SIZE = 0xFF00
+_HEADER = struct.Struct("<4BI2BH2BHH")  # ID1 ID2 CM FLG MTIME XFL OS XLEN SI1 SI2 SLEN BSIZE
+# The empty block that ends every BGZF file (SAM/BAM specification, section 4.1.2).
+EOF_BLOCK = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
+
+
+def gzi_path(path: Path) -> Path:
+    return Path(f"{path}.gzi")
+
+
+def _block(data: bytes) -> bytes:
+    compressor = zlib.compressobj(6, zlib.DEFLATED, -15)
+    payload = compressor.compress(data) + compressor.flush()
+    size = _HEADER.size + len(payload) + 8
+    header = _HEADER.pack(31, 139, 8, 4, 0, 0, 255, 6, ord("B"), ord("C"), 2, size - 1)
+    return header + payload + struct.pack("<II", zlib.crc32(data), len(data))
+
+
+class BgzfWriter:
+    """Writes a BGZF stream to `handle` and records its block offsets for the `.gzi` index.
+
+    `tell()` is the uncompressed offset, which is what a `.fai` index records for a BGZF FASTA.
+    """
+
+    def __init__(self, handle: BinaryIO):
+        self._handle = handle
+        self._buffer = bytearray()
+        self._compressed = 0
+        self._uncompressed = 0
+        self.blocks: list[tuple[int, int]] = []  # (compressed, uncompressed) start of every block after the first
+
+    def write(self, data: bytes) -> None:
+        self._buffer += data
+        while len(self._buffer) >= BLOCK_SIZE:
+            self._flush_block(bytes(self._buffer[:BLOCK_SIZE]))
+            del self._buffer[:BLOCK_SIZE]
+
+    def tell(self) -> int:
+        return self._uncompressed + len(self._buffer)
+
+    def _flush_block(self, data: bytes) -> None:
+        if self._uncompressed:
+            self.blocks.append((self._compressed, self._uncompressed))
+        block = _block(data)
+        self._handle.write(block)
+        self._compressed += len(block)
+        self._uncompressed += len(data)
+
+    def close(self) -> None:
+        if self._buffer:
+            self._flush_block(bytes(self._buffer))
+            self._buffer.clear()
+        self._handle.write(EOF_BLOCK)
+
+    def gzi_bytes(self) -> bytes:
+        """The `.gzi` index as `bgzip -i` writes it: a count, then (compressed, uncompressed) offset pairs."""
+        return struct.pack("<Q", len(self.blocks)) + b"".join(struct.pack("<QQ", c, u) for c, u in self.blocks)
+
+
+def read_gzi(path: Path) -> list[tuple[int, int]]:
+    data = Path(path).read_bytes()
+    if len(data) < 8:
+        raise ValueError(f"{path}: not a .gzi index (shorter than its count)")
+    (count,) = struct.unpack_from("<Q", data)
+    if len(data) != 8 + 16 * count:
+        raise ValueError(f"{path}: .gzi index announces {count} entries but holds {(len(data) - 8) / 16:g}")
+    return [(0, 0)] + [struct.unpack_from("<QQ", data, 8 + 16 * i) for i in range(count)]
+
+
+def read_range(path: Path, blocks: list[tuple[int, int]], start: int, length: int) -> bytes:
+    """`length` uncompressed bytes from uncompressed offset `start`, using the blocks of `read_gzi`."""
+    index = bisect.bisect_right([u for _, u in blocks], start) - 1
+    compressed, uncompressed = blocks[index]
+    out = bytearray()
+    skip = start - uncompressed
+    with open(path, "rb") as handle:
+        handle.seek(compressed)
+        inflate = zlib.decompressobj(31)
+        pending = b""
+        while len(out) < skip + length:
+            chunk = pending or handle.read(1 << 20)
+            pending = b""
+            if not chunk:
+                break
+            out += inflate.decompress(chunk)
+            if inflate.eof:
+                pending = inflate.unused_data
+                inflate = zlib.decompressobj(31)
+    data = bytes(out[skip:skip + length])
+    if len(data) != length:
+        raise ValueError(f"{path}: ends before uncompressed byte {start + length}")
+    return data
