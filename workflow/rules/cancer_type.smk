@@ -84,7 +84,8 @@ rule pretrain:
         weights=f"{CT}/pretrain/{{backbone}}/model/weights.ckpt",
         config=f"{CT}/pretrain/{{backbone}}/model/config.json",
         metrics=f"{CT}/pretrain/{{backbone}}/metrics.parquet",
-        curve=f"{RESULTS}/plots/cancer_type/pretrain_{{backbone}}/loss.png",
+        curve=report(f"{RESULTS}/plots/cancer_type/pretrain_{{backbone}}/loss.png", caption="../report/loss.rst",
+                     category="Training curves"),
     params:
         seed=SEED,
         job_dir=lambda wc: f"{CT}/pretrain/{wc.backbone}",
@@ -117,7 +118,8 @@ rule finetune:
     output:
         metrics=f"{CT}/runs/{{experiment}}/metrics.parquet",
         model=f"{CT}/runs/{{experiment}}/model/head.json",
-        curve=f"{RESULTS}/plots/cancer_type/{{experiment}}/loss.png",
+        curve=report(f"{RESULTS}/plots/cancer_type/{{experiment}}/loss.png", caption="../report/loss.rst",
+                     category="Training curves"),
     params:
         seed=SEED,
         job_dir=lambda wc: f"{CT}/runs/{wc.experiment}",
@@ -185,7 +187,11 @@ rule plot_umap:
     input:
         f"{CT}/embeddings/{{experiment}}.parquet",
     output:
-        plots=[f"{RESULTS}/plots/cancer_type/{{experiment}}/umap_{c}.png" for c in ("chromosome", "position_bin", "cancer_type")],
+        plots=[
+            report(f"{RESULTS}/plots/cancer_type/{{experiment}}/umap_{c}.png", caption="../report/umap.rst",
+                   category="UMAP", subcategory="{experiment}")
+            for c in ("chromosome", "position_bin", "cancer_type")
+        ],
         metrics=f"{CT}/runs/{{experiment}}/umap/metrics.parquet",
     params:
         seed=SEED,

@@ -29,12 +29,24 @@ class Tokenizer(ABC):
 
     name: ClassVar[str]
     default_padding_side: ClassVar[str] = "right"
+    # Every concrete tokenizer, by its registry name; filled as the classes are defined.
+    registry: ClassVar[dict[str, type[Tokenizer]]] = {}
 
     pad_id: int
     unk_id: int | None = None
     cls_id: int | None = None
     sep_id: int | None = None
     mask_id: int | None = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "name" in cls.__dict__:
+            Tokenizer.registry[cls.name] = cls
+
+    @classmethod
+    def class_named(cls, class_name: object) -> type[Tokenizer] | None:
+        """The genolm tokenizer class whose __name__ is class_name (as written in tokenizer_config.json)."""
+        return next((c for c in Tokenizer.registry.values() if c.__name__ == class_name), None)
 
     # ---- what a subclass provides -------------------------------------------------------------------------
     @property

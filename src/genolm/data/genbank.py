@@ -1,0 +1,56 @@
+"""Reading GenBank flat files (plain, gzip, or inside a zip) with Biopython, errors naming the file and record."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+
+from genolm.errors import GenolmInputError
+
+
+def _open_text(path: Path) -> io.TextIOBase:
+    with open(path, "rb") as handle:
+        gzipped = handle.read(2) == b"\x1f\x8b"
+    if gzipped:
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", errors="replace")
+    return open(path, encoding="utf-8", errors="replace")
+
+
+def is_genbank(path: Path) -> bool:
+    """Whether the first non-empty line is a LOCUS line (how every GenBank flat file starts)."""
+    try:
+        with _open_text(path) as handle:
+            for line in handle:
+                if line.strip():
+                    return line.startswith("LOCUS")
+    except (OSError, EOFError, zlib.error, gzip.BadGzipFile):
+        return False
+    return False
+
+
+def genbank_records(path: Path) -> Iterator:
+    """`Bio.SeqRecord.SeqRecord`s of a GenBank file; a malformed or truncated record is a GenolmInputError."""
+    from Bio import SeqIO
+
+    path = Path(path)
+    number = 0
+    try:
+        with _open_text(path) as handle:
+            for number, record in enumerate(SeqIO.parse(handle, "genbank"), start=1):
+                yield record
+    except (ValueError, EOFError, zlib.error, gzip.BadGzipFile) as error:
+        raise GenolmInputError(path, f"malformed GenBank data: {error}", record=f"record {number + 1}") from error
+
+
+def taxon_id(record) -> int | None:
+    """The NCBI taxon of a record, from its source feature's `/db_xref="taxon:N"`."""
+    for feature in record.features:
+        if feature.type != "source":
+            continue
+        for xref in feature.qualifiers.get("db_xref", []):
+            if xref.startswith("taxon:") and xref[6:].isdigit():
+                return int(xref[6:])
+    return None

@@ -1,0 +1,330 @@
+"""k-mer tokenizers: overlapping/strided k-mers (DNABERT) and non-overlapping k-mers (Nucleotide Transformer).
+
+Both compute one integer code per k-mer window with numpy over the concatenated batch (k vectorized passes, not
+a loop over bases) and map codes to ids through a dense table built from the vocabulary, so a vocabulary in any
+order (e.g. a released vocab.txt) gives its own ids. Case is folded: lowercase (soft-masked) bases are bases.
+
+DNABERT layout (`KmerTokenizer`): [PAD]=0 [UNK]=1 [CLS]=2 [SEP]=3 [MASK]=4, then the 4^k k-mers in
+itertools.product("ATCG") order; encode gives [CLS] k-mers [SEP]. A window with any base outside the
+vocabulary's alphabet (N, IUPAC codes, gaps) is one [UNK].
+
+Nucleotide Transformer layout (`NonOverlappingKmerTokenizer`): <unk>=0 <pad>=1 <mask>=2 <cls>=3 <eos>=4 <bos>=5,
+then the 4^k k-mers in product("ATCG") order, then A T C G N; encode gives <cls> tokens (no end token).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from genolm.errors import GenolmInputError
+from genolm.tokenizers.base import (
+    CONFIG_NAME,
+    Tokenizer,
+    ascii_codes,
+    read_config,
+    read_json,
+    read_vocab_txt,
+    vocab_txt,
+    write_config,
+    write_text_atomic,
+)
+
+VOCAB_NAME = "vocab.txt"
+PRODUCT_ORDER = "ATCG"  # the k-mer order of both DNABERT's and the Nucleotide Transformer's vocabularies
+DNABERT_SPECIALS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
+NT_SPECIALS = ("<unk>", "<pad>", "<mask>", "<cls>", "<eos>", "<bos>")
+NT_SINGLES = ("A", "T", "C", "G", "N")
+# Dense code->id tables up to 4^11 entries (32 MiB); longer k-mers would need a sparse lookup.
+MAX_TABLE_SIZE = 4**11
+_EXTRA_SPECIAL = re.compile(r"^(\[[^\]]+\]|<[^>]+>)$")
+
+
+def all_kmers(k: int) -> list[str]:
+    return ["".join(p) for p in itertools.product(PRODUCT_ORDER, repeat=k)]
+
+
+def dnabert_vocab(k: int) -> dict[str, int]:
+    return {token: i for i, token in enumerate(DNABERT_SPECIALS + tuple(all_kmers(k)))}
+
+
+def nt_vocab(k: int) -> dict[str, int]:
+    return {token: i for i, token in enumerate(NT_SPECIALS + tuple(all_kmers(k)) + NT_SINGLES)}
+
+
+class KmerTable:
+    """Integer codes of k-mer windows over an alphabet, and the vocabulary id of each code."""
+
+    def __init__(self, kmer_ids: Mapping[str, int], k: int, alphabet: str, missing_id: int):
+        self.k, self.base = k, len(alphabet)
+        if self.base**k > MAX_TABLE_SIZE:
+            raise ValueError(f"{k}-mers over the {self.base}-letter alphabet {alphabet!r} are too many for a dense table")
+        self.digit = np.zeros(256, dtype=np.int64)
+        self.outside = np.ones(256, dtype=bool)  # characters that make a window unknown
+        for value, letter in enumerate(alphabet):
+            for ch in (letter, letter.lower()):
+                self.digit[ord(ch)], self.outside[ord(ch)] = value, False
+        self.ids = np.full(self.base**k, missing_id, dtype=np.int64)
+        if kmer_ids:
+            tokens = np.frombuffer("".join(kmer_ids).encode("ascii"), dtype=np.uint8).reshape(len(kmer_ids), k)
+            self.ids[self.codes_of(tokens)] = np.fromiter(kmer_ids.values(), dtype=np.int64, count=len(kmer_ids))
+
+    def codes_of(self, windows: np.ndarray) -> np.ndarray:
+        """Codes of a [n, k] array of ASCII bytes."""
+        code = np.zeros(len(windows), dtype=np.int64)
+        for j in range(self.k):
+            code = code * self.base + self.digit[windows[:, j]]
+        return code
+
+    def codes_at(self, raw: np.ndarray, starts: np.ndarray) -> np.ndarray:
+        """Codes of the windows raw[s : s + k] for each s in starts."""
+        digits = self.digit[raw]
+        code = digits[starts]
+        for j in range(1, self.k):
+            code = code * self.base + digits[starts + j]
+        return code
+
+
+def _split_vocab(vocab: Mapping[str, int], path: object, specials: Sequence[str], singles: Sequence[str] = ()
+                 ) -> tuple[int, dict[str, int], tuple[int, ...]]:
+    """(k, k-mer tokens, ids of special tokens) of a k-mer vocabulary; the k-mers' common length is k."""
+    missing = [t for t in (*specials, *singles) if t not in vocab]
+    if missing:
+        raise GenolmInputError(path, f"not a k-mer vocabulary of this kind: tokens {missing} are missing")
+    ids = sorted(vocab.values())
+    if ids != list(range(len(ids))):
+        raise GenolmInputError(path, "token ids must be 0..V-1 without gaps")
+    special_tokens = set(specials) | {t for t in vocab if _EXTRA_SPECIAL.match(t)}
+    kmers = {t: i for t, i in vocab.items() if t not in special_tokens and t not in singles}
+    lengths = {len(t) for t in kmers}
+    if len(lengths) != 1:
+        raise GenolmInputError(path, f"k-mer tokens must share one length, found lengths {sorted(lengths)}")
+    bad = next((t for t in kmers if not (t.isascii() and t.isalpha() and t.isupper())), None)
+    if bad is not None:
+        raise GenolmInputError(path, f"k-mer token {bad!r} is not made of uppercase letters")
+    return lengths.pop(), kmers, tuple(sorted(vocab[t] for t in special_tokens))
+
+
+def _alphabet(kmers: Mapping[str, int]) -> str:
+    return "".join(sorted(set("".join(kmers))))
+
+
+class KmerTokenizer(Tokenizer):
+    """Overlapping (stride 1, DNABERT) or strided k-mers: a sequence of n bases gives (n - k) // stride + 1 tokens.
+
+    Bases after the last full window are dropped (stride 3 on 1,000 nt with k = 6: 332 tokens covering 999 nt).
+    With a DNABERT vocabulary the ids equal those of Hugging Face's BertTokenizer(vocab.txt, do_lower_case=False)
+    fed the space-separated k-mers of the uppercased sequence, for sequences of letters; BertTokenizer would
+    instead split a window at punctuation such as '-', where this tokenizer gives one [UNK] per window.
+    """
+
+    name = "kmer"
+
+    def __init__(self, k: int = 6, stride: int = 1, vocab: Mapping[str, int] | None = None, *,
+                 source: object = "vocabulary"):
+        if k < 1 or stride < 1:
+            raise ValueError(f"k and stride must be positive, got k={k}, stride={stride}")
+        vocab = dict(vocab) if vocab is not None else dnabert_vocab(k)
+        vocab_k, kmers, self._special_ids = _split_vocab(vocab, source, DNABERT_SPECIALS)
+        if vocab_k != k:
+            raise GenolmInputError(source, f"the vocabulary holds {vocab_k}-mers, not {k}-mers")
+        self.k, self.stride = k, stride
+        self._vocab = vocab
+        self.pad_id, self.unk_id, self.cls_id, self.sep_id, self.mask_id = (vocab[t] for t in DNABERT_SPECIALS)
+        self._table = KmerTable(kmers, k, _alphabet(kmers), missing_id=self.unk_id)
+        # Bases of each k-mer id (zeros for other ids), to merge overlapping tokens back into a sequence.
+        self._bases = np.zeros((len(vocab), k), dtype=np.uint8)
+        self._bases[list(kmers.values())] = np.frombuffer("".join(kmers).encode("ascii"), np.uint8).reshape(-1, k)
+
+    @property
+    def vocab(self) -> dict[str, int]:
+        return dict(self._vocab)
+
+    @property
+    def special_ids(self) -> tuple[int, ...]:
+        return self._special_ids
+
+    @property
+    def prefix_ids(self) -> tuple[int, ...]:
+        return (self.cls_id,)
+
+    @property
+    def suffix_ids(self) -> tuple[int, ...]:
+        return (self.sep_id,)
+
+    def n_tokens(self, length: int) -> int:
+        """Body tokens of a sequence of `length` bases."""
+        return max((length - self.k) // self.stride + 1, 0)
+
+    def encode_ragged(self, sequences: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        raw, lengths = ascii_codes(sequences)
+        counts = np.maximum((lengths - self.k) // self.stride + 1, 0)
+        within = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+        starts = np.repeat(np.cumsum(lengths) - lengths, counts) + within * self.stride
+        ids = self._table.ids[self._table.codes_at(raw, starts)]
+        outside = np.concatenate([[0], np.cumsum(self._table.outside[raw])])
+        ids[outside[starts + self.k] > outside[starts]] = self.unk_id
+        return ids, counts
+
+    def decode(self, ids, skip_special_tokens: bool = False) -> str:
+        """The bases the k-mers cover, overlaps merged; bases that only [UNK] tokens cover come out as N.
+
+        Other special tokens appear by name unless skipped; each one ends a run of k-mers.
+        """
+        arr = self._check_ids(ids)
+        in_run = ~self._is_special[arr] | (arr == self.unk_id)
+        parts: list[str] = []
+        for run in np.split(arr, np.flatnonzero(np.diff(in_run.astype(np.int8))) + 1):
+            if run.size == 0:
+                continue
+            if run[0] == self.unk_id or not self._is_special[run[0]]:
+                parts.append(self._merge(run))
+            elif not skip_special_tokens:
+                parts.extend(self._id_to_token[run])
+        return "".join(parts)
+
+    def _merge(self, run: np.ndarray) -> str:
+        bases = self._bases[run]
+        out = np.zeros((len(run) - 1) * self.stride + self.k, dtype=np.uint8)
+        offsets = np.arange(len(run)) * self.stride
+        for j in range(self.k):
+            known = bases[:, j] != 0
+            out[offsets[known] + j] = bases[known, j]
+        out[out == 0] = ord("N")
+        return out.tobytes().decode("ascii")
+
+    def save_pretrained(self, directory: str | os.PathLike) -> Path:
+        directory = Path(directory)
+        write_text_atomic(directory / VOCAB_NAME, vocab_txt(self._vocab))
+        return write_config(directory, {"tokenizer_class": type(self).__name__, "k": self.k, "stride": self.stride})
+
+    @classmethod
+    def from_pretrained(cls, directory: str | os.PathLike) -> KmerTokenizer:
+        """A directory written by save_pretrained, or a DNABERT checkpoint (vocab.txt or Hugging Face's
+        tokenizer.json, optional config.json); for DNABERT, k is the vocabulary's k-mer length and stride is 1."""
+        directory = Path(directory)
+        config = directory / CONFIG_NAME
+        payload = read_json(config) if config.is_file() else None
+        declared = payload.get("tokenizer_class") if isinstance(payload, dict) else None
+        if declared == cls.__name__ or Tokenizer.class_named(declared) is not None:
+            payload = read_config(directory, cls.__name__)
+            k, stride = payload.get("k"), payload.get("stride")
+            if not (isinstance(k, int) and isinstance(stride, int)):
+                raise GenolmInputError(config, f"k and stride must be integers, got k={k!r}, stride={stride!r}")
+            return cls(k, stride, read_vocab_txt(directory / VOCAB_NAME), source=directory / VOCAB_NAME)
+        vocab, source = read_dnabert_vocab(directory)
+        k, _, _ = _split_vocab(vocab, source, DNABERT_SPECIALS)
+        model_config = directory / "config.json"
+        if model_config.is_file():
+            model_vocab = read_json(model_config).get("vocab_size")
+            if isinstance(model_vocab, int) and model_vocab < len(vocab):
+                raise GenolmInputError(model_config, f"vocab_size {model_vocab} is smaller than the {len(vocab)} "
+                                                     f"tokens of {source.name}")
+        return cls(k, 1, vocab, source=source)
+
+
+def read_dnabert_vocab(directory: Path) -> tuple[dict[str, int], Path]:
+    """The WordPiece vocabulary of a BERT checkpoint: vocab.txt, or tokenizer.json as transformers>=5 saves it.
+
+    When both exist they must agree, so that genolm and Hugging Face cannot silently read different ids.
+    """
+    txt, fast = directory / VOCAB_NAME, directory / "tokenizer.json"
+    from_txt = read_vocab_txt(txt) if txt.is_file() else None
+    from_fast = None
+    if fast.is_file():
+        model = read_json(fast).get("model") or {}
+        if model.get("type") == "WordPiece" and isinstance(model.get("vocab"), dict):
+            from_fast = model["vocab"]
+    if from_txt is not None and from_fast is not None and from_txt != from_fast:
+        raise GenolmInputError(fast, f"its WordPiece vocabulary differs from {txt.name}")
+    if from_txt is not None:
+        return from_txt, txt
+    if from_fast is not None:
+        return dict(from_fast), fast
+    raise GenolmInputError(directory, f"not a tokenizer directory: no {CONFIG_NAME} naming a genolm tokenizer, "
+                                      f"no {VOCAB_NAME} and no WordPiece tokenizer.json")
+
+
+class NonOverlappingKmerTokenizer(Tokenizer):
+    """Nucleotide Transformer tokenization: each stretch of A/C/G/T between other characters is cut into k-mers
+    from its start, and the bases of a tail shorter than k are single-base tokens.
+
+    N is its own single token and restarts the k-mer frame after it; any other character (IUPAC codes, gaps) is
+    one <unk> that does the same. So "ACGNTTTTTTA" with k = 6 gives A C G N TTTTTT A. This is the algorithm of the
+    released tokenizer (split at N, k-mers from each piece's start); on uppercase A/C/G/T/N it gives the ids of
+    Hugging Face's EsmTokenizer on the same vocab.txt.
+    """
+
+    name = "nonoverlapping_kmer"
+
+    def __init__(self, k: int = 6, vocab: Mapping[str, int] | None = None, *, source: object = "vocabulary"):
+        if k < 1:
+            raise ValueError(f"k must be positive, got {k}")
+        vocab = dict(vocab) if vocab is not None else nt_vocab(k)
+        vocab_k, kmers, self._special_ids = _split_vocab(vocab, source, NT_SPECIALS, NT_SINGLES)
+        if vocab_k != k:
+            raise GenolmInputError(source, f"the vocabulary holds {vocab_k}-mers, not {k}-mers")
+        self.k = k
+        self._vocab = vocab
+        self.unk_id, self.pad_id, self.mask_id, self.cls_id, self.eos_id, self.bos_id = (vocab[t] for t in NT_SPECIALS)
+        self._table = KmerTable(kmers, k, "ACGT", missing_id=self.unk_id)
+        # Single-token id of each character: a base, N, or <unk>.
+        self._single = np.full(256, self.unk_id, dtype=np.int64)
+        for letter in NT_SINGLES:
+            self._single[ord(letter)] = self._single[ord(letter.lower())] = vocab[letter]
+
+    @property
+    def vocab(self) -> dict[str, int]:
+        return dict(self._vocab)
+
+    @property
+    def special_ids(self) -> tuple[int, ...]:
+        return self._special_ids
+
+    @property
+    def prefix_ids(self) -> tuple[int, ...]:
+        return (self.cls_id,)
+
+    def encode_ragged(self, sequences: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        raw, lengths = ascii_codes(sequences)
+        n = raw.size
+        base = ~self._table.outside[raw]
+        position = np.arange(n)
+        # Runs of bases: a run starts after a non-base or at a sequence start, and ends before one or at its end.
+        seq_start = np.zeros(n, dtype=bool)
+        seq_start[(np.cumsum(lengths) - lengths)[lengths > 0]] = True
+        seq_end = np.zeros(n, dtype=bool)
+        seq_end[np.cumsum(lengths)[lengths > 0] - 1] = True
+        begins = base & (seq_start | np.concatenate([[True], ~base[:-1]]))
+        ends = base & (seq_end | np.concatenate([~base[1:], [True]]))
+        run_start = np.maximum.accumulate(np.where(begins, position, 0))
+        run_stop = np.minimum.accumulate(np.where(ends, position + 1, n)[::-1])[::-1]
+        offset = position - run_start
+        in_kmer = base & (offset < (run_stop - run_start) // self.k * self.k)
+        kmer_start = in_kmer & (offset % self.k == 0)
+        emitted = kmer_start | ~in_kmer
+
+        ids = self._single[raw]
+        starts = np.flatnonzero(kmer_start)
+        ids[starts] = self._table.ids[self._table.codes_at(raw, starts)]
+        sequence_of = np.repeat(np.arange(len(lengths)), lengths)
+        return ids[emitted], np.bincount(sequence_of[emitted], minlength=len(lengths)).astype(np.int64)
+
+    def save_pretrained(self, directory: str | os.PathLike) -> Path:
+        directory = Path(directory)
+        write_text_atomic(directory / VOCAB_NAME, vocab_txt(self._vocab))
+        return write_config(directory, {"tokenizer_class": type(self).__name__, "k": self.k})
+
+    @classmethod
+    def from_pretrained(cls, directory: str | os.PathLike) -> NonOverlappingKmerTokenizer:
+        directory = Path(directory)
+        payload = read_config(directory, cls.__name__)
+        k = payload.get("k")
+        if not isinstance(k, int):
+            raise GenolmInputError(directory / CONFIG_NAME, f"k must be an integer, got {k!r}")
+        return cls(k, read_vocab_txt(directory / VOCAB_NAME), source=directory / VOCAB_NAME)
