@@ -24,10 +24,12 @@ wildcard_constraints:
     experiment=r"[^/]+",
     backbone=r"[^/]+",
     length=r"\d+",
+    task=r"[^/]+",
 
 
 include: "workflow/rules/download.smk"
 include: "workflow/rules/reference.smk"
+include: "workflow/rules/sources.smk"
 include: "workflow/rules/cancer_type.smk"
 include: "workflow/rules/results.smk"
 

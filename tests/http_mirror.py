@@ -10,7 +10,8 @@ Tests that download use it in place of UCSC, NCBI, Ensembl or DepMap:
         download(http_mirror.url("a.gz"), ...)
         assert [r.status for r in http_mirror.requests] == [200, 206]
 
-Faults apply to the first `times` requests for their path (all requests when `times` is None).
+Faults apply to the first `times` requests for their path (all requests when `times` is None). A directory
+requested with a trailing slash is answered with an HTML index page, as NCBI's release directories are.
 """
 
 from __future__ import annotations
@@ -127,7 +128,15 @@ def _handler_for(mirror: HttpMirror) -> type[BaseHTTPRequestHandler]:
             if fault.html:
                 return 200, HTML_PAGE, {"Content-Type": "text/html", "Content-Length": str(len(HTML_PAGE))}
             file = (mirror.root / path).resolve()
-            if not file.is_file() or not file.is_relative_to(mirror.root.resolve()):
+            if not file.is_relative_to(mirror.root.resolve()):
+                return 404, None, {}
+            if file.is_dir() and (not path or path.endswith("/")):
+                # An index page like NCBI's and most mirrors': one <a href> per entry.
+                links = "".join(f'<a href="{p.name}{"/" if p.is_dir() else ""}">{p.name}</a>\n'
+                                for p in sorted(file.iterdir()))
+                page = f"<!DOCTYPE html>\n<html><body><pre>\n{links}</pre></body></html>\n".encode()
+                return 200, page, {"Content-Type": "text/html", "Content-Length": str(len(page))}
+            if not file.is_file():
                 return 404, None, {}
             body = file.read_bytes()
             headers = {"Content-Type": "application/octet-stream"}

@@ -4,8 +4,8 @@ same model as one process with batch 8, because a step's global batch is the sam
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
+from types import SimpleNamespace
 
 import polars as pl
 import pytest
@@ -13,6 +13,8 @@ import torch
 from safetensors.torch import load_file
 
 from conftest import run_genolm
+from genolm.errors import GenolmInputError
+from genolm.training.data import WindowDataModule
 
 # Dropout draws differ per process, so the comparison is made without it; everything else is the demo's setup.
 ARCHITECTURE = {"d_model": 16, "n_layer": 1, "d_inner": 32, "filter_order": 16, "embed_dropout": 0.0}
@@ -71,10 +73,36 @@ def test_two_ddp_processes_train_like_one_process_with_the_same_global_batch(sin
     assert runs[0].info.run_id == (out / "mlflow_run_id").read_text()
 
 
-def test_too_small_train_split_for_one_global_batch_is_an_input_error(tiny_shards, tmp_path):
-    result = run_genolm(*finetune_command(tiny_shards, tmp_path / "job", tmp_path / "results", batch_size=100_000,
-                                          devices=1), check=False)
-    assert result.returncode != 0
-    assert "fewer than one global batch (100000 per process x 1 processes)" in result.stderr
-    assert not (tmp_path / "job" / "metrics.parquet").exists()
-    assert os.path.basename(str(tiny_shards)) in result.stderr
+def data_module(shards: Path, batch_size: int, world_size: int, rank: int) -> WindowDataModule:
+    data = WindowDataModule(shards, context_length=64, batch_size=batch_size, with_labels=True, seed=3)
+    data.trainer = SimpleNamespace(world_size=world_size, global_rank=rank)  # what the Trainer tells a process
+    data.setup("fit")
+    return data
+
+
+def test_a_steps_global_batch_is_the_same_windows_for_any_number_of_processes(tiny_shards):
+    def batches(world_size: int, rank: int, epoch: int) -> list[list[str]]:
+        loader = data_module(tiny_shards, 8 // world_size, world_size, rank).train_dataloader()
+        loader.sampler.set_epoch(epoch)  # what Lightning does at the start of each epoch
+        return [[str(ids.tolist()) for ids in batch["input_ids"]] for batch in loader]
+
+    for epoch in (0, 1):
+        one = batches(1, 0, epoch)
+        ranks = [batches(2, rank, epoch) for rank in (0, 1)]
+        assert len(one) == len(ranks[0]) == len(ranks[1]) > 1
+        for step, windows in enumerate(one):
+            assert sorted(windows) == sorted(ranks[0][step] + ranks[1][step])
+    assert batches(1, 0, 0) != batches(1, 0, 1)  # a new permutation each epoch
+
+
+def test_evaluation_sees_every_window_once_across_processes(tiny_shards):
+    single = data_module(tiny_shards, 4, 1, 0).test_dataloader()
+    shards = [data_module(tiny_shards, 4, 2, rank).test_dataloader() for rank in (0, 1)]
+    seen = sorted(str(ids.tolist()) for loader in shards for batch in loader for ids in batch["input_ids"])
+    assert seen == sorted(str(ids.tolist()) for batch in single for ids in batch["input_ids"])
+
+
+def test_a_train_split_smaller_than_one_global_batch_is_an_input_error(tiny_shards):
+    windows = len(data_module(tiny_shards, 1, 1, 0).datasets["train"])
+    with pytest.raises(GenolmInputError, match=f"has {windows} windows, fewer than one global batch"):
+        data_module(tiny_shards, windows, 2, 0).train_dataloader()

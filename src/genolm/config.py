@@ -62,6 +62,7 @@ def validate_config(config: dict, schema: dict | None = None, source: str = "con
         more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
         raise GenolmInputError(source, message + more)
     _check_references(config, source)
+    _check_dataset_references(config, source)
     return config
 
 
@@ -81,6 +82,43 @@ def _check_references(config: dict, source: str) -> None:
     for name in study["umap"]["experiments"] or []:
         if name not in study.get("experiments", {}):
             raise GenolmInputError(source, f"key studies.cancer_type.umap.experiments: no experiment named {name!r}")
+
+
+def _check_dataset_references(config: dict, source: str) -> None:
+    """Every source a dataset names exists, with files named, or a `listing` where a release directory is read."""
+    datasets = config.get("datasets", {})
+    sources = config.get("sources", {})
+
+    def need(key: str, name: str | None, *, listing: bool = False, files: list[str] = ()) -> None:
+        if name is None:
+            return
+        if name not in sources:
+            raise GenolmInputError(source, f"key datasets.{key}: no source named {name!r} under sources")
+        if listing and "listing" not in sources[name]:
+            raise GenolmInputError(source, f"key datasets.{key}: source {name!r} needs a `listing` (a release directory)")
+        for file in files:
+            if file not in sources[name].get("files", {}):
+                raise GenolmInputError(source, f"key datasets.{key}: source {name!r} has no file {file!r}")
+
+    if "refseq" in datasets:
+        spec = datasets["refseq"]
+        need("refseq.source", spec["source"], files=[spec["summary_file"]])
+        if not spec["accessions"] and not spec["organisms"]:
+            raise GenolmInputError(source, "key datasets.refseq: give accessions and/or organisms")
+    if "mito" in datasets:
+        spec = datasets["mito"]
+        need("mito.ncbi_source", spec["ncbi_source"], listing=True)
+        need("mito.mitofish_source", spec["mitofish_source"],
+             files=spec["mitofish_genomes"] + spec["mitofish_annotations"])
+        if spec["ncbi_source"] is None and not spec["mitofish_annotations"]:
+            raise GenolmInputError(source, "key datasets.mito: no annotated genomes (ncbi_source or mitofish_annotations)")
+    if "viral" in datasets:
+        spec = datasets["viral"]
+        need("viral.genomes_source", spec["genomes_source"], listing=True)
+        need("viral.hosts_source", spec["hosts_source"], files=[spec["hosts_file"]])
+    for task, spec in datasets.get("benchmarks", {}).items():
+        need(f"benchmarks.{task}.source", spec["source"], files=[spec["file"]])
+        need(f"benchmarks.{task}.reference_source", spec["reference_source"])
 
 
 def load_config(path: str | Path) -> dict:

@@ -60,6 +60,7 @@ def final_outputs():
     outputs = []
     if STUDY.get("enabled", False):
         outputs += cancer_type_outputs()
+    outputs += sources_outputs()
     outputs += [f"{RESULTS}/tables/metrics.parquet", f"{RESULTS}/tables/metrics.tsv", f"{RESULTS}/plots/metrics_summary.png"]
     return outputs
 
@@ -166,3 +167,79 @@ def metric_inputs():
             and any(e["backbone"] == name and e["init"] != "random" for e in STUDY["experiments"].values())
         ]
     return inputs
+
+
+# --- Multi-species sources (sources.smk) ---
+
+
+DATASETS = config["datasets"]
+
+
+def listed_manifest(source):
+    """The manifest `genolm download-listed` writes for a source read through its release directory's listing."""
+    return f"{RES}/downloads/{source}/{config['sources'][source]['release']}/listed/files.tsv"
+
+
+def listing_params(wildcards):
+    spec = config["sources"][wildcards.source]["listing"]
+    args = ["--listing", resolve_url(spec["url"]), "--pattern", spec["pattern"]]
+    if "checksum_listing" in spec:
+        args += ["--checksum-listing", resolve_url(spec["checksum_listing"])]
+    return shlex.join(args)
+
+
+def refseq_manifest():
+    source = DATASETS["refseq"]["source"]
+    return f"{RES}/downloads/{source}/{config['sources'][source]['release']}/assemblies/files.tsv"
+
+
+def refseq_selection_params():
+    spec = DATASETS["refseq"]
+    args = ["--per-organism", str(spec["per_organism"])]
+    for key in ("accessions", "organisms", "assembly_levels"):
+        if spec[key]:
+            args += [f"--{key.replace('_', '-')}", *spec[key]]
+    for prefix, replacement in spec["mirrors"].items():
+        # resolve_url drops a trailing slash, which the prefix replacement needs to keep
+        args += ["--mirror", f"{prefix}={resolve_url(replacement)}{'/' if replacement.endswith('/') else ''}"]
+    return shlex.join(args)
+
+
+def mito_inputs():
+    spec = DATASETS["mito"]
+    inputs = {"genomes": [], "annotations": []}
+    if spec["ncbi_source"]:
+        inputs["ncbi"] = listed_manifest(spec["ncbi_source"])
+    if spec["mitofish_source"]:
+        inputs["genomes"] = [source_file(spec["mitofish_source"], f) for f in spec["mitofish_genomes"]]
+        inputs["annotations"] = [source_file(spec["mitofish_source"], f) for f in spec["mitofish_annotations"]]
+    return inputs
+
+
+def viral_inputs():
+    spec = DATASETS["viral"]
+    inputs = {"manifest": listed_manifest(spec["genomes_source"])}
+    if spec["hosts_source"]:
+        inputs["hosts"] = source_file(spec["hosts_source"], spec["hosts_file"])
+    return inputs
+
+
+def benchmark_inputs(wildcards):
+    spec = DATASETS["benchmarks"][wildcards.task]
+    inputs = {"archive": source_file(spec["source"], spec["file"])}
+    if spec["reference_source"]:
+        inputs["reference"] = f"{RES}/reference/{spec['reference_source']}/genome.fa"
+    return inputs
+
+
+def sources_outputs():
+    """The normalized artifact of every configured dataset (`rule all` asks for them)."""
+    outputs = []
+    if "refseq" in DATASETS:
+        outputs.append(f"{RES}/refseq/assemblies.parquet")
+    if "mito" in DATASETS:
+        outputs.append(f"{RES}/mito/12s.parquet")
+    if "viral" in DATASETS:
+        outputs += [f"{RES}/viral/genomes.parquet", f"{RES}/viral/labels.parquet"]
+    outputs += [f"{RES}/benchmarks/{task}.parquet" for task in DATASETS.get("benchmarks", {})]
+    return outputs

@@ -26,12 +26,11 @@ def knn_accuracy(points: np.ndarray, labels: np.ndarray, k: int) -> float:
         return float("nan")
     k = min(k, n - 1)
     _, index = NearestNeighbors(n_neighbors=k + 1).fit(points).kneighbors(points)
-    neighbours = labels[index[:, 1:]]  # column 0 is the point itself
     codes, inverse = np.unique(labels, return_inverse=True)
+    neighbour_codes = inverse[index[:, 1:]]  # column 0 is the point itself
     votes = np.zeros((n, len(codes)), dtype=np.int64)
-    neighbour_codes = inverse[index[:, 1:]]
     np.add.at(votes, (np.repeat(np.arange(n), k), neighbour_codes.ravel()), 1)
-    del neighbours
+    # Ties go to the lowest label code: deterministic, and no better than chance on structureless data.
     return float((votes.argmax(axis=1) == inverse).mean())
 
 

@@ -39,5 +39,6 @@ def run(args) -> int:
     context = results_context(args, context_length=args.context_length, init=args.init)
     write_table(metric_rows(context, metrics, job_run.run_id), args.out)
     job_run.log_artifact(args.plots, "figures")
+    job_run.log_artifact(args.out, "tables")
     job_run.finish()
     return 0

@@ -92,11 +92,12 @@ def normalise_checksum(algorithm: str, value: str, source: object) -> str:
     return value.lower()
 
 
-# "<md5>  file" (UCSC md5sum.txt, NCBI md5checksums.txt with "./file"), "<sha256>  file" (sha256sum; "*"
-# marks binary mode), "<bsd sum> <blocks> file" (Ensembl CHECKSUMS).
+# "<md5>  file" (UCSC md5sum.txt, NCBI md5checksums.txt with "./file"), "<md5><TAB>file" (a RefSeq release's
+# files.installed), "<sha256>  file" (sha256sum; "*" marks binary mode), "<bsd sum> <blocks> file" (Ensembl
+# CHECKSUMS).
 _LISTING_LINE = (
-    (re.compile(r"([0-9a-fA-F]{32}) [ *](.+)"), "md5"),
-    (re.compile(r"([0-9a-fA-F]{64}) [ *](.+)"), "sha256"),
+    (re.compile(r"([0-9a-fA-F]{32})(?: [ *]|\t)(.+)"), "md5"),
+    (re.compile(r"([0-9a-fA-F]{64})(?: [ *]|\t)(.+)"), "sha256"),
     (re.compile(r"(\d+\s+\d+)\s+(.+)"), "bsdsum"),
 )
 
@@ -107,7 +108,7 @@ def parse_checksum_listing(text: str, source: object) -> dict[str, tuple[str, st
         return _parse_depmap_catalogue(text, source)
     entries: dict[str, tuple[str, str]] = {}
     for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
+        if not line.strip() or line.startswith("#"):
             continue
         for pattern, algorithm in _LISTING_LINE:
             match = pattern.fullmatch(line.rstrip("\r\n\t "))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import warnings
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,15 +34,18 @@ def is_genbank(path: Path) -> bool:
 
 def genbank_records(path: Path) -> Iterator:
     """`Bio.SeqRecord.SeqRecord`s of a GenBank file; a malformed or truncated record is a GenolmInputError."""
-    from Bio import SeqIO
+    from Bio import BiopythonParserWarning, SeqIO
 
     path = Path(path)
     number = 0
     try:
-        with _open_text(path) as handle:
+        with _open_text(path) as handle, warnings.catch_warnings():
+            # Biopython only warns when a record's sequence is cut short: for a download that means truncation.
+            warnings.filterwarnings("error", message="(Premature end|Expected sequence length)",
+                                    category=BiopythonParserWarning)
             for number, record in enumerate(SeqIO.parse(handle, "genbank"), start=1):
                 yield record
-    except (ValueError, EOFError, zlib.error, gzip.BadGzipFile) as error:
+    except (ValueError, EOFError, zlib.error, gzip.BadGzipFile, BiopythonParserWarning) as error:
         raise GenolmInputError(path, f"malformed GenBank data: {error}", record=f"record {number + 1}") from error
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from torch import Tensor, nn
+from transformers import AlbertConfig, AlbertForMaskedLM
 
 from genolm.models.base import ModelOutput, ZooModel, padding_mask
 
@@ -35,8 +36,6 @@ class AlbertModelConfig:
     pad_token_id: int = 0
 
     def to_hf(self):
-        from transformers import AlbertConfig
-
         return AlbertConfig(**self.__dict__)
 
 
@@ -52,8 +51,6 @@ class Albert(ZooModel):
 
     def __init__(self, config: AlbertModelConfig):
         super().__init__(config)
-        from transformers import AlbertForMaskedLM
-
         self.hf = AlbertForMaskedLM(config.to_hf())
 
     @property

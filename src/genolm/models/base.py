@@ -64,6 +64,11 @@ class ZooModel(nn.Module):
         """Width of `ModelOutput.hidden`."""
         raise NotImplementedError
 
+    @property
+    def output_vocab_size(self) -> int:
+        """Width of the language-model logits."""
+        return self.config.vocab_size
+
     def layer_groups(self) -> list[nn.Module]:
         """The backbone's parameter groups from the input up (embeddings first), for gradual unfreezing."""
         raise NotImplementedError
@@ -75,19 +80,7 @@ class ZooModel(nn.Module):
 
     @classmethod
     def make_config(cls, values: dict[str, Any] | None = None) -> Any:
-        """Config from a dict: an optional `preset` name, then field overrides; unknown fields are an error."""
-        values = dict(values or {})
-        preset = values.pop("preset", None)
-        base: dict[str, Any] = {}
-        if preset is not None:
-            if preset not in cls.presets:
-                raise ValueError(f"unknown {cls.name} preset {preset!r} (known: {', '.join(sorted(cls.presets))})")
-            base = dict(cls.presets[preset])
-        fields = {f.name for f in dataclasses.fields(cls.config_class)}
-        unknown = sorted(set(values) - fields)
-        if unknown:
-            raise ValueError(f"unknown {cls.name} config field(s) {', '.join(unknown)} (known: {', '.join(sorted(fields))})")
-        return cls.config_class(**{**base, **values})
+        return build_config(cls, values)
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
@@ -150,6 +143,24 @@ class ZooModel(nn.Module):
         return cls.load_weights_into(model, directory).eval()
 
 
+def build_config(model_class: Any, values: dict[str, Any] | None = None) -> Any:
+    """A model class's config from a dict: an optional `preset` name, then field overrides (unknown fields are an
+    error, so a misspelt key is not silently ignored)."""
+    values = dict(values or {})
+    name = model_class.name
+    preset = values.pop("preset", None)
+    base: dict[str, Any] = {}
+    if preset is not None:
+        if preset not in model_class.presets:
+            raise ValueError(f"unknown {name} preset {preset!r} (known: {', '.join(sorted(model_class.presets))})")
+        base = dict(model_class.presets[preset])
+    fields = {f.name for f in dataclasses.fields(model_class.config_class)}
+    unknown = sorted(set(values) - fields)
+    if unknown:
+        raise ValueError(f"unknown {name} config field(s) {', '.join(unknown)} (known: {', '.join(sorted(fields))})")
+    return model_class.config_class(**{**base, **values})
+
+
 def read_checkpoint_config(directory: Path) -> dict[str, Any]:
     path = directory / CONFIG_NAME
     try:
@@ -163,6 +174,15 @@ def read_checkpoint_config(directory: Path) -> dict[str, Any]:
     if "genolm_model" in payload and payload.get("format_version") != FORMAT_VERSION:
         raise GenolmInputError(path, f"format_version {payload.get('format_version')!r}, this genolm reads {FORMAT_VERSION}")
     return payload
+
+
+def end_of_sequence_id(tokenizer: Any) -> int:
+    """The id that ends a sequence: the byte tokenizer's </s>, else [SEP]."""
+    end = getattr(tokenizer, "eos_id", None)
+    end = tokenizer.sep_id if end is None else end
+    if end is None:
+        raise ValueError(f"{type(tokenizer).__name__} has neither an end-of-sequence nor a [SEP] id")
+    return end
 
 
 def padding_mask(input_ids: Tensor, attention_mask: Tensor | None) -> Tensor:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from torch import Tensor, nn
+from transformers import BertConfig, BertForMaskedLM
 
 from genolm.errors import GenolmInputError
 from genolm.models.base import ModelOutput, ZooModel, padding_mask
@@ -38,8 +39,6 @@ class BertModelConfig:
     pad_token_id: int = 0
 
     def to_hf(self):
-        from transformers import BertConfig
-
         return BertConfig(**self.__dict__)
 
 
@@ -56,8 +55,6 @@ class Bert(ZooModel):
 
     def __init__(self, config: BertModelConfig):
         super().__init__(config)
-        from transformers import BertForMaskedLM
-
         self.hf = BertForMaskedLM(config.to_hf())
 
     @property
@@ -76,8 +73,6 @@ class Bert(ZooModel):
     @classmethod
     def from_hf(cls, directory: str | os.PathLike) -> Bert:
         """A Hugging Face BERT directory (a released DNABERT checkpoint): config.json + weights."""
-        from transformers import BertConfig, BertForMaskedLM
-
         directory = Path(directory)
         try:
             hf_config = BertConfig.from_pretrained(directory)

@@ -28,8 +28,10 @@ from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor, nn
+from transformers import LongT5Config, LongT5ForConditionalGeneration
+from transformers.models.longt5.modeling_longt5 import LongT5Stack, LongT5TransientGlobalAttention
 
-from genolm.models.base import ModelOutput, ZooModel, padding_mask
+from genolm.models.base import ModelOutput, ZooModel, end_of_sequence_id, padding_mask
 
 
 def split_radii(num_layers: int, first: int = 64, last: int = 128) -> list[int]:
@@ -67,33 +69,26 @@ class EnbedModelConfig:
             raise ValueError(f"local_radius values must be positive, got {self.local_radius}")
 
     def to_hf(self, **changes):
-        from transformers import LongT5Config
-
         values = {k: v for k, v in self.__dict__.items() if k not in ("num_encoder_layers", "local_radius")}
-        return LongT5Config(num_layers=self.num_encoder_layers, local_radius=self.local_radius[0],
-                            encoder_attention_type="transient-global", **{**values, **changes})
+        values.update(num_layers=self.num_encoder_layers, local_radius=self.local_radius[0],
+                      encoder_attention_type="transient-global")
+        return LongT5Config(**{**values, **changes})
 
 
-def _radius_group_start_class():
-    from transformers.models.longt5.modeling_longt5 import LongT5TransientGlobalAttention
+class _RadiusGroupStart(LongT5TransientGlobalAttention):
+    """First layer of a group with a new radius: computes its own position bias, ignoring the one handed on."""
 
-    class _RadiusGroupStart(LongT5TransientGlobalAttention):
-        """First layer of a group with a new radius: computes its own position bias, ignoring the one handed on."""
-
-        def forward(self, hidden_states, mask=None, position_bias=None, output_attentions=False):
-            return super().forward(hidden_states, mask=mask, position_bias=None, output_attentions=output_attentions)
-
-    return _RadiusGroupStart
+    def forward(self, hidden_states, mask=None, position_bias=None, output_attentions=False):
+        return super().forward(hidden_states, mask=mask, position_bias=None, output_attentions=output_attentions)
 
 
 def apply_layer_radii(stack: nn.Module, hf_config, radii: list[int], init_weights) -> None:
     """Give each transient-global encoder layer its radius; see the module docstring."""
-    group_start = _radius_group_start_class()
     for index, (block, radius) in enumerate(zip(stack.block, radii)):
         if index > 0 and radius != radii[index - 1]:
             layer_config = copy.deepcopy(hf_config)
             layer_config.local_radius = radius
-            attention = group_start(layer_config, has_relative_attention_bias=True)
+            attention = _RadiusGroupStart(layer_config, has_relative_attention_bias=True)
             for module in attention.modules():
                 init_weights(module)
             block.layer[0].TransientGlobalSelfAttention = attention
@@ -117,15 +112,13 @@ class Enbed(ZooModel):
 
     def __init__(self, config: EnbedModelConfig):
         super().__init__(config)
-        from transformers import LongT5ForConditionalGeneration
-
         self.hf = LongT5ForConditionalGeneration(config.to_hf())
         apply_layer_radii(self.hf.encoder, self.hf.config, config.local_radius, self.hf._init_weights)
 
     @classmethod
     def tokenizer_config(cls, tokenizer) -> dict:
-        # T5 conventions: the decoder starts from [PAD]; [SEP] ends a sequence.
-        return {"vocab_size": tokenizer.vocab_size, "pad_token_id": tokenizer.pad_id, "eos_token_id": tokenizer.sep_id,
+        # T5 conventions: the decoder starts from the padding id.
+        return {"vocab_size": tokenizer.vocab_size, "pad_token_id": tokenizer.pad_id, "eos_token_id": end_of_sequence_id(tokenizer),
                 "decoder_start_token_id": tokenizer.pad_id}
 
     @property
@@ -171,8 +164,6 @@ class EnbedDecoderConfig:
     eos_token_id: int = 1
 
     def to_hf(self):
-        from transformers import LongT5Config
-
         return LongT5Config(**self.__dict__, is_decoder=True, is_encoder_decoder=False, use_cache=False)
 
 
@@ -189,8 +180,6 @@ class EnbedDecoder(ZooModel):
 
     def __init__(self, config: EnbedDecoderConfig):
         super().__init__(config)
-        from transformers.models.longt5.modeling_longt5 import LongT5Stack
-
         self.stack = LongT5Stack(config.to_hf())
         for block in self.stack.block:
             # A decoder block always builds a cross-attention sublayer and only runs it when given encoder
@@ -201,7 +190,7 @@ class EnbedDecoder(ZooModel):
 
     @classmethod
     def tokenizer_config(cls, tokenizer) -> dict:
-        return {"vocab_size": tokenizer.vocab_size, "pad_token_id": tokenizer.pad_id, "eos_token_id": tokenizer.sep_id}
+        return {"vocab_size": tokenizer.vocab_size, "pad_token_id": tokenizer.pad_id, "eos_token_id": end_of_sequence_id(tokenizer)}
 
     @property
     def d_model(self) -> int:

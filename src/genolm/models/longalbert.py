@@ -15,6 +15,9 @@ import copy
 from dataclasses import dataclass
 
 from torch import Tensor, nn
+from transformers import AlbertConfig, LongformerModel
+from transformers.models.albert.modeling_albert import AlbertMLMHead
+from transformers.models.longformer.modeling_longformer import LongformerEmbeddings
 
 from genolm.models.base import ModelOutput, ZooModel
 from genolm.models.longformer import LongformerModelConfig, longformer_inputs
@@ -35,8 +38,6 @@ class FactorizedEmbeddings(nn.Module):
 
     def __init__(self, hf_config, embedding_size: int):
         super().__init__()
-        from transformers.models.longformer.modeling_longformer import LongformerEmbeddings
-
         small = copy.deepcopy(hf_config)
         small.hidden_size = embedding_size
         self.embeddings = LongformerEmbeddings(small)
@@ -64,9 +65,6 @@ class Longalbert(ZooModel):
         if not isinstance(config.attention_window, int):
             raise ValueError("longalbert shares one layer, so attention_window is one even number, not a list")
         super().__init__(config)
-        from transformers import AlbertConfig, LongformerModel
-        from transformers.models.albert.modeling_albert import AlbertMLMHead
-
         hf_config = config.to_hf()
         backbone = LongformerModel(hf_config, add_pooling_layer=False)
         backbone.embeddings = FactorizedEmbeddings(hf_config, config.embedding_size)

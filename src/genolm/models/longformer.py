@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
+from transformers import LongformerConfig, LongformerForMaskedLM
 
 from genolm.models.base import ModelOutput, ZooModel, padding_mask
 
@@ -40,11 +41,9 @@ class LongformerModelConfig:
     layer_norm_eps: float = 1e-5
     initializer_range: float = 0.02
     pad_token_id: int = 0
-    cls_token_id: int = 2
+    cls_token_id: int | None = 2  # None: no global attention (a tokenizer without [CLS])
 
     def to_hf(self, **changes):
-        from transformers import LongformerConfig
-
         values = {k: v for k, v in self.__dict__.items() if k != "cls_token_id"}
         window = values["attention_window"]
         values["attention_window"] = list(window) if isinstance(window, (list, tuple)) else window
@@ -55,8 +54,10 @@ def longformer_inputs(config: LongformerModelConfig, input_ids: Tensor, attentio
     """Mask, explicit positions and the global-attention mask (every [CLS]) for a Hugging Face Longformer."""
     mask = padding_mask(input_ids, attention_mask)
     positions = torch.arange(input_ids.shape[1], device=input_ids.device).expand_as(input_ids)
-    return {"attention_mask": mask, "position_ids": positions,
-            "global_attention_mask": (input_ids == config.cls_token_id).long() * mask}
+    inputs = {"attention_mask": mask, "position_ids": positions}
+    if config.cls_token_id is not None:
+        inputs["global_attention_mask"] = (input_ids == config.cls_token_id).long() * mask
+    return inputs
 
 
 class Longformer(ZooModel):
@@ -70,8 +71,6 @@ class Longformer(ZooModel):
 
     def __init__(self, config: LongformerModelConfig):
         super().__init__(config)
-        from transformers import LongformerForMaskedLM
-
         self.hf = LongformerForMaskedLM(config.to_hf())
 
     @classmethod

@@ -165,20 +165,21 @@ def pad_ragged(flat: np.ndarray, lengths: np.ndarray, prefix: Sequence[int], suf
     total = keep + n_special
     start = width - total if padding_side == "left" else np.zeros(n_rows, dtype=np.int64)
     body_start = start + n_prefix
+    row_origin = np.arange(n_rows, dtype=np.int64) * width
 
     ids = np.full((n_rows, width), pad_id, dtype=np.int64)
-    rows = np.repeat(np.arange(n_rows), lengths)
-    within = np.arange(flat.size) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    cols = np.repeat(body_start, lengths) + within
+    flat_ids = ids.reshape(-1)
+    # Destination of each body id in the flattened output: its row's body start plus its index in the body.
+    offsets = np.cumsum(lengths) - lengths
+    destination = np.arange(flat.size, dtype=np.int64) + np.repeat(row_origin + body_start - offsets, lengths)
     if (keep < lengths).any():
-        kept = within < np.repeat(keep, lengths)
-        rows, cols, flat = rows[kept], cols[kept], flat[kept]
-    ids[rows, cols] = flat
-    all_rows = np.arange(n_rows)
+        kept = destination < np.repeat(row_origin + body_start + keep, lengths)
+        destination, flat = destination[kept], flat[kept]
+    flat_ids[destination] = flat
     for offset, token in enumerate(prefix):
-        ids[all_rows, start + offset] = token
+        flat_ids[row_origin + start + offset] = token
     for offset, token in enumerate(suffix):
-        ids[all_rows, body_start + keep + offset] = token
+        flat_ids[row_origin + body_start + keep + offset] = token
     columns = np.arange(width)
     mask = ((columns >= start[:, None]) & (columns < (start + total)[:, None])).astype(np.int64)
     return ids, mask

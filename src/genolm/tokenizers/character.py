@@ -54,7 +54,7 @@ class CharacterTokenizer(Tokenizer):
     def encode_ragged(self, sequences: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         # Non-ASCII characters become a single '?' each, hence one [UNK], keeping one id per character.
         raw, lengths = ascii_codes(sequences)
-        return self._table[raw], lengths
+        return np.take(self._table, raw.astype(np.intp)), lengths
 
     def save_pretrained(self, directory: str | os.PathLike) -> Path:
         return write_config(directory, {"tokenizer_class": type(self).__name__, "vocab": VOCAB})

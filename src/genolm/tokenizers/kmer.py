@@ -64,7 +64,8 @@ class KmerTable:
         self.k, self.base = k, len(alphabet)
         if self.base**k > MAX_TABLE_SIZE:
             raise ValueError(f"{k}-mers over the {self.base}-letter alphabet {alphabet!r} are too many for a dense table")
-        self.digit = np.zeros(256, dtype=np.int64)
+        # int32 codes: base**k <= MAX_TABLE_SIZE < 2**31, and half the memory traffic of int64.
+        self.digit = np.zeros(256, dtype=np.int32)
         self.outside = np.ones(256, dtype=bool)  # characters that make a window unknown
         for value, letter in enumerate(alphabet):
             for ch in (letter, letter.lower()):
@@ -76,18 +77,41 @@ class KmerTable:
 
     def codes_of(self, windows: np.ndarray) -> np.ndarray:
         """Codes of a [n, k] array of ASCII bytes."""
-        code = np.zeros(len(windows), dtype=np.int64)
+        code = np.zeros(len(windows), dtype=np.int32)
         for j in range(self.k):
             code = code * self.base + self.digit[windows[:, j]]
         return code
 
-    def codes_at(self, raw: np.ndarray, starts: np.ndarray) -> np.ndarray:
-        """Codes of the windows raw[s : s + k] for each s in starts."""
-        digits = self.digit[raw]
-        code = digits[starts]
+    def ids_at(self, digits: np.ndarray, starts: np.ndarray) -> np.ndarray:
+        """Ids of the windows starting at `starts`, given the digit of every character (windows must be inside
+        the alphabet)."""
+        code = np.take(digits, starts)
         for j in range(1, self.k):
-            code = code * self.base + digits[starts + j]
-        return code
+            code *= self.base
+            code += np.take(digits, starts + j)
+        return np.take(self.ids, code)
+
+    def window_ids(self, raw: np.ndarray, unknown_id: int) -> np.ndarray:
+        """Id of the window raw[i : i + k] for every i; unknown_id where it holds a character outside the alphabet.
+
+        Computed with k passes of contiguous slices over the whole array, which is much faster than gathering the
+        windows one by one; the caller picks the windows it needs (windows across sequence ends are discarded).
+        """
+        n_windows = raw.size - self.k + 1
+        if n_windows <= 0:
+            return np.empty(0, dtype=np.int64)
+        index = raw.astype(np.intp)  # numpy gathers much faster with intp indices than with uint8 ones
+        digits = np.take(self.digit, index)
+        outside = np.take(self.outside, index)
+        code = digits[:n_windows].copy()
+        unknown = outside[:n_windows].copy()
+        for j in range(1, self.k):
+            code *= self.base
+            code += digits[j : j + n_windows]
+            unknown |= outside[j : j + n_windows]
+        ids = np.take(self.ids, code)
+        ids[unknown] = unknown_id
+        return ids
 
 
 def _split_vocab(vocab: Mapping[str, int], path: object, specials: Sequence[str], singles: Sequence[str] = ()
@@ -108,6 +132,12 @@ def _split_vocab(vocab: Mapping[str, int], path: object, specials: Sequence[str]
     if bad is not None:
         raise GenolmInputError(path, f"k-mer token {bad!r} is not made of uppercase letters")
     return lengths.pop(), kmers, tuple(sorted(vocab[t] for t in special_tokens))
+
+
+def _spread(first: np.ndarray, counts: np.ndarray, step: int) -> np.ndarray:
+    """Concatenation of first[i] + step * arange(counts[i]) over i."""
+    within = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    return np.repeat(first, counts) + within * step
 
 
 def _alphabet(kmers: Mapping[str, int]) -> str:
@@ -164,12 +194,8 @@ class KmerTokenizer(Tokenizer):
     def encode_ragged(self, sequences: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         raw, lengths = ascii_codes(sequences)
         counts = np.maximum((lengths - self.k) // self.stride + 1, 0)
-        within = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-        starts = np.repeat(np.cumsum(lengths) - lengths, counts) + within * self.stride
-        ids = self._table.ids[self._table.codes_at(raw, starts)]
-        outside = np.concatenate([[0], np.cumsum(self._table.outside[raw])])
-        ids[outside[starts + self.k] > outside[starts]] = self.unk_id
-        return ids, counts
+        starts = _spread(np.cumsum(lengths) - lengths, counts, self.stride)
+        return self._table.window_ids(raw, self.unk_id)[starts], counts
 
     def decode(self, ids, skip_special_tokens: bool = False) -> str:
         """The bases the k-mers cover, overlaps merged; bases that only [UNK] tokens cover come out as N.
@@ -292,28 +318,28 @@ class NonOverlappingKmerTokenizer(Tokenizer):
 
     def encode_ragged(self, sequences: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         raw, lengths = ascii_codes(sequences)
-        n = raw.size
-        base = ~self._table.outside[raw]
-        position = np.arange(n)
-        # Runs of bases: a run starts after a non-base or at a sequence start, and ends before one or at its end.
-        seq_start = np.zeros(n, dtype=bool)
-        seq_start[(np.cumsum(lengths) - lengths)[lengths > 0]] = True
-        seq_end = np.zeros(n, dtype=bool)
-        seq_end[np.cumsum(lengths)[lengths > 0] - 1] = True
-        begins = base & (seq_start | np.concatenate([[True], ~base[:-1]]))
-        ends = base & (seq_end | np.concatenate([~base[1:], [True]]))
-        run_start = np.maximum.accumulate(np.where(begins, position, 0))
-        run_stop = np.minimum.accumulate(np.where(ends, position + 1, n)[::-1])[::-1]
-        offset = position - run_start
-        in_kmer = base & (offset < (run_stop - run_start) // self.k * self.k)
-        kmer_start = in_kmer & (offset % self.k == 0)
-        emitted = kmer_start | ~in_kmer
+        index = raw.astype(np.intp)  # numpy gathers much faster with intp indices than with uint8 ones
+        breaks = np.flatnonzero(np.take(self._table.outside, index))  # N and other characters: one token each
+        seq_ends = np.cumsum(lengths)
+        # Runs of bases [begin, end) lie between sequence ends and breaks; as they are disjoint and ordered,
+        # sorting their begins and their ends separately pairs them up.
+        begin = np.sort(np.concatenate([seq_ends - lengths, breaks + 1]))
+        end = np.sort(np.concatenate([seq_ends, breaks]))
+        n_kmers = (end - begin) // self.k
+        n_tail = end - begin - n_kmers * self.k
+        kmer_starts = _spread(begin, n_kmers, self.k)
+        tail = _spread(begin + n_kmers * self.k, n_tail, 1)
 
-        ids = self._single[raw]
-        starts = np.flatnonzero(kmer_start)
-        ids[starts] = self._table.ids[self._table.codes_at(raw, starts)]
-        sequence_of = np.repeat(np.arange(len(lengths)), lengths)
-        return ids[emitted], np.bincount(sequence_of[emitted], minlength=len(lengths)).astype(np.int64)
+        ids = np.empty(raw.size, dtype=np.int64)
+        ids[kmer_starts] = self._table.ids_at(np.take(self._table.digit, index), kmer_starts)
+        singles = np.concatenate([tail, breaks])
+        ids[singles] = np.take(self._single, index[singles])
+        emitted = np.zeros(raw.size, dtype=bool)
+        emitted[kmer_starts] = True
+        emitted[singles] = True
+        positions = np.flatnonzero(emitted)
+        counts = np.diff(np.searchsorted(positions, seq_ends), prepend=0)
+        return ids[positions], counts.astype(np.int64)
 
     def save_pretrained(self, directory: str | os.PathLike) -> Path:
         directory = Path(directory)

@@ -26,10 +26,17 @@ from genolm.tokenizers import CharacterTokenizer
 
 
 class WindowDataset(Dataset):
-    def __init__(self, shards: str | Path, split: str, *, with_labels: bool):
-        table = read_shards(Path(shards), split, columns=["sequence", "label"] if with_labels else ["sequence"])
+    """(sequence, target) pairs of one split; the target is the `label_column` value (e.g. `anchor_offset` for
+    site localization), or -1 without labels."""
+
+    def __init__(self, shards: str | Path, split: str, *, with_labels: bool, label_column: str = "label"):
+        table = read_shards(Path(shards), split, columns=["sequence", label_column] if with_labels else ["sequence"])
         self.sequences = table.column("sequence").to_pylist()
-        self.labels = np.asarray(table.column("label").to_pylist(), dtype=np.int64) if with_labels else None
+        self.labels = None
+        if with_labels:
+            if table.column(label_column).null_count:
+                raise GenolmInputError(shards, f"split {split!r} has windows without a {label_column}")
+            self.labels = np.asarray(table.column(label_column).to_pylist(), dtype=np.int64)
         if with_labels and len(self.labels) and (self.labels < 0).any():
             raise ValueError(f"{shards}: split {split!r} has windows without a label")
 
@@ -62,10 +69,13 @@ class TokenCollator:
 
 class WindowDataModule(L.LightningDataModule):
     def __init__(self, shards: str | Path, *, context_length: int, batch_size: int, with_labels: bool, seed: int,
-                 num_workers: int = 0, eval_splits: tuple[str, ...] = ("val", "test")):
+                 num_workers: int = 0, eval_splits: tuple[str, ...] = ("val", "test"), collate=None,
+                 label_column: str = "label"):
+        """`collate` turns a list of (sequence, target) pairs into a batch (default: HyenaDNA's TokenCollator)."""
         super().__init__()
         self.shards = Path(shards)
-        self.collate = TokenCollator(CharacterTokenizer(), context_length)
+        self.collate = collate or TokenCollator(CharacterTokenizer(), context_length)
+        self.label_column = label_column
         self.batch_size = batch_size  # per process: the global batch is batch_size x world_size
         self.seed = seed
         self.with_labels = with_labels
@@ -76,7 +86,8 @@ class WindowDataModule(L.LightningDataModule):
     def setup(self, stage: str | None = None) -> None:
         for split in ("train", *self.eval_splits):
             if split not in self.datasets:
-                self.datasets[split] = WindowDataset(self.shards, split, with_labels=self.with_labels)
+                self.datasets[split] = WindowDataset(self.shards, split, with_labels=self.with_labels,
+                                                     label_column=self.label_column)
 
     def _world(self) -> tuple[int, int]:
         return self.trainer.world_size, self.trainer.global_rank

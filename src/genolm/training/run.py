@@ -124,6 +124,7 @@ def pretrain(*, shards: Path, job_dir: Path, architecture: HyenaDNAConfig, train
     if trainer.is_global_zero:
         model.save_released(model_dir)
         write_table(metric_rows(context, values, run.run_id), job_dir / "metrics.parquet")
+        run.log_artifact(job_dir / "metrics.parquet", "tables")
         write_history(run, job_dir, plots, title=f"pretraining {context.get('model', '')}")
         run.log_artifact(model_dir, "model")
         run.finish()
@@ -191,6 +192,7 @@ def finetune(*, shards: Path, job_dir: Path, backbone: HyenaDNA, init: str, labe
         run.log_metrics({f"final_{k.replace('/', '_')}": v for k, v in values.items()})
         save_classifier(classifier, label_names, context_length, model_dir)
         write_table(metric_rows(context, values, run.run_id), job_dir / "metrics.parquet")
+        run.log_artifact(job_dir / "metrics.parquet", "tables")
         write_history(run, job_dir, plots, title=f"{context.get('experiment', '')}: {init} init, context {context_length}")
         run.log_artifact(model_dir, "model")
         run.finish()

@@ -1,0 +1,45 @@
+"""`genolm prepare-benchmark`: a Genomic Benchmarks dataset or a Nucleotide Transformer task -> one table."""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from pathlib import Path
+
+HELP = "read a benchmark dataset (Genomic Benchmarks or Nucleotide Transformer task; directory or zip) into Parquet"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", required=True, choices=["genomic-benchmarks", "nucleotide-transformer"])
+    parser.add_argument("--input", required=True, type=Path,
+                        help="the dataset/task directory, or a zip holding it (as its only top-level directory)")
+    parser.add_argument("--reference", type=Path, help="indexed reference, for Genomic Benchmarks interval tables")
+    parser.add_argument("--out", required=True, type=Path, help="Parquet table")
+    parser.add_argument("--qc", type=Path)
+
+
+def run(args: argparse.Namespace) -> None:
+    from genolm.data.benchmarks_formats import read_genomic_benchmark, read_nt_task
+    from genolm.data.download import safe_extract_zip
+    from genolm.data.reference import ReferenceGenome
+    from genolm.errors import GenolmInputError
+
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=args.out.parent, prefix=".benchmark-") as tmp:
+        root = args.input
+        if root.is_file():
+            safe_extract_zip(root, Path(tmp))
+            tops = [p for p in Path(tmp).iterdir() if p.is_dir()]
+            if len(tops) != 1:
+                raise GenolmInputError(args.input, f"expected one top-level directory in the zip, found {len(tops)}")
+            root = tops[0]
+        if args.format == "genomic-benchmarks":
+            reference = ReferenceGenome(args.reference) if args.reference else None
+            table, qc = read_genomic_benchmark(root, reference)
+        else:
+            table, qc = read_nt_task(root)
+    tmp_out = args.out.with_name(args.out.name + ".tmp")
+    table.write_parquet(tmp_out)
+    tmp_out.replace(args.out)
+    if args.qc:
+        qc.write(args.qc)

@@ -1,0 +1,36 @@
+"""`genolm prepare-mito`: the 12S rRNA gene of every annotated mitochondrial genome -> 12s.parquet."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from genolm.data.mito import extract_12s
+from genolm.data.release import read_manifest
+
+HELP = "extract the 12S rRNA gene (with species and lineage) from NCBI organelle GenBank files and MitoFish zips"
+
+log = logging.getLogger(__name__)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--ncbi-manifest", type=Path,
+                        help="files.tsv of `genolm download-listed` for the organelle release (its .gbff files are read)")
+    parser.add_argument("--gbff", type=Path, nargs="*", default=[], help="further GenBank files")
+    parser.add_argument("--mitofish-genomes", type=Path, nargs="*", default=[],
+                        help="complete_partial_mitogenomes.zip / mitogenomes.zip")
+    parser.add_argument("--mitofish-annotations", type=Path, nargs="*", default=[], help="mitoannotations.zip")
+    parser.add_argument("--out", required=True, type=Path, help="12s.parquet")
+    parser.add_argument("--qc", type=Path)
+
+
+def run(args: argparse.Namespace) -> None:
+    gbff = list(args.gbff)
+    if args.ncbi_manifest:
+        gbff += [Path(p) for p in read_manifest(args.ncbi_manifest)["path"] if ".gbff" in Path(p).name]
+    qc = extract_12s(gbff, args.mitofish_genomes, args.mitofish_annotations, args.out)
+    if args.qc:
+        qc.write(args.qc)
+    without = qc.to_frame().filter(qc.to_frame()["reason"].str.starts_with("no_12s"))["count"].sum()
+    log.info("%d 12S sequences; %d records without one (reasons in the QC table)", qc.total("12s_extracted"), without)

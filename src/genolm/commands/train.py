@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from genolm.commands._common import add_context_arguments, add_tracking_arguments, json_arg, open_training_run, results_context
+
+HELP = ("Train any zoo model (BERT/DNABERT, Longformer, ALBERT, Longalbert, ENBED, HyenaDNA, baselines) with any "
+        "tokenizer, by a pretraining objective or a task head, from a YAML/JSON spec.")
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--spec", type=json_arg, required=True,
+                        help="the job spec as JSON or @file.yaml (schema: $defs/zoo_spec in workflow/schemas/config.schema.yaml)")
+    parser.add_argument("--shards", type=Path, required=True, help="window shards (train; val and test when present)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--out", type=Path, required=True, help="job directory; <out>/model is the trained model")
+    parser.add_argument("--plots", type=Path, help="directory for the loss-curve figure (default: --out)")
+    add_tracking_arguments(parser)
+    add_context_arguments(parser)
+    # The results table's model and tokenizer columns default to the spec's names.
+    parser.set_defaults(model_name=None, tokenizer_name=None)
+
+
+def run(args) -> int:
+    from genolm.training.zoo import train, validate_spec
+
+    spec = validate_spec(args.spec, source="--spec")
+    model = spec["model"]
+    args.model_name = args.model_name or model.get("preset") or model.get("name") or Path(model["checkpoint"]).name
+    args.tokenizer_name = args.tokenizer_name or spec["tokenizer"].get("name") or "pretrained"
+    init = spec["init"] if "head" in spec else "random"
+    job_run = open_training_run(args, args.out, inputs=[args.shards])
+    train(spec, shards=args.shards, job_dir=args.out, seed=args.seed, run=job_run, plots=args.plots or args.out,
+          context=results_context(args, context_length=spec["context_length"], init=init))
+    return 0

@@ -1,0 +1,163 @@
+"""Viral genomes labelled phage or other virus from their hosts.
+
+Genomes come from RefSeq viral (`viral.N.1.genomic.fna.gz`, and `viral.N.genomic.gbff.gz` for the taxon of each
+record) or any GenBank FASTA. Labels come from Virus-Host DB (`virushostdb.tsv`: one row per virus-host pair,
+so a virus with several hosts has several rows): a virus is a phage when every host lineage starts with
+Bacteria or Archaea, another virus when no host lineage does, and unlabelled (null) when its hosts mix both or
+are unknown. A virus not in Virus-Host DB falls back on its name (`... phage ...`, as ICTV names phages).
+
+Every genome keeps an identity, `genome_id`: the virus taxon shared by the segments of a segmented virus (or the
+accession when no taxon is known), so that splits and label-scarcity subsets are drawn per genome, never per
+segment.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import re
+from pathlib import Path
+
+import polars as pl
+
+from genolm.data.genbank import genbank_records, taxon_id
+from genolm.errors import GenolmInputError
+from genolm.qc import QCCounts
+
+VHDB_COLUMNS = ("virus tax id", "virus name", "virus lineage", "refseq id", "host tax id", "host name",
+                "host lineage")
+GENOME_SCHEMA = {"genome_id": pl.Utf8, "accession": pl.Utf8, "description": pl.Utf8, "length": pl.Int64,
+                 "sequence": pl.Utf8}
+LABEL_SCHEMA = {
+    "accession": pl.Utf8, "taxid": pl.Int64, "name": pl.Utf8, "host_taxids": pl.List(pl.Int64),
+    "host_names": pl.List(pl.Utf8), "host_lineage": pl.List(pl.Utf8), "is_phage": pl.Boolean,
+    "label_source": pl.Utf8, "genome_id": pl.Utf8,
+}
+_PROKARYOTES = ("Bacteria", "Archaea")
+_PHAGE_NAME = re.compile(r"\bphage\b", re.IGNORECASE)
+_BASES = re.compile(rb"[^ACGTNRYKMSWBDHV]")
+
+
+def read_virushostdb(path: Path) -> dict[str, dict]:
+    """RefSeq accession (without version) -> the virus and all its hosts, from `virushostdb.tsv`."""
+    path = Path(path)
+    try:
+        handle = open(path, encoding="utf-8", errors="replace", newline="")
+    except OSError as error:
+        raise GenolmInputError(path, f"cannot read: {error}") from error
+    viruses: dict[str, dict] = {}
+    with handle:
+        reader = csv.DictReader(handle, delimiter="\t")
+        missing = [c for c in VHDB_COLUMNS if c not in (reader.fieldnames or [])]
+        if missing:
+            raise GenolmInputError(path, f"not a Virus-Host DB table: no column(s) {', '.join(missing)}")
+        for number, row in enumerate(reader, start=2):
+            taxid = row["virus tax id"].strip()
+            if not taxid.isdigit():
+                raise GenolmInputError(path, f"virus tax id {taxid!r} is not a number", record=f"line {number}")
+            host = None
+            if row["host tax id"] and row["host tax id"].strip().isdigit():
+                host = (int(row["host tax id"]), row["host name"].strip(), (row["host lineage"] or "").strip())
+            for accession in re.split(r"[,;\s]+", row["refseq id"] or ""):
+                if not accession:
+                    continue
+                entry = viruses.setdefault(accession.split(".")[0], {
+                    "taxid": int(taxid), "name": row["virus name"].strip(), "hosts": {}})
+                if host is not None:
+                    entry["hosts"][host[0]] = host
+    return viruses
+
+
+def phage_label(host_lineages: list[str]) -> bool | None:
+    prokaryote = [lineage.lstrip().startswith(_PROKARYOTES) for lineage in host_lineages]
+    if not prokaryote:
+        return None
+    if all(prokaryote):
+        return True
+    return False if not any(prokaryote) else None
+
+
+def _fasta(path: Path):
+    with open(path, "rb") as probe:
+        opener = gzip.open if probe.read(2) == b"\x1f\x8b" else open
+    header, chunks, number = None, [], 0
+    try:
+        with opener(path, "rb") as handle:
+            for number, line in enumerate(handle, start=1):
+                if line.startswith(b">"):
+                    if header is not None:
+                        yield header, b"".join(chunks)
+                    header, chunks = (line[1:].decode("utf-8", errors="replace").strip(), number), []
+                elif header is None and line.strip():
+                    raise GenolmInputError(path, "not a FASTA file: sequence before the first header",
+                                           record=f"line {number}")
+                else:
+                    chunks.append(line.strip())
+    except (EOFError, gzip.BadGzipFile) as error:
+        raise GenolmInputError(path, f"corrupt or truncated gzip data: {error}", record=f"line {number}") from error
+    if header is not None:
+        yield header, b"".join(chunks)
+
+
+def prepare_viral(fasta: list[Path], gbff: list[Path], virushostdb: Path | None, out_genomes: Path,
+                  out_labels: Path) -> QCCounts:
+    """Write the genomes (GENOME_SCHEMA) and their labels (LABEL_SCHEMA), both sorted by accession."""
+    qc = QCCounts("prepare_viral")
+    record_taxa: dict[str, tuple[int | None, str]] = {}
+    for path in gbff:
+        for record in genbank_records(path):
+            record_taxa[record.id] = (taxon_id(record), record.annotations.get("organism", ""))
+    hosts = read_virushostdb(virushostdb) if virushostdb else {}
+
+    genomes, labels = [], []
+    seen: set[str] = set()
+    for path in fasta:
+        for (header, line), sequence in _fasta(Path(path)):
+            accession, _, description = header.partition(" ")
+            if accession in seen:
+                raise GenolmInputError(path, f"duplicate accession {accession}", record=f"line {line}")
+            seen.add(accession)
+            sequence = sequence.upper()
+            bad = _BASES.search(sequence)
+            if not sequence or bad:
+                what = "empty sequence" if not sequence else f"invalid character {chr(sequence[bad.start()])!r}"
+                raise GenolmInputError(path, what, record=f"{accession} (line {line})")
+            vhdb = hosts.get(accession.split(".")[0])
+            taxid, organism = record_taxa.get(accession, (None, ""))
+            if vhdb is not None:
+                host_list = sorted(vhdb["hosts"].values())
+                is_phage = phage_label([h[2] for h in host_list])
+                taxid, name, source = vhdb["taxid"], vhdb["name"], "virushostdb"
+                if is_phage is None:
+                    qc.add("unlabelled_mixed_or_unknown_hosts" if host_list else "unlabelled_no_host_listed")
+            else:
+                host_list, name = [], organism or description.split(",")[0]
+                is_phage = True if _PHAGE_NAME.search(name) else None
+                source = "name" if is_phage else None
+                qc.add("not_in_virushostdb")
+                if is_phage is None:
+                    qc.add("unlabelled_no_host_information")
+            genome_id = f"taxid:{taxid}" if taxid is not None else accession
+            genomes.append({"genome_id": genome_id, "accession": accession, "description": description,
+                            "length": len(sequence), "sequence": sequence.decode("ascii")})
+            labels.append({
+                "accession": accession, "taxid": taxid, "name": name, "host_taxids": [h[0] for h in host_list],
+                "host_names": [h[1] for h in host_list], "host_lineage": [h[2] for h in host_list],
+                "is_phage": is_phage, "label_source": source, "genome_id": genome_id,
+            })
+            qc.add("genomes")
+            qc.add("phage" if is_phage else ("other_virus" if is_phage is False else "unlabelled"))
+    if not genomes:
+        raise GenolmInputError(fasta[0] if fasta else "viral genomes", "no genome records")
+    _write(pl.DataFrame(genomes, schema=GENOME_SCHEMA).sort("accession"), out_genomes)
+    _write(pl.DataFrame(labels, schema=LABEL_SCHEMA).sort("accession"), out_labels)
+    return qc
+
+
+def _write(table: pl.DataFrame, path: Path) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    table.write_parquet(tmp)
+    tmp.replace(path)
+

@@ -1,0 +1,118 @@
+"""Evaluation metrics, all from torchmetrics (none hand-rolled), as metric collections the training modules update
+batch by batch and compute at the end of an epoch (synchronized across processes under DDP).
+
+    classification_metrics   accuracy, balanced accuracy (= macro recall), macro recall, macro F1, Matthews
+                             correlation (multi-class), macro AUROC, top-k accuracy
+    multilabel_metrics       AUROC per label and per label group (mean of the group's per-label AUROCs), macro F1
+    token_metrics            masked-token accuracy and perplexity over the scored positions (labels != -100)
+    localization_metrics     accuracy of the predicted site token, and top-k
+    levenshtein              mean edit distance between generated and reference sequences
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import torchmetrics
+from torch import Tensor
+from torchmetrics.classification import (
+    MulticlassAccuracy,
+    MulticlassAUROC,
+    MulticlassF1Score,
+    MulticlassMatthewsCorrCoef,
+    MulticlassRecall,
+    MultilabelAUROC,
+    MultilabelF1Score,
+)
+from torchmetrics.text import EditDistance, Perplexity
+
+
+def classification_metrics(num_classes: int, top_k: Sequence[int] = (2,)) -> torchmetrics.MetricCollection:
+    metrics: dict[str, torchmetrics.Metric] = {
+        "accuracy": MulticlassAccuracy(num_classes, average="micro"),
+        # Balanced accuracy is the mean of the per-class recalls: each class weighs the same whatever its size.
+        "balanced_accuracy": MulticlassAccuracy(num_classes, average="macro"),
+        "recall_macro": MulticlassRecall(num_classes, average="macro"),
+        "f1_macro": MulticlassF1Score(num_classes, average="macro"),
+        "mcc": MulticlassMatthewsCorrCoef(num_classes),
+        "auroc_macro": MulticlassAUROC(num_classes, average="macro"),
+    }
+    for k in top_k:
+        if 1 < k < num_classes:
+            metrics[f"top{k}_accuracy"] = MulticlassAccuracy(num_classes, top_k=k, average="micro")
+    return torchmetrics.MetricCollection(metrics)
+
+
+class GroupedMultilabelAUROC(torchmetrics.Metric):
+    """AUROC of every label (`auroc/<label>`) and the mean over each group of labels (`auroc_group/<group>`),
+    e.g. DeepSEA's transcription factors, DNase and histone marks. Per-label AUROC comes from torchmetrics."""
+
+    full_state_update = False
+
+    def __init__(self, label_names: Sequence[str], groups: Mapping[str, Sequence[str]] | None = None):
+        super().__init__()
+        self.label_names = list(label_names)
+        index = {name: i for i, name in enumerate(self.label_names)}
+        self.groups = {}
+        for group, members in (groups or {}).items():
+            unknown = [m for m in members if m not in index]
+            if unknown:
+                raise ValueError(f"label group {group!r} names unknown labels {unknown}")
+            self.groups[group] = [index[m] for m in members]
+        self.auroc = MultilabelAUROC(num_labels=len(self.label_names), average=None)
+
+    def update(self, preds: Tensor, target: Tensor) -> None:
+        self.auroc.update(preds, target.long())
+
+    def compute(self) -> dict[str, Tensor]:
+        per_label = self.auroc.compute()
+        out = {f"auroc/{name}": per_label[i] for i, name in enumerate(self.label_names)}
+        for group, members in self.groups.items():
+            out[f"auroc_group/{group}"] = per_label[members].mean()
+        out["auroc_macro"] = per_label.mean()
+        return out
+
+    def reset(self) -> None:
+        super().reset()
+        self.auroc.reset()
+
+
+def multilabel_metrics(label_names: Sequence[str], groups: Mapping[str, Sequence[str]] | None = None) -> torchmetrics.MetricCollection:
+    return torchmetrics.MetricCollection({
+        "auroc": GroupedMultilabelAUROC(label_names, groups),
+        "f1_macro": MultilabelF1Score(num_labels=len(label_names), average="macro"),
+    })
+
+
+class MaskedTokenAccuracy(MulticlassAccuracy):
+    """Accuracy over the scored tokens of [B, L, V] logits and [B, L] labels (-100 = not scored)."""
+
+    def __init__(self, vocab_size: int):
+        super().__init__(num_classes=vocab_size, average="micro", ignore_index=-100)
+
+    def update(self, logits: Tensor, labels: Tensor) -> None:
+        super().update(logits.reshape(-1, logits.shape[-1]).float(), labels.reshape(-1))
+
+
+def token_metrics(vocab_size: int) -> torchmetrics.MetricCollection:
+    return torchmetrics.MetricCollection({
+        "masked_accuracy": MaskedTokenAccuracy(vocab_size),
+        "perplexity": Perplexity(ignore_index=-100),
+    })
+
+
+def localization_metrics(max_tokens: int, top_k: Sequence[int] = (3,)) -> torchmetrics.MetricCollection:
+    metrics: dict[str, torchmetrics.Metric] = {"accuracy": MulticlassAccuracy(max_tokens, average="micro")}
+    for k in top_k:
+        if 1 < k < max_tokens:
+            metrics[f"top{k}_accuracy"] = MulticlassAccuracy(max_tokens, top_k=k, average="micro")
+    return torchmetrics.MetricCollection(metrics)
+
+
+def levenshtein() -> EditDistance:
+    """Mean character-level edit distance between predicted and reference strings."""
+    return EditDistance(reduction="mean")
+
+
+__all__ = ["GroupedMultilabelAUROC", "MaskedTokenAccuracy", "classification_metrics", "levenshtein",
+           "localization_metrics", "multilabel_metrics", "token_metrics"]

@@ -1,0 +1,56 @@
+"""HyenaDNA behind the zoo interface, so the zoo's objectives, heads and init modes apply to it too.
+
+The model itself (and its released-checkpoint layout, which `genolm pretrain` / `genolm finetune` keep using) is
+genolm.models.hyenadna; this wrapper only adds the zoo's output type, layer groups and safetensors layout.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+
+from torch import Tensor, nn
+
+from genolm.models.base import ModelOutput, ZooModel, padding_mask
+from genolm.models.hyenadna import _PRESETS, HyenaDNA, HyenaDNAConfig
+
+
+class HyenaDNALM(ZooModel):
+    name = "hyenadna"
+    config_class = HyenaDNAConfig
+    family = "causal"
+    presets = {name: {"d_model": d, "n_layer": n, "d_inner": i, "l_max": context + 2}
+               for name, (d, n, i, context) in _PRESETS.items()}
+
+    def __init__(self, config: HyenaDNAConfig):
+        super().__init__(config)
+        self.model = HyenaDNA(config)
+
+    @classmethod
+    def tokenizer_config(cls, tokenizer) -> dict:
+        return {"vocab_size": tokenizer.vocab_size}
+
+    @classmethod
+    def from_released(cls, path: str | os.PathLike, shift: float = 0.0) -> HyenaDNALM:
+        """A released (or `genolm pretrain`-written) HyenaDNA directory."""
+        released = HyenaDNA.from_released(path, shift=shift)
+        wrapper = cls(dataclasses.replace(released.config))
+        wrapper.model = released
+        return wrapper.eval()
+
+    @property
+    def d_model(self) -> int:
+        return self.config.d_model
+
+    @property
+    def output_vocab_size(self) -> int:
+        return self.config.padded_vocab_size
+
+    def layer_groups(self) -> list[nn.Module]:
+        backbone = self.model.backbone
+        return [backbone.embeddings, *backbone.layers, nn.ModuleList([backbone.ln_f])]
+
+    def forward(self, input_ids: Tensor, attention_mask: Tensor | None = None, with_logits: bool = True) -> ModelOutput:
+        hidden = self.model.hidden_states(input_ids)
+        logits = self.model.lm_head(hidden) if with_logits else None
+        return ModelOutput(hidden=hidden, mask=padding_mask(input_ids, attention_mask), logits=logits)
