@@ -40,6 +40,7 @@ lint: $(VENV)/.installed
 benchmark: $(VENV)/.installed
 	$(VENV)/bin/python benchmarks/bench_materialize.py
 	$(VENV)/bin/python benchmarks/bench_hyenadna.py
+	$(VENV)/bin/python benchmarks/bench_tokenizers.py
 
 clean:
 	rm -rf results resources .snakemake

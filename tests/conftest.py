@@ -52,5 +52,26 @@ def tiny_shards(demo_inputs, tmp_path_factory) -> Path:
     return out / "shards"
 
 
+E2E_CONFIG = REPO / "tests" / "e2e" / "config.yaml"
+
+
+def run_snakemake(workdir: Path, *args: str, timeout: int = 1500, env: dict | None = None) -> subprocess.CompletedProcess:
+    """The workflow on the tiny end-to-end config (tests/e2e/config.yaml), with this interpreter's tools on PATH."""
+    env = {**(env or os.environ)}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    command = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
+               "--configfile", str(E2E_CONFIG), *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=REPO, env=env)
+
+
+@pytest.fixture(scope="session")
+def e2e_local_run(tmp_path_factory) -> Path:
+    """The demo workflow shrunk to tiny models, through the local profile, once per session (its work directory)."""
+    workdir = tmp_path_factory.mktemp("e2e")
+    result = run_snakemake(workdir, "--cores", "2", "--profile", str(REPO / "profiles" / "local"))
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-6000:]
+    return workdir
+
+
 def have(tool: str) -> bool:
     return shutil.which(tool) is not None

@@ -2,8 +2,8 @@
 
 It runs Debian's `munge` and `slurm-wlm` daemons (installed by `make system-deps`) as root: munged for
 authentication, slurmctld as the controller and slurmd as the one compute node, which has the machine's CPUs and
-memory (from `slurmd -C`), one fake GPU (a `gpu` GRES backed by /dev/null, enough for the scheduler to place
-`--gpus` jobs) and two partitions, `cpu` (default) and `gpu`. No cgroups: `proctrack/linuxproc`, `task/none`.
+memory (from `slurmd -C`), one fake GPU of type `GPU_TYPE` (a `gpu` GRES backed by /dev/null: enough for the
+scheduler to place `--gpus=[type:]N` jobs and set CUDA_VISIBLE_DEVICES) and two partitions, `cpu` (default) and `gpu`. No cgroups: `proctrack/linuxproc`, `task/none`.
 There is no accounting database; finished jobs stay visible to `squeue` for `MinJobAge` seconds, which is what the
 snakemake slurm executor plugin's `--slurm-status-command squeue` relies on. Use it through the fixture:
 
@@ -33,6 +33,7 @@ import pytest
 
 DAEMONS = ("munged", "slurmctld", "slurmd")
 MIN_JOB_AGE_S = 3600
+GPU_TYPE = "testgpu"
 
 
 def missing_requirements() -> str | None:
@@ -86,12 +87,13 @@ SelectType=select/cons_tres
 SelectTypeParameters=CR_Core_Memory
 SchedulerType=sched/backfill
 MpiDefault=none
+MailProg=/bin/true
 ReturnToService=2
 MinJobAge={MIN_JOB_AGE_S}
 KillWait=5
 InactiveLimit=0
 GresTypes=gpu
-NodeName={host} NodeAddr=127.0.0.1 {node} Gres=gpu:1 State=UNKNOWN
+NodeName={host} NodeAddr=127.0.0.1 {node} Gres=gpu:{GPU_TYPE}:1 State=UNKNOWN
 PartitionName=cpu Nodes={host} Default=YES MaxTime=INFINITE State=UP
 PartitionName=gpu Nodes={host} MaxTime=INFINITE State=UP
 """
@@ -179,7 +181,7 @@ def start_cluster(root: Path) -> SlurmCluster:
     conf = root / "slurm.conf"
     conf.write_text(slurm_conf(root, host, node_hardware(), root / "munge.socket", (free_port(), free_port())))
     # slurmd and slurmctld read gres.conf beside slurm.conf.
-    (root / "gres.conf").write_text("Name=gpu File=/dev/null\n")
+    (root / "gres.conf").write_text(f"Name=gpu Type={GPU_TYPE} File=/dev/null\n")
     env = {**os.environ, "SLURM_CONF": str(conf)}
     for variable in [v for v in env if v.startswith(("SLURM_", "SBATCH_", "SRUN_")) and v != "SLURM_CONF"]:
         del env[variable]

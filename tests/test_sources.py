@@ -428,3 +428,17 @@ def test_depmap_hand_placed_file_verified_by_catalogue(http_mirror, tmp_path):
         download(str(placed), tmp_path / "dl3" / "Model.csv", checksum_listing=http_mirror.url("files"),
                  listing_name="DepMap Public 24Q4/Model.csv", progress=False)
     assert not (tmp_path / "dl3" / "Model.csv").exists()
+
+
+# --- the committed fixtures are what the script makes ----------------------------------------------------
+
+
+def test_source_fixtures_rebuild_byte_for_byte(tmp_path):
+    import sys
+
+    subprocess.run([sys.executable, str(DEMO_MIRROR.parents[2] / "scripts/make_source_fixtures.py"), "--out",
+                    str(tmp_path)], check=True, capture_output=True)
+    built = sorted(p.relative_to(tmp_path / "mirror") for p in (tmp_path / "mirror").rglob("*") if p.is_file())
+    assert len(built) == 21
+    for relative in built:
+        assert (tmp_path / "mirror" / relative).read_bytes() == (DEMO_MIRROR / relative).read_bytes(), relative

@@ -24,11 +24,8 @@ def snakemake(workdir: Path, *args: str, timeout: int = 1500) -> subprocess.Comp
 
 
 @pytest.fixture(scope="module")
-def workflow_run(tmp_path_factory) -> Path:
-    workdir = tmp_path_factory.mktemp("e2e")
-    result = snakemake(workdir, "--profile", str(REPO / "profiles" / "local"))
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-6000:]
-    return workdir
+def workflow_run(e2e_local_run) -> Path:
+    return e2e_local_run
 
 
 def test_results_table_has_every_experiment(workflow_run):

@@ -99,7 +99,7 @@ rule pretrain:
         f"{CT}/logs/pretrain_{{backbone}}.log",
     threads: config["compute"]["training_cpus"]
     resources:
-        gpu=training_gpus(),
+        **training_gpu_resources(),
         mem_mb=training_mem_mb(config["compute"]["training_mem_mb"]),
         runtime=config["compute"]["training_runtime_min"],
     conda:
@@ -130,7 +130,7 @@ rule finetune:
         f"{CT}/logs/finetune_{{experiment}}.log",
     threads: config["compute"]["training_cpus"]
     resources:
-        gpu=training_gpus(),
+        **training_gpu_resources(),
         mem_mb=training_mem_mb(config["compute"]["training_mem_mb"]),
         runtime=config["compute"]["training_runtime_min"],
     conda:
@@ -174,7 +174,7 @@ rule embed:
         f"{CT}/logs/embed_{{experiment}}.log",
     threads: config["compute"]["training_cpus"]
     resources:
-        gpu=training_gpus(),
+        **training_gpu_resources(),
         mem_mb=8000,
     conda:
         "../../envs/train.yaml"

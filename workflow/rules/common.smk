@@ -47,8 +47,12 @@ def tracking_args(rule_name, **tags):
     return shlex.join(args)
 
 
-def training_gpus():
-    return config["compute"]["training_gpus"]
+def training_gpu_resources():
+    """`gpu` (and `gpu_model` when set) for training rules: the slurm plugin turns them into --gpus=[model:]N."""
+    resources = {"gpu": config["compute"]["training_gpus"]}
+    if config["compute"]["training_gpu_model"]:
+        resources["gpu_model"] = config["compute"]["training_gpu_model"]
+    return resources
 
 
 def training_mem_mb(base):
@@ -201,7 +205,10 @@ def refseq_selection_params():
             args += [f"--{key.replace('_', '-')}", *spec[key]]
     for prefix, replacement in spec["mirrors"].items():
         # resolve_url drops a trailing slash, which the prefix replacement needs to keep
-        args += ["--mirror", f"{prefix}={resolve_url(replacement)}{'/' if replacement.endswith('/') else ''}"]
+        resolved = resolve_url(replacement)
+        if replacement.endswith(os.sep) and not resolved.endswith(os.sep):
+            resolved += os.sep
+        args += ["--mirror", f"{prefix}={resolved}"]
     return shlex.join(args)
 
 

@@ -137,6 +137,8 @@ class Enbed(ZooModel):
         if not with_logits or (labels is None and decoder_input_ids is None):
             hidden = self.hf.encoder(input_ids=input_ids, attention_mask=mask).last_hidden_state
             return ModelOutput(hidden=hidden, mask=mask)
+        # Hugging Face flattens the labels with view(), which a sliced tensor does not allow.
+        labels = None if labels is None else labels.contiguous()
         out = self.hf(input_ids=input_ids, attention_mask=mask, labels=labels, decoder_input_ids=decoder_input_ids,
                       decoder_attention_mask=decoder_attention_mask, use_cache=False)
         return ModelOutput(hidden=out.encoder_last_hidden_state, mask=mask, logits=out.logits, loss=out.loss)

@@ -137,7 +137,8 @@ class Tokenizer(ABC):
         return "".join(self._id_to_token[arr])
 
     def _check_ids(self, ids: Iterable[int] | np.ndarray) -> np.ndarray:
-        arr = np.asarray(ids if isinstance(ids, np.ndarray) else list(ids), dtype=np.int64).reshape(-1)
+        # Arrays, tensors and lists convert directly; a generator has no length and is drawn first.
+        arr = np.asarray(ids if hasattr(ids, "__len__") else list(ids), dtype=np.int64).reshape(-1)
         if arr.size and (arr.min() < 0 or arr.max() >= self.vocab_size):
             raise ValueError(f"token ids must be in [0, {self.vocab_size}), got {arr.min()}..{arr.max()}")
         return arr

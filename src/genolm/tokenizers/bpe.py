@@ -90,16 +90,16 @@ class KmerBPETokenizer(Tokenizer):
         """
         if word_splitting not in WORD_SPLITTINGS:
             raise ValueError(f"word_splitting must be one of {WORD_SPLITTINGS}, got {word_splitting!r}")
-        low, high = fragment_length
-        if not 1 <= low <= high <= max_sentence_length:
-            raise ValueError(f"need 1 <= fragment lengths {fragment_length} <= max_sentence_length "
-                             f"{max_sentence_length}")
         if word_splitting == "kmer":
             if not (isinstance(k, int) and k >= 1):
                 raise ValueError(f"k-mer word splitting needs a positive k, got {k!r}")
             words = cls._kmer_pieces(sequences, k)
             training: dict[str, Any] = {"vocab_size": vocab_size, "min_frequency": min_frequency}
         else:
+            low, high = fragment_length
+            if not 1 <= low <= high <= max_sentence_length:
+                raise ValueError(f"need 1 <= fragment lengths {fragment_length} <= max_sentence_length "
+                                 f"{max_sentence_length}")
             if n_resamples < 1:
                 raise ValueError(f"n_resamples must be at least 1, got {n_resamples}")
             words = cls._random_words(sequences, np.random.default_rng(seed), n_resamples, fragment_length,
@@ -121,7 +121,7 @@ class KmerBPETokenizer(Tokenizer):
 
     @staticmethod
     def _kmer_pieces(sequences: Iterable[str], k: int) -> Iterator[str]:
-        piece = _PIECE // k * k
+        piece = max(_PIECE // k, 1) * k
         for sequence in sequences:
             upper = sequence.upper()
             for start in range(0, len(upper), piece):

@@ -41,7 +41,8 @@ DNABERT_SPECIALS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 NT_SPECIALS = ("<unk>", "<pad>", "<mask>", "<cls>", "<eos>", "<bos>")
 NT_SINGLES = ("A", "T", "C", "G", "N")
 # Dense code->id tables up to 4^11 entries (32 MiB); longer k-mers would need a sparse lookup.
-MAX_TABLE_SIZE = 4**11
+MAX_K = 11
+MAX_TABLE_SIZE = 4**MAX_K
 _EXTRA_SPECIAL = re.compile(r"^(\[[^\]]+\]|<[^>]+>)$")
 
 
@@ -134,6 +135,11 @@ def _split_vocab(vocab: Mapping[str, int], path: object, specials: Sequence[str]
     return lengths.pop(), kmers, tuple(sorted(vocab[t] for t in special_tokens))
 
 
+def _check_k(k: int) -> None:
+    if k > MAX_K:
+        raise ValueError(f"k = {k} is too large: at most {MAX_K} for a dense k-mer table")
+
+
 def _spread(first: np.ndarray, counts: np.ndarray, step: int) -> np.ndarray:
     """Concatenation of first[i] + step * arange(counts[i]) over i."""
     within = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
@@ -159,6 +165,7 @@ class KmerTokenizer(Tokenizer):
                  source: object = "vocabulary"):
         if k < 1 or stride < 1:
             raise ValueError(f"k and stride must be positive, got k={k}, stride={stride}")
+        _check_k(k)
         vocab = dict(vocab) if vocab is not None else dnabert_vocab(k)
         vocab_k, kmers, self._special_ids = _split_vocab(vocab, source, DNABERT_SPECIALS)
         if vocab_k != k:
@@ -166,7 +173,10 @@ class KmerTokenizer(Tokenizer):
         self.k, self.stride = k, stride
         self._vocab = vocab
         self.pad_id, self.unk_id, self.cls_id, self.sep_id, self.mask_id = (vocab[t] for t in DNABERT_SPECIALS)
-        self._table = KmerTable(kmers, k, _alphabet(kmers), missing_id=self.unk_id)
+        try:
+            self._table = KmerTable(kmers, k, _alphabet(kmers), missing_id=self.unk_id)
+        except ValueError as e:
+            raise GenolmInputError(source, str(e)) from e
         # Bases of each k-mer id (zeros for other ids), to merge overlapping tokens back into a sequence.
         self._bases = np.zeros((len(vocab), k), dtype=np.uint8)
         self._bases[list(kmers.values())] = np.frombuffer("".join(kmers).encode("ascii"), np.uint8).reshape(-1, k)
@@ -237,21 +247,25 @@ class KmerTokenizer(Tokenizer):
         config = directory / CONFIG_NAME
         payload = read_json(config) if config.is_file() else None
         declared = payload.get("tokenizer_class") if isinstance(payload, dict) else None
-        if declared == cls.__name__ or Tokenizer.class_named(declared) is not None:
+        if Tokenizer.class_named(declared) is not None:  # genolm's own directory (or another genolm class: error)
             payload = read_config(directory, cls.__name__)
             k, stride = payload.get("k"), payload.get("stride")
             if not (isinstance(k, int) and isinstance(stride, int)):
                 raise GenolmInputError(config, f"k and stride must be integers, got k={k!r}, stride={stride!r}")
-            return cls(k, stride, read_vocab_txt(directory / VOCAB_NAME), source=directory / VOCAB_NAME)
-        vocab, source = read_dnabert_vocab(directory)
-        k, _, _ = _split_vocab(vocab, source, DNABERT_SPECIALS)
-        model_config = directory / "config.json"
-        if model_config.is_file():
-            model_vocab = read_json(model_config).get("vocab_size")
+            vocab, source = read_vocab_txt(directory / VOCAB_NAME), directory / VOCAB_NAME
+        else:
+            vocab, source = read_dnabert_vocab(directory)
+            k, stride = _split_vocab(vocab, source, DNABERT_SPECIALS)[0], 1
+            model_config = directory / "config.json"
+            model = read_json(model_config) if model_config.is_file() else {}
+            model_vocab = model.get("vocab_size") if isinstance(model, dict) else None
             if isinstance(model_vocab, int) and model_vocab < len(vocab):
                 raise GenolmInputError(model_config, f"vocab_size {model_vocab} is smaller than the {len(vocab)} "
                                                      f"tokens of {source.name}")
-        return cls(k, 1, vocab, source=source)
+        try:
+            return cls(k, stride, vocab, source=source)
+        except ValueError as e:
+            raise GenolmInputError(source, str(e)) from e
 
 
 def read_dnabert_vocab(directory: Path) -> tuple[dict[str, int], Path]:
@@ -291,6 +305,7 @@ class NonOverlappingKmerTokenizer(Tokenizer):
     def __init__(self, k: int = 6, vocab: Mapping[str, int] | None = None, *, source: object = "vocabulary"):
         if k < 1:
             raise ValueError(f"k must be positive, got {k}")
+        _check_k(k)
         vocab = dict(vocab) if vocab is not None else nt_vocab(k)
         vocab_k, kmers, self._special_ids = _split_vocab(vocab, source, NT_SPECIALS, NT_SINGLES)
         if vocab_k != k:
@@ -353,4 +368,7 @@ class NonOverlappingKmerTokenizer(Tokenizer):
         k = payload.get("k")
         if not isinstance(k, int):
             raise GenolmInputError(directory / CONFIG_NAME, f"k must be an integer, got {k!r}")
-        return cls(k, read_vocab_txt(directory / VOCAB_NAME), source=directory / VOCAB_NAME)
+        try:
+            return cls(k, read_vocab_txt(directory / VOCAB_NAME), source=directory / VOCAB_NAME)
+        except ValueError as e:
+            raise GenolmInputError(directory / CONFIG_NAME, str(e)) from e

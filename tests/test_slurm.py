@@ -1,0 +1,136 @@
+"""Cluster execution on a real SLURM scheduler (tests/slurm_cluster.py: munged, slurmctld, slurmd on loopback).
+
+- The demo workflow (tests/e2e/config.yaml) runs through `profiles/slurm` and the snakemake slurm executor plugin
+  and gives the local run's results; the scheduler's record of each job shows what the profile asked for.
+- A DDP training command launched by `srun` over two SLURM tasks picks up the allocation through Lightning's
+  SLURM environment and trains like one process with the same global batch.
+"""
+
+from __future__ import annotations
+
+import filecmp
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+import yaml
+
+from conftest import REPO, run_genolm, run_snakemake
+from slurm_cluster import GPU_TYPE, slurm_cluster  # noqa: F401  (the fixture)
+from test_ddp import assert_same_training, finetune_command
+
+pytestmark = pytest.mark.slow
+
+PROFILE = REPO / "profiles" / "slurm" / "config.v8+.yaml"
+# What the SLURM run's training jobs ask for: one GPU of the test node's type, and 3 GB on the first attempt.
+COMPUTE = {"training_cpus": 1, "training_gpus": 1, "training_gpu_model": GPU_TYPE, "training_mem_mb": 3000,
+           "training_runtime_min": 30}
+
+
+def profile_without_conda(directory: Path) -> Path:
+    """profiles/slurm as it is, less `software-deployment-method: conda`: the conda channels cannot be reached
+    here, so the jobs run in this virtualenv, which sbatch passes on (--export=ALL) as a shared install would."""
+    profile = yaml.safe_load(PROFILE.read_text())
+    assert profile.pop("software-deployment-method") == "conda"
+    directory.mkdir(parents=True)
+    (directory / PROFILE.name).write_text(yaml.safe_dump(profile))
+    return directory
+
+
+@pytest.fixture(scope="module")
+def slurm_run(slurm_cluster, tmp_path_factory) -> Path:
+    workdir = tmp_path_factory.mktemp("e2e_slurm")
+    profile = profile_without_conda(tmp_path_factory.mktemp("profile") / "slurm")
+    result = run_snakemake(
+        workdir, "--profile", str(profile), "--config", f"compute={json.dumps(COMPUTE)}",
+        # No accounting database on the test cluster: job states come from squeue, which keeps finished jobs for
+        # MinJobAge (1 h); the first status check after 2 s instead of 40 keeps the test short.
+        "--slurm-status-command", "squeue", "--slurm-init-seconds-before-status-checks", "2",
+        "--slurm-keep-successful-logs", env=slurm_cluster.env, timeout=1800)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-6000:] + slurm_cluster.logs()
+    (workdir / "snakemake.log").write_text(result.stderr)
+    return workdir
+
+
+def comparable(table: pl.DataFrame) -> pl.DataFrame:
+    return table.drop("mlflow_run_id").sort(["study", "experiment", "split", "metric"])
+
+
+def test_demo_workflow_through_the_slurm_profile_gives_the_local_results(slurm_run, e2e_local_run):
+    slurm, local = (comparable(pl.read_parquet(d / "results" / "tables" / "metrics.parquet")) for d in (slurm_run, e2e_local_run))
+    keys = ["study", "experiment", "split", "metric"]
+    assert slurm.select(keys).equals(local.select(keys))
+    # Every stage is seeded and runs with the same threads (1) in both runs, so the values are equal, training
+    # metrics included.
+    assert slurm.equals(local), pl.concat([slurm.with_columns(run=pl.lit("slurm")), local.with_columns(run=pl.lit("local"))])
+
+    # The data stages' outputs are byte for byte the same.
+    for stage in ["resources/reference/grch38/genome.fa", "resources/depmap/mutations.parquet",
+                  "resources/depmap/samples.parquet", "results/cancer_type/selection/anchors.parquet"]:
+        assert filecmp.cmp(slurm_run / stage, e2e_local_run / stage, shallow=False), stage
+    for shards in (e2e_local_run / "results" / "cancer_type" / "shards").iterdir():
+        for part in shards.rglob("*.parquet"):
+            assert filecmp.cmp(part, slurm_run / part.relative_to(e2e_local_run), shallow=False), part
+
+
+def jobs_by_rule(cluster) -> dict[str, list[dict[str, str]]]:
+    rules: dict[str, list[dict[str, str]]] = {}
+    for job in cluster.jobs():
+        rules.setdefault(job["Comment"].removeprefix("rule_").split("_wildcards_")[0], []).append(job)
+    return rules
+
+
+def test_each_job_got_what_the_profile_and_its_rule_asked_for(slurm_run, slurm_cluster):
+    jobs = jobs_by_rule(slurm_cluster)
+    # Downloads are local rules: they ran on the submit host, never through sbatch.
+    assert "download" not in jobs and "collect_metrics" in jobs
+    assert all(job["JobState"] == "COMPLETED" for rule in jobs.values() for job in rule)
+    assert len(jobs["finetune"]) == 4 and len(jobs["pretrain"]) == 2
+
+    # A GPU training job: the gpu partition, one GPU of the configured type (`gpu` + `gpu_model` resources, which
+    # the plugin turns into --gpus=testgpu:1), mem_mb of the first attempt, runtime and CPUs from `compute`.
+    for job in jobs["finetune"] + jobs["pretrain"]:
+        assert job["Partition"] == "gpu"
+        assert job["TresPerJob"] == f"gres:gpu:{GPU_TYPE}:1"
+        assert job["MinMemoryNode"] == f"{COMPUTE['training_mem_mb']}M"
+        assert job["TimeLimit"] == "00:30:00"
+        assert job["NumCPUs"] == "1"
+    # A CPU job: the default partition, memory and runtime from default-resources or its rule, no GPU.
+    for job in jobs["select_cell_lines"] + jobs["collect_metrics"]:
+        assert job["Partition"] == "cpu" and "TresPerJob" not in job
+        assert job["MinMemoryNode"] == "4000M" and job["TimeLimit"] == "01:00:00"
+    assert jobs["mutate_windows"][0]["MinMemoryNode"] == "8000M"
+
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(f"sqlite:///{slurm_run / 'results' / 'mlflow' / 'mlflow.db'}")
+    runs = client.search_runs([client.get_experiment_by_name("genolm-e2e").experiment_id])
+    slurm_ids = {job["JobId"] for rule in ("finetune", "pretrain") for job in jobs[rule]}
+    tagged = {r.data.tags.get("slurm_job_id") for r in runs if r.data.tags["rule"] in ("finetune", "pretrain")}
+    assert tagged == slurm_ids  # each training run records the SLURM job it ran in
+
+
+def test_ddp_under_slurm_takes_its_processes_from_srun(slurm_cluster, tiny_shards, tmp_path):
+    """Two SLURM tasks, one `srun` of the usual command with devices=2: Lightning's SLURM environment makes the two
+    tasks the two DDP ranks (no processes of its own), and they train like one process with the global batch."""
+    single = tmp_path / "single" / "job"
+    run_genolm(*finetune_command(tiny_shards, single, single.parent / "results", batch_size=8, devices=1))
+
+    multi = tmp_path / "srun" / "job"
+    command = [sys.executable, "-m", "genolm", *finetune_command(tiny_shards, multi, multi.parent / "results",
+                                                                    batch_size=4, devices=2)]
+    script = tmp_path / "ddp.sh"
+    script.write_text("#!/bin/bash\nexport PYTHONPATH=" + str(REPO / "src") + "\nexport CUDA_VISIBLE_DEVICES=\n"
+                      "srun " + subprocess.list2cmdline(command) + "\n")
+    job_id = slurm_cluster.run("sbatch", "--parsable", "--partition=cpu", "--nodes=1", "--ntasks-per-node=2",
+                               "--cpus-per-task=1", "--mem=4000", "--time=10", f"--output={tmp_path / 'ddp.out'}",
+                               str(script)).stdout.strip()
+    slurm_cluster.wait(lambda: slurm_cluster.job(job_id)["JobState"] not in ("PENDING", "RUNNING", "COMPLETING"),
+                       f"DDP job {job_id}", timeout=600)
+    output = (tmp_path / "ddp.out").read_text()
+    assert slurm_cluster.job(job_id)["JobState"] == "COMPLETED", output[-5000:]
+    assert "GLOBAL_RANK: 1, MEMBER: 2/2" in output
+    assert_same_training(single, multi)
