@@ -28,7 +28,7 @@ def run_genolm(*args: str, cwd: Path | None = None, check: bool = True, timeout:
 def demo_inputs(tmp_path_factory) -> dict[str, Path]:
     """The demo reference prepared and the demo mutations validated, once per test session."""
     out = tmp_path_factory.mktemp("demo_inputs")
-    reference = out / "genome.fa"
+    reference = out / "genome.fa.gz"
     run_genolm("prepare-reference", "--source", str(DEMO_MIRROR / "goldenPath/hg38/bigZips/hg38.fa.gz"),
                "--out", str(reference))
     run_genolm("prepare-mutations", "--mutations", str(DEMO_MIRROR / "depmap/OmicsSomaticMutations.csv"),

@@ -95,7 +95,7 @@ CT = f"{RESULTS}/cancer_type"
 
 
 def ct_reference():
-    return f"{RES}/reference/{STUDY['reference_source']}/genome.fa"
+    return f"{RES}/reference/{STUDY['reference_source']}/genome.fa.gz"
 
 
 def ct_mutations():
@@ -235,7 +235,7 @@ def benchmark_inputs(wildcards):
     spec = DATASETS["benchmarks"][wildcards.task]
     inputs = {"archive": source_file(spec["source"], spec["file"])}
     if spec["reference_source"]:
-        inputs["reference"] = f"{RES}/reference/{spec['reference_source']}/genome.fa"
+        inputs["reference"] = f"{RES}/reference/{spec['reference_source']}/genome.fa.gz"
     return inputs
 
 

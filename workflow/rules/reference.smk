@@ -1,13 +1,14 @@
-# Reference genome: uppercase, canonical (UCSC) names, indexed; and the somatic mutations checked against it.
+# Reference genome: uppercase, canonical (UCSC) names, bgzipped and indexed (.fai + .gzi); and the somatic mutations checked against it.
 
 
 rule prepare_reference:
     input:
         lambda wc: source_file(wc.source, STUDY["reference_file"]),
     output:
-        fasta=f"{RES}/reference/{{source}}/genome.fa",
-        fai=f"{RES}/reference/{{source}}/genome.fa.fai",
-        aliases=f"{RES}/reference/{{source}}/genome.fa.aliases.tsv",
+        fasta=f"{RES}/reference/{{source}}/genome.fa.gz",
+        fai=f"{RES}/reference/{{source}}/genome.fa.gz.fai",
+        gzi=f"{RES}/reference/{{source}}/genome.fa.gz.gzi",
+        aliases=f"{RES}/reference/{{source}}/genome.fa.gz.aliases.tsv",
         qc=f"{RES}/reference/{{source}}/qc.tsv",
     log:
         f"{RES}/logs/prepare_reference/{{source}}.log",
@@ -25,7 +26,7 @@ rule prepare_mutations:
     input:
         mutations=lambda wc: source_file(wc.source, STUDY["mutations_file"]),
         samples=lambda wc: source_file(wc.source, STUDY["samples_file"]),
-        reference=f"{RES}/reference/{STUDY.get('reference_source', 'grch38')}/genome.fa",
+        reference=f"{RES}/reference/{STUDY.get('reference_source', 'grch38')}/genome.fa.gz",
     output:
         mutations=f"{RES}/{{source}}/mutations.parquet",
         samples=f"{RES}/{{source}}/samples.parquet",
