@@ -20,12 +20,13 @@ demo: $(VENV)/.installed
 	PATH="$(abspath $(VENV))/bin:$$PATH" snakemake --profile profiles/local --cores $(CORES)
 	@echo "results: results/tables/metrics.tsv, figures: results/plots/, MLflow: mlflow ui --backend-store-uri sqlite:///results/mlflow/mlflow.db"
 
-# Real peers the tests run against: bcftools/tabix/samtools (mutation injection), sum (BSD checksums).
+# Real peers the tests run against: bcftools/tabix/samtools (mutation injection), sum (BSD checksums),
+# slurm-wlm + munge (the single-node SLURM cluster of tests/slurm_cluster.py).
 system-deps:
-	@missing=""; for tool in bcftools bgzip samtools; do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
+	@missing=""; for tool in bcftools bgzip samtools slurmctld slurmd munged; do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
 	if [ -n "$$missing" ]; then \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bcftools tabix samtools >/dev/null; \
-	  else echo "missing$$missing: install bcftools, tabix and samtools (Debian: sudo apt-get install bcftools tabix samtools)"; exit 1; fi; \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bcftools tabix samtools slurm-wlm munge >/dev/null; \
+	  else echo "missing$$missing: install them (Debian: sudo apt-get install bcftools tabix samtools slurm-wlm munge)"; exit 1; fi; \
 	fi
 
 test: $(VENV)/.installed system-deps
@@ -41,6 +42,7 @@ benchmark: $(VENV)/.installed
 	$(VENV)/bin/python benchmarks/bench_materialize.py
 	$(VENV)/bin/python benchmarks/bench_hyenadna.py
 	$(VENV)/bin/python benchmarks/bench_tokenizers.py
+	$(VENV)/bin/python benchmarks/bench_models.py
 
 clean:
 	rm -rf results resources .snakemake

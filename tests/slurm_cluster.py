@@ -2,8 +2,9 @@
 
 It runs Debian's `munge` and `slurm-wlm` daemons (installed by `make system-deps`) as root: munged for
 authentication, slurmctld as the controller and slurmd as the one compute node, which has the machine's CPUs and
-memory (from `slurmd -C`), one fake GPU of type `GPU_TYPE` (a `gpu` GRES backed by /dev/null: enough for the
-scheduler to place `--gpus=[type:]N` jobs and set CUDA_VISIBLE_DEVICES) and two partitions, `cpu` (default) and `gpu`. No cgroups: `proctrack/linuxproc`, `task/none`.
+memory (from `slurmd -C`), two fake GPUs of type `GPU_TYPE` (`gpu` GRES backed by /dev/null and /dev/zero:
+enough for the scheduler to place `--gpus=[type:]N` jobs and set CUDA_VISIBLE_DEVICES; two, so that the
+workflow's two pretraining jobs need not wait for each other) and two partitions, `cpu` (default) and `gpu`. No cgroups: `proctrack/linuxproc`, `task/none`.
 There is no accounting database; finished jobs stay visible to `squeue` for `MinJobAge` seconds, which is what the
 snakemake slurm executor plugin's `--slurm-status-command squeue` relies on. Use it through the fixture:
 
@@ -13,7 +14,9 @@ snakemake slurm executor plugin's `--slurm-status-command squeue` relies on. Use
         slurm_cluster.run("sbatch", "--wrap", "hostname")          # a client command with the cluster's SLURM_CONF
         subprocess.run([...], env=slurm_cluster.env)                 # or any program that calls sbatch/squeue
 
-Every daemon is started in the foreground as a child of the test process and killed by its pid at teardown.
+Every daemon is started in the foreground as a child of the test process and killed by its pid at teardown. The
+config is also installed as the default `/etc/slurm/slurm.conf` while the cluster runs (see DEFAULT_CONF), and
+removed afterwards; a config that is not the fixture's own is never touched.
 """
 
 from __future__ import annotations
@@ -34,6 +37,11 @@ import pytest
 DAEMONS = ("munged", "slurmctld", "slurmd")
 MIN_JOB_AGE_S = 3600
 GPU_TYPE = "testgpu"
+# The client commands' default config. The executor plugin's job step runs each rule's command through a nested
+# `srun` with the SLURM_* variables cleared, SLURM_CONF included, so inside a job only the default path finds the
+# cluster, as on a real cluster whose config lives there.
+DEFAULT_CONF = Path("/etc/slurm/slurm.conf")
+MARKER = "# written by genolm's tests/slurm_cluster.py for the duration of a test session\n"
 
 
 def missing_requirements() -> str | None:
@@ -62,7 +70,7 @@ def node_hardware() -> dict[str, str]:
 
 def slurm_conf(root: Path, host: str, hardware: dict[str, str], munge_socket: Path, ports: tuple[int, int]) -> str:
     node = " ".join(f"{k}={v}" for k, v in hardware.items())
-    return f"""\
+    return f"""{MARKER}\
 ClusterName=genolm-test
 SlurmctldHost={host}(127.0.0.1)
 SlurmctldPort={ports[0]}
@@ -93,7 +101,7 @@ MinJobAge={MIN_JOB_AGE_S}
 KillWait=5
 InactiveLimit=0
 GresTypes=gpu
-NodeName={host} NodeAddr=127.0.0.1 {node} Gres=gpu:{GPU_TYPE}:1 State=UNKNOWN
+NodeName={host} NodeAddr=127.0.0.1 {node} Gres=gpu:{GPU_TYPE}:2 State=UNKNOWN
 PartitionName=cpu Nodes={host} Default=YES MaxTime=INFINITE State=UP
 PartitionName=gpu Nodes={host} MaxTime=INFINITE State=UP
 """
@@ -140,6 +148,10 @@ class SlurmCluster:
         raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}\n{self.logs()}")
 
     def start(self) -> None:
+        if DEFAULT_CONF.exists() and not DEFAULT_CONF.read_text().startswith(MARKER):
+            raise RuntimeError(f"{DEFAULT_CONF} belongs to a real SLURM installation; the test cluster leaves it alone")
+        DEFAULT_CONF.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(self.conf, DEFAULT_CONF)
         key, munge_socket = self.root / "munge.key", self.root / "munge.socket"
         subprocess.run(["mungekey", "--create", f"--keyfile={key}"], check=True, capture_output=True)
         self._spawn("munged", ["munged", "--foreground", "--force", f"--socket={munge_socket}", f"--key-file={key}",
@@ -170,6 +182,8 @@ class SlurmCluster:
                 except subprocess.TimeoutExpired:
                     process.kill()
                     process.wait()
+        if DEFAULT_CONF.exists() and DEFAULT_CONF.read_text() == self.conf.read_text():
+            DEFAULT_CONF.unlink()
 
 
 def start_cluster(root: Path) -> SlurmCluster:
@@ -181,7 +195,8 @@ def start_cluster(root: Path) -> SlurmCluster:
     conf = root / "slurm.conf"
     conf.write_text(slurm_conf(root, host, node_hardware(), root / "munge.socket", (free_port(), free_port())))
     # slurmd and slurmctld read gres.conf beside slurm.conf.
-    (root / "gres.conf").write_text(f"Name=gpu Type={GPU_TYPE} File=/dev/null\n")
+    devices = ("/dev/null", "/dev/zero")
+    (root / "gres.conf").write_text("".join(f"Name=gpu Type={GPU_TYPE} File={device}\n" for device in devices))
     env = {**os.environ, "SLURM_CONF": str(conf)}
     for variable in [v for v in env if v.startswith(("SLURM_", "SBATCH_", "SRUN_")) and v != "SLURM_CONF"]:
         del env[variable]

@@ -7,7 +7,7 @@ from transformers import AlbertConfig, AlbertModel
 
 from genolm import models, tokenizers
 from genolm.objectives import build as build_objective
-from zoo_util import meta_parameters, one_thread, overfit, random_dna  # noqa: F401 (one_thread: autouse fixture)
+from zoo_util import meta_parameters, zoo_test_setup, overfit, random_dna  # noqa: F401 (zoo_test_setup: autouse fixture)
 
 
 def albert_parameters(vocab: int, embedding: int, hidden: int, intermediate: int, *, positions: int = 512,

@@ -13,7 +13,7 @@ from transformers import BertConfig, BertForMaskedLM, BertModel, BertTokenizer
 from genolm import models, tokenizers
 from genolm.models.bert import Bert
 from genolm.objectives import build as build_objective
-from zoo_util import meta_parameters, one_thread, overfit, random_dna  # noqa: F401 (one_thread: autouse fixture)
+from zoo_util import meta_parameters, zoo_test_setup, overfit, random_dna  # noqa: F401 (zoo_test_setup: autouse fixture)
 
 
 def bert_encoder_parameters(vocab: int, hidden: int, layers: int, intermediate: int, positions: int = 512,

@@ -12,7 +12,7 @@ from genolm.models.enbed import Enbed, EnbedDecoder, split_radii
 from genolm.models.heads import Seq2SeqHead
 from genolm.objectives import build as build_objective
 from genolm.objectives.base import encode
-from zoo_util import meta_parameters, one_thread, overfit, random_dna  # noqa: F401 (one_thread: autouse fixture)
+from zoo_util import meta_parameters, zoo_test_setup, overfit, random_dna  # noqa: F401 (zoo_test_setup: autouse fixture)
 
 
 def t5_parameters(vocab: int, d: int, inner: int, d_ff: int, heads: int, *, encoder_layers: int, decoder_layers: int,
@@ -89,6 +89,7 @@ def test_uniform_radius_is_plain_longt5():
 
 def test_enbed_overfits_span_corruption_and_generates_by_beam_search():
     tokenizer = tokenizers.build("byte")
+    torch.manual_seed(0)
     model = models.build("enbed", TINY, tokenizer=tokenizer)
     objective = build_objective("span_corruption", tokenizer, model, mean_span_length=3)
     batch = objective.collate(random_dna(4, 40, seed=5), max_length=48, generator=torch.Generator().manual_seed(0))
@@ -105,6 +106,7 @@ def test_enbed_overfits_span_corruption_and_generates_by_beam_search():
 
 def test_decoder_only_variant_overfits_next_token():
     tokenizer = tokenizers.build("byte")
+    torch.manual_seed(0)
     model = models.build("enbed-decoder", {"d_model": 32, "d_kv": 8, "d_ff": 64, "num_heads": 4, "num_layers": 2,
                                            "dropout_rate": 0.0}, tokenizer=tokenizer)
     assert all(len(block.layer) == 2 for block in model.stack.block)  # self-attention + feed-forward only

@@ -9,7 +9,7 @@ from transformers import LongformerConfig, LongformerModel
 
 from genolm import models, tokenizers
 from genolm.objectives import build as build_objective
-from zoo_util import meta_parameters, one_thread, overfit, random_dna  # noqa: F401 (one_thread: autouse fixture)
+from zoo_util import meta_parameters, zoo_test_setup, overfit, random_dna  # noqa: F401 (zoo_test_setup: autouse fixture)
 
 
 def longformer_layer(hidden: int, intermediate: int) -> int:

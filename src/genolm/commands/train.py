@@ -22,14 +22,15 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from genolm.training.zoo import train, validate_spec
+    from genolm.training.zoo import prepare, run_job, validate_spec
 
     spec = validate_spec(args.spec, source="--spec")
     model = spec["model"]
     args.model_name = args.model_name or model.get("preset") or model.get("name") or Path(model["checkpoint"]).name
     args.tokenizer_name = args.tokenizer_name or spec["tokenizer"].get("name") or "pretrained"
     init = spec["init"] if "head" in spec else "random"
+    job = prepare(spec, shards=args.shards, seed=args.seed)  # bad input fails before an MLflow run is opened
     job_run = open_training_run(args, args.out, inputs=[args.shards])
-    train(spec, shards=args.shards, job_dir=args.out, seed=args.seed, run=job_run, plots=args.plots or args.out,
-          context=results_context(args, context_length=spec["context_length"], init=init))
+    run_job(job, job_dir=args.out, run=job_run, plots=args.plots or args.out,
+            context=results_context(args, context_length=spec["context_length"], init=init))
     return 0

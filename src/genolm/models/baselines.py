@@ -288,6 +288,10 @@ class KmerSpectrumClassifier:
     def make_config(cls, values: dict | None = None) -> KmerSpectrumConfig:
         return build_config(cls, values)
 
+    @classmethod
+    def tokenizer_config(cls, tokenizer) -> dict:
+        return {}  # it reads the sequences themselves, not token ids
+
     def fit(self, sequences: list[str], labels) -> KmerSpectrumClassifier:
         self.estimator.fit(kmer_spectrum(sequences, self.config.k), np.asarray(labels))
         return self

@@ -192,5 +192,5 @@ class Seq2SeqHead(nn.Module):
     def generate(self, backbone: nn.Module, input_ids: Tensor, attention_mask: Tensor) -> Tensor:
         """[B, T''] generated ids, without the decoder start token."""
         ids = backbone.generate(input_ids, attention_mask, num_beams=self.num_beams, max_new_tokens=self.max_new_tokens,
-                                do_sample=False, early_stopping=True)
+                                do_sample=False)
         return ids[:, 1:]

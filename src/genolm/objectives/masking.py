@@ -90,9 +90,13 @@ class MaskedLM(Objective):
 class KmerMaskedLM(MaskedLM):
     name = "kmer_mlm"
 
-    def __init__(self, tokenizer: Any, *, k: int, variant: str = "k", rate: float = 0.15, **kwargs: Any):
+    def __init__(self, tokenizer: Any, *, k: int | None = None, variant: str = "k", rate: float = 0.15, **kwargs: Any):
+        """`k` defaults to the k-mer tokenizer's."""
         if variant not in ("k", "k+2"):
             raise ValueError(f"variant must be 'k' or 'k+2', got {variant!r}")
+        k = getattr(tokenizer, "k", None) if k is None else k
+        if k is None:
+            raise ValueError(f"{type(tokenizer).__name__} is not a k-mer tokenizer: give k")
         width = k if variant == "k" else k + 2
         super().__init__(tokenizer, centre_rate=rate / width, width=width, **kwargs)
 

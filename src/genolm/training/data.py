@@ -122,8 +122,9 @@ class WindowDataModule(L.LightningDataModule):
         sampler = UnrepeatedDistributedSampler(self.datasets[split], num_replicas=world_size, rank=rank, shuffle=False)
         return self._loader(split, sampler, drop_last=False)
 
-    def val_dataloader(self) -> DataLoader:
-        return self._eval_loader("val")
+    def val_dataloader(self) -> DataLoader | list:
+        # Pretraining without validation chromosomes has no val split; Lightning skips an empty list.
+        return self._eval_loader("val") if "val" in self.eval_splits else []
 
     def test_dataloader(self) -> DataLoader:
         return self._eval_loader("test")

@@ -23,8 +23,8 @@ metrics and model directory.
 from __future__ import annotations
 
 import json
-import logging
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -50,8 +50,6 @@ from genolm.training.init_modes import GradualUnfreezing, load_backbone, prepare
 from genolm.training.modules import _OptimizedModule
 from genolm.training.run import build_trainer, fit_resuming, write_history
 from genolm.training.tracking import TrackedRun
-
-log = logging.getLogger(__name__)
 
 HEADS = ("classification", "localization", "split_concat")
 HEAD_FILE, HEAD_WEIGHTS = "head.json", "head.safetensors"
@@ -266,66 +264,101 @@ def _require_splits(shards: Path, needed: tuple[str, ...]) -> dict:
     return splits
 
 
-def train(spec: dict, *, shards: Path, job_dir: Path, seed: int, run: TrackedRun | None, plots: Path,
-          context: dict) -> Path:
-    """Run one zoo job; returns its model directory."""
+@dataclass
+class ZooJob:
+    """Everything a job needs before training starts: built (and so checked) before any run is opened."""
+
+    spec: dict
+    shards: Path
+    seed: int
+    tokenizer: Any
+    backbone: Any
+    train_windows: WindowDataset
+    eval_splits: tuple[str, ...]
+    objective: Objective | None = None
+    head: nn.Module | None = None
+
+    @property
+    def head_name(self) -> str | None:
+        return None if self.objective is not None or "head" not in self.spec else self.spec["head"]["name"]
+
+
+def prepare(spec: dict, *, shards: Path, seed: int) -> ZooJob:
+    """Read the train split, build tokenizer, model and objective or head; bad input fails here."""
     L.seed_everything(seed, workers=True)
     pretraining = "objective" in spec
     splits = _require_splits(shards, ("train",) if pretraining else ("train", "test"))
-    eval_splits = tuple(s for s in ("val", "test") if s in splits)
     head_name = None if pretraining else spec["head"]["name"]
-    label_column = "anchor_offset" if head_name == "localization" else "label"
-    train_windows = WindowDataset(shards, "train", with_labels=not pretraining, label_column=label_column)
+    train_windows = WindowDataset(shards, "train", with_labels=not pretraining, label_column=_label_column(head_name))
     tokenizer = build_tokenizer(spec["tokenizer"], train_windows.sequences, seed)
     backbone = build_backbone(spec["model"], spec["init"], tokenizer, seed)
-
+    job = ZooJob(spec, shards, seed, tokenizer, backbone, train_windows, tuple(s for s in ("val", "test") if s in splits))
     if backbone.family == "sklearn":
         if pretraining or head_name != "classification":
             raise GenolmInputError("spec", "the k-mer logistic regression only fits a classification head")
-        return _fit_sklearn(spec, backbone, tokenizer, train_windows, shards, eval_splits, job_dir, run, context)
-
-    if run:
-        run.log_params({"spec": spec, "seed": seed, "model_parameters": backbone.num_parameters(), **context})
-    callbacks: list[L.Callback] = []
-    if pretraining:
-        objective = _build_objective(spec["objective"], tokenizer, backbone)
-        module: L.LightningModule = PretrainModule(backbone, objective, spec["training"])
-        collate = ZooCollator(tokenizer, spec["context_length"], objective=objective)
-        head = None
+    elif pretraining:
+        job.objective = _build_objective(spec["objective"], tokenizer, backbone)
     else:
         if head_name == "localization" and backbone.family == "none":
             raise GenolmInputError("spec", f"{backbone.name} downsamples its input, so it cannot localize a token")
-        head = build_head(spec["head"], backbone.d_model)
+        job.head = build_head(spec["head"], backbone.d_model)
+    return job
+
+
+def _label_column(head_name: str | None) -> str:
+    return "anchor_offset" if head_name == "localization" else "label"
+
+
+def train(spec: dict, *, shards: Path, job_dir: Path, seed: int, run: TrackedRun | None, plots: Path,
+          context: dict) -> Path:
+    """prepare + run_job; returns the model directory."""
+    return run_job(prepare(spec, shards=shards, seed=seed), job_dir=job_dir, run=run, plots=plots, context=context)
+
+
+def run_job(job: ZooJob, *, job_dir: Path, run: TrackedRun | None, plots: Path, context: dict) -> Path:
+    """Train (resuming from `job_dir` if it holds a checkpoint), evaluate, save; returns the model directory."""
+    spec, backbone, tokenizer = job.spec, job.backbone, job.tokenizer
+    if backbone.family == "sklearn":
+        return _fit_sklearn(job, job_dir, run, context)
+    if run:
+        run.log_params({"spec": spec, "seed": job.seed, "model_parameters": backbone.num_parameters(), **context})
+    callbacks: list[L.Callback] = []
+    if job.objective is not None:
+        module: L.LightningModule = PretrainModule(backbone, job.objective, spec["training"])
+        collate = ZooCollator(tokenizer, spec["context_length"], objective=job.objective)
+    else:
         prepare_for_finetuning(backbone, spec["init"])
         if spec["init"] == "gradual":
             callbacks.append(GradualUnfreezing(backbone, spec["unfreeze_every_n_steps"]))
-        metrics = (localization_metrics(spec["context_length"], spec["head"]["top_k"]) if head_name == "localization"
+        localization = job.head_name == "localization"
+        metrics = (localization_metrics(spec["context_length"], spec["head"]["top_k"]) if localization
                    else classification_metrics(len(spec["head"]["label_names"]), spec["head"]["top_k"]))
-        module = FinetuneModule(TaskModel(backbone, head), metrics, spec["training"], frozen=spec["init"] == "frozen")
-        collate = ZooCollator(tokenizer, spec["context_length"], head=head_name)
-        if "val" in splits:
-            monitor = "val/balanced_accuracy" if head_name != "localization" else "val/accuracy"
-            callbacks.append(ModelCheckpoint(dirpath=job_dir / "checkpoints", filename="best", monitor=monitor, mode="max",
+        module = FinetuneModule(TaskModel(backbone, job.head), metrics, spec["training"], frozen=spec["init"] == "frozen")
+        collate = ZooCollator(tokenizer, spec["context_length"], head=job.head_name)
+        if "val" in job.eval_splits:
+            callbacks.append(ModelCheckpoint(dirpath=job_dir / "checkpoints", filename="best", mode="max",
+                                             monitor="val/accuracy" if localization else "val/balanced_accuracy",
                                              save_top_k=1, save_on_train_epoch_end=False, enable_version_counter=False))
 
-    data = WindowDataModule(shards, context_length=spec["context_length"], batch_size=spec["training"]["batch_size"],
-                            with_labels=not pretraining, seed=seed, num_workers=spec["training"]["num_workers"],
-                            eval_splits=eval_splits, collate=collate, label_column=label_column)
-    data.datasets["train"] = train_windows
+    data = WindowDataModule(job.shards, context_length=spec["context_length"], batch_size=spec["training"]["batch_size"],
+                            with_labels=job.objective is None, seed=job.seed, num_workers=spec["training"]["num_workers"],
+                            eval_splits=job.eval_splits, collate=collate, label_column=_label_column(job.head_name))
+    data.datasets["train"] = job.train_windows
     trainer = build_trainer(job_dir, spec["training"], run, callbacks=callbacks)
     fit_resuming(trainer, module, data, job_dir)
 
+    # Evaluated (and saved) at the checkpoint selected on validation, when there is one.
     best = job_dir / "checkpoints" / "best.ckpt"
     ckpt = str(best) if best.exists() else None
     values = {"train/loss": float(trainer.callback_metrics.get("train/loss", float("nan")))}
-    if "val" in eval_splits:
+    if "val" in job.eval_splits:
         values.update({k: float(v) for k, v in trainer.validate(module, datamodule=data, ckpt_path=ckpt, verbose=False)[0].items()})
-    if "test" in eval_splits:
+    if "test" in job.eval_splits:
         values.update({k: float(v) for k, v in trainer.test(module, datamodule=data, ckpt_path=ckpt, verbose=False)[0].items()})
 
     model_dir = job_dir / "model"
     if trainer.is_global_zero:
-        save_model_dir(model_dir, backbone, tokenizer, head, None if head is None else spec["head"])
+        save_model_dir(model_dir, backbone, tokenizer, job.head, None if job.head is None else spec["head"])
         _finish(run, values, job_dir, plots, context, model_dir)
     return model_dir
 
@@ -350,15 +383,15 @@ def _finish(run: TrackedRun | None, values: dict[str, float], job_dir: Path, plo
         run.finish()
 
 
-def _fit_sklearn(spec: dict, model: Any, tokenizer: Any, train_windows: WindowDataset, shards: Path,
-                 eval_splits: tuple[str, ...], job_dir: Path, run: TrackedRun | None, context: dict) -> Path:
+def _fit_sklearn(job: ZooJob, job_dir: Path, run: TrackedRun | None, context: dict) -> Path:
+    spec, model = job.spec, job.backbone
     labels = spec["head"]["label_names"]
-    model.fit(train_windows.sequences, train_windows.labels)
+    model.fit(job.train_windows.sequences, job.train_windows.labels)
     if run:
-        run.log_params({"spec": spec, **context})
+        run.log_params({"spec": spec, "seed": job.seed, **context})
     values: dict[str, float] = {}
-    for split in eval_splits:
-        windows = WindowDataset(shards, split, with_labels=True)
+    for split in job.eval_splits:
+        windows = WindowDataset(job.shards, split, with_labels=True)
         proba = np.zeros((len(windows), len(labels)), dtype=np.float32)
         # Classes absent from the training split get probability 0.
         proba[:, model.estimator.classes_] = model.predict_proba(windows.sequences)
@@ -366,6 +399,6 @@ def _fit_sklearn(spec: dict, model: Any, tokenizer: Any, train_windows: WindowDa
         metrics.update(torch.from_numpy(proba), torch.from_numpy(windows.labels))
         values.update({f"{split}/{k}": float(v) for k, v in metrics.compute().items()})
     model_dir = job_dir / "model"
-    save_model_dir(model_dir, model, tokenizer)
+    save_model_dir(model_dir, model, job.tokenizer)
     _finish(run, values, job_dir, job_dir, context, model_dir, history=False)
     return model_dir
