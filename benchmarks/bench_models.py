@@ -8,7 +8,7 @@ quadratically with length, windowed attention (Longformer, Longalbert, ENBED's e
 the CNN and the LSTMs about linearly, which the table shows. Runs on CUDA with bf16 autocast when available,
 otherwise on the CPU in float32.
 
-    python benchmarks/bench_models.py [--lengths 256 1024 4096] [--models bert longformer ...] [--size small|paper]
+    python benchmarks/bench_models.py [--lengths 128 512 2048] [--models bert longformer ...] [--size small|paper]
                                       [--threads N]
 """
 
@@ -75,11 +75,12 @@ def tokens_per_second(model, tokenizer, batch: int, length: int, device: str, st
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--lengths", type=int, nargs="+", default=[256, 1024, 4096])
+    parser.add_argument("--lengths", type=int, nargs="+", help="default: 128 512 2048 on CPU, 1024 4096 16384 on CUDA")
     parser.add_argument("--models", nargs="+", default=[m[0] for m in MODELS], choices=[m[0] for m in MODELS])
     parser.add_argument("--size", choices=["small", "paper"], default="small",
                         help="small presets (quick, CPU) or the papers' configurations")
-    parser.add_argument("--tokens-per-step", type=int, default=8192, help="batch = tokens-per-step / length (at least 1)")
+    parser.add_argument("--tokens-per-step", type=int, help="batch = tokens-per-step / length, at least 1 "
+                                                              "(default: 2048 on CPU, 65536 on CUDA)")
     parser.add_argument("--steps", type=int, default=2)
     parser.add_argument("--threads", type=int, help="CPU threads (default: PyTorch's choice)")
     args = parser.parse_args()
@@ -87,6 +88,8 @@ def main() -> None:
         torch.set_num_threads(args.threads)
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
+    args.lengths = args.lengths or ([1024, 4096, 16384] if device == "cuda" else [128, 512, 2048])
+    args.tokens_per_step = args.tokens_per_step or (65536 if device == "cuda" else 2048)
     print(f"zoo models ({args.size} presets), forward+backward+AdamW, device {device}, threads {torch.get_num_threads()}")
     print(f"{'model':<14} {'preset':<20} {'parameters':>12} " + " ".join(f"{f'L={n}':>12}" for n in args.lengths)
           + "   (input tokens/s)")

@@ -4,7 +4,8 @@ It runs Debian's `munge` and `slurm-wlm` daemons (installed by `make system-deps
 authentication, slurmctld as the controller and slurmd as the one compute node, which has the machine's CPUs and
 memory (from `slurmd -C`), two fake GPUs of type `GPU_TYPE` (`gpu` GRES backed by /dev/null and /dev/zero:
 enough for the scheduler to place `--gpus=[type:]N` jobs and set CUDA_VISIBLE_DEVICES; two, so that the
-workflow's two pretraining jobs need not wait for each other) and two partitions, `cpu` (default) and `gpu`. No cgroups: `proctrack/linuxproc`, `task/none`.
+workflow's two pretraining jobs need not wait for each other) and two partitions, `cpu` (default) and `gpu`.
+No cgroups: `proctrack/linuxproc`, `task/none`.
 There is no accounting database; finished jobs stay visible to `squeue` for `MinJobAge` seconds, which is what the
 snakemake slurm executor plugin's `--slurm-status-command squeue` relies on. Use it through the fixture:
 

@@ -41,7 +41,8 @@ def assert_same_training(single: Path, multi: Path) -> None:
     assert a.keys() == b.keys()
     differ = max((a[k] - b[k]).abs().max().item() for k in a)
     assert differ < 1e-5, f"weights differ by up to {differ:g}"
-    ma, mb = (pl.read_parquet(job / "metrics.parquet").filter(pl.col("split") == "test").sort("metric") for job in (single, multi))
+    ma, mb = (pl.read_parquet(job / "metrics.parquet").filter(pl.col("split") == "test").sort("metric")
+              for job in (single, multi))
     assert ma["metric"].to_list() == mb["metric"].to_list()
     for metric, x, y in zip(ma["metric"], ma["value"], mb["value"]):
         assert x == pytest.approx(y, rel=1e-4, abs=1e-6), metric

@@ -98,7 +98,7 @@ def mlflow_server(tmp_path) -> Iterator[str]:
                         break
             except OSError:
                 pass
-            assert time.monotonic() < deadline, "mlflow server did not come up\n" + (tmp_path / "server.log").read_text()
+            assert time.monotonic() < deadline, "no mlflow server:\n" + (tmp_path / "server.log").read_text()
             time.sleep(0.5)
         yield url
     finally:

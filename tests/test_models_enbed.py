@@ -98,6 +98,9 @@ def test_enbed_overfits_span_corruption_and_generates_by_beam_search():
     assert last < 0.1 * first
     model.eval()
     head = Seq2SeqHead(num_beams=3, max_new_tokens=batch["labels"].shape[1] + 2)
+    with torch.no_grad():
+        assert torch.equal(head.loss_from(model, batch["input_ids"], batch["attention_mask"], batch["labels"]),
+                           objective(model, batch).loss)
     generated = head.generate(model, batch["input_ids"], batch["attention_mask"])
     for row in range(4):
         target = [t for t in batch["labels"][row].tolist() if t != -100]

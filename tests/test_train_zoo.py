@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 
 import polars as pl
 import pytest
@@ -94,6 +95,21 @@ def test_train_other_combinations(tiny_shards, tmp_path, spec):
     assert models.from_pretrained(model_dir).name == spec["model"]["name"]
     if "head" in spec:
         assert "test/accuracy" in values and (model_dir / "head.json").exists()
+
+
+def test_pretraining_without_a_validation_split(tiny_shards, tmp_path):
+    shards = tmp_path / "train_only"
+    shutil.copytree(tiny_shards, shards)
+    manifest = json.loads((shards / "manifest.json").read_text())
+    manifest["splits"] = {"train": manifest["splits"]["train"]}
+    (shards / "manifest.json").write_text(json.dumps(manifest))
+    spec = validate_spec({"tokenizer": {"name": "character"}, "objective": {"name": "next_token"},
+                          "model": {"name": "hyenadna", "preset": "tiny-1k", "d_model": 16, "n_layer": 1, "d_inner": 32,
+                                    "l_max": 66},
+                          "context_length": 65, "training": TRAINING})
+    train(spec, shards=shards, job_dir=tmp_path / "job", seed=1, run=None, plots=tmp_path, context=context("h"))
+    metrics = read_metrics(tmp_path / "job" / "metrics.parquet")
+    assert metrics["split"].to_list() == ["train"] and metrics["metric"].to_list() == ["loss"]
 
 
 def test_kmer_logistic_regression_through_the_entry_point(tiny_shards, tmp_path):

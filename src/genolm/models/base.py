@@ -33,7 +33,6 @@ from genolm.errors import GenolmInputError
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
 FORMAT_VERSION = 1
-FAMILIES = ("mlm", "causal", "bilm", "seq2seq", "none")
 
 
 @dataclass

@@ -111,7 +111,8 @@ def pretrain(*, shards: Path, job_dir: Path, architecture: HyenaDNAConfig, train
     model = HyenaDNA(architecture)
     module = CausalLMModule(model, training, pad_id=CharacterTokenizer.pad_id)
     if run:
-        run.log_params({"architecture": dataclasses.asdict(architecture), "training": training, "seed": seed, **context})
+        run.log_params({"architecture": dataclasses.asdict(architecture), "training": training, "seed": seed,
+                        **context})
 
     trainer = build_trainer(job_dir, training, run, callbacks=[])
     fit_resuming(trainer, module, data, job_dir)

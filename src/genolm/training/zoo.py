@@ -345,6 +345,8 @@ def run_job(job: ZooJob, *, job_dir: Path, run: TrackedRun | None, plots: Path, 
                             eval_splits=job.eval_splits, collate=collate, label_column=_label_column(job.head_name))
     data.datasets["train"] = job.train_windows
     trainer = build_trainer(job_dir, spec["training"], run, callbacks=callbacks)
+    if "val" not in job.eval_splits:
+        trainer.limit_val_batches = 0  # no validation split: Lightning then never asks for its loader
     fit_resuming(trainer, module, data, job_dir)
 
     # Evaluated (and saved) at the checkpoint selected on validation, when there is one.
