@@ -152,3 +152,19 @@ def test_hyenadna_through_the_zoo(tmp_path):
     wrapped.train()
     first, last = overfit(wrapped.parameters(), lambda: objective(wrapped, batch).loss, steps=100, lr=3e-3)
     assert last < 0.2 * first
+
+
+@pytest.mark.parametrize("name,config", [
+    ("cnn", {"channels": [8, 8], "dropout": [0.1, 0.1], "kernel_size": 5}),
+    ("bilstm", {"embedding_size": 8, "hidden_size": 8}),
+    ("cnn-lstm", {"channels": [8], "embedding_size": 8, "hidden_size": 8}),
+])
+def test_save_and_load_round_trip(tmp_path, name, config):
+    tokenizer = tokenizers.build("character")
+    model = models.build(name, config, tokenizer=tokenizer).eval()
+    model.save_pretrained(tmp_path / name)
+    loaded = models.from_pretrained(tmp_path / name)
+    assert type(loaded) is type(model) and loaded.config == model.config
+    ids, mask = encode(tokenizer, random_dna(2, 30, seed=5), 31)
+    with torch.no_grad():
+        assert torch.equal(model(ids, mask).hidden, loaded(ids, mask).hidden)

@@ -28,9 +28,8 @@ def run(args) -> int:
     model = spec["model"]
     args.model_name = args.model_name or model.get("preset") or model.get("name") or Path(model["checkpoint"]).name
     args.tokenizer_name = args.tokenizer_name or spec["tokenizer"].get("name") or "pretrained"
-    init = spec["init"] if "head" in spec else "random"
     job = prepare(spec, shards=args.shards, seed=args.seed)  # bad input fails before an MLflow run is opened
     job_run = open_training_run(args, args.out, inputs=[args.shards])
     run_job(job, job_dir=args.out, run=job_run, plots=args.plots or args.out,
-            context=results_context(args, context_length=spec["context_length"], init=init))
+            context=results_context(args, context_length=spec["context_length"], init=spec["init"]))
     return 0

@@ -51,7 +51,6 @@ from genolm.training.modules import _OptimizedModule
 from genolm.training.run import build_trainer, fit_resuming, write_history
 from genolm.training.tracking import TrackedRun
 
-HEADS = ("classification", "localization", "split_concat")
 HEAD_FILE, HEAD_WEIGHTS = "head.json", "head.safetensors"
 
 
@@ -68,11 +67,13 @@ def build_tokenizer(spec: dict, train_sequences: list[str], seed: int) -> Any:
         return tokenizers.from_pretrained(spec["pretrained"])
     try:
         if spec["name"] == "kmer_bpe":
+            if "vocab_size" not in args:
+                raise ValueError("a kmer_bpe tokenizer is learnt on the train split and needs a target vocab_size")
             # A BPE vocabulary is learnt from the corpus: here, the training split's windows.
             return tokenizers.KmerBPETokenizer.train(train_sequences, args.pop("k", None), args.pop("vocab_size"),
                                                      seed=args.pop("seed", seed), **args)
         return tokenizers.build(spec["name"], **args)
-    except (TypeError, ValueError, KeyError) as error:
+    except (TypeError, ValueError) as error:
         raise GenolmInputError("spec", f"key tokenizer: {error}") from None
 
 
@@ -287,6 +288,9 @@ def prepare(spec: dict, *, shards: Path, seed: int) -> ZooJob:
     """Read the train split, build tokenizer, model and objective or head; bad input fails here."""
     L.seed_everything(seed, workers=True)
     pretraining = "objective" in spec
+    if pretraining and spec["init"] not in ("pretrained", "random"):
+        raise GenolmInputError("spec", f"key init: {spec['init']!r} is a fine-tuning mode; pretraining starts "
+                                       "'random' or from a checkpoint ('pretrained')")
     splits = _require_splits(shards, ("train",) if pretraining else ("train", "test"))
     head_name = None if pretraining else spec["head"]["name"]
     train_windows = WindowDataset(shards, "train", with_labels=not pretraining, label_column=_label_column(head_name))
