@@ -21,12 +21,14 @@ demo: $(VENV)/.installed
 	@echo "results: results/tables/metrics.tsv, figures: results/plots/, MLflow: mlflow ui --backend-store-uri sqlite:///results/mlflow/mlflow.db"
 
 # Real peers the tests run against: bcftools/tabix/samtools (mutation injection), sum (BSD checksums),
-# slurm-wlm + munge (the single-node SLURM cluster of tests/slurm_cluster.py).
+# slurm-wlm + munge (the single-node SLURM cluster of tests/slurm_cluster.py), python-pyvcf-examples (a real VCF).
+PYVCF_EXAMPLE := /usr/share/doc/python3-vcf/test/example-4.0.vcf
 system-deps:
 	@missing=""; for tool in bcftools bgzip samtools slurmctld slurmd munged; do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
+	[ -f $(PYVCF_EXAMPLE) ] || missing="$$missing python-pyvcf-examples"; \
 	if [ -n "$$missing" ]; then \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bcftools tabix samtools slurm-wlm munge >/dev/null; \
-	  else echo "missing$$missing: install them (Debian: sudo apt-get install bcftools tabix samtools slurm-wlm munge)"; exit 1; fi; \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bcftools tabix samtools slurm-wlm munge python-pyvcf-examples >/dev/null; \
+	  else echo "missing$$missing: install them (Debian: sudo apt-get install bcftools tabix samtools slurm-wlm munge python-pyvcf-examples)"; exit 1; fi; \
 	fi
 
 test: $(VENV)/.installed system-deps
