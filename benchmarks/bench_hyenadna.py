@@ -10,14 +10,14 @@ should fall only slowly as the context grows (attention would fall linearly). Ru
 from __future__ import annotations
 
 import argparse
-import time
 
 import torch
 
 from genolm.models.hyenadna import HyenaDNA, HyenaDNAConfig
+from timing import tokens_per_second
 
 
-def tokens_per_second(model: HyenaDNA, batch: int, length: int, device: str, steps: int) -> float:
+def hyenadna_tokens_per_second(model: HyenaDNA, batch: int, length: int, device: str, steps: int) -> float:
     ids = torch.randint(7, 11, (batch, length), device=device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
     autocast = torch.autocast(device, dtype=torch.bfloat16, enabled=device == "cuda")
@@ -29,15 +29,7 @@ def tokens_per_second(model: HyenaDNA, batch: int, length: int, device: str, ste
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
 
-    step()  # warm-up: allocator, FFT plans, kernels
-    if device == "cuda":
-        torch.cuda.synchronize()
-    start = time.perf_counter()
-    for _ in range(steps):
-        step()
-    if device == "cuda":
-        torch.cuda.synchronize()
-    return batch * length * steps / (time.perf_counter() - start)
+    return tokens_per_second(step, batch * length, steps, device)
 
 
 def main() -> None:
@@ -56,7 +48,7 @@ def main() -> None:
         config = HyenaDNAConfig.preset(args.preset).with_context(length)
         model = HyenaDNA(config).to(device)
         batch = max(1, args.tokens_per_step // length)
-        rate = tokens_per_second(model, batch, length, device, args.steps)
+        rate = hyenadna_tokens_per_second(model, batch, length, device, args.steps)
         first = first or rate
         print(f"{length:>8} {batch:>6} {rate:>12,.0f} {rate / first:>12.2f}")
 

@@ -15,12 +15,12 @@ otherwise on the CPU in float32.
 from __future__ import annotations
 
 import argparse
-import time
 
 import torch
 
 from genolm import models, tokenizers
 from genolm.objectives.base import regular_ids
+from timing import tokens_per_second
 
 # (registry name, small preset, paper preset, tokenizer, config fields that follow the input length)
 MODELS = [
@@ -58,19 +58,10 @@ def training_step(model, ids: torch.Tensor, device: str):
     return step
 
 
-def tokens_per_second(model, tokenizer, batch: int, length: int, device: str, steps: int) -> float:
+def model_tokens_per_second(model, tokenizer, batch: int, length: int, device: str, steps: int) -> float:
     ordinary = regular_ids(tokenizer)
     ids = ordinary[torch.randint(len(ordinary), (batch, length))].to(device)
-    step = training_step(model, ids, device)
-    step()  # warm-up: allocator, kernels
-    if device == "cuda":
-        torch.cuda.synchronize()
-    start = time.perf_counter()
-    for _ in range(steps):
-        step()
-    if device == "cuda":
-        torch.cuda.synchronize()
-    return batch * length * steps / (time.perf_counter() - start)
+    return tokens_per_second(training_step(model, ids, device), batch * length, steps, device)
 
 
 def main() -> None:
@@ -105,7 +96,7 @@ def main() -> None:
             model = models.build(name, config, tokenizer=tokenizer).to(device).train()
             parameters = model.num_parameters()
             batch = max(1, args.tokens_per_step // length)
-            rates.append(tokens_per_second(model, tokenizer, batch, length, device, args.steps))
+            rates.append(model_tokens_per_second(model, tokenizer, batch, length, device, args.steps))
             del model
         print(f"{name:<14} {preset:<20} {parameters:>12,} " + " ".join(f"{r:>12,.0f}" for r in rates), flush=True)
 
