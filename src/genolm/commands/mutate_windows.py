@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import logging
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import polars as pl
 from tqdm import tqdm
 
 from genolm.data.mutations import FORMATS, read_mutations, read_samples, validate_against_reference
-from genolm.data.reference import ReferenceGenome, prepare_reference
+from genolm.data.reference import open_reference
 from genolm.data.shards import ShardWriter, build_provenance
 from genolm.data.windows import ANCHOR_COLUMNS, materialize_windows
 from genolm.errors import GenolmInputError
@@ -23,27 +20,6 @@ from genolm.qc import QCCounts
 HELP = "materialize mutated windows around anchor mutations into Parquet shards"
 
 log = logging.getLogger(__name__)
-
-
-@contextlib.contextmanager
-def open_reference(path: Path, chromosomes: str, scratch: Path) -> Iterator[ReferenceGenome]:
-    """The reference as a ReferenceGenome; a plain gzip FASTA (as UCSC serves it) is first rewritten into an
-    indexed FASTA of the selected chromosomes in a temporary directory under `scratch`, removed afterwards."""
-    try:
-        reference = ReferenceGenome(path)
-    except GenolmInputError:
-        with open(path, "rb") as handle:
-            if handle.read(2) != b"\x1f\x8b":
-                raise
-    else:
-        yield reference
-        return
-    log.info("%s is gzip-compressed without an index: preparing an indexed copy", path)
-    scratch.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".reference-", dir=scratch) as tmp:
-        prepared = Path(tmp) / "reference.fa"
-        prepare_reference(path, prepared, chromosomes=chromosomes)
-        yield ReferenceGenome(prepared)
 
 
 def parse_provenance(text: str | None) -> dict:

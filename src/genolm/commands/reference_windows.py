@@ -8,7 +8,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from genolm.commands.mutate_windows import open_reference, parse_provenance
+from genolm.commands.mutate_windows import parse_provenance
+from genolm.data.reference import open_reference
 from genolm.data.chromosomes import select_chromosomes
 from genolm.data.reference import ReferenceGenome
 from genolm.data.shards import ShardWriter, build_provenance

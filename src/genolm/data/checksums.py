@@ -13,6 +13,7 @@ import math
 import posixpath
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -163,3 +164,20 @@ def lookup_checksum(entries: dict[str, tuple[str, str]], filename: str, source: 
     if same_base:
         raise GenolmInputError(source, f"{filename!r} is ambiguous: listed as {', '.join(sorted(same_base))}")
     raise GenolmInputError(source, f"no checksum listed for {filename!r} ({len(entries)} entries)")
+
+
+def file_checksum(path: str | Path) -> str:
+    """md5 of a file, or of a directory's manifest.json / config.json (shards and checkpoints are directories)."""
+    path = Path(path)
+    if path.is_dir():
+        for name in ("manifest.json", "config.json"):
+            if (path / name).exists():
+                path = path / name
+                break
+        else:
+            return "directory"
+    digest = hashlib.md5()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

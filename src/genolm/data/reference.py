@@ -7,8 +7,11 @@ named `*.gz` is BGZF (with the `.gzi` block index that samtools and pyfaidx read
 
 from __future__ import annotations
 
+import contextlib
 import gzip
+import logging
 import re
+import tempfile
 import zlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -27,6 +30,8 @@ from genolm.data.chromosomes import (
 )
 from genolm.errors import GenolmInputError
 from genolm.qc import QCCounts
+
+log = logging.getLogger(__name__)
 
 LINE_WIDTH = 60
 # IUPAC nucleotide codes: GRCh38 has a handful of non-N ambiguity codes, which are kept as they are.
@@ -255,3 +260,24 @@ class ReferenceGenome:
         codes[lower] -= 32
         codes.flags.writeable = False
         return codes
+
+
+@contextlib.contextmanager
+def open_reference(path: Path, chromosomes: str, scratch: Path) -> Iterator[ReferenceGenome]:
+    """The reference as a ReferenceGenome; a plain gzip FASTA (as UCSC serves it) is first rewritten into an
+    indexed FASTA of the selected chromosomes in a temporary directory under `scratch`, removed afterwards."""
+    try:
+        reference = ReferenceGenome(path)
+    except GenolmInputError:
+        with open(path, "rb") as handle:
+            if handle.read(2) != b"\x1f\x8b":
+                raise
+    else:
+        yield reference
+        return
+    log.info("%s is gzip-compressed without an index: preparing an indexed copy", path)
+    scratch.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".reference-", dir=scratch) as tmp:
+        prepared = Path(tmp) / "reference.fa"
+        prepare_reference(path, prepared, chromosomes=chromosomes)
+        yield ReferenceGenome(prepared)

@@ -9,14 +9,15 @@ the job's output directory.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
 import subprocess
 import time
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Iterable
+
+from genolm.data.checksums import file_checksum
 
 log = logging.getLogger(__name__)
 
@@ -62,23 +63,6 @@ def git_commit() -> str:
         return out.stdout.strip() or "unknown"
     except (OSError, subprocess.SubprocessError):
         return "unknown"
-
-
-def file_checksum(path: str | Path) -> str:
-    """md5 of a file, or of a directory's manifest.json / config.json (shards and checkpoints are directories)."""
-    path = Path(path)
-    if path.is_dir():
-        for name in ("manifest.json", "config.json"):
-            if (path / name).exists():
-                path = path / name
-                break
-        else:
-            return "directory"
-    digest = hashlib.md5()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def flatten(params: dict, prefix: str = "") -> dict[str, str]:
