@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from genolm.data.download import EXPECT_KINDS, download
+from genolm.sources.download import EXPECT_KINDS, download
 
 HELP = "download a file (http, https, ftp, file:// or a local path), verify it and record its provenance"
 

@@ -6,8 +6,8 @@ import argparse
 import logging
 from pathlib import Path
 
-from genolm.data.refseq import SELECTED, Selection, assembly_files, read_assembly_summary, select_assemblies
-from genolm.data.release import MANIFEST, fetch_set
+from genolm.sources.refseq import SELECTED, Selection, assembly_files, read_assembly_summary, select_assemblies
+from genolm.sources.release import MANIFEST, fetch_set
 
 HELP = "download the genome FASTA of assemblies chosen by accession or organism from an assembly_summary.txt"
 

@@ -6,8 +6,8 @@ import argparse
 import logging
 from pathlib import Path
 
-from genolm.data.download import EXPECT_KINDS
-from genolm.data.release import MANIFEST, Wanted, fetch_set, join_url, names_in_listing, read_listing
+from genolm.sources.download import EXPECT_KINDS
+from genolm.sources.release import MANIFEST, Wanted, fetch_set, join_url, names_in_listing, read_listing
 
 HELP = "download the files a release directory's listing names (e.g. every mitochondrion.N.1.genomic.fna.gz)"
 

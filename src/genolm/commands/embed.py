@@ -4,7 +4,7 @@ from pathlib import Path
 
 import torch
 
-from genolm.analysis.embeddings import embedding_table
+from genolm.studies.cancer_type.embeddings import embedding_table
 from genolm.results import write_table
 from genolm.training.run import load_classifier
 

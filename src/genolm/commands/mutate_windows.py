@@ -10,10 +10,10 @@ from pathlib import Path
 import polars as pl
 from tqdm import tqdm
 
-from genolm.data.mutations import FORMATS, read_mutations, read_samples, validate_against_reference
-from genolm.data.reference import open_reference
-from genolm.data.shards import ShardWriter, build_provenance
-from genolm.data.windows import ANCHOR_COLUMNS, materialize_windows
+from genolm.sources.mutations import FORMATS, read_mutations, read_samples, validate_against_reference
+from genolm.sources.reference import open_reference
+from genolm.datasets.shards import ShardWriter, build_provenance
+from genolm.datasets.windows import ANCHOR_COLUMNS, materialize_windows
 from genolm.errors import GenolmInputError
 from genolm.qc import QCCounts
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import polars as pl
 
-from genolm.analysis.umap_grid import analyse
+from genolm.studies.cancer_type.umap_grid import analyse
 from genolm.commands._common import add_context_arguments, add_tracking_arguments, open_run, results_context
 from genolm.results import metric_rows, write_table
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from genolm.data.refseq import prepare_assemblies
+from genolm.sources.refseq import prepare_assemblies
 
 HELP = "normalize downloaded assemblies (indexed BGZF FASTA each) and write their table"
 

@@ -19,9 +19,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    from genolm.data.benchmarks_formats import read_genomic_benchmark, read_nt_task
-    from genolm.data.download import safe_extract_zip
-    from genolm.data.reference import ReferenceGenome
+    from genolm.sources.benchmarks import read_genomic_benchmark, read_nt_task
+    from genolm.sources.download import safe_extract_zip
+    from genolm.sources.reference import ReferenceGenome
     from genolm.errors import GenolmInputError
 
     args.out.parent.mkdir(parents=True, exist_ok=True)

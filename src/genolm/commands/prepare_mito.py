@@ -6,8 +6,8 @@ import argparse
 import logging
 from pathlib import Path
 
-from genolm.data.mito import extract_12s
-from genolm.data.release import read_manifest
+from genolm.sources.mito import extract_12s
+from genolm.sources.release import read_manifest
 
 HELP = "extract the 12S rRNA gene (with species and lineage) from NCBI organelle GenBank files and MitoFish zips"
 

@@ -6,7 +6,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from genolm.data.mutations import (
+from genolm.sources.mutations import (
     FORMATS,
     attach_mutation_counts,
     read_mutations,
@@ -14,7 +14,7 @@ from genolm.data.mutations import (
     validate_against_reference,
     write_parquet,
 )
-from genolm.data.reference import ReferenceGenome
+from genolm.sources.reference import ReferenceGenome
 from genolm.qc import QCCounts
 
 HELP = "read somatic mutations (DepMap CSV, VCF, MAF), check them against the reference and write parquet tables"

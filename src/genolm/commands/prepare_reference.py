@@ -6,7 +6,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from genolm.data.reference import prepare_reference
+from genolm.sources.reference import prepare_reference
 
 HELP = "rewrite a reference FASTA (plain/gzip/bgzip, any naming) as an indexed, uppercase FASTA with UCSC names"
 
@@ -26,7 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> None:
     renames = None
     if args.assembly_report:
-        from genolm.data.refseq import read_assembly_report, report_renames
+        from genolm.sources.refseq import read_assembly_report, report_renames
 
         renames = report_renames(read_assembly_report(args.assembly_report))
     qc = prepare_reference(args.source, args.out, chromosomes=args.chromosomes, renames=renames)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from genolm.data.release import read_manifest
-from genolm.data.viral import prepare_viral
+from genolm.sources.release import read_manifest
+from genolm.sources.viral import prepare_viral
 
 HELP = "normalize viral genomes (RefSeq viral FASTA + GenBank) and label them phage or not from Virus-Host DB"
 

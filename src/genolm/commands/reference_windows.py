@@ -9,11 +9,11 @@ from pathlib import Path
 from tqdm import tqdm
 
 from genolm.commands.mutate_windows import parse_provenance
-from genolm.data.reference import open_reference
-from genolm.data.chromosomes import select_chromosomes
-from genolm.data.reference import ReferenceGenome
-from genolm.data.shards import ShardWriter, build_provenance
-from genolm.data.windows import reference_windows
+from genolm.sources.reference import open_reference
+from genolm.sources.chromosomes import select_chromosomes
+from genolm.sources.reference import ReferenceGenome
+from genolm.datasets.shards import ShardWriter, build_provenance
+from genolm.datasets.windows import reference_windows
 from genolm.errors import GenolmInputError
 from genolm.qc import QCCounts
 

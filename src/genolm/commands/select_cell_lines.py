@@ -8,8 +8,8 @@ from pathlib import Path
 
 import polars as pl
 
-from genolm.data.mutations import write_parquet
-from genolm.data.selection import DEFAULT_LINEAGES, DEFAULT_SPLITS, select_cell_lines, split_sizes
+from genolm.sources.mutations import write_parquet
+from genolm.studies.cancer_type.selection import DEFAULT_LINEAGES, DEFAULT_SPLITS, select_cell_lines, split_sizes
 from genolm.errors import GenolmInputError
 from genolm.qc import QCCounts
 

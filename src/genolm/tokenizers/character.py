@@ -32,8 +32,6 @@ class CharacterTokenizer(Tokenizer):
     """One token per base; A/C/G/T/N in either case, anything else (IUPAC codes, gaps, ...) is [UNK]."""
 
     name = "character"
-    # HyenaDNA is causal: left padding keeps the last real base next to the prediction position.
-    default_padding_side = "left"
     vocab_size = len(VOCAB)
     cls_id = VOCAB["[CLS]"]
     sep_id = VOCAB["[SEP]"]

@@ -16,29 +16,39 @@ from pathlib import Path
 
 import lightning as L
 import numpy as np
-import torch
 from lightning.pytorch.overrides.distributed import UnrepeatedDistributedSampler
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
-from genolm.data.shards import read_shards
+from genolm.datasets.shards import read_shards
 from genolm.errors import GenolmInputError
-from genolm.tokenizers import CharacterTokenizer
 
 
 class WindowDataset(Dataset):
     """(sequence, target) pairs of one split; the target is the `label_column` value (e.g. `anchor_offset` for
-    site localization), or -1 without labels."""
+    site localization), or -1 without labels. `group_column` (e.g. `sample`: the cell line or genome an example
+    belongs to) is read alongside, for label subsampling by unit and per-unit evaluation."""
 
-    def __init__(self, shards: str | Path, split: str, *, with_labels: bool, label_column: str = "label"):
-        table = read_shards(Path(shards), split, columns=["sequence", label_column] if with_labels else ["sequence"])
+    def __init__(self, shards: str | Path, split: str, *, with_labels: bool, label_column: str = "label",
+                 group_column: str | None = None):
+        columns = ["sequence"] + ([label_column] if with_labels else []) + ([group_column] if group_column else [])
+        table = read_shards(Path(shards), split, columns=columns)
         self.sequences = table.column("sequence").to_pylist()
         self.labels = None
+        self.groups = None if group_column is None else np.asarray(table.column(group_column).to_pylist(), dtype=object)
         if with_labels:
             if table.column(label_column).null_count:
                 raise GenolmInputError(shards, f"split {split!r} has windows without a {label_column}")
             self.labels = np.asarray(table.column(label_column).to_pylist(), dtype=np.int64)
-        if with_labels and len(self.labels) and (self.labels < 0).any():
-            raise ValueError(f"{shards}: split {split!r} has windows without a label")
+            if len(self.labels) and (self.labels < 0).any():
+                raise GenolmInputError(shards, f"split {split!r} has windows with a negative {label_column}")
+
+    def subset(self, indices: np.ndarray) -> WindowDataset:
+        """The same split restricted to `indices` (e.g. the labelled subset of a scarce-label run)."""
+        part = object.__new__(WindowDataset)
+        part.sequences = [self.sequences[i] for i in indices]
+        part.labels = None if self.labels is None else self.labels[indices]
+        part.groups = None if self.groups is None else self.groups[indices]
+        return part
 
     def __len__(self) -> int:
         return len(self.sequences)
@@ -49,32 +59,13 @@ class WindowDataset(Dataset):
         return self.sequences[index], int(self.labels[index])
 
 
-class TokenCollator:
-    """Tokenizes a batch of (sequence, label) pairs; left padding so the last position is always real."""
-
-    def __init__(self, tokenizer: CharacterTokenizer, context_length: int):
-        self.tokenizer = tokenizer
-        # +1 for the [SEP] HyenaDNA appends; the model's l_max is context_length + 2.
-        self.max_length = context_length + 1
-
-    def __call__(self, batch):
-        sequences, labels = zip(*batch)
-        ids, mask = self.tokenizer.encode_batch(list(sequences), max_length=self.max_length, padding_side="left")
-        return {
-            "input_ids": torch.from_numpy(ids),
-            "attention_mask": torch.from_numpy(mask),
-            "labels": torch.tensor(labels, dtype=torch.long),
-        }
-
-
 class WindowDataModule(L.LightningDataModule):
-    def __init__(self, shards: str | Path, *, context_length: int, batch_size: int, with_labels: bool, seed: int,
-                 num_workers: int = 0, eval_splits: tuple[str, ...] = ("val", "test"), collate=None,
-                 label_column: str = "label"):
-        """`collate` turns a list of (sequence, target) pairs into a batch (default: HyenaDNA's TokenCollator)."""
+    def __init__(self, shards: str | Path, *, collate, batch_size: int, with_labels: bool, seed: int,
+                 num_workers: int = 0, eval_splits: tuple[str, ...] = ("val", "test"), label_column: str = "label"):
+        """`collate` turns a list of (sequence, target) pairs into a batch (genolm.training.trainer.Collator)."""
         super().__init__()
         self.shards = Path(shards)
-        self.collate = collate or TokenCollator(CharacterTokenizer(), context_length)
+        self.collate = collate
         self.label_column = label_column
         self.batch_size = batch_size  # per process: the global batch is batch_size x world_size
         self.seed = seed

@@ -1,18 +1,23 @@
-"""Lightning modules: the training logic, kept apart from the model code (models/)."""
+"""Lightning modules: the training logic, kept apart from the model code (genolm.models).
+
+    PretrainModule   a backbone trained by a pretraining objective (genolm.objectives)
+    FinetuneModule   a backbone + task head (genolm.models.heads.TaskModel), scored by a torchmetrics collection
+
+Both build AdamW with the warmup-cosine schedule of genolm.training.optim.
+"""
 
 from __future__ import annotations
 
 import lightning as L
-import torch
-import torch.nn.functional as F
 import torchmetrics
+from torch import Tensor, nn
 
-from genolm.models.heads import SequenceClassifier
-from genolm.models.hyenadna import HyenaDNA
+from genolm.models.heads import TaskModel
+from genolm.objectives import Objective
 from genolm.training.optim import build_optimizer
 
 
-class _OptimizedModule(L.LightningModule):
+class OptimizedModule(L.LightningModule):
     def __init__(self, training: dict):
         super().__init__()
         self.training_config = training
@@ -21,88 +26,97 @@ class _OptimizedModule(L.LightningModule):
         optimizer, schedule = build_optimizer(self.parameters(), self.training_config)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}
 
+    def log_lr(self) -> None:
+        self.log("train/lr", self.trainer.optimizers[0].param_groups[0]["lr"])
 
-class CausalLMModule(_OptimizedModule):
-    """Next-token prediction on reference windows (HyenaDNA pretraining)."""
 
-    def __init__(self, model: HyenaDNA, training: dict, pad_id: int):
+class PretrainModule(OptimizedModule):
+    def __init__(self, model: nn.Module, objective: Objective, training: dict):
         super().__init__(training)
         self.model = model
-        self.pad_id = pad_id
+        self.objective = objective
+        from genolm.metrics import token_metrics
 
-    def _loss(self, batch) -> torch.Tensor:
-        ids = batch["input_ids"]
-        logits = self.model(ids[:, :-1])
-        targets = ids[:, 1:].masked_fill(batch["attention_mask"][:, 1:] == 0, -100)
-        return F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=-100)
+        self.val_metrics = token_metrics(model.output_vocab_size).clone(prefix="val/")
+        self.test_metrics = token_metrics(model.output_vocab_size).clone(prefix="test/")
 
     def training_step(self, batch, batch_idx):
-        loss = self._loss(batch)
-        self.log("train/loss", loss, prog_bar=True)
-        self.log("train/lr", self.trainer.optimizers[0].param_groups[0]["lr"])
-        return loss
+        result = self.objective(self.model, batch)
+        self.log("train/loss", result.loss, prog_bar=True)
+        self.log_dict({f"train/{k}": v for k, v in result.extra.items()})
+        self.log_lr()
+        return result.loss
+
+    def _evaluate(self, batch, split: str, metrics: torchmetrics.MetricCollection) -> None:
+        result = self.objective(self.model, batch)
+        self.log(f"{split}/loss", result.loss, prog_bar=split == "val", sync_dist=True)
+        self.log_dict({f"{split}/{k}": v for k, v in result.extra.items()}, sync_dist=True)
+        if result.token_logits is not None:
+            metrics.update(result.token_logits, result.token_labels)
 
     def validation_step(self, batch, batch_idx):
-        loss = self._loss(batch)
-        self.log("val/loss", loss, prog_bar=True, sync_dist=True)
-        self.log("val/perplexity", torch.exp(loss), sync_dist=True)
+        self._evaluate(batch, "val", self.val_metrics)
 
     def test_step(self, batch, batch_idx):
-        loss = self._loss(batch)
-        self.log("test/loss", loss, sync_dist=True)
-        self.log("test/perplexity", torch.exp(loss), sync_dist=True)
+        self._evaluate(batch, "test", self.test_metrics)
+
+    def on_validation_epoch_end(self) -> None:
+        self.log_dict(self.val_metrics.compute(), sync_dist=True)
+        self.val_metrics.reset()
+
+    def on_test_epoch_end(self) -> None:
+        self.log_dict(self.test_metrics.compute(), sync_dist=True)
+        self.test_metrics.reset()
 
 
-class SequenceClassificationModule(_OptimizedModule):
-    """Fine-tuning with a classification head; `frozen` trains the head only (linear evaluation)."""
+class FinetuneModule(OptimizedModule):
+    """`frozen` keeps the backbone in eval mode (a fixed feature extractor: no dropout); which parameters train is
+    set by genolm.training.init_modes before the optimizer is built.
 
-    def __init__(self, classifier: SequenceClassifier, num_classes: int, training: dict, frozen: bool):
+    `predictions` collects each evaluated example's probabilities (in loader order) when `keep_predictions` is
+    set, so a study can aggregate windows per sample (e.g. a cell line's windows vote)."""
+
+    def __init__(self, task: TaskModel, metrics: torchmetrics.MetricCollection, training: dict, frozen: bool):
         super().__init__(training)
-        self.classifier = classifier
+        self.task = task
         self.frozen = frozen
-        if frozen:
-            classifier.backbone.requires_grad_(False)
-        metrics = torchmetrics.MetricCollection(
-            {
-                "accuracy": torchmetrics.Accuracy(task="multiclass", num_classes=num_classes),
-                # Macro recall is balanced accuracy: each class weighs the same whatever its size.
-                "balanced_accuracy": torchmetrics.Accuracy(task="multiclass", num_classes=num_classes, average="macro"),
-                "f1_macro": torchmetrics.F1Score(task="multiclass", num_classes=num_classes, average="macro"),
-                "mcc": torchmetrics.MatthewsCorrCoef(task="multiclass", num_classes=num_classes),
-            }
-        )
         self.val_metrics = metrics.clone(prefix="val/")
         self.test_metrics = metrics.clone(prefix="test/")
+        self.keep_predictions = False
+        self.predictions: list[Tensor] = []
 
     def on_train_epoch_start(self) -> None:
         if self.frozen:
-            # A frozen backbone also keeps its dropout off: it is a fixed feature extractor.
-            self.classifier.backbone.eval()
+            self.task.backbone.eval()
 
-    def _step(self, batch):
-        logits = self.classifier(batch["input_ids"], batch["attention_mask"]).float()
-        return logits, F.cross_entropy(logits, batch["labels"])
+    def _step(self, batch) -> tuple[Tensor, Tensor]:
+        logits = self.task(batch["input_ids"], batch["attention_mask"])
+        return logits, self.task.loss(logits, batch["labels"])
 
     def training_step(self, batch, batch_idx):
         logits, loss = self._step(batch)
         self.log("train/loss", loss, prog_bar=True)
         self.log("train/accuracy", (logits.argmax(-1) == batch["labels"]).float().mean())
-        self.log("train/lr", self.trainer.optimizers[0].param_groups[0]["lr"])
+        self.log_lr()
         return loss
 
-    def validation_step(self, batch, batch_idx):
+    def _evaluate(self, batch, split: str, metrics: torchmetrics.MetricCollection) -> None:
         logits, loss = self._step(batch)
-        self.val_metrics.update(logits, batch["labels"])
-        self.log("val/loss", loss, prog_bar=True, sync_dist=True)
+        probabilities = logits.float().softmax(-1)
+        metrics.update(probabilities, batch["labels"])
+        if self.keep_predictions:
+            self.predictions.append(probabilities.detach().cpu())
+        self.log(f"{split}/loss", loss, prog_bar=split == "val", sync_dist=True)
+
+    def validation_step(self, batch, batch_idx):
+        self._evaluate(batch, "val", self.val_metrics)
+
+    def test_step(self, batch, batch_idx):
+        self._evaluate(batch, "test", self.test_metrics)
 
     def on_validation_epoch_end(self) -> None:
         self.log_dict(self.val_metrics.compute(), prog_bar=True, sync_dist=True)
         self.val_metrics.reset()
-
-    def test_step(self, batch, batch_idx):
-        logits, loss = self._step(batch)
-        self.test_metrics.update(logits, batch["labels"])
-        self.log("test/loss", loss, sync_dist=True)
 
     def on_test_epoch_end(self) -> None:
         self.log_dict(self.test_metrics.compute(), sync_dist=True)

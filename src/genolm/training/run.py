@@ -29,7 +29,7 @@ import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import MLFlowLogger
 
-from genolm.data.shards import read_manifest
+from genolm.datasets.shards import read_manifest
 from genolm.errors import GenolmInputError
 from genolm.models.heads import SequenceClassifier
 from genolm.models.hyenadna import HyenaDNA, HyenaDNAConfig

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Iterable
 
-from genolm.data.checksums import file_checksum
+from genolm.sources.checksums import file_checksum
 
 log = logging.getLogger(__name__)
 

@@ -37,7 +37,7 @@ from torch import Tensor, nn
 
 from genolm import models, tokenizers
 from genolm.config import load_schema, validate_config
-from genolm.data.shards import read_manifest
+from genolm.datasets.shards import read_manifest
 from genolm.errors import GenolmInputError
 from genolm.metrics import classification_metrics, localization_metrics, token_metrics
 from genolm.models.heads import ClassificationHead, SplitConcatHead, TaskModel, TokenLocalizationHead

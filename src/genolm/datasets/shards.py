@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 from genolm import __version__
 from genolm.errors import GenolmInputError
 from genolm.qc import QCCounts
-from genolm.data.checksums import file_checksum
+from genolm.sources.checksums import file_checksum
 
 MUTATION_TYPE = pa.struct([("pos", pa.int64()), ("ref", pa.string()), ("alt", pa.string())])
 

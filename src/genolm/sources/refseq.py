@@ -15,7 +15,7 @@ from pathlib import Path
 
 import polars as pl
 
-from genolm.data.release import Wanted, join_url
+from genolm.sources.release import Wanted, join_url
 from genolm.errors import GenolmInputError
 from genolm.qc import QCCounts
 
@@ -189,8 +189,8 @@ ASSEMBLY_SCHEMA = {
 def prepare_assemblies(manifest: Path, out_dir: Path, table: Path) -> QCCounts:
     """Normalize every downloaded assembly to `out_dir/<accession>.fa.gz` (BGZF + .fai/.gzi/.aliases.tsv) and
     write `table` (ASSEMBLY_SCHEMA), one row per assembly. The table is written last."""
-    from genolm.data.reference import prepare_reference
-    from genolm.data.release import read_manifest
+    from genolm.sources.reference import prepare_reference
+    from genolm.sources.release import read_manifest
 
     manifest = Path(manifest)
     files = read_manifest(manifest)

@@ -36,8 +36,8 @@ import polars as pl
 import pyarrow as pa
 from numpy.lib.stride_tricks import sliding_window_view
 
-from genolm.data.reference import ReferenceGenome
-from genolm.data.shards import MUTATION_TYPE, WINDOW_SCHEMA
+from genolm.sources.reference import ReferenceGenome
+from genolm.datasets.shards import MUTATION_TYPE, WINDOW_SCHEMA
 from genolm.errors import GenolmInputError
 from genolm.qc import QCCounts
 

@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from genolm.data.chromosomes import canonical_name, select_chromosomes
-from genolm.data.reference import ReferenceGenome
+from genolm.sources.chromosomes import canonical_name, select_chromosomes
+from genolm.sources.reference import ReferenceGenome
 from genolm.errors import GenolmInputError
 from genolm.qc import QCCounts
 

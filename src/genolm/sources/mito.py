@@ -18,8 +18,8 @@ from pathlib import Path
 
 import polars as pl
 
-from genolm.data.download import safe_extract_zip
-from genolm.data.genbank import genbank_records, is_genbank, taxon_id
+from genolm.sources.download import safe_extract_zip
+from genolm.sources.genbank import genbank_records, is_genbank, taxon_id
 from genolm.errors import GenolmInputError
 from genolm.qc import QCCounts
 

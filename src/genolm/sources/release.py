@@ -3,7 +3,7 @@
 NCBI numbers the files of a RefSeq release directory (`mitochondrion.1.1.genomic.fna.gz`, `viral.3.1...`) and
 the count changes between releases, so the names are read from the directory's own index page (HTML over
 https, a LIST answer over ftp, the entries of a local directory) instead of being written into the config.
-Every file then goes through `genolm.data.download.download`; a manifest (`files.tsv`) written last records
+Every file then goes through `genolm.sources.download.download`; a manifest (`files.tsv`) written last records
 what was fetched, so the manifest's existence means the whole set is there and verified.
 """
 
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import polars as pl
 
-from genolm.data.download import Provenance, download, fetch_small, local_path
+from genolm.sources.download import Provenance, download, fetch_small, local_path
 from genolm.errors import GenolmInputError
 
 MANIFEST = "files.tsv"

@@ -9,8 +9,8 @@ import polars as pl
 import torch
 from tqdm import tqdm
 
-from genolm.data.reference import ReferenceGenome
-from genolm.data.shards import read_manifest, read_shards
+from genolm.sources.reference import ReferenceGenome
+from genolm.datasets.shards import read_manifest, read_shards
 from genolm.models.heads import SequenceClassifier
 from genolm.tokenizers import CharacterTokenizer
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import polars as pl
 
-from genolm.data.genbank import genbank_records, taxon_id
+from genolm.sources.genbank import genbank_records, taxon_id
 from genolm.errors import GenolmInputError
 from genolm.qc import QCCounts
 

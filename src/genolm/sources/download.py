@@ -31,7 +31,7 @@ from typing import BinaryIO, Callable, TypeVar
 from tqdm import tqdm
 
 from genolm import __version__
-from genolm.data.checksums import ALGORITHMS, lookup_checksum, new_hasher, normalise_checksum, parse_checksum_listing
+from genolm.sources.checksums import ALGORITHMS, lookup_checksum, new_hasher, normalise_checksum, parse_checksum_listing
 from genolm.errors import GenolmInputError
 
 log = logging.getLogger(__name__)

@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 import pyfaidx
 
-from genolm.data.bgzf import BgzfWriter, gzi_path, read_gzi, read_range
-from genolm.data.chromosomes import (
+from genolm.sources.bgzf import BgzfWriter, gzi_path, read_gzi, read_range
+from genolm.sources.chromosomes import (
     AUTOSOMES,
     alias_table,
     canonical_name,

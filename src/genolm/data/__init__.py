@@ -1,1 +1,0 @@
-"""Reference data: downloading public sources and reading the genome, annotation and sample files they provide."""

@@ -1,0 +1,481 @@
+"""The one trainer: every model, objective and head of genolm, HyenaDNA included, trains through `train(spec)`.
+
+A job is one spec (schema: `$defs/train_spec` in genolm/schemas/config.schema.yaml), e.g.
+
+    tokenizer: {name: kmer, k: 6}                      # or {pretrained: <dir>}; kmer_bpe is learnt on the train split
+    model: {name: bert, preset: bert-mini}             # and/or checkpoint: <dir> (genolm, DNABERT, released HyenaDNA)
+    objective: {name: kmer_mlm, k: 6}                  # pretraining ... or
+    head: {name: classification, pooling: mean, label_names: [Lung, Lymphoid]}   # fine-tuning
+    init: pretrained | random | frozen | gradual       # genolm.training.init_modes
+    context_length: 512                                # tokens per input, special tokens included
+    label_fraction: 0.01                               # scarce labels (genolm.datasets.labels)
+    group_column: sample                               # the unit a label belongs to (cell line, genome)
+    training: {max_steps: 1000, batch_size: 32, ...}   # $defs/training
+
+Read top to bottom, a job is: `prepare` (read the train split, subsample its labels, build tokenizer, model and
+objective or head: any bad input fails here, before a run is opened), then `run_job` (fit through Lightning with
+resume from `<job_dir>/checkpoints/last.ckpt`, choose the checkpoint on validation, evaluate it, and the final
+step, on validation and test, save, track).
+
+One padding convention: sequences are padded on the right, and every pooling reads the attention mask. Right
+padding leaves a causal model's states at the real tokens exactly those of the unpadded sequence (a long
+convolution such as HyenaDNA's would otherwise mix the left pads into every position), and a bidirectional model
+masks pads either way. One place sets pooling: the head spec.
+
+The job directory:
+
+    <job_dir>/checkpoints/last.ckpt   resumed from when the job is restarted (also after SIGKILL)
+    <job_dir>/checkpoints/best.ckpt   the step with the best validation score (fine-tuning with a val split)
+    <job_dir>/mlflow_run_id           the MLflow run continued on restart
+    <job_dir>/model/                  model (config.json + model.safetensors), tokenizer and, after fine-tuning,
+                                      head.json + head.safetensors: `load_task_model` reads it back
+    <job_dir>/predictions.parquet     fine-tuning: per-example test/val probabilities with their group
+    <job_dir>/metrics.parquet         result rows (genolm.results.METRICS_SCHEMA)
+    <job_dir>/history.tsv             per-step loss/metric history, plotted as <plots>/loss.png
+
+The k-mer spectrum baseline (`kmer-logreg`) is fitted with scikit-learn instead of Lightning and writes the same
+metrics, predictions and model directory.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import numpy as np
+import polars as pl
+import torch
+from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.loggers import MLFlowLogger
+from torch import Tensor, nn
+
+from genolm import models, tokenizers
+from genolm.atomic import atomic_directory
+from genolm.config import load_schema, validate_config
+from genolm.datasets.labels import labelled_subset
+from genolm.datasets.shards import read_manifest
+from genolm.errors import GenolmInputError
+from genolm.metrics import classification_metrics, group_metrics, localization_metrics
+from genolm.models.heads import ClassificationHead, SplitConcatHead, TaskModel, TokenLocalizationHead
+from genolm.objectives import Objective
+from genolm.objectives import build as build_objective
+from genolm.objectives.base import encode
+from genolm.results import metric_rows, write_table
+from genolm.training.data import WindowDataModule, WindowDataset
+from genolm.training.init_modes import GradualUnfreezing, load_backbone, prepare_for_finetuning
+from genolm.training.modules import FinetuneModule, PretrainModule
+from genolm.training.tracking import TrackedRun
+
+log = logging.getLogger(__name__)
+
+HEAD_FILE, HEAD_WEIGHTS = "head.json", "head.safetensors"
+
+
+# ---- the spec ---------------------------------------------------------------------------------------------------
+def validate_spec(spec: dict, source: str = "spec") -> dict:
+    """The spec with the schema's defaults filled in; GenolmInputError names the first bad key."""
+    schema = load_schema()
+    return validate_config(dict(spec), schema={"$defs": schema["$defs"], **schema["$defs"]["train_spec"]}, source=source)
+
+
+def build_tokenizer(spec: dict, train_sequences: list[str], seed: int) -> Any:
+    if "pretrained" in spec:
+        return tokenizers.from_pretrained(spec["pretrained"])
+    args = {k: v for k, v in spec.items() if k != "name"}
+    try:
+        if spec["name"] == "kmer_bpe":
+            if "vocab_size" not in args:
+                raise ValueError("a kmer_bpe tokenizer is learnt on the train split and needs a target vocab_size")
+            # A BPE vocabulary is learnt from the corpus: here, the training split's windows.
+            return tokenizers.KmerBPETokenizer.train(train_sequences, args.pop("k", None), args.pop("vocab_size"),
+                                                     seed=args.pop("seed", seed), **args)
+        return tokenizers.build(spec["name"], **args)
+    except (TypeError, ValueError) as error:
+        raise GenolmInputError("spec", f"key tokenizer: {error}") from None
+
+
+def build_backbone(spec: dict, init: str, tokenizer: Any, seed: int) -> Any:
+    model = dict(spec)
+    name, checkpoint = model.pop("name", None), model.pop("checkpoint", None)
+    # Fresh weights are drawn from the job's seed, so a rerun (or the same job on more processes) starts the same.
+    L.seed_everything(seed, workers=True)
+    try:
+        backbone = load_backbone(init, checkpoint=checkpoint, name=name, config=model, tokenizer=tokenizer)
+    except (TypeError, ValueError) as error:
+        raise GenolmInputError("spec", f"key model: {error}") from None
+    if checkpoint is not None and name is not None and backbone.name != name:
+        raise GenolmInputError(checkpoint, f"holds a {backbone.name!r} model, the spec names {name!r}")
+    if backbone.family != "sklearn" and backbone.config.vocab_size < tokenizer.vocab_size:
+        raise GenolmInputError("spec", f"the model's vocabulary ({backbone.config.vocab_size}) is smaller than the "
+                                       f"tokenizer's ({tokenizer.vocab_size})")
+    return backbone
+
+
+def build_head(spec: dict, d_model: int) -> nn.Module:
+    name = spec["name"]
+    if name == "localization":
+        return TokenLocalizationHead(d_model, dropout=spec["dropout"])
+    labels = spec.get("label_names")
+    if not labels:
+        raise GenolmInputError("spec", f"key head: a {name} head needs label_names")
+    if name == "split_concat":
+        return SplitConcatHead(d_model, len(labels), pooling=spec["pooling"], hidden_size=spec["hidden_size"] or 512,
+                               dropout=spec["dropout"])
+    return ClassificationHead(d_model, len(labels), pooling=spec["pooling"], hidden_size=spec["hidden_size"],
+                              dropout=spec["dropout"])
+
+
+# ---- batches ----------------------------------------------------------------------------------------------------
+def site_token_index(tokenizer: Any, sequence: str, offset: int) -> int:
+    """Index, in the encoded sequence, of the token that holds base `offset`: the last ordinary token of the
+    encoded prefix ending at that base (exact for one-token-per-base and k-mer tokenizers)."""
+    ids = tokenizer.encode(sequence[: offset + 1], add_special_tokens=True)
+    ordinary = np.flatnonzero(~np.isin(ids, np.asarray(tokenizer.special_ids)))
+    if not len(ordinary):
+        raise ValueError(f"no token holds base {offset}")
+    return int(ordinary[-1])
+
+
+class Collator:
+    """(sequence, target) pairs -> a batch: through the objective when pretraining, else ids + head targets."""
+
+    def __init__(self, tokenizer: Any, max_length: int, objective: Objective | None = None, head: str | None = None):
+        self.tokenizer, self.max_length, self.objective, self.head = tokenizer, max_length, objective, head
+
+    def __call__(self, batch: list[tuple[str, int]]) -> dict[str, Tensor]:
+        sequences, targets = (list(x) for x in zip(*batch))
+        if self.objective is not None:
+            return self.objective.collate(sequences, self.max_length)
+        if self.head == "split_concat":
+            halves = [part for s in sequences for part in (s[: len(s) // 2], s[len(s) // 2:])]
+            ids, mask = encode(self.tokenizer, halves, self.max_length)
+            ids, mask = ids.view(len(sequences), 2, -1), mask.view(len(sequences), 2, -1)
+        else:
+            ids, mask = encode(self.tokenizer, sequences, self.max_length)
+        if self.head == "localization":
+            targets = [site_token_index(self.tokenizer, s, t) for s, t in zip(sequences, targets)]
+            if max(targets) >= self.max_length:
+                raise GenolmInputError("shards", f"a site lies beyond the first {self.max_length} tokens")
+        return {"input_ids": ids, "attention_mask": mask, "labels": torch.tensor(targets, dtype=torch.long)}
+
+
+# ---- saving and loading -----------------------------------------------------------------------------------------
+def save_model_dir(directory: Path, backbone: Any, tokenizer: Any, head: nn.Module | None = None,
+                   head_spec: dict | None = None) -> None:
+    """Model, tokenizer (and head) in one directory, which appears whole or not at all."""
+    with atomic_directory(directory) as tmp:
+        backbone.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        if head is not None:
+            from safetensors.torch import save_model
+
+            save_model(head, str(tmp / HEAD_WEIGHTS))
+            (tmp / HEAD_FILE).write_text(json.dumps(head_spec, indent=2) + "\n")
+
+
+def load_task_model(directory: str | Path) -> tuple[TaskModel, Any, dict]:
+    """(backbone + head, tokenizer, head spec) of a fine-tuned model directory."""
+    from safetensors.torch import load_model
+
+    directory = Path(directory)
+    try:
+        head_spec = json.loads((directory / HEAD_FILE).read_text())
+    except (OSError, ValueError) as error:
+        raise GenolmInputError(directory / HEAD_FILE, f"not a fine-tuned model directory: {error}") from None
+    backbone = models.from_pretrained(directory)
+    head = build_head(head_spec, backbone.d_model)
+    load_model(head, str(directory / HEAD_WEIGHTS))
+    return TaskModel(backbone, head).eval(), tokenizers.from_pretrained(directory), head_spec
+
+
+# ---- Lightning plumbing -----------------------------------------------------------------------------------------
+def resolve_precision(precision: str) -> str:
+    if precision != "auto":
+        return precision
+    if torch.cuda.is_available() and torch.cuda.is_bf16_supported():
+        return "bf16-mixed"
+    return "32-true"
+
+
+def build_lightning_trainer(job_dir: Path, training: dict, run: TrackedRun | None, callbacks: list) -> L.Trainer:
+    # `last.ckpt` every N steps is what a killed job resumes from.
+    callbacks.append(ModelCheckpoint(dirpath=job_dir / "checkpoints", save_last=True, save_top_k=0,
+                                     every_n_train_steps=training["checkpoint_every_n_steps"]))
+    return L.Trainer(
+        default_root_dir=job_dir,
+        max_steps=training["max_steps"],
+        max_epochs=-1,
+        val_check_interval=training["val_every_n_steps"],
+        check_val_every_n_epoch=None,  # count validation intervals in steps across epochs
+        accumulate_grad_batches=training["accumulate_grad_batches"],
+        gradient_clip_val=training["gradient_clip"] or None,
+        precision=resolve_precision(training["precision"]),
+        devices=training["devices"],
+        num_nodes=training["num_nodes"],
+        strategy=training["strategy"],
+        logger=MLFlowLogger(experiment_name=run.experiment_name, tracking_uri=run.tracking_uri, run_id=run.run_id,
+                            log_model=False) if run else False,
+        callbacks=callbacks,
+        use_distributed_sampler=False,  # WindowDataModule shards the data itself, the same for any world size
+        log_every_n_steps=min(10, training["val_every_n_steps"]),
+        num_sanity_val_steps=0,
+        enable_model_summary=False,
+    )
+
+
+def write_history(run: TrackedRun, job_dir: Path, plots: Path, title: str) -> None:
+    """Per-step history from MLflow (complete across restarts), as a TSV and a loss-curve figure."""
+    from genolm.analysis.plots import plot_history
+
+    rows = []
+    for key in ("train/loss", "val/loss", "val/accuracy", "val/balanced_accuracy", "val/perplexity", "train/lr"):
+        for m in run.client.get_metric_history(run.run_id, key):
+            rows.append({"step": m.step, "metric": key, "value": m.value})
+    history = pl.DataFrame(rows, schema={"step": pl.Int64, "metric": pl.Utf8, "value": pl.Float64})
+    history = history.unique(["step", "metric"], keep="last").sort(["metric", "step"])
+    history.write_csv(job_dir / "history.tsv", separator="\t")
+    plot_history(history, plots / "loss.png", title=title)
+    run.log_artifact(job_dir / "history.tsv")
+    run.log_artifact(plots / "loss.png", "figures")
+
+
+# ---- the job ----------------------------------------------------------------------------------------------------
+@dataclass
+class TrainingJob:
+    """Everything a job needs before training starts: built (and so checked) before any run is opened."""
+
+    spec: dict
+    shards: Path
+    seed: int
+    tokenizer: Any
+    backbone: Any
+    train_windows: WindowDataset
+    eval_splits: tuple[str, ...]
+    train_available: int  # training examples before label subsampling
+    objective: Objective | None = None
+    head: nn.Module | None = None
+
+    @property
+    def head_name(self) -> str | None:
+        return None if self.objective is not None else self.spec["head"]["name"]
+
+    @property
+    def label_column(self) -> str:
+        return "anchor_offset" if self.head_name == "localization" else "label"
+
+    @property
+    def labels_used(self) -> dict:
+        """What the results table says about the labels this job really trained on."""
+        if self.objective is not None:
+            return {}
+        used = len(self.train_windows)
+        return {"label_fraction": used / self.train_available, "train_labelled": used}
+
+
+def prepare(spec: dict, *, shards: Path, seed: int) -> TrainingJob:
+    """Read the train split (subsampled to the label fraction), build tokenizer, model and objective or head."""
+    L.seed_everything(seed, workers=True)
+    pretraining = "objective" in spec
+    if pretraining and spec["init"] not in ("pretrained", "random"):
+        raise GenolmInputError("spec", f"key init: {spec['init']!r} is a fine-tuning mode; pretraining starts "
+                                       "'random' or from a checkpoint ('pretrained')")
+    splits = read_manifest(shards)["splits"]
+    for split in ("train",) if pretraining else ("train", "test"):
+        if split not in splits:
+            raise GenolmInputError(shards, f"no {split!r} split in the shards (have: {', '.join(splits)})")
+    head_name = None if pretraining else spec["head"]["name"]
+    label_column = "anchor_offset" if head_name == "localization" else "label"
+    train_windows = WindowDataset(shards, "train", with_labels=not pretraining, label_column=label_column,
+                                  group_column=spec["group_column"])
+    available = len(train_windows)
+    if not pretraining and spec["label_fraction"] < 1:
+        try:
+            keep = labelled_subset(train_windows.labels, spec["label_fraction"], seed, train_windows.groups)
+        except ValueError as error:
+            raise GenolmInputError(shards, f"train split: {error}") from None
+        train_windows = train_windows.subset(keep)
+        log.info("label fraction %s: %d of %d training examples keep their label", spec["label_fraction"],
+                 len(keep), available)
+    tokenizer = build_tokenizer(spec["tokenizer"], train_windows.sequences, seed)
+    backbone = build_backbone(spec["model"], spec["init"], tokenizer, seed)
+    job = TrainingJob(spec, shards, seed, tokenizer, backbone, train_windows,
+                      tuple(s for s in ("val", "test") if s in splits), available)
+    if backbone.family == "sklearn":
+        if pretraining or head_name != "classification":
+            raise GenolmInputError("spec", "the k-mer logistic regression only fits a classification head")
+    elif pretraining:
+        params = {k: v for k, v in spec["objective"].items() if k != "name"}
+        try:
+            job.objective = build_objective(spec["objective"]["name"], tokenizer, backbone, **params)
+        except (TypeError, ValueError) as error:
+            raise GenolmInputError("spec", f"key objective: {error}") from None
+    else:
+        if head_name == "localization" and backbone.family == "none":
+            raise GenolmInputError("spec", f"{backbone.name} downsamples its input, so it cannot localize a token")
+        job.head = build_head(spec["head"], backbone.d_model)
+    return job
+
+
+def train(spec: dict, *, shards: Path, job_dir: Path, seed: int, run: TrackedRun | None, plots: Path,
+          context: dict) -> Path:
+    """prepare + run_job; returns the model directory."""
+    return run_job(prepare(spec, shards=shards, seed=seed), job_dir=job_dir, run=run, plots=plots, context=context)
+
+
+def run_job(job: TrainingJob, *, job_dir: Path, run: TrackedRun | None, plots: Path, context: dict) -> Path:
+    """Train (resuming from `job_dir` if it holds a checkpoint), evaluate, save; returns the model directory."""
+    spec, backbone, tokenizer = job.spec, job.backbone, job.tokenizer
+    context = {**context, **job.labels_used}
+    if backbone.family == "sklearn":
+        return _fit_sklearn(job, job_dir, run, context)
+    if run:
+        run.log_params({"spec": spec, "seed": job.seed, "model_parameters": backbone.num_parameters(), **context})
+    callbacks: list[L.Callback] = []
+    localization = job.head_name == "localization"
+    if job.objective is not None:
+        module: L.LightningModule = PretrainModule(backbone, job.objective, spec["training"])
+        collate = Collator(tokenizer, spec["context_length"], objective=job.objective)
+    else:
+        prepare_for_finetuning(backbone, spec["init"])
+        if spec["init"] == "gradual":
+            callbacks.append(GradualUnfreezing(backbone, spec["unfreeze_every_n_steps"]))
+        metrics = (localization_metrics(spec["context_length"], spec["head"]["top_k"]) if localization
+                   else classification_metrics(len(spec["head"]["label_names"]), spec["head"]["top_k"]))
+        module = FinetuneModule(TaskModel(backbone, job.head), metrics, spec["training"], frozen=spec["init"] == "frozen")
+        collate = Collator(tokenizer, spec["context_length"], head=job.head_name)
+        if "val" in job.eval_splits:
+            callbacks.append(ModelCheckpoint(dirpath=job_dir / "checkpoints", filename="best", mode="max",
+                                             monitor="val/accuracy" if localization else "val/balanced_accuracy",
+                                             save_top_k=1, save_on_train_epoch_end=False, enable_version_counter=False))
+
+    data = WindowDataModule(job.shards, collate=collate, batch_size=spec["training"]["batch_size"],
+                            with_labels=job.objective is None, seed=job.seed, num_workers=spec["training"]["num_workers"],
+                            eval_splits=job.eval_splits, label_column=job.label_column)
+    data.datasets["train"] = job.train_windows
+    trainer = build_lightning_trainer(job_dir, spec["training"], run, callbacks=callbacks)
+    if "val" not in job.eval_splits:
+        trainer.limit_val_batches = 0  # no validation split: Lightning then never asks for its loader
+    last = job_dir / "checkpoints" / "last.ckpt"
+    if last.exists():
+        log.info("resuming from %s", last)
+    trainer.fit(module, datamodule=data, ckpt_path=str(last) if last.exists() else None)
+
+    # The checkpoint is chosen on validation alone; test is reported at it (and, for fine-tuning, at the final
+    # step too, so a reader sees what selection bought).
+    values: dict[str, float] = {"train/loss": float(trainer.callback_metrics.get("train/loss", float("nan")))}
+    predictions: list[pl.DataFrame] = []
+    values.update(_evaluate(trainer, module, data, job, None, predictions))
+    best = job_dir / "checkpoints" / "best.ckpt"
+    if best.exists():
+        values.update(_evaluate(trainer, module, data, job, best, predictions))
+
+    model_dir = job_dir / "model"
+    if trainer.is_global_zero:
+        save_model_dir(model_dir, backbone, tokenizer, job.head, None if job.head is None else spec["head"])
+        if predictions:
+            write_table(pl.concat(predictions), job_dir / "predictions.parquet")
+        _finish(run, values, job_dir, plots, context, model_dir)
+    return model_dir
+
+
+def _evaluate(trainer: L.Trainer, module: L.LightningModule, data: WindowDataModule, job: TrainingJob,
+              best: Path | None, predictions: list[pl.DataFrame]) -> dict[str, float]:
+    """Metrics on every evaluation split of the final weights (best None) or of the checkpoint chosen on
+    validation; for classification also per group (genolm.metrics.group_metrics). Keys are
+    "<split>@<checkpoint>/<metric>" (genolm.results.metric_rows)."""
+    checkpoint = "last" if best is None else "best"
+    values = {}
+    for split in job.eval_splits:
+        evaluate = trainer.validate if split == "val" else trainer.test
+        # ckpt_path None with a module passed: the module's current (final) weights.
+        result = evaluate(module, datamodule=data, ckpt_path=None if best is None else str(best), verbose=False)[0]
+        for name, value in result.items():
+            if name.startswith(f"{split}/"):
+                values[f"{split}@{checkpoint}/{name.split('/', 1)[1]}"] = float(value)
+        if job.head_name == "classification" and trainer.is_global_zero:
+            windows = data.datasets[split]
+            proba = predict_proba(module.task, job.tokenizer, windows, job.spec["context_length"],
+                                  job.spec["training"]["batch_size"])
+            groups = _groups(job, split)
+            predictions.append(_prediction_frame(split, checkpoint, windows.labels, proba, groups))
+            if groups is not None:
+                values.update({f"{split}@{checkpoint}/{k}": v for k, v in
+                               group_metrics(proba, windows.labels, groups, seed=job.seed).items()})
+    return values
+
+
+def _groups(job: TrainingJob, split: str) -> np.ndarray | None:
+    if job.spec["group_column"] is None:
+        return None
+    return WindowDataset(job.shards, split, with_labels=False, group_column=job.spec["group_column"]).groups
+
+
+def _prediction_frame(split: str, checkpoint: str, labels: np.ndarray, proba: np.ndarray,
+                      groups: np.ndarray | None) -> pl.DataFrame:
+    return pl.DataFrame({
+        "split": [split] * len(labels),
+        "checkpoint": [checkpoint] * len(labels),
+        "index": np.arange(len(labels)),
+        "group": None if groups is None else [str(g) for g in groups],
+        "label": labels,
+        "probabilities": proba.astype(np.float32),
+    }, schema_overrides={"group": pl.Utf8})
+
+
+@torch.no_grad()
+def predict_proba(task: TaskModel, tokenizer: Any, windows: WindowDataset, context_length: int,
+                  batch_size: int) -> np.ndarray:
+    """Class probabilities of every example of `windows`, in order (one process, the module's device)."""
+    device = next(task.parameters()).device
+    was_training = task.training
+    task.eval()
+    out = []
+    for start in range(0, len(windows), batch_size):
+        ids, mask = encode(tokenizer, windows.sequences[start : start + batch_size], context_length)
+        out.append(task(ids.to(device), mask.to(device)).float().softmax(-1).cpu().numpy())
+    task.train(was_training)
+    return np.concatenate(out) if out else np.zeros((0, 0), dtype=np.float32)
+
+
+def _finish(run: TrackedRun | None, values: dict[str, float], job_dir: Path, plots: Path, context: dict,
+            model_dir: Path, history: bool = True) -> None:
+    run_id = run.run_id if run else ""
+    write_table(metric_rows(context, values, run_id), job_dir / "metrics.parquet")
+    if run:
+        run.log_metrics({f"final_{k.replace('/', '_').replace('@', '_')}": v for k, v in values.items()})
+        run.log_artifact(job_dir / "metrics.parquet", "tables")
+        if history:
+            write_history(run, job_dir, plots, title=f"{context.get('experiment', '')}: {context.get('model', '')}")
+        run.log_artifact(model_dir, "model")
+        run.finish()
+
+
+def _fit_sklearn(job: TrainingJob, job_dir: Path, run: TrackedRun | None, context: dict) -> Path:
+    spec, model = job.spec, job.backbone
+    labels = spec["head"]["label_names"]
+    model.fit(job.train_windows.sequences, job.train_windows.labels)
+    if run:
+        run.log_params({"spec": spec, "seed": job.seed, **context})
+    values: dict[str, float] = {}
+    predictions = []
+    for split in job.eval_splits:
+        windows = WindowDataset(job.shards, split, with_labels=True, group_column=spec["group_column"])
+        proba = np.zeros((len(windows), len(labels)), dtype=np.float32)
+        # Classes absent from the training split get probability 0.
+        proba[:, model.estimator.classes_] = model.predict_proba(windows.sequences)
+        metrics = classification_metrics(len(labels), spec["head"]["top_k"])
+        metrics.update(torch.from_numpy(proba), torch.from_numpy(windows.labels))
+        values.update({f"{split}@last/{k}": float(v) for k, v in metrics.compute().items()})
+        predictions.append(_prediction_frame(split, "last", windows.labels, proba, windows.groups))
+        if windows.groups is not None:
+            values.update({f"{split}@last/{k}": v for k, v in
+                           group_metrics(proba, windows.labels, windows.groups, seed=job.seed).items()})
+    model_dir = job_dir / "model"
+    save_model_dir(model_dir, model, job.tokenizer)
+    write_table(pl.concat(predictions), job_dir / "predictions.parquet")
+    _finish(run, values, job_dir, job_dir, context, model_dir, history=False)
+    return model_dir
