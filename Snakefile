@@ -24,13 +24,22 @@ wildcard_constraints:
     experiment=r"[^/]+",
     backbone=r"[^/]+",
     length=r"\d+",
+    seed=r"\d+",
     task=r"[^/]+",
 
 
 include: "workflow/rules/download.smk"
 include: "workflow/rules/reference.smk"
 include: "workflow/rules/sources.smk"
-include: "workflow/rules/cancer_type.smk"
+
+
+# One rule file per study (workflow/rules/studies/<study>.smk, beside src/genolm/studies/<study>/): each registers
+# its final outputs and result tables itself, so adding a study touches no shared rule file.
+for study_rules in sorted((Path(workflow.basedir) / "workflow/rules/studies").glob("*.smk")):
+
+    include: study_rules
+
+
 include: "workflow/rules/results.smk"
 
 

@@ -1,7 +1,8 @@
 """`genolm <stage>`: one subcommand per workflow stage.
 
-Each module in `genolm.commands` is one subcommand: it defines `HELP`, `add_arguments(parser)` and
-`run(args) -> int | None`. The Snakemake rules call these same subcommands, so every stage can be rerun by
+Each module in `genolm.commands` (shared stages) and in `genolm.studies.<study>.commands` (a study's own
+stages) is one subcommand: it defines `HELP`, `add_arguments(parser)` and `run(args) -> int | None`. A new study
+adds its commands in its own package; this file does not change. The Snakemake rules call these same subcommands, so every stage can be rerun by
 hand with the arguments shown in the rule's log.
 """
 
@@ -9,18 +10,37 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import logging
 import pkgutil
 import sys
 
-from genolm import __version__, commands
+from genolm import __version__, commands, studies
 from genolm.errors import GenolmInputError
 
 log = logging.getLogger("genolm")
 
 
+def command_modules() -> dict[str, str]:
+    """Subcommand name -> module path, without importing any of them."""
+    packages = {"genolm.commands": commands.__path__}
+    for study in pkgutil.iter_modules(studies.__path__):
+        package = importlib.util.find_spec(f"genolm.studies.{study.name}.commands")
+        if package is not None and package.submodule_search_locations:
+            packages[package.name] = package.submodule_search_locations
+    found: dict[str, str] = {}
+    for package, path in packages.items():
+        for module in pkgutil.iter_modules(path):
+            if not module.name.startswith("_"):
+                name = module.name.replace("_", "-")
+                if name in found:
+                    raise RuntimeError(f"two subcommands named {name!r}: {found[name]} and {package}.{module.name}")
+                found[name] = f"{package}.{module.name}"
+    return dict(sorted(found.items()))
+
+
 def command_names() -> list[str]:
-    return sorted(m.name.replace("_", "-") for m in pkgutil.iter_modules(commands.__path__) if not m.name.startswith("_"))
+    return list(command_modules())
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
@@ -33,10 +53,10 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"genolm {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="STAGE")
-    for name in command_names():
+    for name, module_path in command_modules().items():
         if only is not None and name != only:
             continue
-        module = importlib.import_module(f"genolm.commands.{name.replace('-', '_')}")
+        module = importlib.import_module(module_path)
         sub = subparsers.add_parser(name, help=module.HELP, description=module.HELP)
         module.add_arguments(sub)
         sub.set_defaults(run=module.run)

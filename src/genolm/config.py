@@ -1,4 +1,4 @@
-"""Workflow configuration: one JSON schema (workflow/schemas/config.schema.yaml), defaults filled from it.
+"""Workflow configuration: one JSON schema (genolm/schemas/config.schema.yaml, package data), defaults filled from it.
 
 The Snakefile and the `genolm` commands both load the config through here, so a misspelt key or a wrong type
 fails before any job starts, with the key's full path in the message.
@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import importlib
+import importlib.resources
 import json
+import pkgutil
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +20,34 @@ import yaml
 
 from genolm.errors import GenolmInputError
 
-SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+SCHEMA_RESOURCE = importlib.resources.files("genolm") / "schemas" / "config.schema.yaml"
 
 
-def load_schema(path: Path = SCHEMA_PATH) -> dict:
-    with open(path) as handle:
-        return yaml.safe_load(handle)
+def load_schema(path: str | Path | None = None) -> dict:
+    """The config schema: the copy shipped inside the package unless `path` names another file, with each study's
+    own block schema (genolm/studies/<study>/config.schema.yaml) merged in under `studies.<study>`."""
+    if path is None:
+        schema = yaml.safe_load(SCHEMA_RESOURCE.read_text(encoding="utf-8"))
+    else:
+        with open(path, encoding="utf-8") as handle:
+            schema = yaml.safe_load(handle)
+    studies = schema["properties"]["studies"].setdefault("properties", {})
+    for name, study_schema in study_schemas().items():
+        schema["$defs"].update(study_schema.pop("$defs", {}))
+        studies[name] = study_schema
+    return schema
+
+
+def study_schemas() -> dict[str, dict]:
+    """Each study package's config block schema, by study name."""
+    from genolm import studies
+
+    found = {}
+    for study in pkgutil.iter_modules(studies.__path__):
+        resource = importlib.resources.files(f"genolm.studies.{study.name}") / "config.schema.yaml"
+        if resource.is_file():
+            found[study.name] = yaml.safe_load(resource.read_text(encoding="utf-8"))
+    return found
 
 
 def _fill_defaults(validator_class):
@@ -66,22 +91,26 @@ def validate_config(config: dict, schema: dict | None = None, source: str = "con
     return config
 
 
+def study_block(config: dict, name: str) -> dict:
+    """A study's validated config block; a study absent from the config is disabled, its keys at their defaults."""
+    if name in config.get("studies", {}):
+        return config["studies"][name]
+    schema = load_schema()
+    block_schema = {"$defs": schema["$defs"], **schema["properties"]["studies"]["properties"][name]}
+    return validate_config({"enabled": False}, schema=block_schema, source=f"studies.{name}")
+
+
 def _check_references(config: dict, source: str) -> None:
-    """Cross-references the schema cannot express: experiments name backbones, studies name sources."""
-    study = config.get("studies", {}).get("cancer_type")
-    if not study or not study.get("enabled", True):
-        return
-    for key in ("reference_source", "mutations_source"):
-        if study[key] not in config["sources"]:
-            raise GenolmInputError(source, f"key studies.cancer_type.{key}: no source named {study[key]!r} under sources")
-    for name, experiment in study.get("experiments", {}).items():
-        if experiment["backbone"] not in study.get("backbones", {}):
-            raise GenolmInputError(
-                source, f"key studies.cancer_type.experiments.{name}.backbone: no backbone named {experiment['backbone']!r}"
-            )
-    for name in study["umap"]["experiments"] or []:
-        if name not in study.get("experiments", {}):
-            raise GenolmInputError(source, f"key studies.cancer_type.umap.experiments: no experiment named {name!r}")
+    """Cross-references the schema cannot express, checked by each enabled study's own `check_config`
+    (genolm.studies.<study>.config), e.g. experiments name backbones, studies name sources."""
+    for name, block in config.get("studies", {}).items():
+        if not block.get("enabled", True):
+            continue
+        try:
+            module = importlib.import_module(f"genolm.studies.{name}.config")
+        except ModuleNotFoundError:
+            continue
+        module.check_config(config, block, source)
 
 
 def _check_dataset_references(config: dict, source: str) -> None:

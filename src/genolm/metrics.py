@@ -7,11 +7,18 @@ batch by batch and compute at the end of an epoch (synchronized across processes
     token_metrics            masked-token accuracy and perplexity over the scored positions (labels != -100)
     localization_metrics     accuracy of the predicted site token, and top-k
     levenshtein              mean edit distance between generated and reference sequences
+    group_metrics            per-unit metrics (a cell line's or genome's examples average their probabilities)
+                             and bootstrap intervals over units, from scikit-learn
+
+The unit a label belongs to (a cell line, a genome) is the unit of confidence intervals: the windows of one cell
+line are not independent draws, so the intervals resample units, never windows.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+
+import numpy as np
 
 import torchmetrics
 from torch import Tensor
@@ -114,5 +121,57 @@ def levenshtein() -> EditDistance:
     return EditDistance(reduction="mean")
 
 
-__all__ = ["GroupedMultilabelAUROC", "MaskedTokenAccuracy", "classification_metrics", "levenshtein",
+def bootstrap_interval(statistic, units: np.ndarray, *, seed: int, resamples: int = 1000,
+                       level: float = 0.95) -> tuple[float, float]:
+    """Percentile interval of `statistic(chosen units)` over `resamples` draws of the units with replacement."""
+    rng = np.random.default_rng(seed)
+    draws = [statistic(units[rng.integers(0, len(units), len(units))]) for _ in range(resamples)]
+    draws = [d for d in draws if np.isfinite(d)]
+    if not draws:
+        return float("nan"), float("nan")
+    tail = (1 - level) / 2 * 100
+    low, high = np.percentile(draws, [tail, 100 - tail])
+    return float(low), float(high)
+
+
+def group_metrics(proba: np.ndarray, labels: np.ndarray, groups: np.ndarray, *, seed: int,
+                  resamples: int = 1000) -> dict[str, float | tuple[float, float, float]]:
+    """Metrics over units: `unit_accuracy` / `unit_balanced_accuracy` classify each unit by the mean of its
+    examples' probabilities; `balanced_accuracy` is the per-example score. Each comes with a bootstrap interval
+    over units, as (value, low, high). `units` counts them."""
+    from sklearn.metrics import accuracy_score, balanced_accuracy_score
+
+    labels = np.asarray(labels)
+    names, unit_of = np.unique(np.asarray(groups).astype(str), return_inverse=True)
+    unit_proba = np.zeros((len(names), proba.shape[1]))
+    np.add.at(unit_proba, unit_of, proba)
+    unit_proba /= np.bincount(unit_of, minlength=len(names))[:, None]
+    unit_label = np.zeros(len(names), dtype=np.int64)
+    unit_label[unit_of] = labels
+    unit_pred = unit_proba.argmax(1)
+    window_pred = proba.argmax(1)
+    members = [np.flatnonzero(unit_of == u) for u in range(len(names))]
+
+    def score(metric, per_unit: bool):
+        def on(units: np.ndarray) -> float:
+            if len(np.unique(unit_label[units])) < 2:
+                return float("nan")  # a resample with one class has no balanced accuracy
+            if per_unit:
+                return metric(unit_label[units], unit_pred[units])
+            rows = np.concatenate([members[u] for u in units])
+            return metric(labels[rows], window_pred[rows])
+        return on
+
+    everything = np.arange(len(names))
+    out: dict[str, float | tuple[float, float, float]] = {"units": float(len(names))}
+    for name, metric, per_unit in (("unit_accuracy", accuracy_score, True),
+                                   ("unit_balanced_accuracy", balanced_accuracy_score, True),
+                                   ("balanced_accuracy", balanced_accuracy_score, False)):
+        statistic = score(metric, per_unit)
+        out[name] = (float(statistic(everything)), *bootstrap_interval(statistic, everything, seed=seed,
+                                                                        resamples=resamples))
+    return out
+
+
+__all__ = ["bootstrap_interval", "group_metrics", "GroupedMultilabelAUROC", "MaskedTokenAccuracy", "classification_metrics", "levenshtein",
            "localization_metrics", "multilabel_metrics", "token_metrics"]

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import polars as pl
 
+from genolm.atomic import atomic_file
+
 QC_SCHEMA = {"stage": pl.Utf8, "reason": pl.Utf8, "detail": pl.Utf8, "count": pl.Int64}
 
 
@@ -43,11 +45,8 @@ class QCCounts:
         return pl.DataFrame(rows, schema=QC_SCHEMA)
 
     def write(self, path: str | Path) -> None:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        self.to_frame().write_csv(tmp, separator="\t")
-        tmp.replace(path)
+        with atomic_file(path) as tmp:
+            self.to_frame().write_csv(tmp, separator="\t")
 
 
 def read_qc(path: str | Path) -> pl.DataFrame:

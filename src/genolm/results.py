@@ -11,6 +11,7 @@ from typing import Iterable
 
 import polars as pl
 
+from genolm.atomic import atomic_file
 from genolm.errors import GenolmInputError
 
 METRICS_SCHEMA: dict[str, pl.DataType] = {
@@ -22,36 +23,43 @@ METRICS_SCHEMA: dict[str, pl.DataType] = {
     "context_length": pl.Int64,
     "init": pl.Utf8,
     "label_fraction": pl.Float64,
+    "train_labelled": pl.Int64,
     "seed": pl.Int64,
     "split": pl.Utf8,
+    "checkpoint": pl.Utf8,
     "metric": pl.Utf8,
     "value": pl.Float64,
+    "ci_low": pl.Float64,
+    "ci_high": pl.Float64,
     "mlflow_run_id": pl.Utf8,
 }
-KEY_COLUMNS = ["study", "experiment", "split", "metric"]
+KEY_COLUMNS = ["study", "experiment", "seed", "split", "checkpoint", "metric"]
 
 
-def metric_rows(context: dict, values: dict[str, float], run_id: str) -> pl.DataFrame:
-    """Rows for one job: `values` maps "split/metric" to a number; `context` fills the descriptive columns."""
+def metric_rows(context: dict, values: dict[str, float | tuple[float, float, float]], run_id: str) -> pl.DataFrame:
+    """Rows for one job. `values` maps "split@checkpoint/metric" (or "split/metric": checkpoint "last") to a
+    number or to (value, ci_low, ci_high); `context` fills the descriptive columns.
+
+    `checkpoint` says which weights were scored: "best" (chosen on validation) or "last" (the final step)."""
     rows = []
     for name, value in sorted(values.items()):
-        split, _, metric = name.partition("/")
-        rows.append({**context, "split": split, "metric": metric, "value": float(value), "mlflow_run_id": run_id})
+        where, _, metric = name.partition("/")
+        split, _, checkpoint = where.partition("@")
+        low = high = None
+        if isinstance(value, tuple):
+            value, low, high = value
+        rows.append({**context, "split": split, "checkpoint": checkpoint or "last", "metric": metric,
+                     "value": float(value), "ci_low": low, "ci_high": high, "mlflow_run_id": run_id})
     frame = pl.DataFrame(rows, schema_overrides={k: v for k, v in METRICS_SCHEMA.items()})
     return frame.select([pl.col(c).cast(t) if c in frame.columns else pl.lit(None, t).alias(c) for c, t in METRICS_SCHEMA.items()])
 
 
 def write_table(frame: pl.DataFrame, parquet: str | Path, tsv: str | Path | None = None) -> None:
-    parquet = Path(parquet)
-    parquet.parent.mkdir(parents=True, exist_ok=True)
-    tmp = parquet.with_name(parquet.name + ".tmp")
-    frame.write_parquet(tmp, compression="zstd")
-    tmp.replace(parquet)
+    with atomic_file(parquet) as tmp:
+        frame.write_parquet(tmp, compression="zstd")
     if tsv is not None:
-        tsv = Path(tsv)
-        tmp = tsv.with_name(tsv.name + ".tmp")
-        frame.write_csv(tmp, separator="\t")
-        tmp.replace(tsv)
+        with atomic_file(tsv) as tmp:
+            frame.write_csv(tmp, separator="\t")
 
 
 def read_metrics(path: str | Path) -> pl.DataFrame:
@@ -70,6 +78,6 @@ def collect_metrics(paths: Iterable[str | Path]) -> pl.DataFrame:
     duplicated = table.filter(table.select(KEY_COLUMNS).is_duplicated())
     if len(duplicated):
         raise GenolmInputError(
-            "metrics inputs", f"two jobs report the same (study, experiment, split, metric): {duplicated.row(0, named=True)}"
+            "metrics inputs", f"two jobs report the same (study, experiment, seed, split, checkpoint, metric): {duplicated.row(0, named=True)}"
         )
     return table.sort(KEY_COLUMNS)

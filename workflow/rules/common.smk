@@ -16,8 +16,14 @@ validate_config(config, source="config (config.yaml and --config overrides)")
 
 RES = config["resources_dir"]
 RESULTS = config["results_dir"]
-SEED = config["seed"]
-STUDY = config["studies"].get("cancer_type", {})
+SEED = config["seed"]  # data stages
+SEEDS = config["seeds"]  # every training experiment runs once per seed
+
+# What the study rule files (workflow/rules/studies/*.smk) register, so that shared rules never name a study:
+FINAL_OUTPUTS = []  # files `rule all` asks for
+METRIC_TABLES = []  # per-job metrics.parquet files that make up the results table
+REFERENCE_FILES = {}  # source -> the file of that source that `prepare_reference` turns into genome.fa.gz
+MUTATION_SETS = {}  # source -> {mutations, samples, format, reference_source, chromosomes, max_ref_mismatch_fraction}
 
 # Rules run `python -m genolm <stage>`: the package is put on PYTHONPATH (inherited by every job, and set again
 # when a cluster job re-reads this file) rather than installed into each conda env, so the envs stay plain
@@ -61,12 +67,13 @@ def training_mem_mb(base):
 
 
 def final_outputs():
-    outputs = []
-    if STUDY.get("enabled", False):
-        outputs += cancer_type_outputs()
-    outputs += sources_outputs()
-    outputs += [f"{RESULTS}/tables/metrics.parquet", f"{RESULTS}/tables/metrics.tsv", f"{RESULTS}/plots/metrics_summary.png"]
-    return outputs
+    return [*FINAL_OUTPUTS, *sources_outputs(), f"{RESULTS}/tables/metrics.parquet", f"{RESULTS}/tables/metrics.tsv",
+            f"{RESULTS}/plots/metrics_summary.png"]
+
+
+def chromosome_arg(chromosomes):
+    """`--chromosomes` value: a keyword (autosomes, all) or a list."""
+    return shlex.quote(chromosomes if isinstance(chromosomes, str) else ",".join(chromosomes))
 
 
 # --- Downloads (download.smk) ---
@@ -86,91 +93,6 @@ def download_params(wildcards):
     if "expect" in spec:
         args += ["--expect", spec["expect"]]
     return shlex.join(args)
-
-
-# --- Study 1: cancer-type classification (cancer_type.smk) ---
-
-
-CT = f"{RESULTS}/cancer_type"
-
-
-def ct_reference():
-    return f"{RES}/reference/{STUDY['reference_source']}/genome.fa.gz"
-
-
-def ct_mutations():
-    return f"{RES}/{STUDY['mutations_source']}/mutations.parquet"
-
-
-def ct_samples():
-    return f"{RES}/{STUDY['mutations_source']}/samples.parquet"
-
-
-def experiment(wildcards):
-    return STUDY["experiments"][wildcards.experiment]
-
-
-def backbone_spec(name):
-    return STUDY["backbones"][name]
-
-
-def backbone_weights(wildcards):
-    """The pretrained backbone an experiment starts from: a released checkpoint, or the workflow's own pretraining."""
-    exp = experiment(wildcards)
-    if exp["init"] == "random":
-        return []
-    spec = backbone_spec(exp["backbone"])
-    if spec["checkpoint"]:
-        return [resolve_url(spec["checkpoint"])]
-    return [f"{CT}/pretrain/{exp['backbone']}/model/weights.ckpt"]
-
-
-def finetune_args(wildcards):
-    exp = experiment(wildcards)
-    spec = backbone_spec(exp["backbone"])
-    args = ["--init", exp["init"], "--context-length", str(exp["context_length"]), "--shift", str(spec["shift"])]
-    if exp["init"] == "random":
-        args += ["--preset", spec["preset"], "--overrides", json.dumps(spec["overrides"]),
-                 "--backbone-context", str(spec["context_length"])]
-    else:
-        args += ["--backbone", str(Path(backbone_weights(wildcards)[0]).parent)]
-    args += ["--training", json.dumps(exp["training"]), "--label-names", *STUDY["lineages"]]
-    args += ["--study", "cancer_type", "--task", "cancer_type_classification", "--experiment", wildcards.experiment,
-             "--model-name", f"hyenadna-{spec['preset']}"]
-    return shlex.join(args)
-
-
-def context_lengths():
-    return sorted({e["context_length"] for e in STUDY["experiments"].values()})
-
-
-def umap_experiments():
-    chosen = STUDY["umap"]["experiments"]
-    return list(STUDY["experiments"]) if chosen is None else chosen
-
-
-def cancer_type_outputs():
-    outputs = [f"{CT}/runs/{name}/metrics.parquet" for name in STUDY["experiments"]]
-    for name in umap_experiments():
-        outputs += [f"{RESULTS}/plots/cancer_type/{name}/umap_{c}.png" for c in ("chromosome", "position_bin", "cancer_type")]
-    return outputs
-
-
-# --- Results table (results.smk) ---
-
-
-def metric_inputs():
-    inputs = []
-    if STUDY.get("enabled", False):
-        inputs += [f"{CT}/runs/{name}/metrics.parquet" for name in STUDY["experiments"]]
-        inputs += [f"{CT}/runs/{name}/umap/metrics.parquet" for name in umap_experiments()]
-        inputs += [
-            f"{CT}/pretrain/{name}/metrics.parquet"
-            for name, spec in STUDY["backbones"].items()
-            if not spec["checkpoint"]
-            and any(e["backbone"] == name and e["init"] != "random" for e in STUDY["experiments"].values())
-        ]
-    return inputs
 
 
 # --- Multi-species sources (sources.smk) ---

@@ -1,9 +1,11 @@
-# Reference genome: uppercase, canonical (UCSC) names, bgzipped and indexed (.fai + .gzi); and the somatic mutations checked against it.
+# Reference genome: uppercase, canonical (UCSC) names, bgzipped and indexed (.fai + .gzi); and the somatic mutations
+# checked against it. Which file of a source is the genome, and how a mutation source is read, is registered by the
+# studies that need them (REFERENCE_FILES, MUTATION_SETS in common.smk).
 
 
 rule prepare_reference:
     input:
-        lambda wc: source_file(wc.source, STUDY["reference_file"]),
+        lambda wc: source_file(wc.source, REFERENCE_FILES[wc.source]),
     output:
         fasta=f"{RES}/reference/{{source}}/genome.fa.gz",
         fai=f"{RES}/reference/{{source}}/genome.fa.gz.fai",
@@ -24,19 +26,17 @@ rule prepare_reference:
 
 rule prepare_mutations:
     input:
-        mutations=lambda wc: source_file(wc.source, STUDY["mutations_file"]),
-        samples=lambda wc: source_file(wc.source, STUDY["samples_file"]),
-        reference=f"{RES}/reference/{STUDY.get('reference_source', 'grch38')}/genome.fa.gz",
+        mutations=lambda wc: source_file(wc.source, MUTATION_SETS[wc.source]["mutations"]),
+        samples=lambda wc: source_file(wc.source, MUTATION_SETS[wc.source]["samples"]),
+        reference=lambda wc: f"{RES}/reference/{MUTATION_SETS[wc.source]['reference_source']}/genome.fa.gz",
     output:
         mutations=f"{RES}/{{source}}/mutations.parquet",
         samples=f"{RES}/{{source}}/samples.parquet",
         qc=f"{RES}/{{source}}/qc.tsv",
     params:
-        format=STUDY.get("mutation_format", "auto"),
-        chromosomes=lambda wc: shlex.quote(
-            STUDY["chromosomes"] if isinstance(STUDY["chromosomes"], str) else ",".join(STUDY["chromosomes"])
-        ),
-        max_mismatch=STUDY.get("max_ref_mismatch_fraction", 0.01),
+        format=lambda wc: MUTATION_SETS[wc.source]["format"],
+        chromosomes=lambda wc: chromosome_arg(MUTATION_SETS[wc.source]["chromosomes"]),
+        max_mismatch=lambda wc: MUTATION_SETS[wc.source]["max_ref_mismatch_fraction"],
     log:
         f"{RES}/logs/prepare_mutations/{{source}}.log",
     resources:

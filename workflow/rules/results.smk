@@ -1,9 +1,10 @@
-# The tidy results table (results/tables/metrics.parquet + .tsv) and its summary figure.
+# The tidy results table (results/tables/metrics.parquet + .tsv) and its summary figure, from the per-job tables the
+# studies registered in METRIC_TABLES.
 
 
 rule collect_metrics:
     input:
-        metric_inputs(),
+        lambda wc: METRIC_TABLES,
     output:
         parquet=f"{RESULTS}/tables/metrics.parquet",
         tsv=f"{RESULTS}/tables/metrics.tsv",

@@ -12,13 +12,15 @@ import numpy as np
 import polars as pl
 import seaborn as sns
 
+from genolm.atomic import atomic_file
+
 
 def _save(fig, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.stem + ".tmp" + path.suffix)
-    fig.savefig(tmp, dpi=120, bbox_inches="tight")
-    plt.close(fig)
-    tmp.replace(path)
+    try:
+        with atomic_file(path) as tmp:  # keeps the suffix, from which savefig takes the format
+            fig.savefig(tmp, dpi=120, bbox_inches="tight")
+    finally:
+        plt.close(fig)
 
 
 def plot_history(history: pl.DataFrame, path: Path, title: str) -> None:

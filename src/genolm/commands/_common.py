@@ -31,21 +31,21 @@ def add_tracking_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_context_arguments(parser: argparse.ArgumentParser) -> None:
-    """The descriptive columns of the results table (genolm.results.METRICS_SCHEMA)."""
+    """The descriptive columns of the results table (genolm.results.METRICS_SCHEMA). The label fraction is not
+    among them: the trainer records the fraction it really trained on."""
     group = parser.add_argument_group("results table columns")
     group.add_argument("--study", required=True)
     group.add_argument("--task", required=True)
     group.add_argument("--experiment", required=True)
-    group.add_argument("--model-name", default="hyenadna")
-    group.add_argument("--tokenizer-name", default="character")
-    group.add_argument("--label-fraction", type=float, default=1.0)
+    group.add_argument("--model-name", help="default: the spec's model preset or name")
+    group.add_argument("--tokenizer-name", help="default: the spec's tokenizer name")
 
 
 def results_context(args, *, context_length: int, init: str) -> dict:
     return {
         "study": args.study, "task": args.task, "experiment": args.experiment, "model": args.model_name,
         "tokenizer": args.tokenizer_name, "context_length": context_length, "init": init,
-        "label_fraction": args.label_fraction, "seed": args.seed,
+        "seed": args.seed,
     }
 
 

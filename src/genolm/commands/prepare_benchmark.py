@@ -19,6 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
+    from genolm.atomic import atomic_file
     from genolm.sources.benchmarks import read_genomic_benchmark, read_nt_task
     from genolm.sources.download import safe_extract_zip
     from genolm.sources.reference import ReferenceGenome
@@ -38,8 +39,7 @@ def run(args: argparse.Namespace) -> None:
             table, qc = read_genomic_benchmark(root, reference)
         else:
             table, qc = read_nt_task(root)
-    tmp_out = args.out.with_name(args.out.name + ".tmp")
-    table.write_parquet(tmp_out)
-    tmp_out.replace(args.out)
-    if args.qc:
-        qc.write(args.qc)
+    with atomic_file(args.out) as tmp_out:  # the table appears last, once the QC table is written too
+        table.write_parquet(tmp_out)
+        if args.qc:
+            qc.write(args.qc)

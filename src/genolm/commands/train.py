@@ -4,32 +4,31 @@ from pathlib import Path
 
 from genolm.commands._common import add_context_arguments, add_tracking_arguments, json_arg, open_training_run, results_context
 
-HELP = ("Train any zoo model (BERT/DNABERT, Longformer, ALBERT, Longalbert, ENBED, HyenaDNA, baselines) with any "
-        "tokenizer, by a pretraining objective or a task head, from a YAML/JSON spec.")
+HELP = ("Train any model (HyenaDNA, BERT/DNABERT, Longformer, ALBERT, Longalbert, ENBED, baselines) with any "
+        "tokenizer, by a pretraining objective or a task head, from a YAML/JSON spec (genolm.training.trainer).")
 
 
 def add_arguments(parser) -> None:
     parser.add_argument("--spec", type=json_arg, required=True,
-                        help="the job spec as JSON or @file.yaml (schema: $defs/zoo_spec in workflow/schemas/config.schema.yaml)")
+                        help="the job spec as JSON or @file.yaml (schema: $defs/train_spec in genolm/schemas/config.schema.yaml)")
     parser.add_argument("--shards", type=Path, required=True, help="window shards (train; val and test when present)")
-    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--seed", type=int, required=True)
     parser.add_argument("--out", type=Path, required=True, help="job directory; <out>/model is the trained model")
     parser.add_argument("--plots", type=Path, help="directory for the loss-curve figure (default: --out)")
     add_tracking_arguments(parser)
     add_context_arguments(parser)
-    # The results table's model and tokenizer columns default to the spec's names.
-    parser.set_defaults(model_name=None, tokenizer_name=None)
 
 
 def run(args) -> int:
-    from genolm.training.zoo import prepare, run_job, validate_spec
+    from genolm.training.trainer import prepare, run_job, validate_spec
 
     spec = validate_spec(args.spec, source="--spec")
     model = spec["model"]
     args.model_name = args.model_name or model.get("preset") or model.get("name") or Path(model["checkpoint"]).name
+    inputs = [args.shards] + ([Path(model["checkpoint"])] if model.get("checkpoint") else [])
     args.tokenizer_name = args.tokenizer_name or spec["tokenizer"].get("name") or "pretrained"
     job = prepare(spec, shards=args.shards, seed=args.seed)  # bad input fails before an MLflow run is opened
-    job_run = open_training_run(args, args.out, inputs=[args.shards])
+    job_run = open_training_run(args, args.out, inputs=inputs)
     run_job(job, job_dir=args.out, run=job_run, plots=args.plots or args.out,
             context=results_context(args, context_length=spec["context_length"], init=spec["init"]))
     return 0

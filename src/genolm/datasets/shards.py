@@ -13,11 +13,9 @@ away from its manifest still says where it came from.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import sys
-import tempfile
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from types import TracebackType
 
@@ -26,6 +24,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from genolm import __version__
+from genolm.atomic import atomic_directory
 from genolm.errors import GenolmInputError
 from genolm.qc import QCCounts
 from genolm.sources.checksums import file_checksum
@@ -128,11 +127,12 @@ class ShardWriter:
         metadata = {METADATA_KEY: json.dumps(self.provenance, sort_keys=True, default=str).encode()}
         self._schema = WINDOW_SCHEMA.with_metadata(metadata)
         self._tmp: Path | None = None
+        self._atomic: AbstractContextManager[Path] | None = None
         self._splits: dict[str, _SplitWriter] = {}
 
     def __enter__(self) -> "ShardWriter":
-        self.out.parent.mkdir(parents=True, exist_ok=True)
-        self._tmp = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.tmp-", dir=self.out.parent))
+        self._atomic = atomic_directory(self.out)
+        self._tmp = self._atomic.__enter__()
         return self
 
     def write(self, batch: pa.RecordBatch | pa.Table) -> None:
@@ -163,19 +163,19 @@ class ShardWriter:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        assert self._tmp is not None
+        assert self._tmp is not None and self._atomic is not None
+        atomic, tmp = self._atomic, self._tmp
+        self._atomic = self._tmp = None
         try:
             for writer in self._splits.values():
                 writer.close()
             if exc_type is None:
-                self._write_manifest(self._tmp)
-                if self.out.exists():
-                    shutil.rmtree(self.out)
-                os.replace(self._tmp, self.out)
-        finally:
-            if self._tmp.exists():
-                shutil.rmtree(self._tmp)
-            self._tmp = None
+                self._write_manifest(tmp)
+        except BaseException as error:
+            atomic.__exit__(type(error), error, error.__traceback__)  # removes the temporary directory
+            raise
+        # Replaces `out` with the temporary directory when the block succeeded, else removes it.
+        atomic.__exit__(exc_type, exc, traceback)
 
     def _write_manifest(self, root: Path) -> None:
         splits = {}

@@ -19,8 +19,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import shutil
-import tempfile
+from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -28,6 +28,7 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor, nn
 
+from genolm.atomic import atomic_directory, atomic_file
 from genolm.errors import GenolmInputError
 
 CONFIG_NAME = "config.json"
@@ -42,6 +43,26 @@ class ModelOutput:
     logits: Tensor | None = None  # [B, L, V] language-model logits (decoder logits for seq2seq)
     backward_logits: Tensor | None = None  # bilm: logits at t predict token t-1
     loss: Tensor | None = None  # seq2seq: the decoder's cross-entropy when labels were given
+
+
+def write_model_files(directory: str | os.PathLike, writers: dict[str, Callable[[Path], object]]) -> Path:
+    """Write each named file of a model directory with its writer (given a temporary path), all or none.
+
+    A new directory appears whole. In an existing one, what else lives there (a tokenizer, a head) is kept and
+    only the named files are replaced: all of them are written before any is renamed into place, and the first
+    named (the config) is renamed last.
+    """
+    directory = Path(directory)
+    if not directory.exists():
+        with atomic_directory(directory) as tmp:
+            for name, write in writers.items():
+                write(tmp / name)
+        return directory
+    with ExitStack() as stack:  # exits last-in first-out: the first file is renamed last
+        temps = {name: stack.enter_context(atomic_file(directory / name)) for name in writers}
+        for name, write in writers.items():
+            write(temps[name])
+    return directory
 
 
 class ZooModel(nn.Module):
@@ -88,25 +109,12 @@ class ZooModel(nn.Module):
         """Write config.json + model.safetensors into `directory` (created or replaced atomically)."""
         from safetensors.torch import save_model
 
-        directory = Path(directory)
-        directory.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}.tmp-"))
-        try:
-            payload = {"genolm_model": self.name, "format_version": FORMAT_VERSION,
-                       "config": dataclasses.asdict(self.config)}
-            (tmp / CONFIG_NAME).write_text(json.dumps(payload, indent=2) + "\n")
-            save_model(self, str(tmp / WEIGHTS_NAME))
-            if directory.exists():
-                # Keep what else lives there (a tokenizer, a head) and replace only the model files.
-                for name in (CONFIG_NAME, WEIGHTS_NAME):
-                    os.replace(tmp / name, directory / name)
-                shutil.rmtree(tmp)
-            else:
-                tmp.replace(directory)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        return directory
+        payload = {"genolm_model": self.name, "format_version": FORMAT_VERSION,
+                   "config": dataclasses.asdict(self.config)}
+        return write_model_files(directory, {
+            CONFIG_NAME: lambda tmp: tmp.write_text(json.dumps(payload, indent=2) + "\n"),
+            WEIGHTS_NAME: lambda tmp: save_model(self, str(tmp)),
+        })
 
     @classmethod
     def from_config_dict(cls, config: dict[str, Any], source: str | os.PathLike = "config") -> ZooModel:

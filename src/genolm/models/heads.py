@@ -1,7 +1,6 @@
 """Task heads on top of a backbone that returns hidden states [B, L, d_model].
 
-`SequenceClassifier` is the HyenaDNA fine-tuning head (genolm.training.run). The other heads work on any zoo model
-(genolm.models.base.ModelOutput) through `TaskModel`:
+The heads work on any model (genolm.models.base.ModelOutput), HyenaDNA included, through `TaskModel`:
 
     ClassificationHead   pooled states ([CLS], mean or last real token) -> optional dense+tanh+dropout -> classes
     MultiLabelHead       the same with one sigmoid output per label and positive-class weighting in the loss
@@ -29,7 +28,7 @@ def pool_hidden_states(hidden: torch.Tensor, attention_mask: torch.Tensor, pooli
     """
     mask = attention_mask.to(hidden.dtype).unsqueeze(-1)
     if pooling == "cls":
-        # The first real token ([CLS] for the encoders), also with left padding.
+        # The first real token ([CLS] for the encoders).
         positions = torch.arange(hidden.shape[1], device=hidden.device).expand_as(attention_mask)
         first = torch.where(attention_mask.bool(), positions, hidden.shape[1]).min(dim=1).values.clamp(max=hidden.shape[1] - 1)
         return hidden[torch.arange(hidden.shape[0], device=hidden.device), first]
@@ -41,24 +40,6 @@ def pool_hidden_states(hidden: torch.Tensor, attention_mask: torch.Tensor, pooli
         last = torch.where(attention_mask.bool(), positions, -1).max(dim=1).values.clamp(min=0)
         return hidden[torch.arange(hidden.shape[0], device=hidden.device), last]
     raise ValueError(f"unknown pooling {pooling!r} (expected 'cls', 'mean' or 'last')")
-
-
-class SequenceClassifier(nn.Module):
-    """Backbone + pooling + a linear layer: the HyenaDNA fine-tuning head."""
-
-    def __init__(self, backbone: nn.Module, d_model: int, num_classes: int, pooling: str = "mean", dropout: float = 0.0):
-        super().__init__()
-        self.backbone = backbone
-        self.pooling = pooling
-        self.dropout = nn.Dropout(dropout)
-        self.classifier = nn.Linear(d_model, num_classes)
-
-    def embed(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        hidden = self.backbone.hidden_states(input_ids)
-        return pool_hidden_states(hidden.float(), attention_mask, self.pooling)
-
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        return self.classifier(self.dropout(self.embed(input_ids, attention_mask)))
 
 
 POOLINGS = ("cls", "mean", "last")

@@ -20,6 +20,7 @@ from pathlib import Path
 import polars as pl
 
 from genolm.errors import GenolmInputError
+from genolm.sources.fasta import fasta_records
 from genolm.qc import QCCounts
 
 BENCHMARK_SCHEMA = {"benchmark": pl.Utf8, "task": pl.Utf8, "split": pl.Utf8, "id": pl.Utf8, "label": pl.Int64,
@@ -110,7 +111,7 @@ def read_nt_task(task_dir: Path) -> tuple[pl.DataFrame, QCCounts]:
         path = task_dir / f"{split}.fna"
         if not path.is_file():
             raise GenolmInputError(task_dir, f"no {split}.fna: not a Nucleotide Transformer task directory")
-        for number, header, sequence in _fasta_records(path):
+        for header, sequence, number in fasta_records(path):
             name, sep, label = header.rpartition("|")
             if not sep or not label.strip().lstrip("-").isdigit():
                 raise GenolmInputError(path, f"header {header!r} does not end in '|<integer label>'",
@@ -120,19 +121,3 @@ def read_nt_task(task_dir: Path) -> tuple[pl.DataFrame, QCCounts]:
                          "sequence": _check(sequence, path, f"line {number}")})
         qc.add("sequences", sum(r["split"] == split for r in rows), detail=split)
     return pl.DataFrame(rows, schema=BENCHMARK_SCHEMA), qc
-
-
-def _fasta_records(path: Path):
-    header, number, chunks = None, 0, []
-    with open(path, encoding="ascii", errors="replace") as handle:
-        for line_number, line in enumerate(handle, start=1):
-            if line.startswith(">"):
-                if header is not None:
-                    yield number, header, "".join(chunks)
-                header, number, chunks = line[1:].strip(), line_number, []
-            elif line.strip():
-                if header is None:
-                    raise GenolmInputError(path, "sequence before the first header", record=f"line {line_number}")
-                chunks.append(line.strip())
-    if header is not None:
-        yield number, header, "".join(chunks)

@@ -1,10 +1,10 @@
 """The one way genolm fetches a file: GRCh38, RefSeq, MitoFish, GenBank viral and DepMap all come through here.
 
-A download streams to `<dest>.part` beside the destination, resumes a broken transfer with an HTTP Range
-request, verifies size, content and checksum, and only then moves the file into place and writes
-`<dest>.provenance.json`. So `dest` exists only when it is complete and verified, and a rerun with the same
-URL and checksum reuses it. http(s), ftp, `file://` URLs and plain local paths (a lab's own mirror) all go
-through the same code.
+A download streams to a temporary file beside the destination (`genolm.atomic.atomic_file`), resumes a broken
+transfer with an HTTP Range request, verifies size, content and checksum, and only then moves the file into
+place and writes `<dest>.provenance.json`. So `dest` exists only when it is complete and verified, and a rerun
+with the same URL and checksum reuses it. http(s), ftp, `file://` URLs and plain local paths (a lab's own
+mirror) all go through the same code.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import ftplib
 import http.client
 import json
 import logging
-import os
 import posixpath
 import stat
 import sys
@@ -31,6 +30,7 @@ from typing import BinaryIO, Callable, TypeVar
 from tqdm import tqdm
 
 from genolm import __version__
+from genolm.atomic import atomic_file
 from genolm.sources.checksums import ALGORITHMS, lookup_checksum, new_hasher, normalise_checksum, parse_checksum_listing
 from genolm.errors import GenolmInputError
 
@@ -116,22 +116,22 @@ def download(
         log.info("%s: already downloaded from %s (%s)", dest, url, cached.retrieved_at)
         return cached
 
-    part = dest.with_name(dest.name + ".part")
     # A stale file for another request must not survive a failed download of this one.
-    for stale in (provenance_path(dest), dest, part):
+    for stale in (provenance_path(dest), dest):
         stale.unlink(missing_ok=True)
-    dest.parent.mkdir(parents=True, exist_ok=True)
     try:
-        retry.run(lambda: _transfer(source, url, part, timeout, progress), url)
-        hash_algorithm = expected[0] if expected else algorithm
-        actual = _verify(part, url, expect, hash_algorithm)
-        if expected is not None and actual != expected[1]:
-            raise GenolmInputError(
-                url,
-                f"{hash_algorithm} checksum mismatch: expected {expected[1]}, got {actual}"
-                " (corrupt, or changed upstream)",
-            )
-        os.replace(part, dest)
+        # The temporary file is also what a retry resumes (HTTP Range) after a broken transfer; it is renamed
+        # onto `dest` only once verified, and removed if the download fails.
+        with atomic_file(dest) as part:
+            retry.run(lambda: _transfer(source, url, part, timeout, progress), url)
+            hash_algorithm = expected[0] if expected else algorithm
+            actual = _verify(part, url, expect, hash_algorithm)
+            if expected is not None and actual != expected[1]:
+                raise GenolmInputError(
+                    url,
+                    f"{hash_algorithm} checksum mismatch: expected {expected[1]}, got {actual}"
+                    " (corrupt, or changed upstream)",
+                )
         record = Provenance(
             url=url,
             path=str(dest),
@@ -141,10 +141,11 @@ def download(
             verified=expected is not None,
             retrieved_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         )
-        _write_atomically(provenance_path(dest), json.dumps(asdict(record), indent=2) + "\n")
+        with atomic_file(provenance_path(dest)) as tmp:
+            tmp.write_text(json.dumps(asdict(record), indent=2) + "\n")
     except BaseException:
         # Whatever exists now was made by this call (stale files were removed above): none of it may stay.
-        for leftover in (part, dest, provenance_path(dest)):
+        for leftover in (dest, provenance_path(dest)):
             leftover.unlink(missing_ok=True)
         raise
     log.info("%s: %d bytes from %s, %s %s%s", dest, record.size, url, record.algorithm, record.checksum,
@@ -183,16 +184,12 @@ def safe_extract_zip(zip_path: Path, dest_dir: Path) -> list[Path]:
         written: list[Path] = []
         try:
             for member, target in zip(members, targets):
-                target.parent.mkdir(parents=True, exist_ok=True)
-                part = target.with_name(target.name + ".part")
                 try:
-                    with archive.open(member) as src, open(part, "wb") as out:
+                    with atomic_file(target) as part, archive.open(member) as src, open(part, "wb") as out:
                         while chunk := src.read(_CHUNK):
                             out.write(chunk)
                 except (zipfile.BadZipFile, zlib.error, EOFError) as error:
-                    part.unlink(missing_ok=True)
                     raise GenolmInputError(zip_path, f"corrupt member: {error}", record=member.filename) from error
-                os.replace(part, target)
                 written.append(target)
         except BaseException:
             for path in written:
@@ -364,16 +361,6 @@ def _write(out: BinaryIO, part: Path, chunk: bytes) -> None:
         out.write(chunk)
     except OSError as error:
         raise GenolmInputError(part, f"cannot write: {error}") from error
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        tmp.write_text(text)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def _reusable(dest: Path, url: str, expected: tuple[str, str] | None) -> Provenance | None:

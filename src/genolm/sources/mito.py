@@ -18,7 +18,9 @@ from pathlib import Path
 
 import polars as pl
 
+from genolm.atomic import atomic_file
 from genolm.sources.download import safe_extract_zip
+from genolm.sources.fasta import fasta_records
 from genolm.sources.genbank import genbank_records, is_genbank, taxon_id
 from genolm.errors import GenolmInputError
 from genolm.qc import QCCounts
@@ -69,11 +71,9 @@ def read_mitofish_fasta(path: Path, source: object) -> dict[str, FastaHeader]:
     """Accession -> header of every record in a MitoFish genome FASTA (sequences are not needed: the annotated
     GenBank records carry their own)."""
     headers: dict[str, FastaHeader] = {}
-    with open(path, encoding="utf-8", errors="replace") as handle:
-        for number, line in enumerate(handle, start=1):
-            if line.startswith(">"):
-                parsed = parse_mitofish_header(line.strip(), source, f"{Path(path).name}, line {number}")
-                headers.setdefault(parsed.accession.split(".")[0], parsed)
+    for record in fasta_records(path):
+        parsed = parse_mitofish_header(record.title, source, f"{Path(path).name}, line {record.line}")
+        headers.setdefault(parsed.accession.split(".")[0], parsed)
     return headers
 
 
@@ -171,9 +171,8 @@ def extract_12s(ncbi_gbff: list[Path], mitofish_genomes: list[Path], mitofish_an
         qc.add("mitofish_genomes", len(headers), detail="mitofish")
         qc.add("no_12s_no_annotation", len(unannotated), detail="mitofish")
     table = pl.DataFrame(rows, schema=TWELVE_S_SCHEMA).sort("source", "accession")
-    tmp_out = out.with_name(out.name + ".tmp")
-    table.write_parquet(tmp_out)
-    tmp_out.replace(out)
+    with atomic_file(out) as tmp_out:
+        table.write_parquet(tmp_out)
     return qc
 
 

@@ -17,7 +17,9 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from genolm.atomic import atomic_file
 from genolm.sources.chromosomes import canonical_name, select_chromosomes
+from genolm.sources.fasta import GZIP_MAGIC, is_gzip
 from genolm.sources.reference import ReferenceGenome
 from genolm.errors import GenolmInputError
 from genolm.qc import QCCounts
@@ -69,7 +71,7 @@ def detect_format(path: Path) -> str:
         head = handle.read(4)
     if head == b"PAR1":
         return "parquet"
-    opener = gzip.open if head[:2] == b"\x1f\x8b" else open
+    opener = gzip.open if head[:2] == GZIP_MAGIC else open
     try:
         with opener(path, "rb") as handle:
             text = handle.read(1 << 16)
@@ -135,7 +137,7 @@ def _read_delimited(path: Path, separator: str, required: Sequence[str], optiona
 
 
 def _first_ragged_line(path: Path, separator: str, skip_rows: int, n_fields: int) -> int | None:
-    opener = gzip.open if path.read_bytes()[:2] == b"\x1f\x8b" else open
+    opener = gzip.open if is_gzip(path) else open
     with opener(path, "rt", newline="") as handle:
         for _ in range(skip_rows):
             handle.readline()
@@ -179,7 +181,7 @@ def _read_depmap(path: Path, qc: QCCounts) -> pl.DataFrame:
 
 
 def _read_maf(path: Path, qc: QCCounts) -> pl.DataFrame:
-    opener = gzip.open if path.read_bytes()[:2] == b"\x1f\x8b" else open
+    opener = gzip.open if is_gzip(path) else open
     with opener(path, "rt") as handle:
         comments = 0
         for line in handle:
@@ -447,11 +449,5 @@ def _check_chromosome(rows: pl.DataFrame, reference: ReferenceGenome, source: Pa
 
 def write_parquet(table: pl.DataFrame, path: Path) -> None:
     """Write a zstd parquet file atomically (temporary file, then rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    try:
+    with atomic_file(path) as tmp:
         table.write_parquet(tmp, compression="zstd")
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)

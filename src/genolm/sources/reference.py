@@ -8,17 +8,16 @@ named `*.gz` is BGZF (with the `.gzi` block index that samtools and pyfaidx read
 from __future__ import annotations
 
 import contextlib
-import gzip
 import logging
 import re
 import tempfile
-import zlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
 import pyfaidx
 
+from genolm.atomic import atomic_file
 from genolm.sources.bgzf import BgzfWriter, gzi_path, read_gzi, read_range
 from genolm.sources.chromosomes import (
     AUTOSOMES,
@@ -29,6 +28,7 @@ from genolm.sources.chromosomes import (
     select_chromosomes,
 )
 from genolm.errors import GenolmInputError
+from genolm.sources.fasta import GZIP_MAGIC, fasta_records, is_gzip
 from genolm.qc import QCCounts
 
 log = logging.getLogger(__name__)
@@ -36,56 +36,13 @@ log = logging.getLogger(__name__)
 LINE_WIDTH = 60
 # IUPAC nucleotide codes: GRCh38 has a handful of non-N ambiguity codes, which are kept as they are.
 _ALLOWED = b"ACGTNRYKMSWBDHV"
-_GZIP_MAGIC = b"\x1f\x8b"
-
-
-def _is_gzip(path: Path) -> bool:
-    with open(path, "rb") as handle:
-        return handle.read(2) == _GZIP_MAGIC
 
 
 def _is_bgzip(path: Path) -> bool:
     # BGZF is gzip with an extra field whose subfield id is "BC" (SAM/BAM specification, section 4.1).
     with open(path, "rb") as handle:
         head = handle.read(14)
-    return head[:2] == _GZIP_MAGIC and len(head) == 14 and bool(head[3] & 4) and head[12:14] == b"BC"
-
-
-def _numbered_lines(path: Path) -> Iterator[tuple[int, bytes]]:
-    """(line number, line) pairs of a plain or gzip/bgzip file; a damaged gzip stream is a GenolmInputError."""
-    opener = gzip.open if _is_gzip(path) else open
-    try:
-        with opener(path, "rb") as handle:
-            yield from enumerate(handle, start=1)
-    except (EOFError, gzip.BadGzipFile, zlib.error) as error:
-        raise GenolmInputError(path, f"corrupt or truncated gzip stream ({error})") from error
-
-
-def _fasta_records(path: Path) -> Iterator[tuple[str, int, Iterator[bytes]]]:
-    """Yield (header, header line number, iterator over its sequence lines) for each record, streaming.
-
-    The caller must exhaust one record's line iterator before asking for the next record.
-    """
-    lines = _numbered_lines(path)
-    pending: tuple[int, bytes] | None = next(((n, line) for n, line in lines if line.strip()), None)
-    if pending is None:
-        raise GenolmInputError(path, "empty file: no FASTA records")
-    if not pending[1].startswith(b">"):
-        raise GenolmInputError(path, "not a FASTA file: the first non-empty line does not start with '>'",
-                               record=f"line {pending[0]}")
-
-    def body() -> Iterator[bytes]:
-        nonlocal pending
-        for number, line in lines:
-            if line.startswith(b">"):
-                pending = (number, line)
-                return
-            yield line.strip()
-
-    while pending is not None:
-        number, header_line = pending
-        pending = None
-        yield header_line.decode("ascii", errors="replace").strip().lstrip(">"), number, body()
+    return head[:2] == GZIP_MAGIC and len(head) == 14 and bool(head[3] & 4) and head[12:14] == b"BC"
 
 
 def prepare_reference(source: Path, out_fasta: Path, *, chromosomes: str | Sequence[str] = "all",
@@ -94,28 +51,29 @@ def prepare_reference(source: Path, out_fasta: Path, *, chromosomes: str | Seque
 
     `out_fasta` ending in `.gz` is written as BGZF with a `.gzi` index beside it. `renames` maps source names
     the built-in GRCh38 table does not know (an assembly report's scaffolds) to the names to write.
-    Holds at most one chromosome in memory. Nothing is left at the output paths when the source is bad.
+    Holds one chromosome at a time in memory. Nothing is left at the output paths when the source is bad.
     """
     source, out_fasta = Path(source), Path(out_fasta)
     spec = parse_chromosome_spec(chromosomes)
     qc = QCCounts("prepare_reference")
-    out_fasta.parent.mkdir(parents=True, exist_ok=True)
-    fai_path = Path(f"{out_fasta}.fai")
-    aliases_path = Path(f"{out_fasta}.aliases.tsv")
     bgzip = out_fasta.name.endswith(".gz")
-    finals = [out_fasta, fai_path, aliases_path] + ([gzi_path(out_fasta)] if bgzip else [])
-    temps = [p.with_name(p.name + ".tmp") for p in finals]
-    tmp_fasta, tmp_fai, tmp_aliases = temps[:3]
     renames = renames or {}
     wanted_names = None if isinstance(spec, str) else {canonical_name(n) or n for n in spec}
 
     source_names: list[str] = []
     seen: dict[str, str] = {}
     fai_rows: list[str] = []
-    try:
+    with contextlib.ExitStack() as outputs:
+        # Renamed in reverse order of entering, so the data file goes last: an interrupted rename never leaves
+        # it beside missing indexes. On error every temporary is removed.
+        tmp_fasta = outputs.enter_context(atomic_file(out_fasta))
+        tmp_fai = outputs.enter_context(atomic_file(f"{out_fasta}.fai"))
+        tmp_aliases = outputs.enter_context(atomic_file(f"{out_fasta}.aliases.tsv"))
+        tmp_gzi = outputs.enter_context(atomic_file(gzi_path(out_fasta))) if bgzip else None
         with open(tmp_fasta, "wb") as handle:
             out = BgzfWriter(handle) if bgzip else handle
-            for header, line_number, body in _fasta_records(source):
+            records = 0
+            for records, (header, text, line_number) in enumerate(fasta_records(source), start=1):
                 record = f"record '{header}' (line {line_number})"
                 raw_name = record_name(header)
                 if not raw_name:
@@ -129,10 +87,8 @@ def prepare_reference(source: Path, out_fasta: Path, *, chromosomes: str | Seque
                 keep = spec == "all" or (name in AUTOSOMES if spec == "autosomes" else name in wanted_names)
                 if not keep:
                     qc.add("chromosome_not_selected", detail=name)
-                    for _ in body:  # skip without holding the sequence
-                        pass
                     continue
-                sequence = bytearray().join(body).upper()
+                sequence = bytearray(text.upper(), "ascii", "replace")  # non-ASCII -> '?', reported below
                 _check_sequence(sequence, source, record)
                 out.write(f">{name}\n".encode())
                 # Same fields as `samtools faidx`, which records a one-line sequence's own length as its width.
@@ -142,20 +98,15 @@ def prepare_reference(source: Path, out_fasta: Path, *, chromosomes: str | Seque
                     out.write(sequence[start:start + LINE_WIDTH])
                     out.write(b"\n")
                 qc.add("chromosome_kept", detail=name)
+            if not records:
+                raise GenolmInputError(source, "empty file: no FASTA records")
             if bgzip:
                 out.close()
-                temps[3].write_bytes(out.gzi_bytes())
+                tmp_gzi.write_bytes(out.gzi_bytes())
         # Raises for explicit names the source does not have, and when "autosomes" finds none.
         select_chromosomes(source_names, spec, source=source)
         tmp_fai.write_text("".join(fai_rows))
         alias_table(source_names, renames).write_csv(tmp_aliases, separator="\t")
-    except BaseException:
-        for tmp in temps:
-            tmp.unlink(missing_ok=True)
-        raise
-    # The data file goes last, so an interrupted rename never leaves it beside missing indexes.
-    for tmp, final in list(zip(temps, finals))[1:] + [(tmp_fasta, out_fasta)]:
-        tmp.replace(final)
     return qc
 
 
@@ -181,7 +132,7 @@ class ReferenceGenome:
         self.path = Path(path)
         if not self.path.is_file():
             raise GenolmInputError(self.path, "reference FASTA not found")
-        if _is_gzip(self.path) and not _is_bgzip(self.path):
+        if is_gzip(self.path) and not _is_bgzip(self.path):
             raise GenolmInputError(
                 self.path, "plain gzip FASTA cannot be read by region: run `genolm prepare-reference` on it "
                            "(or recompress it with `bgzip`)")

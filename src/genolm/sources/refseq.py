@@ -15,6 +15,7 @@ from pathlib import Path
 
 import polars as pl
 
+from genolm.atomic import atomic_file
 from genolm.sources.release import Wanted, join_url
 from genolm.errors import GenolmInputError
 from genolm.qc import QCCounts
@@ -219,8 +220,6 @@ def prepare_assemblies(manifest: Path, out_dir: Path, table: Path) -> QCCounts:
             "n_sequences": len(lengths), "total_length": sum(lengths),
         })
     out = pl.DataFrame(rows, schema=ASSEMBLY_SCHEMA)
-    Path(table).parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(table).with_name(Path(table).name + ".tmp")
-    out.write_parquet(tmp)
-    tmp.replace(table)
+    with atomic_file(table) as tmp:
+        out.write_parquet(tmp)
     return qc

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import polars as pl
 
+from genolm.atomic import atomic_file
 from genolm.sources.download import Provenance, download, fetch_small, local_path
 from genolm.errors import GenolmInputError
 
@@ -89,9 +90,8 @@ def fetch_set(wanted: Iterable[Wanted], out_dir: Path, *, expect: str | None = "
     table = pl.DataFrame(rows, schema={"name": pl.Utf8, "url": pl.Utf8, "path": pl.Utf8, "size": pl.Int64,
                                        "algorithm": pl.Utf8, "checksum": pl.Utf8, "verified": pl.Boolean,
                                        "retrieved_at": pl.Utf8})
-    tmp = manifest.with_name(manifest.name + ".tmp")
-    table.write_csv(tmp, separator="\t")
-    tmp.replace(manifest)
+    with atomic_file(manifest) as tmp:
+        table.write_csv(tmp, separator="\t")
     return table
 
 

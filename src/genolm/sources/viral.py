@@ -14,12 +14,13 @@ segment.
 from __future__ import annotations
 
 import csv
-import gzip
 import re
 from pathlib import Path
 
 import polars as pl
 
+from genolm.atomic import atomic_file
+from genolm.sources.fasta import fasta_records
 from genolm.sources.genbank import genbank_records, taxon_id
 from genolm.errors import GenolmInputError
 from genolm.qc import QCCounts
@@ -77,28 +78,6 @@ def phage_label(host_lineages: list[str]) -> bool | None:
     return False if not any(prokaryote) else None
 
 
-def _fasta(path: Path):
-    with open(path, "rb") as probe:
-        opener = gzip.open if probe.read(2) == b"\x1f\x8b" else open
-    header, chunks, number = None, [], 0
-    try:
-        with opener(path, "rb") as handle:
-            for number, line in enumerate(handle, start=1):
-                if line.startswith(b">"):
-                    if header is not None:
-                        yield header, b"".join(chunks)
-                    header, chunks = (line[1:].decode("utf-8", errors="replace").strip(), number), []
-                elif header is None and line.strip():
-                    raise GenolmInputError(path, "not a FASTA file: sequence before the first header",
-                                           record=f"line {number}")
-                else:
-                    chunks.append(line.strip())
-    except (EOFError, gzip.BadGzipFile) as error:
-        raise GenolmInputError(path, f"corrupt or truncated gzip data: {error}", record=f"line {number}") from error
-    if header is not None:
-        yield header, b"".join(chunks)
-
-
 def prepare_viral(fasta: list[Path], gbff: list[Path], virushostdb: Path | None, out_genomes: Path,
                   out_labels: Path) -> QCCounts:
     """Write the genomes (GENOME_SCHEMA) and their labels (LABEL_SCHEMA), both sorted by accession."""
@@ -112,12 +91,12 @@ def prepare_viral(fasta: list[Path], gbff: list[Path], virushostdb: Path | None,
     genomes, labels = [], []
     seen: set[str] = set()
     for path in fasta:
-        for (header, line), sequence in _fasta(Path(path)):
+        for header, text, line in fasta_records(path):
             accession, _, description = header.partition(" ")
             if accession in seen:
                 raise GenolmInputError(path, f"duplicate accession {accession}", record=f"line {line}")
             seen.add(accession)
-            sequence = sequence.upper()
+            sequence = text.upper().encode("ascii", "replace")  # non-ASCII -> '?', reported below
             bad = _BASES.search(sequence)
             if not sequence or bad:
                 what = "empty sequence" if not sequence else f"invalid character {chr(sequence[bad.start()])!r}"
@@ -149,15 +128,8 @@ def prepare_viral(fasta: list[Path], gbff: list[Path], virushostdb: Path | None,
             qc.add("phage" if is_phage else ("other_virus" if is_phage is False else "unlabelled"))
     if not genomes:
         raise GenolmInputError(fasta[0] if fasta else "viral genomes", "no genome records")
-    _write(pl.DataFrame(genomes, schema=GENOME_SCHEMA).sort("accession"), out_genomes)
-    _write(pl.DataFrame(labels, schema=LABEL_SCHEMA).sort("accession"), out_labels)
+    # Both tables are written before either is renamed into place, so they appear together.
+    with atomic_file(out_labels) as tmp_labels, atomic_file(out_genomes) as tmp_genomes:
+        pl.DataFrame(genomes, schema=GENOME_SCHEMA).sort("accession").write_parquet(tmp_genomes)
+        pl.DataFrame(labels, schema=LABEL_SCHEMA).sort("accession").write_parquet(tmp_labels)
     return qc
-
-
-def _write(table: pl.DataFrame, path: Path) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    table.write_parquet(tmp)
-    tmp.replace(path)
-

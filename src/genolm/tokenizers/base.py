@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Sequence
 from functools import cached_property
@@ -19,6 +18,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from genolm.atomic import atomic_file
 from genolm.errors import GenolmInputError
 
 CONFIG_NAME = "tokenizer_config.json"
@@ -195,15 +195,8 @@ def ascii_codes(sequences: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
 
 def write_atomic(path: Path, write: Callable[[str], Any]) -> None:
     """Call write(tmp_path) then rename onto path, so a reader never sees a half-written file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(path) as tmp:
+        write(str(tmp))
 
 
 def write_text_atomic(path: Path, text: str) -> None:

@@ -1,8 +1,11 @@
 """UMAP over a grid of (n_neighbors, min_dist), coloured by chromosome, positional bin and cancer type.
 
 A UMAP picture can suggest structure that is not there (or hide structure that is). Every colouring is
-therefore backed by a number: leave-one-out k-nearest-neighbour accuracy of that label, in the full embedding
-space and in each 2-d layout, next to the majority-class baseline a structureless embedding would get.
+therefore backed by a number: k-nearest-neighbour accuracy of that label, in the full embedding space and in each
+2-d layout, next to the majority-class baseline a structureless embedding would get. Reference windows (chromosome,
+position) are scored leave-one-out. Cancer type is scored across cell lines: the train cell lines' windows are the
+neighbours, the test cell lines' windows the queries, so overlapping windows of one cell line cannot vote for each
+other and the number says what a kNN classifier on the embedding would do for unseen cell lines.
 """
 
 from __future__ import annotations
@@ -32,6 +35,16 @@ def knn_accuracy(points: np.ndarray, labels: np.ndarray, k: int) -> float:
     np.add.at(votes, (np.repeat(np.arange(n), k), neighbour_codes.ravel()), 1)
     # Ties go to the lowest label code: deterministic, and no better than chance on structureless data.
     return float((votes.argmax(axis=1) == inverse).mean())
+
+
+def knn_transfer_accuracy(points: np.ndarray, labels: np.ndarray, reference: np.ndarray, k: int) -> float:
+    """kNN accuracy of the rows outside `reference` (a boolean mask), predicted from the reference rows alone."""
+    from sklearn.neighbors import KNeighborsClassifier
+
+    if reference.sum() < 1 or (~reference).sum() < 1:
+        return float("nan")
+    model = KNeighborsClassifier(n_neighbors=min(k, int(reference.sum()))).fit(points[reference], labels[reference])
+    return float((model.predict(points[~reference]) == labels[~reference]).mean())
 
 
 def majority_baseline(labels: np.ndarray) -> float:
@@ -65,30 +78,36 @@ def analyse(table: pl.DataFrame, *, out_dir: Path, n_neighbors: list[int], min_d
     reference = table.filter(pl.col("kind") == "reference")
     if len(reference) > 2:
         ref_points = np.stack(reference["embedding"].to_numpy())
-        colourings.append(("chromosome", ref_points, np.array(reference["chrom"].to_list()), None, "reference"))
+        colourings.append(("chromosome", ref_points, np.array(reference["chrom"].to_list()), None, "reference", None))
         bin_labels = position_bins(reference, bins)
         values, counts = np.unique(bin_labels, return_counts=True)
         top = [v for v, _ in sorted(zip(values, counts), key=lambda vc: (-vc[1], vc[0]))[:highlight_bins]]
-        colourings.append(("position_bin", ref_points, bin_labels, top, "reference"))
+        colourings.append(("position_bin", ref_points, bin_labels, top, "reference", None))
     mutated = table.filter(pl.col("kind") == "mutated")
     if len(mutated) > 2:
         mut_points = np.stack(mutated["embedding"].to_numpy())
-        colourings.append(("cancer_type", mut_points, np.array(mutated["lineage"].to_list()), None, "+".join(sorted(set(mutated["split"])))))
+        train = np.array(mutated["split"].to_list()) == "train"
+        colourings.append(("cancer_type", mut_points, np.array(mutated["lineage"].to_list()), None,
+                           "test" if train.any() else "+".join(sorted(set(mutated["split"]))), train if train.any() else None))
+
+    def score(points: np.ndarray, labels: np.ndarray, reference: np.ndarray | None) -> float:
+        return knn_accuracy(points, labels, k) if reference is None else knn_transfer_accuracy(points, labels, reference, k)
 
     layouts_by_points: dict[int, dict] = {}
-    for name, points, labels, highlight, split in colourings:
-        metrics[f"{split}/knn_accuracy_{name}"] = knn_accuracy(points, labels, k)
-        metrics[f"{split}/majority_baseline_{name}"] = majority_baseline(labels)
+    for name, points, labels, highlight, split, reference in colourings:
+        metrics[f"{split}/knn_accuracy_{name}"] = score(points, labels, reference)
+        metrics[f"{split}/majority_baseline_{name}"] = majority_baseline(labels if reference is None else labels[~reference])
         if id(points) not in layouts_by_points:
             log.info("UMAP grid of %d points (%s)", len(points), name)
             layouts_by_points[id(points)] = umap_grid(points, n_neighbors, min_dist, seed)
         layouts = layouts_by_points[id(points)]
-        scores = {key: knn_accuracy(xy, labels, k) for key, xy in layouts.items()}
-        for (n, d), score in scores.items():
-            metrics[f"{split}/umap_knn_accuracy_{name}_n{n}_d{d}"] = score
+        scores = {key: score(xy, labels, reference) for key, xy in layouts.items()}
+        for (n, d), value in scores.items():
+            metrics[f"{split}/umap_knn_accuracy_{name}_n{n}_d{d}"] = value
+        how = "train->test cell lines" if reference is not None else "leave-one-out"
         plot_umap_grid(layouts, labels, out_dir / f"umap_{name}.png", scores=scores, score_name=f"{k}-NN acc",
                        highlight=highlight,
-                       title=f"{title}: {name.replace('_', ' ')} (full-space {k}-NN acc "
-                             f"{metrics[f'{split}/knn_accuracy_{name}']:.2f}, "
+                       title=f"{title}: {name.replace('_', ' ')} (full-space {k}-NN acc, {how}: "
+                             f"{metrics[f'{split}/knn_accuracy_{name}']:.2f}; "
                              f"majority {metrics[f'{split}/majority_baseline_{name}']:.2f})")
     return metrics

@@ -6,7 +6,6 @@ import torch
 
 from genolm.studies.cancer_type.embeddings import embedding_table
 from genolm.results import write_table
-from genolm.training.run import load_classifier
 
 HELP = "Pooled embeddings of mutated and reference windows from a fine-tuned model (input of plot-umap)."
 
@@ -17,13 +16,14 @@ def add_arguments(parser) -> None:
     parser.add_argument("--mutated-shards", type=Path, required=True)
     parser.add_argument("--splits", nargs="+", default=["test"], help="splits of the mutated shards to embed")
     parser.add_argument("--reference-shards", type=Path, required=True, help="reference windows of the first chromosomes")
+    parser.add_argument("--context-length", type=int, required=True, help="tokens per input, as the model was trained")
     parser.add_argument("--out", type=Path, required=True, help="embeddings.parquet")
 
 
 def run(args) -> int:
-    classifier, meta = load_classifier(args.model)
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    table = embedding_table(classifier, meta, reference=args.reference, mutated_shards=args.mutated_shards,
-                            mutated_splits=args.splits, reference_shards=args.reference_shards, device=device)
+    table = embedding_table(args.model, reference=args.reference, mutated_shards=args.mutated_shards,
+                            mutated_splits=args.splits, reference_shards=args.reference_shards,
+                            context_length=args.context_length, device=device)
     write_table(table, args.out)
     return 0
