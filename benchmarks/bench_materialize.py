@@ -31,9 +31,9 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from genolm.data.reference import ReferenceGenome
-from genolm.data.shards import ShardWriter, read_shards
-from genolm.data.windows import materialize_windows
+from genolm.sources.reference import ReferenceGenome
+from genolm.datasets.shards import ShardWriter, read_shards
+from genolm.datasets.windows import materialize_windows
 from genolm.qc import QCCounts
 
 CHROMOSOMES = {"chr1": 5_000_000, "chr2": 5_000_000, "chr3": 5_000_000}

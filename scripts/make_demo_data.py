@@ -24,10 +24,15 @@ import io
 import math
 import os
 import random
+import statistics
 import subprocess
 import sys
 import tempfile
+from array import array
+from bisect import bisect_left, bisect_right
+from collections import Counter
 from dataclasses import dataclass
+from itertools import accumulate
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -130,53 +135,62 @@ class Lineage:
     site: str
     growth: str
     ccle_suffix: str
-    signature: str
-    hotspot_share: float
-    kataegis_share: float
+    signature: str  # key of SIGNATURES: the lineage's mutational process
+    signature_share: float  # share of the scattered SNVs drawn from `signature` (the rest: clock-like background)
+    mean_burden: int  # mean number of calls of the default sequencing
+    hotspot_share: float  # share of the calls in the lineage's shared hotspots (HOTSPOTS)
+    cluster_share: float  # share of the calls in clusters private to the cell line
+    cluster_span: int  # bp over which one cluster's members are spread
+    cluster_size: tuple[int, int]  # members per cluster (inclusive range)
+    strand_coordinated: bool  # every SNV of a cluster on the same strand (C, or G, of the + strand): kataegis
 
 
 LINEAGES = (
     Lineage(
-        "Lung", "LU", 24,
+        "Lung", "LU", 44,
         (
             ("Non-Small Cell Lung Cancer", "Lung Adenocarcinoma", "LUAD"),
             ("Non-Small Cell Lung Cancer", "Lung Squamous Cell Carcinoma", "LUSC"),
             ("Non-Small Cell Lung Cancer", "Large Cell Lung Carcinoma", "LCLC"),
         ),
-        "lung", "Adherent", "LUNG", "tobacco", 0.55, 0.0,
+        "lung", "Adherent", "LUNG", "tobacco", 0.7, 160, 0.08, 0.80, 1_200, (14, 22), False,
     ),
     Lineage(
-        "Lymphoid", "LY", 24,
+        "Lymphoid", "LY", 44,
         (
             ("Mature B-Cell Neoplasms", "Diffuse Large B-Cell Lymphoma, NOS", "DLBCLNOS"),
             ("Mature B-Cell Neoplasms", "Burkitt Lymphoma", "BL"),
             ("Mature B-Cell Neoplasms", "Plasma Cell Myeloma", "PCM"),
         ),
-        "lymph_node", "Suspension", "HAEMATOPOIETIC_AND_LYMPHOID_TISSUE", "aid_apobec", 0.55, 0.25,
+        "lymph_node", "Suspension", "HAEMATOPOIETIC_AND_LYMPHOID_TISSUE", "aid_apobec", 0.7, 160, 0.08, 0.80,
+        900, (10, 18), True,
     ),
     Lineage(
         "Skin", "SK", 4, (("Melanoma", "Cutaneous Melanoma", "SKCM"),),
-        "skin", "Adherent", "SKIN", "uv", 0.0, 0.0,
+        "skin", "Adherent", "SKIN", "uv", 0.8, 110, 0.0, 0.0, 0, (0, 0), False,
     ),
     Lineage(
         "Breast", "BR", 3, (("Invasive Breast Carcinoma", "Breast Invasive Ductal Carcinoma", "IDC"),),
-        "breast", "Adherent", "BREAST", "apobec", 0.0, 0.05,
+        "breast", "Adherent", "BREAST", "apobec", 0.5, 110, 0.0, 0.25, 1_000, (5, 9), True,
     ),
     Lineage(
         "Bowel", "BO", 3, (("Colorectal Adenocarcinoma", "Colon Adenocarcinoma", "COAD"),),
-        "colon", "Adherent", "LARGE_INTESTINE", "cpg", 0.0, 0.0,
+        "colon", "Adherent", "LARGE_INTESTINE", "cpg", 0.6, 110, 0.0, 0.0, 0, (0, 0), False,
     ),
 )
 
-# Lineage hotspots: (chromosome, 1-based start hint, length). Shared by every cell line of the lineage so that
-# windows around its mutations carry lineage-specific genomic content.
+# Lineage hotspots: (chromosome, 1-based start hint, length). Shared by every cell line of the lineage, like
+# recurrently mutated regions (e.g. AID's off-target genes in B cells); kept to a modest share of the calls.
 HOTSPOTS = {
     "Lung": (("chr1", 40_000, 3_500), ("chr17", 12_000, 3_000), ("chr4", 70_000, 4_000)),
     "Lymphoid": (("chr22", 30_000, 4_000), ("chr22", 150_000, 3_000), ("chr19", 50_000, 3_500)),
 }
 
-MEAN_BURDEN = 150
-BURDEN_SIGMA = 0.55
+# Burden of the default sequencing: lognormal around the lineage's mean. Each lineage's burdens are drawn
+# stratified (one per quantile slice), so the study's lineages share one distribution and "above the median of
+# the selected cell lines" keeps about half of each.
+BURDEN_SIGMA = 0.5
+BURDEN_MIN, BURDEN_MAX = 40, 600
 CHRX_SHARE, CHRM_SHARE = 0.02, 0.005
 # Variant kinds and their shares. DepMap's VariantType is VEP's VARIANT_CLASS (see _variant_class): DNP, TNP
 # and ONP become "substitution", "complex" (2 bases replaced by 1 other base) becomes "indel".
@@ -184,6 +198,7 @@ VARIANT_KINDS = (
     ("SNV", 0.876), ("DNP", 0.02), ("TNP", 0.005), ("ONP", 0.001),
     ("insertion", 0.04), ("deletion", 0.05), ("complex", 0.003),
 )
+CLUSTER_KINDS = (("SNV", 0.9), ("DNP", 0.03), ("insertion", 0.03), ("deletion", 0.04))
 OVERLAP_MODELS = 6  # models that get a deletion spanning one of their SNVs
 
 BASES = "ACGT"
@@ -462,16 +477,29 @@ def _alnum(rng: random.Random, n: int) -> str:
     return "".join(rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789") for _ in range(n))
 
 
+def _stratified_burdens(rng: random.Random, lin: Lineage) -> list[int]:
+    """One lognormal burden per quantile slice of the lineage's distribution, in random order."""
+    mu = math.log(lin.mean_burden) - BURDEN_SIGMA ** 2 / 2
+    normal = statistics.NormalDist()
+    burdens = [
+        max(BURDEN_MIN, min(BURDEN_MAX, round(math.exp(
+            mu + BURDEN_SIGMA * normal.inv_cdf((i + 0.02 + 0.96 * rng.random()) / lin.count)))))
+        for i in range(lin.count)
+    ]
+    rng.shuffle(burdens)
+    return burdens
+
+
 def make_models(rng: random.Random) -> list[Model]:
     slots = [(lin, i + 1) for lin in LINEAGES for i in range(lin.count)]
     rng.shuffle(slots)  # model IDs must not give the lineage away
-    mu = math.log(MEAN_BURDEN) - BURDEN_SIGMA ** 2 / 2
+    burdens = {lin.name: _stratified_burdens(rng, lin) for lin in LINEAGES}
     models = []
     for k, (lin, idx) in enumerate(slots):
         model_id = f"ACH-{900001 + k:06d}"
         models.append(Model(
             model_id=model_id, lineage=lin, index=idx, disease=lin.diseases[(idx - 1) % len(lin.diseases)],
-            burden=max(25, min(700, round(rng.lognormvariate(mu, BURDEN_SIGMA)))),
+            burden=burdens[lin.name][idx - 1],
             patient_id=f"PT-{_alnum(rng, 6)}", sequencing_id=f"CDS-{_alnum(rng, 6)}",
             condition_id=f"MC-{model_id[4:]}-{_alnum(rng, 4)}",
             age=rng.randint(4, 17) if lin.name == "Lymphoid" and rng.random() < 0.25 else rng.randint(28, 80),
@@ -501,11 +529,107 @@ def model_rows(models: list[Model]) -> list[dict[str, str]]:
     return rows
 
 
+# --- Mutational signatures --------------------------------------------------------------------------------
+#
+# A signature gives, for a pyrimidine reference base (C or T) in its 5-base context m2 m1 [ref] p1 p2, the
+# relative rate of each substitution. A purine reference base is read on the other strand (G>T is C>A of the
+# reverse complement), so every signature is strand-symmetric, as COSMIC's SBS signatures are. The rates are
+# hand-made approximations of the COSMIC profiles named below, not copies of them.
+
+TOBACCO_5P = {"C": 1.6, "G": 1.1, "A": 0.9, "T": 0.5}  # SBS4: C>A highest after a C (CpC) ...
+TOBACCO_3P = {"G": 1.8, "A": 1.0, "C": 0.9, "T": 0.8}  # ... and at CpG (adducts at methylated CpG)
+
+
+def _rates(signature: str, m2: str, m1: str, ref: str, p1: str, p2: str) -> dict[str, float]:
+    if signature == "background":  # clock-like: SBS1 (C>T at CpG) on a flat SBS5
+        if ref == "C":
+            return {"A": 0.4, "G": 0.4, "T": 1.0 + (4.0 if p1 == "G" else 0.0)}
+        return {"A": 0.35, "C": 0.9, "G": 0.3}
+    if signature == "tobacco":  # SBS4: C>A (G>T), a little T>A
+        if ref == "C":
+            return {"A": 3.0 * TOBACCO_5P[m1] * TOBACCO_3P[p1], "G": 0.1, "T": 0.2}
+        return {"A": 0.15, "C": 0.1, "G": 0.05}
+    if signature in ("aid_apobec", "apobec"):
+        # APOBEC3A/B (SBS2 C>T, SBS13 C>G) at TCW; AID (SBS84) C>T/C>G at WRC, lymphoid only.
+        if ref == "C":
+            tcw = m1 == "T" and p1 in "AT"
+            wrc = signature == "aid_apobec" and m2 in "AT" and m1 in "AG"
+            return {"A": 0.05, "G": 0.05 + 5.0 * tcw + 1.5 * wrc, "T": 0.1 + 6.0 * tcw + 3.0 * wrc}
+        return {"A": 0.05, "C": 0.1, "G": 0.05}
+    if signature == "uv":  # SBS7: C>T at dipyrimidines
+        if ref == "C":
+            return {"A": 0.05, "G": 0.05, "T": 0.3 + (5.0 if m1 in "CT" else 0.0) + (1.0 if p1 in "CT" else 0.0)}
+        return {"A": 0.1, "C": 0.15, "G": 0.05}
+    if signature == "cpg":  # SBS1: C>T at CpG
+        if ref == "C":
+            return {"A": 0.1, "G": 0.1, "T": 0.3 + (10.0 if p1 == "G" else 0.0)}
+        return {"A": 0.1, "C": 0.3, "G": 0.1}
+    raise ValueError(signature)
+
+
+SIGNATURES = ("background", "tobacco", "aid_apobec", "apobec", "uv", "cpg")
+BASE_CODE = {b: i for i, b in enumerate(BASES)}
+
+
+def in_signature(signature: str, context: str, alt: str) -> bool:
+    """Whether an SNV (5-base reference context, alt base) is of the lineage signature's characteristic kind:
+    tobacco C>A (G>T); AID/APOBEC C>T or C>G (G>A, G>C) at TCW or WRC. Used by --measure."""
+    if context[2] in "AG":
+        context, alt = revcomp(context), alt.translate(COMPLEMENT)
+    m2, m1, ref, p1, _ = context
+    if signature == "tobacco":
+        return ref == "C" and alt == "A"
+    if signature == "aid_apobec":
+        return ref == "C" and alt in "TG" and ((m1 == "T" and p1 in "AT") or (m2 in "AT" and m1 in "AG"))
+    raise ValueError(signature)
+
+
+class SignatureTable:
+    """A signature tabulated over the 1,024 5-mers (base-4 code, first base most significant): the total rate
+    of mutating the centre base, and the alternative bases with their cumulative rates."""
+
+    def __init__(self, signature: str):
+        self.total: list[float] = []
+        self.alts: list[tuple[str, ...]] = []
+        self.cum: list[tuple[float, ...]] = []
+        for code in range(1024):
+            kmer = "".join(BASES[(code >> (2 * (4 - k))) & 3] for k in range(5))
+            if kmer[2] in "CT":
+                rates = _rates(signature, *kmer)
+            else:
+                rates = {alt.translate(COMPLEMENT): r for alt, r in _rates(signature, *revcomp(kmer)).items()}
+            alts = tuple(sorted(rates))
+            self.alts.append(alts)
+            self.cum.append(tuple(accumulate(rates[a] for a in alts)))
+            self.total.append(self.cum[-1][-1])
+
+    def alt(self, code: int, rng: random.Random) -> str:
+        cum = self.cum[code]
+        return self.alts[code][bisect_right(cum, rng.random() * cum[-1])]
+
+
+def _context_codes(seq: str) -> array:
+    """The 5-mer code centred on each position of `seq` (uppercase), -1 where the 5-mer is not all A/C/G/T."""
+    codes = array("i", [-1]) * len(seq)
+    value, valid = 0, 0
+    for i, base in enumerate(seq):
+        k = BASE_CODE.get(base)
+        if k is None:
+            value, valid = 0, 0
+            continue
+        value = ((value << 2) | k) & 1023
+        valid += 1
+        if valid >= 5:
+            codes[i - 2] = value
+    return codes
+
+
 class Genome:
     """Uppercased reference with the lookups the mutation generator needs."""
 
     def __init__(self, chroms: dict[str, str]):
         self.seq = {name: s.upper() for name, s in chroms.items()}
+        self.codes = {name: _context_codes(s) for name, s in self.seq.items()}
         self.autosome_weights = [(c, len(self.seq[c]) - self.seq[c].count("N")) for c in AUTOSOMES]
 
     def clean(self, chrom: str, pos: int, n: int) -> bool:
@@ -517,9 +641,6 @@ class Genome:
 
     def ref(self, chrom: str, pos: int, n: int = 1) -> str:
         return self.seq[chrom][pos - 1:pos - 1 + n]
-
-    def context(self, chrom: str, pos: int, flank: int) -> str:
-        return self.seq[chrom][pos - 1 - flank:pos + flank] if pos - 1 - flank >= 0 else ""
 
     def gc(self, chrom: str, pos: int, flank: int = 50) -> str:
         win = self.seq[chrom][max(0, pos - 1 - flank):pos + flank]
@@ -533,136 +654,155 @@ class Genome:
         return chrom, start, start + length - 1
 
 
-def _snv_alt(signature: str, ctx: str, rng: random.Random, motif: bool) -> str | None:
-    """Alt base for the centre of the 5-mer `ctx` under a lineage's mutational process, or None to reject.
+@dataclass
+class Region:
+    """Candidate positions lo, lo + 1, ... of one chromosome with their cumulative SNV rates."""
 
-    `motif` asks for the lineage's characteristic substitution; otherwise a flat background substitution.
-    """
-    m2, m1, ref, p1, p2 = ctx
-    if not motif:
-        return rng.choice([b for b in BASES if b != ref])
-    if signature == "tobacco":  # SBS4-like: C>A, i.e. G>T on the other strand
-        return {"C": "A", "G": "T"}.get(ref)
-    if signature in ("aid_apobec", "apobec"):
-        # AID at WRC/GYW and APOBEC at TCW/WGA: C>T or C>G.
-        on_c = ref == "C" and ((m2 in "AT" and m1 in "AG") or (m1 == "T" and p1 in "AT"))
-        on_g = ref == "G" and ((p1 in "CT" and p2 in "AT") or (p1 == "A" and m1 in "AT"))
-        if on_c:
-            return "T" if rng.random() < 0.6 else "G"
-        if on_g:
-            return "A" if rng.random() < 0.6 else "C"
-        return None
-    if signature == "uv":  # C>T at dipyrimidines
-        if ref == "C" and (m1 in "CT" or p1 in "CT"):
-            return "T"
-        if ref == "G" and (p1 in "AG" or m1 in "AG"):
-            return "A"
-        return None
-    if signature == "cpg":  # C>T at CpG
-        if ref == "C" and p1 == "G":
-            return "T"
-        if ref == "G" and m1 == "C":
-            return "A"
-        return None
-    raise ValueError(signature)
+    chrom: str
+    lo: int  # 1-based
+    cum: array  # of float
 
-
-MOTIF_SHARE = {"tobacco": 0.65, "aid_apobec": 0.70, "apobec": 0.5, "uv": 0.75, "cpg": 0.5}
+    @property
+    def hi(self) -> int:
+        return self.lo + len(self.cum) - 1
 
 
 class MutationMaker:
     def __init__(self, genome: Genome, rng: random.Random):
         self.g = genome
         self.rng = rng
+        self.tables = {name: SignatureTable(name) for name in SIGNATURES}
+        self._genome_wide: dict[tuple[str, str], Region] = {}
 
-    def _random_locus(self) -> tuple[str, int, int]:
-        r = self.rng.random()
-        if r < CHRM_SHARE:
-            chrom = "chrM"
-        elif r < CHRM_SHARE + CHRX_SHARE:
-            chrom = "chrX"
-        else:
-            chrom = self.rng.choices([c for c, _ in self.g.autosome_weights],
-                                     [w for _, w in self.g.autosome_weights])[0]
-        return chrom, 1, len(self.g.seq[chrom])
+    def region(self, chrom: str, lo: int, hi: int, signature: str, strand: str | None = None) -> Region:
+        """Positions lo..hi (1-based, inclusive) weighted by the signature's rate in their context; with
+        `strand` ('C' or 'G') only positions whose + strand base is that one."""
+        rates, codes, seq = self.tables[signature].total, self.g.codes[chrom], self.g.seq[chrom]
+        weights = (rates[codes[p - 1]] if codes[p - 1] >= 0 and (strand is None or seq[p - 1] == strand) else 0.0
+                   for p in range(lo, hi + 1))
+        return Region(chrom, lo, array("d", accumulate(weights)))
 
-    def _kind(self) -> str:
-        return self.rng.choices([k for k, _ in VARIANT_KINDS], [w for _, w in VARIANT_KINDS])[0]
+    def genome_wide(self, chrom: str, signature: str) -> Region:
+        key = (chrom, signature)
+        if key not in self._genome_wide:
+            self._genome_wide[key] = self.region(chrom, 1, len(self.g.seq[chrom]), signature)
+        return self._genome_wide[key]
 
-    def make(self, region: tuple[str, int, int], kind: str, signature: str, motif_share: float,
-             used: set[tuple[str, int]]) -> tuple[str, int, str, str] | None:
+    def _kind(self, kinds) -> str:
+        return self.rng.choices([k for k, _ in kinds], [w for _, w in kinds])[0]
+
+    def _claim(self, chrom: str, pos: int, ref: str, alt: str,
+               used: set[tuple[str, int]]) -> tuple[str, int, str, str] | None:
+        span = {(chrom, p) for p in range(pos, pos + len(ref))}
+        if span & used:
+            return None
+        used |= span
+        return chrom, pos, ref, alt
+
+    def _non_snv(self, kind: str, chrom: str, pos: int, signature: str) -> tuple[str, str] | None:
+        """(ref, alt) of a variant of `kind` (not an SNV) at `pos`, or None where it does not fit."""
         rng, g = self.rng, self.g
-        chrom, lo, hi = region
+        if kind in ("DNP", "TNP", "ONP"):
+            n = {"DNP": 2, "TNP": 3, "ONP": 4}[kind]
+            if not g.clean(chrom, pos, n):
+                return None
+            ref = g.ref(chrom, pos, n)
+            if kind == "DNP" and ref in ("CC", "GG") and signature in ("uv", "tobacco"):
+                # DBS1 (UV) CC>TT; DBS2 (tobacco) CC>AA
+                alt = {"uv": {"CC": "TT", "GG": "AA"}, "tobacco": {"CC": "AA", "GG": "TT"}}[signature][ref]
+            else:
+                alt = "".join(rng.choice([x for x in BASES if x != b]) for b in ref)
+        elif kind == "deletion":
+            n = rng.choices(range(1, 21), [40, 15, 10, 6, 5, 4] + [20 / 14] * 14)[0]
+            if not g.clean(chrom, pos, n + 1):
+                return None
+            ref, alt = g.ref(chrom, pos, n + 1), g.ref(chrom, pos)
+        elif kind == "insertion":
+            n = rng.choices(range(1, 11), [45, 15, 10, 8, 6, 5, 4, 3, 2, 2])[0]
+            if not g.clean(chrom, pos, n + 1):
+                return None
+            ref = g.ref(chrom, pos)
+            # Half are tandem duplications of the following bases, as indels in repeats often are.
+            ins = g.ref(chrom, pos + 1, n) if rng.random() < 0.5 else "".join(rng.choices(BASES, k=n))
+            alt = ref + ins
+        else:  # complex: a 2-base reference replaced by one different base
+            if not g.clean(chrom, pos, 2):
+                return None
+            ref = g.ref(chrom, pos, 2)
+            alt = rng.choice([b for b in BASES if b != ref[0]])
+        return ref, alt
+
+    def in_region(self, region: Region, kind: str, signature: str,
+                  used: set[tuple[str, int]]) -> tuple[str, int, str, str] | None:
+        """One variant of `kind` in the region: an SNV at a position drawn by its context rate under
+        `signature` (the region's weights), any other kind at a uniformly drawn position."""
+        rng, chrom = self.rng, region.chrom
         for _ in range(200):
-            pos = rng.randint(max(lo, 4), hi - 25)
             if kind == "SNV":
-                ctx = g.context(chrom, pos, 2)
-                if len(ctx) != 5 or any(b not in BASES for b in ctx):
+                pos = region.lo + bisect_right(region.cum, rng.random() * region.cum[-1])
+                ref, alt = self.g.ref(chrom, pos), self.tables[signature].alt(self.g.codes[chrom][pos - 1], rng)
+            else:
+                pos = rng.randint(max(region.lo, 4), max(region.lo, region.hi - 25))
+                pair = self._non_snv(kind, chrom, pos, signature)
+                if pair is None:
                     continue
-                alt = _snv_alt(signature, ctx, rng, rng.random() < motif_share)
-                if alt is None:
-                    continue
-                ref = ctx[2]
-            elif kind in ("DNP", "TNP", "ONP"):
-                n = {"DNP": 2, "TNP": 3, "ONP": 4}[kind]
-                if not g.clean(chrom, pos, n):
-                    continue
-                ref = g.ref(chrom, pos, n)
-                if signature == "uv" and kind == "DNP" and ref in ("CC", "GG"):
-                    alt = "TT" if ref == "CC" else "AA"
-                else:
-                    alt = "".join(rng.choice([x for x in BASES if x != b]) for b in ref)
-            elif kind == "deletion":
-                n = rng.choices(range(1, 21), [40, 15, 10, 6, 5, 4] + [20 / 14] * 14)[0]
-                if not g.clean(chrom, pos, n + 1):
-                    continue
-                ref, alt = g.ref(chrom, pos, n + 1), g.ref(chrom, pos)
-            elif kind == "insertion":
-                n = rng.choices(range(1, 11), [45, 15, 10, 8, 6, 5, 4, 3, 2, 2])[0]
-                if not g.clean(chrom, pos, n + 1):
-                    continue
-                ref = g.ref(chrom, pos)
-                # Half are tandem duplications of the following bases, as indels in repeats often are.
-                ins = g.ref(chrom, pos + 1, n) if rng.random() < 0.5 else "".join(rng.choices(BASES, k=n))
-                alt = ref + ins
-            else:  # complex: a 2-base reference replaced by one different base
-                if not g.clean(chrom, pos, 2):
-                    continue
-                ref = g.ref(chrom, pos, 2)
-                alt = rng.choice([b for b in BASES if b != ref[0]])
-            span = {(chrom, p) for p in range(pos, pos + len(ref))}
-            if span & used:
-                continue
-            used |= span
-            return chrom, pos, ref, alt
+                ref, alt = pair
+            mut = self._claim(chrom, pos, ref, alt, used)
+            if mut:
+                return mut
         return None
 
-    def cell_line(self, model: Model, hotspots: list[tuple[str, int, int]]) -> list[tuple[str, int, str, str]]:
+    def scattered(self, lin: Lineage, chrom: str, used: set[tuple[str, int]],
+                  kind: str | None = None) -> tuple[str, int, str, str] | None:
+        """One variant anywhere on `chrom`; an SNV follows the lineage's signature with probability
+        `signature_share`, else the clock-like background."""
+        kind = kind or self._kind(VARIANT_KINDS)
+        signature = lin.signature if self.rng.random() < lin.signature_share else "background"
+        return self.in_region(self.genome_wide(chrom, signature), kind, signature, used)
+
+    def _autosome(self) -> str:
+        return self.rng.choices([c for c, _ in self.g.autosome_weights], [w for _, w in self.g.autosome_weights])[0]
+
+    def cluster_region(self, lin: Lineage) -> Region:
+        """A cluster's span at a uniformly drawn autosomal place that is at least 90 % A/C/G/T."""
+        rng, half = self.rng, lin.cluster_span // 2
+        while True:
+            chrom = self._autosome()
+            centre = rng.randint(half + 10, len(self.g.seq[chrom]) - half - 10)
+            window = self.g.seq[chrom][centre - half - 1:centre + half]
+            if window.count("N") <= 0.1 * len(window):
+                strand = rng.choice("CG") if lin.strand_coordinated else None
+                region = self.region(chrom, centre - half, centre + half, lin.signature, strand)
+                if region.cum[-1] > 0:
+                    return region
+
+    def cell_line(self, model: Model, hotspots: list[Region]) -> list[tuple[str, int, str, str]]:
         rng, lin = self.rng, model.lineage
-        sig, share = lin.signature, MOTIF_SHARE[lin.signature]
         used: set[tuple[str, int]] = set()
         muts = []
+
+        def add(mut):
+            if mut:
+                muts.append(mut)
+
         n_hot = round(model.burden * lin.hotspot_share) if hotspots else 0
-        n_kat = round((model.burden - n_hot) * lin.kataegis_share)
+        n_clustered = round(model.burden * lin.cluster_share)
         for _ in range(n_hot):
-            mut = self.make(rng.choice(hotspots), self._kind(), sig, share, used)
-            if mut:
-                muts.append(mut)
-        while n_kat > 0:  # kataegis: clusters of motif mutations within ~1.5 kb
-            chrom, lo, hi = self._random_locus()
-            if chrom == "chrM":
-                continue
-            centre = rng.randint(lo + 1000, hi - 1000)
-            size = min(n_kat, rng.randint(4, 8))
+            add(self.in_region(rng.choice(hotspots), self._kind(VARIANT_KINDS), lin.signature, used))
+        while n_clustered > 0:
+            size = min(n_clustered, rng.randint(*lin.cluster_size))
+            if n_clustered - size < lin.cluster_size[0]:
+                size = n_clustered  # no runt cluster at the end
+            region = self.cluster_region(lin)
             for _ in range(size):
-                mut = self.make((chrom, centre - 750, centre + 750), "SNV", sig, 1.0, used)
-                if mut:
-                    muts.append(mut)
-            n_kat -= size
+                add(self.in_region(region, self._kind(CLUSTER_KINDS), lin.signature, used))
+            n_clustered -= size
+        # The rest is scattered over the genome; chrX and chrM get their share of the whole burden here.
+        scattered_share = max(0.05, 1 - lin.hotspot_share - lin.cluster_share)
         while len(muts) < model.burden:
-            mut = self.make(self._random_locus(), self._kind(), sig, share, used)
-            if mut:
-                muts.append(mut)
+            r = rng.random() * scattered_share
+            chrom = "chrM" if r < CHRM_SHARE else "chrX" if r < CHRM_SHARE + CHRX_SHARE else self._autosome()
+            add(self.scattered(lin, chrom, used))
         return muts
 
 
@@ -704,8 +844,12 @@ def make_depmap(chroms: dict[str, str]) -> tuple[list[dict[str, str]], list[dict
     rng = random.Random(f"{SEED}-depmap")
     genome = Genome(chroms)
     models = make_models(rng)
-    hotspots = {lin: [genome.clean_region(*h) for h in spots] for lin, spots in HOTSPOTS.items()}
     maker = MutationMaker(genome, rng)
+    lineages = {lin.name: lin for lin in LINEAGES}
+    hotspots = {
+        name: [maker.region(*genome.clean_region(*h), lineages[name].signature) for h in spots]
+        for name, spots in HOTSPOTS.items()
+    }
     rows = []
     by_lineage: dict[str, list[Model]] = {}
     for m in models:
@@ -728,13 +872,240 @@ def make_depmap(chroms: dict[str, str]) -> tuple[list[dict[str, str]], list[dict
             seq_id, cond_id = f"CDS-{_alnum(rng, 6)}", f"MC-{m.model_id[4:]}-{_alnum(rng, 4)}"
             again = [x for x in muts if rng.random() < 0.7]
             used = {(chrom, p) for chrom, start, ref, _ in muts for p in range(start, start + len(ref))}
-            own = [maker.make(maker._random_locus(), "SNV", m.lineage.signature, 0.5, used) for _ in range(15)]
+            own = [maker.scattered(m.lineage, maker._autosome(), used, "SNV") for _ in range(15)]
             for mut in again + [x for x in own if x]:
                 rows.append(mutation_row(genome, rng, m, mut, _variant_class(mut[2], mut[3]),
                                          seq_id, cond_id, False))
     rows.sort(key=lambda r: (r["ModelID"], r["IsDefaultEntryForModel"] == "No", _chrom_key(r["Chrom"]),
                              int(r["Pos"]), r["Ref"], r["Alt"]))
     return model_rows(models), rows
+
+
+# ======================================================================================================
+# Measuring what the study's windows carry (--measure; needs numpy and scikit-learn, e.g. the project's .venv)
+
+MEASURE_LINEAGES = ("Lung", "Lymphoid")
+MEASURE_LENGTHS = (256, 512)
+MEASURE_SEEDS = (1, 2, 3, 4, 5)
+MEASURE_MAX_ANCHORS = 60  # config.yaml studies.cancer_type.max_anchors_per_cell_line
+MEASURE_SPLITS = {"train": 0.7, "val": 0.1, "test": 0.2}
+MEASURE_C_GRID = (0.001, 0.01, 0.1)  # logistic-regression regularization, chosen on the val cell lines
+# Real DepMap, from the study's thesis (section 3.1): Table 3.2 mean calls per Lung/Lymphoid cell line
+# (aggregated), Table 3.1 A+C+G+T of the GRCh38 autosomes.
+REAL_MEAN_CALLS = 825
+REAL_ACGT_BP = 2_937_000_000
+
+
+def _split_sizes(n: int, fractions: dict[str, float]) -> dict[str, int]:
+    """genolm.studies.cancer_type.selection.split_sizes (largest remainder, every split non-empty), restated
+    here so that the script does not import the package."""
+    names = list(fractions)
+    exact = [fractions[s] * n for s in names]
+    sizes = [math.floor(x) for x in exact]
+    for i in sorted(range(len(names)), key=lambda i: (-(exact[i] - sizes[i]), i))[: n - sum(sizes)]:
+        sizes[i] += 1
+    if n >= len(names):
+        for i in range(len(names)):
+            if sizes[i] == 0:
+                donor = max(range(len(names)), key=lambda j: (sizes[j], -j))
+                sizes[donor] -= 1
+                sizes[i] += 1
+    return dict(zip(names, sizes))
+
+
+def _apply(seq: str, start: int, muts: list[tuple[str, int, str, str]]) -> str:
+    """`seq` (the reference from 0-based `start`) with the non-overlapping mutations applied, first come first."""
+    out, cursor, taken = [], 0, []
+    for _, pos, ref, alt in sorted(muts, key=lambda m: m[1]):
+        lo, hi = pos - 1 - start, pos - 1 - start + len(ref)
+        if lo < cursor:
+            continue
+        out.append(seq[cursor:lo])
+        out.append(alt)
+        cursor = hi
+        taken.append(pos)
+    out.append(seq[cursor:])
+    return "".join(out)
+
+
+class StudyWindows:
+    """The study's selection and windows, restated for measuring (numpy only; no genolm import).
+
+    Selection: autosomal default-sequencing calls; Lung and Lymphoid cell lines strictly above the median
+    burden of the two together; classes balanced; 70/10/20 split per class by cell line; min(burden, 60)
+    anchors per line. Windows of `length` bp are cut either centred on the anchor or, as genolm's
+    mutate-windows does, at a uniformly drawn offset that keeps the anchor inside; a mutated window has all of
+    the cell line's calls inside it applied (overlaps: first come first).
+    """
+
+    def __init__(self, out: Path):
+        fasta = gzip.decompress((out / UCSC_DIR / "hg38.fa.gz").read_bytes()).decode()
+        self.genome = {name: seq.upper() for name, seq in read_fasta(fasta) if name in AUTOSOMES}
+        with open(out / DEPMAP_DIR / "Model.csv", newline="") as handle:
+            self.lineage_of = {r["ModelID"]: r["OncotreeLineage"] for r in csv.DictReader(handle)}
+        calls: dict[str, set[tuple[str, int, str, str]]] = {}
+        with open(out / DEPMAP_DIR / "OmicsSomaticMutations.csv", newline="") as handle:
+            for r in csv.DictReader(handle):
+                if r["IsDefaultEntryForModel"] == "Yes" and r["Chrom"] in self.genome:
+                    calls.setdefault(r["ModelID"], set()).add((r["Chrom"], int(r["Pos"]), r["Ref"], r["Alt"]))
+        self.muts = {s: sorted(v) for s, v in calls.items() if self.lineage_of[s] in MEASURE_LINEAGES}
+        self.by_chrom: dict[tuple[str, str], list[tuple[str, int, str, str]]] = {}
+        for s, rows in self.muts.items():
+            for m in rows:
+                self.by_chrom.setdefault((s, m[0]), []).append(m)
+        self.starts = {key: [m[1] for m in rows] for key, rows in self.by_chrom.items()}
+        self.counts = {s: len(v) for s, v in self.muts.items()}
+        self.median = statistics.median(self.counts.values())
+        self.above = {lin: sorted(s for s in self.muts if self.lineage_of[s] == lin and self.counts[s] > self.median)
+                      for lin in MEASURE_LINEAGES}
+
+    def select(self, seed: int):
+        """(split of each chosen cell line, anchors as (sample, call), the generator for the offsets)."""
+        import numpy as np
+
+        rng = np.random.default_rng(seed)
+        keep = min(len(v) for v in self.above.values())
+        split = {}
+        for members in self.above.values():
+            members = [members[i] for i in np.sort(rng.choice(len(members), keep, replace=False))]
+            sizes = _split_sizes(len(members), MEASURE_SPLITS)
+            names = [name for name, size in sizes.items() for _ in range(size)]
+            for i, j in enumerate(rng.permutation(len(members))):
+                split[members[j]] = names[i]
+        n_anchors = min(MEASURE_MAX_ANCHORS, min(self.counts[s] for s in split))
+        anchors = [(s, self.muts[s][i]) for s in sorted(split)
+                   for i in np.sort(rng.choice(self.counts[s], n_anchors, replace=False))]
+        return split, anchors, rng
+
+    @staticmethod
+    def start(anchor, length: int, u: float | None) -> int:
+        """Window start: centred on the anchor (u None) or at offset u in [0, 1) of the allowed starts."""
+        p0, n = anchor[1] - 1, len(anchor[2])
+        return p0 + n // 2 - length // 2 if u is None else p0 + n - length + int(u * (length - n + 1))
+
+    def window(self, sample: str, anchor, length: int, start: int):
+        """(reference window, mutated window, the cell line's other calls inside the window)."""
+        chrom = anchor[0]
+        seq = self.genome[chrom]
+        start = max(0, min(start, len(seq) - length))
+        key = (sample, chrom)
+        lo = bisect_left(self.starts[key], start + 1)
+        hi = bisect_right(self.starts[key], start + length + 64)
+        near = [m for m in self.by_chrom[key][lo:hi] if m != anchor]
+        inside = [m for m in near if m[1] - 1 + len(m[2]) <= start + length]
+        mutated = _apply(seq[start:start + length + 64], start, [anchor] + near)
+        return seq[start:start + length], mutated[:length], inside
+
+
+def kmer_counts(seqs: list[str], k: int):
+    """Counts of the 4**k k-mers of each sequence (k-mers with N skipped), as a float32 matrix."""
+    import numpy as np
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    lut = np.full(256, 4, np.uint8)
+    for i, b in enumerate(b"ACGT"):
+        lut[b] = i
+    x = np.zeros((len(seqs), 4 ** k), np.float32)
+    weights = 4 ** np.arange(k - 1, -1, -1)
+    for row, s in enumerate(seqs):
+        w = sliding_window_view(lut[np.frombuffer(s.encode(), np.uint8)], k)
+        w = w[(w < 4).all(1)].astype(np.int64)
+        x[row] = np.bincount(w @ weights, minlength=4 ** k)
+    return x
+
+
+def kmer_accuracy(x, y, parts, c_grid=MEASURE_C_GRID) -> float:
+    """Test accuracy of a standardized logistic regression trained on the train rows, C chosen on val rows."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    best = None
+    for c in c_grid:
+        model = make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=2000))
+        model.fit(x[parts == "train"], y[parts == "train"])
+        val = model.score(x[parts == "val"], y[parts == "val"])
+        if best is None or val > best[0]:
+            best = (val, model)
+    return float(best[1].score(x[parts == "test"], y[parts == "test"]))
+
+
+def measure(out: Path, seeds: tuple[int, ...] = MEASURE_SEEDS) -> str:
+    """What a Lung or Lymphoid window carries, and how far a k-mer logistic regression gets on it (Markdown)."""
+    import numpy as np
+
+    study = StudyWindows(out)
+    lineage_of, counts, above = study.lineage_of, study.counts, study.above
+    signature_of = {lin.name: lin.signature for lin in LINEAGES}
+    lines = [f"Cell lines (autosomal default-sequencing calls; median of Lung + Lymphoid together: "
+             f"{study.median:g}):"]
+    for lin in MEASURE_LINEAGES:
+        members = [s for s in study.muts if lineage_of[s] == lin]
+        lines.append(f"  {lin}: {len(members)} cell lines, burden {min(counts[s] for s in members)}-"
+                     f"{max(counts[s] for s in members)} (mean {statistics.mean(counts[s] for s in members):.0f}), "
+                     f"{len(above[lin])} strictly above the median")
+    split, anchors, rng = study.select(seeds[0])
+    sizes = Counter((lineage_of[s], split[s]) for s in split)
+    lines.append("  after class balancing, per class train/val/test: " + "; ".join(
+        f"{lin} {sizes[(lin, 'train')]}/{sizes[(lin, 'val')]}/{sizes[(lin, 'test')]}" for lin in MEASURE_LINEAGES)
+        + f"; {len(anchors) // len(split)} anchors per cell line")
+
+    # What a window carries: the first seed's anchors, every split.
+    lines += ["", "| lineage | L | other calls in the window, centred | same, random offset | in own signature "
+                  "| in the other lineage's signature |", "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    offsets = rng.random(len(anchors))
+    for lin in MEASURE_LINEAGES:
+        other = next(x for x in MEASURE_LINEAGES if x != lin)
+        for length in MEASURE_LENGTHS:
+            centred, shifted, own, foreign = [], [], 0, 0
+            for (s, anchor), u in zip(anchors, offsets):
+                if lineage_of[s] != lin:
+                    continue
+                inside = study.window(s, anchor, length, study.start(anchor, length, None))[2]
+                centred.append(len(inside))
+                shifted.append(len(study.window(s, anchor, length, study.start(anchor, length, u))[2]))
+                for chrom, pos, ref, alt in inside:
+                    if len(ref) == len(alt) == 1:
+                        context = study.genome[chrom][pos - 3:pos + 2]
+                        own += in_signature(signature_of[lin], context, alt)
+                        foreign += in_signature(signature_of[other], context, alt)
+            total = sum(centred)
+            lines.append(f"| {lin} | {length} | {statistics.mean(centred):.2f} | {statistics.mean(shifted):.2f} | "
+                         f"{own / total:.0%} | {foreign / total:.0%} |")
+
+    # k-mer logistic regression, cell lines split as the study splits them.
+    results: dict[tuple[int, str, int], list[float]] = {}
+    for seed in seeds:
+        split, anchors, rng = study.select(seed)
+        offsets = rng.random(len(anchors))
+        y = np.array([MEASURE_LINEAGES.index(lineage_of[s]) for s, _ in anchors])
+        parts = np.array([split[s] for s, _ in anchors])
+        for length in MEASURE_LENGTHS:
+            windows = [study.window(s, a, length, study.start(a, length, u)) for (s, a), u in zip(anchors, offsets)]
+            for source, column in (("reference", 0), ("mutated", 1)):
+                for k in (4, 6):
+                    x = kmer_counts([w[column] for w in windows], k)
+                    results.setdefault((length, source, k), []).append(kmer_accuracy(x, y, parts))
+    lines += ["", f"k-mer-count logistic regression, test accuracy (train and test cell lines disjoint; C chosen on "
+                  f"the val cell lines; mean ± sd over {len(seeds)} seeds of selection, anchors and offsets):",
+              "", "| L | features | mutated windows | reference windows |", "| ---: | --- | ---: | ---: |"]
+    for length in MEASURE_LENGTHS:
+        for k in (4, 6):
+            cells = []
+            for source in ("mutated", "reference"):
+                acc = results[(length, source, k)]
+                cells.append(f"{statistics.mean(acc):.3f} ± {statistics.stdev(acc) if len(acc) > 1 else 0:.3f}")
+            lines.append(f"| {length} | {k}-mers | {cells[0]} | {cells[1]} |")
+
+    # Density against real DepMap.
+    demo_bp = sum(len(s) - s.count("N") for s in study.genome.values())
+    demo_mean = statistics.mean(counts.values())
+    demo_density, real_density = demo_mean / demo_bp, REAL_MEAN_CALLS / REAL_ACGT_BP
+    lines += ["", f"Density: {demo_mean:.0f} autosomal calls per Lung/Lymphoid cell line over {demo_bp:,} A/C/G/T bp "
+                  f"= {demo_density * 1e6:.0f} per Mb; real DepMap {REAL_MEAN_CALLS} over {REAL_ACGT_BP:,} bp = "
+                  f"{real_density * 1e6:.2f} per Mb: {demo_density / real_density:,.0f}x denser genome-wide. Spread "
+                  f"evenly, real calls would put {512 * real_density:.1e} other calls in a 512-bp window."]
+    return "\n".join(lines)
 
 
 # ======================================================================================================
@@ -767,12 +1138,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--from-debian", nargs="?", const="download", metavar="ROOT",
                         help="re-extract the sources first, from an unpacked Debian root or (no value) by "
                              "running apt-get download + dpkg -x")
+    parser.add_argument("--measure", action="store_true",
+                        help="after building, report what the study's windows carry and how a k-mer logistic "
+                             "regression does on them (needs numpy and scikit-learn; about a minute)")
+    parser.add_argument("--measure-only", action="store_true", help="measure the mirror under --out, do not build")
+    parser.add_argument("--measure-seeds", type=int, default=len(MEASURE_SEEDS), metavar="N",
+                        help=f"seeds to average the regression over (default {len(MEASURE_SEEDS)})")
     args = parser.parse_args(argv)
-    if args.from_debian:
-        extract_sources(None if args.from_debian == "download" else Path(args.from_debian), args.sources)
-    files = build(args.out, args.sources)
-    for path, data in files.items():
-        write_atomic(path, data)
+    if not args.measure_only:
+        if args.from_debian:
+            extract_sources(None if args.from_debian == "download" else Path(args.from_debian), args.sources)
+        files = build(args.out, args.sources)
+        for path, data in files.items():
+            write_atomic(path, data)
+    if args.measure or args.measure_only:
+        print(measure(args.out, tuple(range(1, args.measure_seeds + 1))))
     return 0
 
 

@@ -52,6 +52,38 @@ def tiny_shards(demo_inputs, tmp_path_factory) -> Path:
     return out / "shards"
 
 
+# A HyenaDNA small enough for a test: the cancer-type study's fine-tuning spec with a tiny architecture.
+TINY_HYENADNA = {"name": "hyenadna", "preset": "tiny-1k", "d_model": 16, "n_layer": 1, "d_inner": 32, "filter_order": 16,
+                 "l_max": 66}
+
+
+def hyenadna_spec(*, steps: int, batch_size: int = 8, init: str = "random", checkpoint: str | None = None,
+                  architecture: dict | None = None, **training) -> dict:
+    """A fine-tuning spec for 64-bp windows (65 tokens with [SEP]) of the tiny_shards fixture."""
+    return {
+        "tokenizer": {"name": "character"},
+        "model": {"checkpoint": checkpoint} if checkpoint else (architecture or TINY_HYENADNA),
+        "head": {"name": "classification", "pooling": "mean", "label_names": ["Lung", "Lymphoid"]},
+        "init": init,
+        "context_length": 65,
+        "group_column": "sample",
+        "training": {"max_steps": steps, "batch_size": batch_size, "warmup_steps": 2, "val_every_n_steps": 4,
+                     "checkpoint_every_n_steps": 2, **training},
+    }
+
+
+def train_args(spec: dict, shards: Path, out: Path, results: Path, *, seed: int = 1, experiment: str = "e",
+               task: str = "t", tags: tuple[str, ...] = ("rule=test",)) -> list[str]:
+    """`genolm train` arguments for a spec (as the workflow's training rules pass them)."""
+    import json
+
+    args = ["train", "--spec", json.dumps(spec), "--shards", str(shards), "--seed", str(seed), "--out", str(out),
+            "--results-dir", str(results), "--study", "cancer_type", "--task", task, "--experiment", experiment]
+    for tag in tags:
+        args += ["--tag", tag]
+    return args
+
+
 E2E_CONFIG = REPO / "tests" / "e2e" / "config.yaml"
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from genolm.data.windows import materialize_windows
+from genolm.datasets.windows import materialize_windows
 from genolm.qc import QCCounts
 from test_windows import random_case
 

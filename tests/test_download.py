@@ -1,4 +1,4 @@
-"""genolm.data.download against a real loopback HTTP server with injected faults."""
+"""genolm.sources.download against a real loopback HTTP server with injected faults."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ import pytest
 from http_mirror import Fault, HttpMirror, http_mirror  # noqa: F401  (http_mirror is a fixture)
 
 from genolm.cli import main
-from genolm.data.checksums import new_hasher, normalise_checksum, parse_checksum_listing
-from genolm.data.download import download, provenance_path, read_provenance, safe_extract_zip
+from genolm.sources.checksums import new_hasher, normalise_checksum, parse_checksum_listing
+from genolm.sources.download import download, provenance_path, read_provenance, safe_extract_zip
 from genolm.errors import GenolmInputError
 
 FAST = {"timeout": 1.0, "backoff": 0.0, "progress": False}

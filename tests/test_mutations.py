@@ -9,14 +9,14 @@ import polars as pl
 import pytest
 
 from genolm.cli import main
-from genolm.data.mutations import (
+from genolm.sources.mutations import (
     MUTATION_COLUMNS,
     attach_mutation_counts,
     read_mutations,
     read_samples,
     validate_against_reference,
 )
-from genolm.data.reference import ReferenceGenome, prepare_reference
+from genolm.sources.reference import ReferenceGenome, prepare_reference
 from genolm.errors import GenolmInputError
 from genolm.qc import QCCounts
 

@@ -11,8 +11,8 @@ import polars as pl
 import pytest
 
 from genolm.cli import main
-from genolm.data.chromosomes import alias_table, canonical_name, select_chromosomes
-from genolm.data.reference import ReferenceGenome, prepare_reference
+from genolm.sources.chromosomes import alias_table, canonical_name, select_chromosomes
+from genolm.sources.reference import ReferenceGenome, prepare_reference
 from genolm.errors import GenolmInputError
 
 

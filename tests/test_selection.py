@@ -6,7 +6,7 @@ import polars as pl
 import pytest
 
 from genolm.cli import main
-from genolm.data.selection import select_cell_lines, split_sizes
+from genolm.studies.cancer_type.selection import select_cell_lines, split_sizes
 from genolm.errors import GenolmInputError
 from genolm.qc import QCCounts
 

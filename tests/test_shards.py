@@ -8,7 +8,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from genolm.data.shards import WINDOW_SCHEMA, ShardWriter, read_manifest, read_shards
+from genolm.datasets.shards import WINDOW_SCHEMA, ShardWriter, read_manifest, read_shards
 from genolm.errors import GenolmInputError
 from genolm.qc import QCCounts
 

@@ -15,12 +15,12 @@ import pytest
 from http_mirror import Fault, HttpMirror, http_mirror  # noqa: F401  (http_mirror is a fixture)
 
 from conftest import DEMO_MIRROR, have, run_genolm
-from genolm.data.bgzf import BgzfWriter, read_gzi, read_range
-from genolm.data.download import download
-from genolm.data.mito import is_12s, parse_mitofish_header
-from genolm.data.reference import ReferenceGenome, prepare_reference
-from genolm.data.refseq import Selection, read_assembly_report, read_assembly_summary, select_assemblies
-from genolm.data.release import names_in_listing, read_manifest
+from genolm.sources.bgzf import BgzfWriter, read_gzi, read_range
+from genolm.sources.download import download
+from genolm.sources.mito import is_12s, parse_mitofish_header
+from genolm.sources.reference import ReferenceGenome, prepare_reference
+from genolm.sources.refseq import Selection, read_assembly_report, read_assembly_summary, select_assemblies
+from genolm.sources.release import names_in_listing, read_manifest
 from genolm.errors import GenolmInputError
 
 NCBI = "https://ftp.ncbi.nlm.nih.gov/genomes/"
@@ -138,7 +138,7 @@ def test_ensembl_flavour_bsd_sum_from_checksums(http_mirror, tmp_path):
                                  for n, s in records.items()).encode(), mtime=0)
     name = "Homo_sapiens.GRCh38.dna.primary_assembly.fa.gz"
     (http_mirror.root / name).write_bytes(data)
-    from genolm.data.checksums import new_hasher
+    from genolm.sources.checksums import new_hasher
 
     hasher = new_hasher("bsdsum")
     hasher.update(data)

@@ -246,8 +246,9 @@ def test_padding_sides_and_truncation(any_tokenizer):
     assert empty_ids.shape == empty_mask.shape == (0, 0)
 
 
-def test_default_padding_sides():
-    assert CharacterTokenizer().encode_batch(["A", "AC"])[1].tolist() == [[0, 1, 1], [1, 1, 1]]
+def test_every_tokenizer_pads_on_the_right_by_default():
+    # One padding convention for every model (genolm.training.trainer explains why).
+    assert CharacterTokenizer().encode_batch(["A", "AC"])[1].tolist() == [[1, 1, 0], [1, 1, 1]]
     assert KmerTokenizer(3).encode_batch(["ACG", "ACGT"])[1].tolist() == [[1, 1, 1, 0], [1, 1, 1, 1]]
 
 

@@ -1,4 +1,5 @@
-"""Training through Lightning: fine-tuning writes its result rows, and a killed job resumes from its checkpoint."""
+"""The one trainer through Lightning: fine-tuning HyenaDNA writes its result rows, frozen init keeps the backbone, and a
+killed job resumes from its checkpoint."""
 
 from __future__ import annotations
 
@@ -13,20 +14,13 @@ import polars as pl
 import pytest
 import torch
 
-from conftest import REPO, run_genolm
+from conftest import REPO, hyenadna_spec, run_genolm, train_args
 from genolm.models.heads import pool_hidden_states
 from genolm.results import METRICS_SCHEMA, read_metrics
 from genolm.training.optim import warmup_cosine_factor
 
-TRAINING = '{"max_steps": %d, "batch_size": 8, "warmup_steps": 2, "val_every_n_steps": 4, "checkpoint_every_n_steps": 2}'
-TINY = '{"d_model": 16, "n_layer": 1, "d_inner": 32, "filter_order": 16}'
-
-
-def finetune_args(shards: Path, out: Path, results: Path, steps: int, init: str = "random") -> list[str]:
-    return ["finetune", "--shards", str(shards), "--init", init, "--preset", "tiny-1k", "--overrides", TINY,
-            "--context-length", "64", "--label-names", "Lung", "Lymphoid", "--training", TRAINING % steps,
-            "--out", str(out), "--results-dir", str(results), "--study", "cancer_type", "--task", "t",
-            "--experiment", "e", "--tag", "rule=test"]
+def finetune_args(shards: Path, out: Path, results: Path, steps: int, **spec) -> list[str]:
+    return train_args(hyenadna_spec(steps=steps, **spec), shards, out, results)
 
 
 def test_warmup_cosine_schedule_matches_its_definition():
@@ -38,9 +32,28 @@ def test_warmup_cosine_schedule_matches_its_definition():
 
 def test_pooling_ignores_padding():
     hidden = torch.arange(12, dtype=torch.float32).reshape(1, 4, 3).repeat(2, 1, 1)
-    mask = torch.tensor([[0, 0, 1, 1], [1, 1, 1, 0]])
+    mask = torch.tensor([[1, 1, 1, 1], [1, 1, 1, 0]])
     assert torch.equal(pool_hidden_states(hidden, mask, "last"), torch.stack([hidden[0, 3], hidden[1, 2]]))
-    assert torch.allclose(pool_hidden_states(hidden, mask, "mean"), torch.stack([hidden[0, 2:].mean(0), hidden[1, :3].mean(0)]))
+    assert torch.allclose(pool_hidden_states(hidden, mask, "mean"), torch.stack([hidden[0].mean(0), hidden[1, :3].mean(0)]))
+
+
+def test_right_padding_leaves_a_causal_models_states_at_real_tokens_unchanged():
+    """The reason for the one padding convention: HyenaDNA's long convolution is causal, so pads after the
+    sequence cannot reach its real tokens (pads before it would)."""
+    from genolm import models, tokenizers
+    from genolm.objectives.base import encode
+
+    torch.manual_seed(0)
+    tokenizer = tokenizers.build("character")
+    model = models.build("hyenadna", {"preset": "tiny-1k", "d_model": 16, "n_layer": 2, "d_inner": 32, "l_max": 34},
+                         tokenizer=tokenizer).eval()
+    ids, mask = encode(tokenizer, ["ACGTACGTAC", "ACGTACGTACGTACGTACGTACGTACGTAC"], 32)
+    alone, alone_mask = encode(tokenizer, ["ACGTACGTAC"], 32)
+    alone = alone[:, : int(alone_mask.sum())]
+    with torch.no_grad():
+        batched = model(ids, mask, with_logits=False).hidden[0, : alone.shape[1]]
+        single = model(alone, torch.ones_like(alone), with_logits=False).hidden[0]
+    assert torch.allclose(batched, single, atol=1e-5)
 
 
 def test_finetune_writes_tidy_metrics_model_and_mlflow_run(tiny_shards, tmp_path):
@@ -48,36 +61,40 @@ def test_finetune_writes_tidy_metrics_model_and_mlflow_run(tiny_shards, tmp_path
     run_genolm(*finetune_args(tiny_shards, out, tmp_path / "results", steps=4), "--plots", str(tmp_path / "plots"))
     metrics = read_metrics(out / "metrics.parquet")
     assert list(metrics.columns) == list(METRICS_SCHEMA)
-    test_rows = metrics.filter(pl.col("split") == "test")
-    assert {"accuracy", "balanced_accuracy", "loss", "f1_macro", "mcc"} <= set(test_rows["metric"])
-    accuracy = test_rows.filter(pl.col("metric") == "accuracy")["value"].item()
-    assert 0.0 <= accuracy <= 1.0
+    # Test is reported at the checkpoint chosen on validation and at the final step.
+    assert set(metrics.filter(pl.col("split") == "test")["checkpoint"]) == {"best", "last"}
+    test_rows = metrics.filter((pl.col("split") == "test") & (pl.col("checkpoint") == "best"))
+    assert {"accuracy", "balanced_accuracy", "loss", "f1_macro", "mcc", "unit_balanced_accuracy", "units"} <= set(test_rows["metric"])
+    unit = test_rows.filter(pl.col("metric") == "unit_balanced_accuracy").row(0, named=True)
+    assert unit["ci_low"] <= unit["value"] <= unit["ci_high"]
     assert metrics["init"].unique().to_list() == ["random"]
-    assert (out / "model" / "head.json").exists() and (out / "model" / "backbone" / "weights.ckpt").exists()
-    assert (tmp_path / "plots" / "loss.png").stat().st_size > 1000
+    assert metrics["label_fraction"].unique().to_list() == [1.0]
+    assert (out / "model" / "head.json").exists() and (out / "model" / "model.safetensors").exists()
+    predictions = pl.read_parquet(out / "predictions.parquet")
+    assert predictions.filter((pl.col("split") == "test") & (pl.col("checkpoint") == "best"))["group"].null_count() == 0
+    assert (tmp_path / "plots" / "loss.png").exists()
 
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient(f"sqlite:///{tmp_path / 'results' / 'mlflow' / 'mlflow.db'}")
     run = client.get_run((out / "mlflow_run_id").read_text())
     assert run.data.tags["rule"] == "test"
-    assert run.data.params["training.max_steps"] == "4"
-    assert "final_test_accuracy" in run.data.metrics
+    assert run.data.params["spec.training.max_steps"] == "4"
+    assert "final_test_best_accuracy" in run.data.metrics
     assert run.info.status == "FINISHED"
 
 
 def test_frozen_init_leaves_the_backbone_unchanged(tiny_shards, tmp_path):
-    pretrained = tmp_path / "pretrained"
     from genolm.models.hyenadna import HyenaDNA, HyenaDNAConfig
+    from genolm.training.trainer import load_task_model
 
+    pretrained = tmp_path / "pretrained"
     config = HyenaDNAConfig(d_model=16, n_layer=1, d_inner=32, filter_order=16).with_context(64)
-    HyenaDNA(config).save_released(pretrained)
+    HyenaDNA(config).save_released(pretrained)  # the released layout, as a real checkpoint comes
     out = tmp_path / "job"
-    args = finetune_args(tiny_shards, out, tmp_path / "results", steps=3, init="frozen")
-    args[args.index("--preset"): args.index("--preset") + 4] = ["--backbone", str(pretrained)]
-    run_genolm(*args)
-    before = torch.load(pretrained / "weights.ckpt", weights_only=True)["state_dict"]
-    after = torch.load(out / "model" / "backbone" / "weights.ckpt", weights_only=True)["state_dict"]
+    run_genolm(*finetune_args(tiny_shards, out, tmp_path / "results", steps=3, init="frozen", checkpoint=str(pretrained)))
+    before = HyenaDNA.from_released(pretrained).state_dict()
+    after = load_task_model(out / "model")[0].backbone.model.state_dict()
     assert before.keys() == after.keys()
     assert all(torch.equal(before[k], after[k]) for k in before)
 

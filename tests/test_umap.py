@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from genolm.analysis.umap_grid import analyse, knn_accuracy, majority_baseline, position_bins
+from genolm.studies.cancer_type.umap_grid import analyse, knn_accuracy, majority_baseline, position_bins
 
 
 def test_knn_accuracy_separates_structure_from_noise():

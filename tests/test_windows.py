@@ -13,9 +13,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from genolm.cli import main
-from genolm.data.reference import ReferenceGenome
-from genolm.data.shards import read_manifest, read_shards
-from genolm.data.windows import materialize_windows, reference_windows
+from genolm.sources.reference import ReferenceGenome
+from genolm.datasets.shards import read_manifest, read_shards
+from genolm.datasets.windows import materialize_windows, reference_windows
 from genolm.errors import GenolmInputError
 from genolm.qc import QCCounts
 

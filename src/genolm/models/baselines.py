@@ -11,8 +11,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,7 +22,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from genolm.errors import GenolmInputError
 from genolm.models.base import (CONFIG_NAME, FORMAT_VERSION, WEIGHTS_NAME, ModelOutput, ZooModel, build_config, padding_mask,
-                                read_checkpoint_config)
+                                read_checkpoint_config, write_model_files)
 
 
 def _lengths(mask: Tensor) -> Tensor:
@@ -302,21 +300,13 @@ class KmerSpectrumClassifier:
     def save_pretrained(self, directory: str | os.PathLike) -> Path:
         from safetensors.numpy import save_file
 
-        directory = Path(directory)
-        directory.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}.tmp-"))
-        try:
-            payload = {"genolm_model": self.name, "format_version": FORMAT_VERSION, "config": dataclasses.asdict(self.config)}
-            (tmp / CONFIG_NAME).write_text(json.dumps(payload, indent=2) + "\n")
-            est = self.estimator
-            save_file({"coef": est.coef_, "intercept": est.intercept_, "classes": est.classes_.astype(np.int64)},
-                      str(tmp / WEIGHTS_NAME))
-            directory.mkdir(exist_ok=True)
-            for name in (CONFIG_NAME, WEIGHTS_NAME):
-                os.replace(tmp / name, directory / name)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-        return directory
+        payload = {"genolm_model": self.name, "format_version": FORMAT_VERSION, "config": dataclasses.asdict(self.config)}
+        est = self.estimator
+        weights = {"coef": est.coef_, "intercept": est.intercept_, "classes": est.classes_.astype(np.int64)}
+        return write_model_files(directory, {
+            CONFIG_NAME: lambda tmp: tmp.write_text(json.dumps(payload, indent=2) + "\n"),
+            WEIGHTS_NAME: lambda tmp: save_file(weights, str(tmp)),
+        })
 
     @classmethod
     def from_pretrained(cls, directory: str | os.PathLike) -> KmerSpectrumClassifier:

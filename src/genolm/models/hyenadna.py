@@ -20,10 +20,9 @@ import math
 import os
 import pickle
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Callable
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -32,6 +31,7 @@ from safetensors.torch import load_file as load_safetensors
 from torch import Tensor, nn
 
 from genolm.errors import GenolmInputError
+from genolm.models.base import write_model_files
 
 # Released HyenaDNA checkpoints (model size, depth, MLP width, context). l_max is context + 2 because the
 # released models were trained with room for the [CLS]/[SEP] tokens around the context.
@@ -522,12 +522,11 @@ class HyenaDNA(nn.Module):
 
     def save_released(self, directory: str | os.PathLike) -> None:
         """Write config.json and weights.ckpt in the released Lightning layout (keys prefixed `model.`)."""
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
         state = {"model." + k: v.detach().cpu() for k, v in self.state_dict().items()}
-        _atomic_write(directory / "weights.ckpt", lambda f: torch.save({"state_dict": state}, f))
-        _atomic_write(directory / "config.json",
-                      lambda f: f.write(json.dumps(self.config.to_released(), indent=2).encode() + b"\n"))
+        write_model_files(directory, {  # config.json is renamed into place last
+            "config.json": lambda tmp: tmp.write_text(json.dumps(self.config.to_released(), indent=2) + "\n"),
+            "weights.ckpt": lambda tmp: torch.save({"state_dict": state}, tmp),
+        })
 
 
 def _key_list(keys: list[str], limit: int = 20) -> str:
@@ -579,14 +578,3 @@ def _strip_prefixes(state: dict[str, Tensor]) -> dict[str, Tensor]:
                 break
         stripped[key] = value
     return stripped
-
-
-def _atomic_write(target: Path, write: Callable[[BinaryIO], object]) -> None:
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -446,7 +446,8 @@ def _finish(run: TrackedRun | None, values: dict[str, float], job_dir: Path, plo
     run_id = run.run_id if run else ""
     write_table(metric_rows(context, values, run_id), job_dir / "metrics.parquet")
     if run:
-        run.log_metrics({f"final_{k.replace('/', '_').replace('@', '_')}": v for k, v in values.items()})
+        run.log_metrics({f"final_{k.replace('/', '_').replace('@', '_')}": v[0] if isinstance(v, tuple) else v
+                         for k, v in values.items()})
         run.log_artifact(job_dir / "metrics.parquet", "tables")
         if history:
             write_history(run, job_dir, plots, title=f"{context.get('experiment', '')}: {context.get('model', '')}")
