@@ -3,7 +3,6 @@ same model as one process with batch 8, because a step's global batch is the sam
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -12,26 +11,27 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from conftest import run_genolm
+from conftest import TINY_HYENADNA, hyenadna_spec, run_genolm, train_args
 from genolm.errors import GenolmInputError
+from genolm.tokenizers import CharacterTokenizer
 from genolm.training.data import WindowDataModule
+from genolm.training.trainer import Collator
 
 # Dropout draws differ per process, so the comparison is made without it; everything else is the demo's setup.
-ARCHITECTURE = {"d_model": 16, "n_layer": 1, "d_inner": 32, "filter_order": 16, "embed_dropout": 0.0}
+ARCHITECTURE = {**TINY_HYENADNA, "embed_dropout": 0.0}
 STEPS = 4
 
 
 def finetune_command(shards: Path, out: Path, results: Path, *, batch_size: int, devices: int) -> list[str]:
-    training = {"max_steps": STEPS, "batch_size": batch_size, "warmup_steps": 1, "val_every_n_steps": STEPS,
-                "checkpoint_every_n_steps": STEPS, "devices": devices, "strategy": "ddp" if devices > 1 else "auto"}
-    return ["finetune", "--shards", str(shards), "--init", "random", "--preset", "tiny-1k",
-            "--overrides", json.dumps(ARCHITECTURE), "--context-length", "64", "--label-names", "Lung", "Lymphoid",
-            "--training", json.dumps(training), "--seed", "3", "--out", str(out), "--results-dir", str(results),
-            "--study", "cancer_type", "--task", "ddp", "--experiment", f"devices{devices}", "--tag", "rule=test"]
+    spec = hyenadna_spec(steps=STEPS, batch_size=batch_size, architecture=ARCHITECTURE, warmup_steps=1,
+                         val_every_n_steps=STEPS, checkpoint_every_n_steps=STEPS, devices=devices,
+                         strategy="ddp" if devices > 1 else "auto")
+    spec["head"]["dropout"] = 0.0
+    return train_args(spec, shards, out, results, seed=3, task="ddp", experiment=f"devices{devices}")
 
 
 def trained_state(job: Path) -> dict[str, torch.Tensor]:
-    backbone = torch.load(job / "model" / "backbone" / "weights.ckpt", weights_only=True)["state_dict"]
+    backbone = load_file(job / "model" / "model.safetensors")
     return {**backbone, **{f"head.{k}": v for k, v in load_file(job / "model" / "head.safetensors").items()}}
 
 
@@ -41,7 +41,7 @@ def assert_same_training(single: Path, multi: Path) -> None:
     assert a.keys() == b.keys()
     differ = max((a[k] - b[k]).abs().max().item() for k in a)
     assert differ < 1e-5, f"weights differ by up to {differ:g}"
-    ma, mb = (pl.read_parquet(job / "metrics.parquet").filter(pl.col("split") == "test").sort("metric")
+    ma, mb = (pl.read_parquet(job / "metrics.parquet").filter(pl.col("split") == "test").sort("checkpoint", "metric")
               for job in (single, multi))
     assert ma["metric"].to_list() == mb["metric"].to_list()
     for metric, x, y in zip(ma["metric"], ma["value"], mb["value"]):
@@ -70,12 +70,13 @@ def test_two_ddp_processes_train_like_one_process_with_the_same_global_batch(sin
     client = MlflowClient(f"sqlite:///{tmp_path / 'results' / 'mlflow' / 'mlflow.db'}")
     runs = client.search_runs([client.get_experiment_by_name("genolm").experiment_id])
     assert len(runs) == 1 and runs[0].info.status == "FINISHED"
-    assert runs[0].data.params["training.devices"] == "2"
+    assert runs[0].data.params["spec.training.devices"] == "2"
     assert runs[0].info.run_id == (out / "mlflow_run_id").read_text()
 
 
 def data_module(shards: Path, batch_size: int, world_size: int, rank: int) -> WindowDataModule:
-    data = WindowDataModule(shards, context_length=64, batch_size=batch_size, with_labels=True, seed=3)
+    data = WindowDataModule(shards, collate=Collator(CharacterTokenizer(), 65, head="classification"),
+                            batch_size=batch_size, with_labels=True, seed=3)
     data.trainer = SimpleNamespace(world_size=world_size, global_rank=rank)  # what the Trainer tells a process
     data.setup("fit")
     return data

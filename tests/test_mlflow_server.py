@@ -8,7 +8,6 @@ Either way every run, parameter, metric and artifact must arrive.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -21,7 +20,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from conftest import REPO
+from conftest import REPO, TINY_HYENADNA, hyenadna_spec, train_args
 from slurm_cluster import free_port
 
 JOBS = 8
@@ -30,14 +29,11 @@ EXPERIMENT = "concurrent-jobs"
 
 
 def job_command(shards: Path, job: int, out: Path, results: Path, mlflow_uri: str | None) -> list[str]:
-    training = {"max_steps": STEPS, "batch_size": 8, "warmup_steps": 1, "val_every_n_steps": STEPS,
-                "checkpoint_every_n_steps": STEPS}
-    command = [sys.executable, "-m", "genolm", "finetune", "--shards", str(shards), "--init", "random",
-               "--preset", "tiny-1k", "--overrides", '{"d_model": 8, "n_layer": 1, "d_inner": 16, "filter_order": 8}',
-               "--context-length", "64", "--label-names", "Lung", "Lymphoid", "--training", json.dumps(training),
-               "--seed", str(job), "--out", str(out), "--results-dir", str(results), "--mlflow-experiment", EXPERIMENT,
-               "--study", "cancer_type", "--task", "concurrency", "--experiment", f"job{job}",
-               "--tag", "rule=finetune", "--tag", f"job={job}"]
+    spec = hyenadna_spec(steps=STEPS, architecture={**TINY_HYENADNA, "d_model": 8, "d_inner": 16, "filter_order": 8},
+                         warmup_steps=1, val_every_n_steps=STEPS, checkpoint_every_n_steps=STEPS)
+    command = [sys.executable, "-m", "genolm",
+               *train_args(spec, shards, out, results, seed=job, task="concurrency", experiment=f"job{job}",
+                           tags=("rule=finetune", f"job={job}")), "--mlflow-experiment", EXPERIMENT]
     return command + (["--mlflow-uri", mlflow_uri] if mlflow_uri else [])
 
 
@@ -65,13 +61,14 @@ def assert_every_run_arrived(tracking_uri: str, jobs: list[Path]) -> None:
         assert run.info.status == "FINISHED"
         assert run.data.tags["job"] == str(i) and run.data.tags["rule"] == "finetune"
         assert run.data.params["seed"] == str(i)
-        assert run.data.params["training.max_steps"] == str(STEPS)
+        assert run.data.params["spec.training.max_steps"] == str(STEPS)
         assert run.data.params["experiment"] == f"job{i}"
         # The metrics the job wrote to its table are the ones the tracking store holds.
         table = pl.read_parquet(job / "metrics.parquet")
         for split, metric in [("test", "accuracy"), ("test", "loss"), ("val", "balanced_accuracy")]:
-            value = table.filter((pl.col("split") == split) & (pl.col("metric") == metric))["value"].item()
-            assert run.data.metrics[f"final_{split}_{metric}"] == pytest.approx(value)
+            value = table.filter((pl.col("split") == split) & (pl.col("metric") == metric)
+                                 & (pl.col("checkpoint") == "best"))["value"].item()
+            assert run.data.metrics[f"final_{split}_best_{metric}"] == pytest.approx(value)
         # Per-step history from Lightning's logger (every min(10, val_every_n_steps) steps: the last step here).
         steps = [m.step for m in client.get_metric_history(run.info.run_id, "train/loss")]
         assert steps == [STEPS - 1], steps

@@ -56,13 +56,13 @@ def slurm_run(slurm_cluster, tmp_path_factory) -> Path:
 
 
 def comparable(table: pl.DataFrame) -> pl.DataFrame:
-    return table.drop("mlflow_run_id").sort(["study", "experiment", "split", "metric"])
+    return table.drop("mlflow_run_id").sort(["study", "experiment", "seed", "split", "checkpoint", "metric"])
 
 
 def test_demo_workflow_through_the_slurm_profile_gives_the_local_results(slurm_run, e2e_local_run):
     slurm, local = (comparable(pl.read_parquet(run / "results" / "tables" / "metrics.parquet"))
                     for run in (slurm_run, e2e_local_run))
-    keys = ["study", "experiment", "split", "metric"]
+    keys = ["study", "experiment", "seed", "split", "checkpoint", "metric"]
     assert slurm.select(keys).equals(local.select(keys))
     # Every stage is seeded and runs with the same threads (1) in both runs, so the values are equal, training
     # metrics included.
@@ -98,7 +98,7 @@ def test_each_job_got_what_the_profile_and_its_rule_asked_for(slurm_run, slurm_c
     # Downloads are local rules: they ran on the submit host, never through sbatch.
     assert "download" not in jobs and "collect_metrics" in jobs
     assert all(job["JobState"] == "COMPLETED" for rule in jobs.values() for job in rule)
-    assert len(jobs["finetune"]) == 4 and len(jobs["pretrain"]) == 2
+    assert len(jobs["finetune"]) == 10 and len(jobs["pretrain"]) == 2
 
     # A GPU training job: the gpu partition, one GPU of the configured type (`gpu` + `gpu_model` resources, which
     # the plugin turns into --gpus=testgpu:1), mem_mb of the first attempt, runtime and CPUs from `compute`.

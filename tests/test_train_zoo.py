@@ -15,7 +15,7 @@ from genolm import models, tokenizers
 from genolm.cli import main
 from genolm.errors import GenolmInputError
 from genolm.results import METRICS_SCHEMA, read_metrics
-from genolm.training.zoo import load_task_model, site_token_index, train, validate_spec
+from genolm.training.trainer import load_task_model, site_token_index, train, validate_spec
 from zoo_util import zoo_test_setup  # noqa: F401 (zoo_test_setup: autouse fixture)
 
 TRAINING = {"max_steps": 4, "batch_size": 8, "warmup_steps": 1, "val_every_n_steps": 2, "checkpoint_every_n_steps": 2,
@@ -33,7 +33,7 @@ def test_genolm_train_pretrains_then_fine_tunes(tiny_shards, tmp_path):
     pretrain_spec = {"tokenizer": {"name": "kmer", "k": 3}, "model": BERT, "objective": {"name": "kmer_mlm"},
                      "context_length": 64, "training": TRAINING}
     (tmp_path / "pretrain.yaml").write_text(json.dumps(pretrain_spec))  # JSON is YAML
-    common = ["--shards", str(tiny_shards), "--results-dir", str(tmp_path / "results"), "--study", "zoo",
+    common = ["--shards", str(tiny_shards), "--seed", "1", "--results-dir", str(tmp_path / "results"), "--study", "zoo",
               "--task", "pretraining"]
     run_genolm("train", "--spec", f"@{tmp_path / 'pretrain.yaml'}", "--out", str(tmp_path / "mlm"), *common,
                "--experiment", "mlm")
@@ -143,6 +143,6 @@ def test_bad_specs_are_reported_with_their_key(tiny_shards, tmp_path, caplog):
     # The command reports bad input in one line and exits 2 (run in-process: the CLI path, without a new interpreter).
     bad = {**spec, "model": {"name": "bert"}, "objective": {"name": "next_token"}}
     with caplog.at_level(logging.ERROR, logger="genolm"):
-        code = main(["train", "--spec", json.dumps(bad), "--shards", str(tiny_shards), "--out", str(tmp_path / "bad2"),
+        code = main(["train", "--spec", json.dumps(bad), "--shards", str(tiny_shards), "--seed", "1", "--out", str(tmp_path / "bad2"),
                      "--study", "s", "--task", "t", "--experiment", "e", "--results-dir", str(tmp_path / "r")])
     assert code == 2 and "'next_token' trains causal/bilm models; 'bert' is a mlm model" in caplog.text
