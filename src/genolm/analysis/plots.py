@@ -80,26 +80,58 @@ def plot_umap_grid(coords: dict[tuple[int, float], np.ndarray], labels: np.ndarr
     _save(fig, path)
 
 
-def plot_metrics_summary(table: pl.DataFrame, path: Path) -> None:
-    """Test accuracy and balanced accuracy per experiment, one panel per study, with the majority baseline."""
+SUMMARY_PANELS = (("balanced_accuracy", "per window"), ("unit_balanced_accuracy", "per unit (cell line / genome)"))
+
+
+def reported_rows(table: pl.DataFrame, split: str = "test") -> pl.DataFrame:
+    """The rows a reader compares: `split`, at the checkpoint chosen on validation where there was a choice
+    (`best`), else at the final step (`last`: baselines, runs without a validation split)."""
+    rows = table.filter(pl.col("split") == split)
+    has_best = rows.group_by("study", "experiment", "seed").agg((pl.col("checkpoint") == "best").any().alias("has_best"))
+    rows = rows.join(has_best, on=["study", "experiment", "seed"])
+    return rows.filter(pl.when(pl.col("has_best")).then(pl.col("checkpoint") == "best").otherwise(True)).drop("has_best")
+
+
+def metrics_summary_figure(table: pl.DataFrame):
+    """One row per study, one panel per level (window, unit): test balanced accuracy of every experiment as the
+    mean over seeds (bar) with each seed's value (dots) and the standard deviation over seeds (error bar), beside
+    the chance level (1 / classes) as a dashed line."""
     sns.set_theme(style="whitegrid", context="notebook")
-    rows = table.filter((pl.col("split") == "test") & pl.col("metric").is_in(["accuracy", "balanced_accuracy"]))
-    studies = sorted(set(rows["study"])) or ["(no classification results)"]
-    width = max(5.0, 1.6 * len(set(rows["experiment"])))
-    fig, axes = plt.subplots(1, len(studies), figsize=(width * len(studies), 3.8), squeeze=False)
-    for ax, study in zip(axes[0], studies):
-        sub = rows.filter(pl.col("study") == study).sort("experiment")
-        if len(sub):
-            sns.barplot(data=sub.to_pandas(), x="experiment", y="value", hue="metric", ax=ax)
-            for container in ax.containers:
-                ax.bar_label(container, fmt="%.2f", fontsize=7)
-        # The majority-class share of the embedded test windows: what a model that learnt nothing scores.
-        baseline = table.filter((pl.col("study") == study) & pl.col("metric").str.starts_with("majority_baseline_cancer"))
-        if len(baseline):
-            ax.axhline(float(baseline["value"].mean()), ls="--", c="grey", lw=1, label="majority baseline")
-        ax.set_ylim(0, 1.05)
-        ax.set_title(study)
-        ax.set_xlabel("")
-        ax.set_ylabel("test split")
-        ax.legend(fontsize=7, loc="lower right")
-    _save(fig, path)
+    rows = reported_rows(table)
+    studies = sorted(set(rows.filter(pl.col("metric").is_in([m for m, _ in SUMMARY_PANELS]))["study"]))
+    experiments = {s: sorted(set(rows.filter(pl.col("study") == s)["experiment"])) for s in studies}
+    width = max(5.0, 0.9 * max((len(e) for e in experiments.values()), default=1))
+    fig, axes = plt.subplots(max(1, len(studies)), len(SUMMARY_PANELS), figsize=(width * len(SUMMARY_PANELS),
+                             3.8 * max(1, len(studies))), squeeze=False)
+    for row, study in enumerate(studies or ["(no classification results)"]):
+        for column, (metric, level) in enumerate(SUMMARY_PANELS):
+            ax = axes[row][column]
+            sub = rows.filter((pl.col("study") == study) & (pl.col("metric") == metric))
+            names = [e for e in experiments.get(study, []) if e in set(sub["experiment"])]
+            stats = sub.group_by("experiment").agg(pl.col("value").mean().alias("mean"),
+                                                   pl.col("value").std(ddof=1).fill_null(0.0).alias("sd"),
+                                                   pl.len().alias("seeds"))
+            stats = {r["experiment"]: r for r in stats.iter_rows(named=True)}
+            x = np.arange(len(names))
+            ax.bar(x, [stats[n]["mean"] for n in names], yerr=[stats[n]["sd"] for n in names], capsize=3,
+                   color=sns.color_palette("pastel", max(1, len(names))), edgecolor="grey")
+            for i, name in enumerate(names):
+                values = sub.filter(pl.col("experiment") == name)["value"].to_numpy()
+                jitter = np.linspace(-0.15, 0.15, len(values)) if len(values) > 1 else np.zeros(1)
+                ax.scatter(i + jitter, values, s=14, c="black", zorder=3)
+                ax.annotate(f"{stats[name]['mean']:.2f}", (i, 1.0), ha="center", fontsize=7)
+            chance = table.filter((pl.col("study") == study) & (pl.col("metric") == "chance_balanced_accuracy"))
+            if len(chance):
+                ax.axhline(float(chance["value"].max()), ls="--", c="grey", lw=1, label="chance")
+                ax.legend(fontsize=7, loc="lower right")
+            seeds = max((stats[n]["seeds"] for n in names), default=0)
+            ax.set_xticks(x, names, rotation=30, ha="right", fontsize=8)
+            ax.set_ylim(0, 1.05)
+            ax.set_ylabel("test balanced accuracy")
+            ax.set_title(f"{study}: {level} (mean ± sd over {seeds} seeds)", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def plot_metrics_summary(table: pl.DataFrame, path: Path) -> None:
+    _save(metrics_summary_figure(table), path)

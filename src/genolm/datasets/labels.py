@@ -30,7 +30,7 @@ def labelled_subset(labels: np.ndarray, fraction: float, seed: int, groups: np.n
     unit_label[unit_of_example] = labels
     if groups is not None and (unit_label[unit_of_example] != labels).any():
         bad = unit_names[unit_of_example[unit_label[unit_of_example] != labels][0]]
-        raise ValueError(f"unit {bad!r} has examples with different labels")
+        raise ValueError(f"unit {str(bad)!r} has examples with different labels")
     rank = np.random.default_rng(seed).permutation(len(unit_names))  # unit u's position in the ranking
     position = np.empty_like(rank)
     position[rank] = np.arange(len(rank))

@@ -1,17 +1,24 @@
-"""Window shards: the Parquet files every window-producing stage writes and every training stage reads.
+"""Shards: the Parquet files every dataset-producing stage writes and every training stage reads.
 
 Layout (see docs/data_contracts.md, "Window shards"):
 
     <out>/manifest.json
     <out>/<split>/part-00000.parquet, part-00001.parquet, ...
 
-Every file has the schema `WINDOW_SCHEMA` and carries the stage's provenance (config hash, input checksums,
-seed, genolm version, command line) as JSON under the key b"genolm" of its Parquet metadata, so a shard copied
-away from its manifest still says where it came from.
+There is one shard format, with a *family* of schemas (`shard_schema`): the core columns `sequence`, `label`,
+`sample`; any of the optional column groups `coordinates`, `mutations`, `targets`, in that order; then `split`
+and `window_id`. A shard set uses one member of the family, recorded in its manifest; every part file has that
+schema. Genome windows use `WINDOW_SCHEMA` (coordinates + mutations), plain sequence tables (12S genes, viral
+genome fragments) `SEQUENCE_SCHEMA` (core only).
+
+Every file carries the stage's provenance (config hash, input checksums, seed, genolm version, command line) as
+JSON under the key b"genolm" of its Parquet metadata, so a shard copied away from its manifest still says where
+it came from.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import sys
 from collections.abc import Mapping, Sequence
@@ -31,27 +38,65 @@ from genolm.sources.checksums import file_checksum
 
 MUTATION_TYPE = pa.struct([("pos", pa.int64()), ("ref", pa.string()), ("alt", pa.string())])
 
-WINDOW_SCHEMA = pa.schema(
-    [
-        # large_string: a batch of 4096 windows of 1 Mb would overflow 32-bit string offsets.
-        pa.field("sequence", pa.large_string(), nullable=False),
-        pa.field("label", pa.int64()),
-        pa.field("sample", pa.string()),
+_CORE = (
+    # large_string: a batch of 4096 windows of 1 Mb would overflow 32-bit string offsets.
+    pa.field("sequence", pa.large_string(), nullable=False),
+    pa.field("label", pa.int64()),
+    pa.field("sample", pa.string()),  # the unit an example belongs to: cell line, genome, species
+)
+
+# The optional column groups, in their canonical order (a schema lists the groups it has in this order).
+_GROUPS: dict[str, tuple[pa.Field, ...]] = {
+    "coordinates": (
         pa.field("chrom", pa.string(), nullable=False),
         pa.field("ref_start", pa.int64(), nullable=False),
         pa.field("ref_end", pa.int64(), nullable=False),
+    ),
+    "mutations": (
         pa.field("anchor_pos", pa.int64()),
         pa.field("anchor_offset", pa.int64()),
         pa.field("mutations", pa.list_(MUTATION_TYPE), nullable=False),
         pa.field("n_mutations", pa.int32(), nullable=False),
-        pa.field("split", pa.string(), nullable=False),
-        pa.field("window_id", pa.int64(), nullable=False),
-    ]
+    ),
+    "targets": (
+        # A label vector for multi-label tasks (e.g. chromatin profiles); null for an unlabelled example.
+        pa.field("targets", pa.list_(pa.float32())),
+    ),
+}
+OPTIONAL_GROUPS: tuple[str, ...] = tuple(_GROUPS)
+
+_TRAILER = (
+    pa.field("split", pa.string(), nullable=False),
+    pa.field("window_id", pa.int64(), nullable=False),
 )
+
+
+def shard_schema(*, coordinates: bool = False, mutations: bool = False, targets: bool = False) -> pa.Schema:
+    """The member of the shard schema family with the given optional column groups."""
+    chosen = {"coordinates": coordinates, "mutations": mutations, "targets": targets}
+    fields = list(_CORE)
+    for group, group_fields in _GROUPS.items():
+        if chosen[group]:
+            fields.extend(group_fields)
+    fields.extend(_TRAILER)
+    return pa.schema(fields)
+
+
+WINDOW_SCHEMA = shard_schema(coordinates=True, mutations=True)
+SEQUENCE_SCHEMA = shard_schema()
+
+# Every member, keyed by the optional groups it has (8 members: cheap to enumerate).
+_FAMILY: dict[tuple[str, ...], pa.Schema] = {
+    groups: shard_schema(**{g: True for g in groups})
+    for n in range(len(OPTIONAL_GROUPS) + 1)
+    for groups in itertools.combinations(OPTIONAL_GROUPS, n)
+}
 
 MANIFEST_NAME = "manifest.json"
 METADATA_KEY = b"genolm"
-FORMAT_VERSION = 1
+# 1: every set had WINDOW_SCHEMA. 2: the manifest's "schema" names the set's member of the family.
+FORMAT_VERSION = 2
+_READABLE_VERSIONS = (1, 2)
 
 
 def _schema_matches(schema: pa.Schema, expected: pa.Schema) -> bool:
@@ -61,6 +106,21 @@ def _schema_matches(schema: pa.Schema, expected: pa.Schema) -> bool:
 
 def _schema_description(schema: pa.Schema) -> list[dict[str, str]]:
     return [{"name": f.name, "type": str(f.type)} for f in schema]
+
+
+def schema_groups(schema: pa.Schema) -> tuple[str, ...] | None:
+    """The optional groups of `schema` if it is a member of the shard family (names, types and order), else None."""
+    for groups, member in _FAMILY.items():
+        if _schema_matches(schema, member):
+            return groups
+    return None
+
+
+def _member_name(schema: pa.Schema) -> str:
+    groups = schema_groups(schema)
+    if groups is None:
+        return "not a member of the shard schema family"
+    return "core only" if not groups else "core + " + " + ".join(groups)
 
 
 class _SplitWriter:
@@ -114,7 +174,11 @@ class ShardWriter:
         rows_per_shard: int = 50_000,
         length: int | None = None,
         seed: int | None = None,
+        schema: pa.Schema = WINDOW_SCHEMA,
     ):
+        groups = schema_groups(schema)
+        if groups is None:
+            raise ValueError(f"schema is not a member of the shard schema family (see shard_schema):\n{schema}")
         if rows_per_shard < 1:
             raise ValueError(f"rows_per_shard must be positive, got {rows_per_shard}")
         self.out = Path(out)
@@ -125,7 +189,9 @@ class ShardWriter:
         self.seed = seed
         self.counts: dict[str, int] = {}
         metadata = {METADATA_KEY: json.dumps(self.provenance, sort_keys=True, default=str).encode()}
-        self._schema = WINDOW_SCHEMA.with_metadata(metadata)
+        # The family member itself, so the files and the manifest carry the contract's nullability.
+        self.schema = _FAMILY[groups]
+        self._schema = self.schema.with_metadata(metadata)
         self._tmp: Path | None = None
         self._atomic: AbstractContextManager[Path] | None = None
         self._splits: dict[str, _SplitWriter] = {}
@@ -138,8 +204,9 @@ class ShardWriter:
     def write(self, batch: pa.RecordBatch | pa.Table) -> None:
         if self._tmp is None:
             raise RuntimeError("ShardWriter.write called outside its `with` block")
-        if not _schema_matches(batch.schema, WINDOW_SCHEMA):
-            raise ValueError(f"batch schema does not match WINDOW_SCHEMA:\n{batch.schema}")
+        if not _schema_matches(batch.schema, self.schema):
+            raise ValueError(f"batch schema does not match the writer's schema ({_member_name(self.schema)}):\n"
+                             f"got\n{batch.schema}\nexpected\n{self.schema}")
         table = pa.Table.from_batches([batch]) if isinstance(batch, pa.RecordBatch) else batch
         table = table.cast(self._schema)
         splits = table.column("split")
@@ -190,7 +257,7 @@ class ShardWriter:
             "format_version": FORMAT_VERSION,
             "dataset": self.dataset,
             "genolm_version": __version__,
-            "schema": _schema_description(WINDOW_SCHEMA),
+            "schema": _schema_description(self.schema),
             "length": self.length,
             "seed": self.seed,
             "splits": splits,
@@ -209,37 +276,72 @@ def _check_split_name(split: object) -> None:
 def read_manifest(out: str | Path) -> dict:
     path = Path(out) / MANIFEST_NAME
     if not path.is_file():
-        raise GenolmInputError(path, "no manifest: not a window dataset, or its stage did not finish")
+        raise GenolmInputError(path, "no manifest: not a shard set, or its stage did not finish")
     try:
         manifest = json.loads(path.read_text())
     except json.JSONDecodeError as error:
         raise GenolmInputError(path, f"manifest is not valid JSON ({error})") from None
     if not isinstance(manifest, dict) or "splits" not in manifest:
         raise GenolmInputError(path, "manifest has no 'splits'")
+    version = manifest.get("format_version")
+    if version not in _READABLE_VERSIONS:
+        readable = ", ".join(map(str, _READABLE_VERSIONS))
+        raise GenolmInputError(path, f"format_version {version!r}; this genolm reads {readable}")
     return manifest
 
 
+def _manifest_schema(out: Path, manifest: dict) -> pa.Schema:
+    """The family member a shard set uses, from its (already read) manifest."""
+    if manifest["format_version"] == 1:
+        return WINDOW_SCHEMA  # version 1 had only the one schema
+    recorded = manifest.get("schema")
+    for member in _FAMILY.values():
+        if recorded == _schema_description(member):
+            return member
+    raise GenolmInputError(out / MANIFEST_NAME, f"the recorded schema is not a member of the shard schema family: "
+                                                f"{json.dumps(recorded)}")
+
+
+def shard_schema_of(out: str | Path) -> pa.Schema:
+    """The schema (member of the shard family) of the shard set in `out`, from its manifest."""
+    out = Path(out)
+    return _manifest_schema(out, read_manifest(out))
+
+
+def shard_columns(out: str | Path) -> list[str]:
+    """The column names of the shard set in `out`, in schema order, from its manifest."""
+    return shard_schema_of(out).names
+
+
 def read_shards(out: str | Path, split: str, columns: Sequence[str] | None = None) -> pa.Table:
-    """All rows of one split, in shard order; the schema of every file is checked against WINDOW_SCHEMA."""
+    """All rows of one split, in shard order, with the set's schema (or its `columns`, in the order given).
+
+    Every part file's schema must be the one the manifest records; `columns` may name only columns of this set.
+    """
     out = Path(out)
     manifest = read_manifest(out)
+    schema = _manifest_schema(out, manifest)
     entry = manifest["splits"].get(split)
     if entry is None:
         available = ", ".join(sorted(manifest["splits"])) or "none"
         raise GenolmInputError(out / MANIFEST_NAME, f"no split {split!r} (splits: {available})")
     if columns is not None:
-        unknown = [c for c in columns if c not in WINDOW_SCHEMA.names]
+        columns = list(columns)
+        unknown = [c for c in columns if c not in schema.names]
         if unknown:
-            raise ValueError(f"unknown window columns {unknown}; known: {WINDOW_SCHEMA.names}")
-    expected = WINDOW_SCHEMA if columns is None else pa.schema([WINDOW_SCHEMA.field(c) for c in columns])
+            raise GenolmInputError(out, f"no column(s) {', '.join(map(repr, unknown))} in this shard set "
+                                        f"({_member_name(schema)}; columns: {', '.join(schema.names)})")
+    expected = schema if columns is None else pa.schema([schema.field(c) for c in columns])
     tables = []
     for name in entry["files"]:
         path = out / name
         if not path.is_file():
             raise GenolmInputError(path, "shard listed in the manifest is missing")
-        if not _schema_matches(pq.read_schema(path), WINDOW_SCHEMA):
-            raise GenolmInputError(path, f"schema does not match the window shard contract:\n{pq.read_schema(path)}")
-        tables.append(pq.read_table(path, columns=list(columns) if columns is not None else None))
+        found = pq.read_schema(path)
+        if not _schema_matches(found, schema):
+            raise GenolmInputError(path, f"schema ({_member_name(found)}) does not match the one the manifest "
+                                         f"records ({_member_name(schema)}):\n{found.remove_metadata()}")
+        tables.append(pq.read_table(path, columns=columns))
     if not tables:
         return expected.empty_table()
     return pa.concat_tables(tables).cast(expected)

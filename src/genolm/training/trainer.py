@@ -402,6 +402,7 @@ def _evaluate(trainer: L.Trainer, module: L.LightningModule, data: WindowDataMod
                                   job.spec["training"]["batch_size"])
             groups = _groups(job, split)
             predictions.append(_prediction_frame(split, checkpoint, windows.labels, proba, groups))
+            values[f"{split}@{checkpoint}/chance_balanced_accuracy"] = 1 / proba.shape[1]
             if groups is not None:
                 values.update({f"{split}@{checkpoint}/{k}": v for k, v in
                                group_metrics(proba, windows.labels, groups, seed=job.seed).items()})
@@ -472,6 +473,7 @@ def _fit_sklearn(job: TrainingJob, job_dir: Path, run: TrackedRun | None, contex
         metrics.update(torch.from_numpy(proba), torch.from_numpy(windows.labels))
         values.update({f"{split}@last/{k}": float(v) for k, v in metrics.compute().items()})
         predictions.append(_prediction_frame(split, "last", windows.labels, proba, windows.groups))
+        values[f"{split}@last/chance_balanced_accuracy"] = 1 / len(labels)
         if windows.groups is not None:
             values.update({f"{split}@last/{k}": v for k, v in
                            group_metrics(proba, windows.labels, windows.groups, seed=job.seed).items()})

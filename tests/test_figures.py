@@ -1,0 +1,46 @@
+"""Figures are checked for what they show (panels, bars, points, reference lines), not for their file size."""
+
+from __future__ import annotations
+
+import polars as pl
+from matplotlib.collections import PathCollection
+
+from genolm.analysis.plots import metrics_summary_figure, reported_rows
+from genolm.results import metric_rows
+
+
+def results_table() -> pl.DataFrame:
+    frames = []
+    for experiment, base in (("32K-main", 0.8), ("32K-random", 0.5), ("kmer-LR", 0.7)):
+        for seed in (1, 2, 3):
+            checkpoint = "last" if experiment == "kmer-LR" else "best"
+            values = {f"test@{checkpoint}/balanced_accuracy": base + seed / 100,
+                      f"test@{checkpoint}/unit_balanced_accuracy": (base + seed / 50, base - 0.1, 1.0),
+                      f"test@{checkpoint}/chance_balanced_accuracy": 0.5}
+            if checkpoint == "best":  # the final step is reported too, and must not be what the figure shows
+                values["test@last/balanced_accuracy"] = 0.1
+            frames.append(metric_rows({"study": "cancer_type", "experiment": experiment, "seed": seed}, values, "r"))
+    return pl.concat(frames)
+
+
+def test_reported_rows_take_the_selected_checkpoint_where_there_was_a_choice():
+    rows = reported_rows(results_table()).filter(pl.col("metric") == "balanced_accuracy")
+    assert len(rows) == 9 and rows["value"].min() > 0.5
+    assert set(zip(rows["experiment"], rows["checkpoint"])) == {("32K-main", "best"), ("32K-random", "best"),
+                                                                ("kmer-LR", "last")}
+
+
+def test_summary_shows_each_experiment_with_every_seed_and_chance():
+    fig = metrics_summary_figure(results_table())
+    axes = fig.axes
+    assert len(axes) == 2  # one study: per-window and per-unit panels
+    for ax in axes:
+        assert [t.get_text() for t in ax.get_xticklabels()] == ["32K-main", "32K-random", "kmer-LR"]
+        bars = [p.get_height() for p in ax.patches]
+        assert len(bars) == 3
+        points = sum(len(c.get_offsets()) for c in ax.collections if isinstance(c, PathCollection))
+        assert points == 9  # three seeds per experiment, each shown
+        assert any(line.get_linestyle() == "--" and line.get_ydata()[0] == 0.5 for line in ax.lines)  # chance
+        assert "over 3 seeds" in ax.get_title()
+    per_window = dict(zip(["32K-main", "32K-random", "kmer-LR"], (p.get_height() for p in axes[0].patches)))
+    assert abs(per_window["32K-main"] - 0.82) < 1e-9  # the mean over seeds, at the selected checkpoint
