@@ -159,7 +159,8 @@ class _SplitWriter:
 
 
 class ShardWriter:
-    """Writes window batches into `<out>/<split>/part-NNNNN.parquet` plus `<out>/manifest.json`.
+    """Writes batches in `schema` (a member of the shard family; default WINDOW_SCHEMA) into
+    `<out>/<split>/part-NNNNN.parquet` plus `<out>/manifest.json`, which records the schema.
 
     Everything goes into a temporary sibling directory that replaces `out` only when the `with` block ends
     without an exception, so a failed stage never leaves a partial dataset for the next stage to pick up.

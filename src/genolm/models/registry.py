@@ -22,7 +22,7 @@ MODELS: dict[str, str] = {
     "longalbert": "genolm.models.longalbert:Longalbert",
     "enbed": "genolm.models.enbed:Enbed",
     "enbed-decoder": "genolm.models.enbed:EnbedDecoder",
-    "hyenadna": "genolm.models.hyenadna_zoo:HyenaDNALM",
+    "hyenadna": "genolm.models.hyenadna_lm:HyenaDNALM",
     "cnn": "genolm.models.baselines:CNN",
     "bilstm": "genolm.models.baselines:BiLSTM",
     "cnn-lstm": "genolm.models.baselines:CNNLSTM",

@@ -1,7 +1,9 @@
-"""HyenaDNA behind the zoo interface, so the zoo's objectives, heads and init modes apply to it too.
+"""HyenaDNA behind the interface every genolm model shares, so the trainer's objectives, heads and init modes
+apply to it like to any other model.
 
-The model itself (and its released-checkpoint layout, which `genolm pretrain` / `genolm finetune` keep using) is
-genolm.models.hyenadna; this wrapper only adds the zoo's output type, layer groups and safetensors layout.
+The model itself and its released-checkpoint layout (config.json + weights.ckpt, loaded by `from_released`) are
+genolm.models.hyenadna, bit-identical to the reference; this wrapper only adds the shared output type, layer
+groups and genolm's safetensors layout.
 """
 
 from __future__ import annotations
