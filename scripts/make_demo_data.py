@@ -8,10 +8,13 @@ is documented in ``data/demo/README.md``.
     python scripts/make_demo_data.py                  # rebuild data/demo/mirror from data/demo/sources
     python scripts/make_demo_data.py --from-debian    # first re-extract data/demo/sources from Debian packages
     python scripts/make_demo_data.py --out /tmp/x     # write the mirror under /tmp/x/mirror instead
+    python scripts/make_demo_data.py --measure        # then report what the study's windows carry (numpy,
+                                                      # scikit-learn; ~30 s): the numbers in data/demo/README.md
 
 Everything is deterministic (fixed seeds, gzip mtime 0 and no file name in the gzip header), so a rebuild is
-byte-identical to the committed files. Only the Python standard library is used, on purpose: numpy's random
-streams are not guaranteed stable across versions, Python's ``random.Random`` with an integer seed is.
+byte-identical to the committed files. Only the Python standard library is used to build, on purpose: numpy's
+random streams are not guaranteed stable across versions, Python's ``random.Random`` with a fixed seed is.
+(`--measure` alone imports numpy and scikit-learn; it reads the files and writes nothing.)
 """
 
 from __future__ import annotations
@@ -153,7 +156,7 @@ LINEAGES = (
             ("Non-Small Cell Lung Cancer", "Lung Squamous Cell Carcinoma", "LUSC"),
             ("Non-Small Cell Lung Cancer", "Large Cell Lung Carcinoma", "LCLC"),
         ),
-        "lung", "Adherent", "LUNG", "tobacco", 0.7, 160, 0.08, 0.80, 1_000, (18, 28), False,
+        "lung", "Adherent", "LUNG", "tobacco", 0.7, 160, 0.08, 0.80, 1_000, (16, 26), False,
     ),
     Lineage(
         "Lymphoid", "LY", 44,
@@ -163,7 +166,7 @@ LINEAGES = (
             ("Mature B-Cell Neoplasms", "Plasma Cell Myeloma", "PCM"),
         ),
         "lymph_node", "Suspension", "HAEMATOPOIETIC_AND_LYMPHOID_TISSUE", "aid_apobec", 0.7, 160, 0.08, 0.80,
-        800, (14, 22), True,
+        800, (13, 21), True,
     ),
     Lineage(
         "Skin", "SK", 4, (("Melanoma", "Cutaneous Melanoma", "SKCM"),),
@@ -916,7 +919,7 @@ def _split_sizes(n: int, fractions: dict[str, float]) -> dict[str, int]:
 
 def _apply(seq: str, start: int, muts: list[tuple[str, int, str, str]]) -> str:
     """`seq` (the reference from 0-based `start`) with the non-overlapping mutations applied, first come first."""
-    out, cursor, taken = [], 0, []
+    out, cursor = [], 0
     for _, pos, ref, alt in sorted(muts, key=lambda m: m[1]):
         lo, hi = pos - 1 - start, pos - 1 - start + len(ref)
         if lo < cursor:
@@ -924,7 +927,6 @@ def _apply(seq: str, start: int, muts: list[tuple[str, int, str, str]]) -> str:
         out.append(seq[cursor:lo])
         out.append(alt)
         cursor = hi
-        taken.append(pos)
     out.append(seq[cursor:])
     return "".join(out)
 

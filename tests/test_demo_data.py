@@ -8,6 +8,7 @@ import hashlib
 import statistics
 import subprocess
 import sys
+from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -162,7 +163,7 @@ def test_overlapping_mutations_within_a_cell_line(mutations):
 
 def test_lineages_and_burdens(models, mutations):
     lineages = Counter(m["OncotreeLineage"] for m in models.values())
-    assert lineages["Lung"] == 24 and lineages["Lymphoid"] == 24
+    assert lineages["Lung"] == 44 and lineages["Lymphoid"] == 44
     assert sum(n for lin, n in lineages.items() if lin not in ("Lung", "Lymphoid")) >= 8
     assert all(m["ModelID"].startswith("ACH-") and len(m["ModelID"]) == 10 for m in models.values())
     burden = Counter(r["ModelID"] for r in mutations if r["IsDefaultEntryForModel"] == "Yes")
@@ -170,10 +171,80 @@ def test_lineages_and_burdens(models, mutations):
     counts = sorted(burden.values())
     assert 120 <= statistics.mean(counts) <= 200
     assert counts[-1] > 3 * statistics.median(counts) / 2 > counts[0], "burden must vary around the median"
+    assert (DEPMAP / "OmicsSomaticMutations.csv").stat().st_size <= 4_000_000
 
 
-def test_lineage_hotspots_make_windows_informative(models, mutations):
-    # Each of the two study lineages concentrates its mutations in 1-kb bins that the other rarely hits.
+def test_enough_cell_lines_survive_the_median_filter(models, mutations):
+    # The study keeps Lung and Lymphoid lines strictly above the median burden of the two together (autosomal,
+    # default sequencing), balances the classes and splits each 70/10/20: 19 or more per class leave at
+    # least 2 validation and 3 test cell lines.
+    burden = Counter(r["ModelID"] for r in mutations
+                     if r["IsDefaultEntryForModel"] == "Yes" and r["Chrom"][3:].isdigit())
+    study = {m: n for m, n in burden.items() if models[m]["OncotreeLineage"] in ("Lung", "Lymphoid")}
+    median = statistics.median(study.values())
+    above = Counter(models[m]["OncotreeLineage"] for m, n in study.items() if n > median)
+    assert min(above["Lung"], above["Lymphoid"]) >= 19, above
+
+
+def _calls_by_line(models, mutations, lineage):
+    calls = defaultdict(list)
+    for r in mutations:
+        if r["IsDefaultEntryForModel"] == "Yes" and models[r["ModelID"]]["OncotreeLineage"] == lineage:
+            calls[(r["ModelID"], r["Chrom"])].append(r)
+    for rows in calls.values():
+        rows.sort(key=lambda r: int(r["Pos"]))
+    return calls
+
+
+def _in_signature(lineage, context, alt):
+    if context[2] in "AG":  # read a purine reference on the other strand
+        context = context.translate(str.maketrans("ACGT", "TGCA"))[::-1]
+        alt = alt.translate(str.maketrans("ACGT", "TGCA"))
+    m2, m1, ref, p1, _ = context
+    if lineage == "Lung":  # tobacco SBS4: C>A
+        return ref == "C" and alt == "A"
+    return ref == "C" and alt in "TG" and ((m1 == "T" and p1 in "AT") or (m2 in "AT" and m1 in "AG"))
+
+
+def test_windows_carry_several_calls_of_the_lineage_signature(genome, models, mutations):
+    # What makes the task learnable from the mutated window: around a call, the same cell line has several
+    # more calls (clusters), mostly of its lineage's signature, and a 512-bp window holds more than 256 bp.
+    upper = {name: seq.upper() for name, seq in genome.items()}
+    for lineage, other in (("Lung", "Lymphoid"), ("Lymphoid", "Lung")):
+        per_length = {}
+        for length in (256, 512):
+            extra, own, foreign = [], 0, 0
+            for (_, chrom), rows in _calls_by_line(models, mutations, lineage).items():
+                starts = [int(r["Pos"]) for r in rows]
+                for pos in starts:
+                    lo, hi = bisect_left(starts, pos - length // 2), bisect_right(starts, pos + length // 2 - 1)
+                    extra.append(hi - lo - 1)
+                    for r in rows[lo:hi]:
+                        if int(r["Pos"]) != pos and len(r["Ref"]) == len(r["Alt"]) == 1:
+                            context = upper[chrom][int(r["Pos"]) - 3:int(r["Pos"]) + 2]
+                            own += _in_signature(lineage, context, r["Alt"])
+                            foreign += _in_signature(other, context, r["Alt"])
+            per_length[length] = statistics.mean(extra)
+            assert own > 0.65 * sum(extra) and foreign < 0.1 * sum(extra), (lineage, length)
+        assert 3 <= per_length[512] <= 10, (lineage, per_length)
+        assert per_length[512] > 1.6 * per_length[256], (lineage, per_length)
+
+
+def test_lymphoid_clusters_are_strand_coordinated(models, mutations):
+    # Kataegis: the SNVs of one cluster hit the same strand's C (all C>N, or all G>N on the + strand).
+    same = total = 0
+    for rows in _calls_by_line(models, mutations, "Lymphoid").values():
+        snvs = [r for r in rows if r["VariantType"] == "SNV" and r["Ref"] in "CG"]
+        for a, b in zip(snvs, snvs[1:]):
+            if int(b["Pos"]) - int(a["Pos"]) < 100:
+                total += 1
+                same += a["Ref"] == b["Ref"]
+    assert total > 1000 and same > 0.85 * total
+
+
+def test_lineage_hotspots_are_a_modest_share(models, mutations):
+    # Each study lineage also has shared hotspot regions (1-kb bins with 50+ of its calls that the other lineage
+    # rarely hits), but they hold only a modest share of its calls: they must not be the only signal.
     bins: dict[str, Counter] = {"Lung": Counter(), "Lymphoid": Counter()}
     for r in mutations:
         lineage = models[r["ModelID"]]["OncotreeLineage"]
@@ -182,7 +253,7 @@ def test_lineage_hotspots_make_windows_informative(models, mutations):
     for lineage, other in (("Lung", "Lymphoid"), ("Lymphoid", "Lung")):
         total = sum(bins[lineage].values())
         own = [b for b, n in bins[lineage].items() if n >= 50 and bins[other][b] * 10 < n]
-        assert sum(bins[lineage][b] for b in own) / total > 0.4, lineage
+        assert 0.03 < sum(bins[lineage][b] for b in own) / total < 0.2, lineage
 
 
 def test_regeneration_is_byte_identical(tmp_path):

@@ -14,7 +14,7 @@ from genolm import models, tokenizers
 from genolm.models.baselines import CNN, KmerSpectrumClassifier, kmer_spectrum
 from genolm.models.heads import ClassificationHead, TaskModel
 from genolm.models.hyenadna import HyenaDNA, HyenaDNAConfig
-from genolm.models.hyenadna_zoo import HyenaDNALM
+from genolm.models.hyenadna_lm import HyenaDNALM
 from genolm.objectives import build as build_objective
 from genolm.objectives.base import encode
 from zoo_util import overfit, random_dna, zoo_test_setup  # noqa: F401 (zoo_test_setup: autouse fixture)
