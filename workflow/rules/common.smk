@@ -19,7 +19,7 @@ RESULTS = config["results_dir"]
 SEED = config["seed"]  # data stages
 SEEDS = config["seeds"]  # every training experiment runs once per seed
 
-# What the study rule files (workflow/rules/studies/*.smk) register, so that shared rules never name a study:
+# What each study registers (workflow/rules/studies/*.smk), so that shared files never name a study:
 FINAL_OUTPUTS = []  # files `rule all` asks for
 METRIC_TABLES = []  # per-job metrics.parquet files that make up the results table
 REFERENCE_FILES = {}  # source -> the file of that source that `prepare_reference` turns into genome.fa.gz

@@ -5,59 +5,7 @@
 #   pretraining_windows -> pretrain (per backbone, unless a released checkpoint is configured)
 #   finetune -> embed -> plot_umap (UMAP grids backed by kNN accuracy across cell lines; first seed)
 
-from genolm.config import study_block
-from genolm.studies.cancer_type import specs as ct_specs
-
-STUDY = study_block(config, "cancer_type")
-CT = f"{RESULTS}/cancer_type"
-
-
-def ct_reference():
-    return f"{RES}/reference/{STUDY['reference_source']}/genome.fa.gz"
-
-
-def ct_mutations():
-    return f"{RES}/{STUDY['mutations_source']}/mutations.parquet"
-
-
-def ct_samples():
-    return f"{RES}/{STUDY['mutations_source']}/samples.parquet"
-
-
-def ct_experiment(wildcards):
-    return STUDY["experiments"][wildcards.experiment]
-
-
-def ct_backbone_dir(name):
-    """A backbone's model directory: its configured checkpoint, or the workflow's own pretraining."""
-    released = STUDY["backbones"][name]["checkpoint"]
-    return resolve_url(released) if released else f"{CT}/pretrain/{name}/model"
-
-
-def ct_backbone_input(wildcards):
-    """What a fine-tuning job waits for: its backbone's weights (random init only copies the architecture)."""
-    exp = ct_experiment(wildcards)
-    if "backbone" not in exp:
-        return []
-    directory = ct_backbone_dir(exp["backbone"])
-    return [directory] if STUDY["backbones"][exp["backbone"]]["checkpoint"] else [f"{directory}/model.safetensors"]
-
-
-def ct_finetune_spec(wildcards):
-    exp = ct_experiment(wildcards)
-    backbone = ct_backbone_dir(exp["backbone"]) if "backbone" in exp else None
-    return json.dumps(ct_specs.experiment_spec(STUDY, wildcards.experiment, backbone))
-
-
-def ct_umap_experiments():
-    chosen = STUDY["umap"]["experiments"]
-    return [n for n, e in STUDY["experiments"].items() if "backbone" in e] if chosen is None else chosen
-
-
-def ct_pretrained_backbones():
-    """Backbones the workflow pretrains itself: no checkpoint configured, and some experiment loads them."""
-    return [name for name, spec in STUDY["backbones"].items() if not spec["checkpoint"]
-            and any(e.get("backbone") == name and e["init"] != "random" for e in STUDY["experiments"].values())]
+include: "cancer_type/common.smk"
 
 
 if STUDY["enabled"]:
