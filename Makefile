@@ -7,7 +7,10 @@ PYTHON ?= python3
 TORCH ?= torch==2.13.0
 CORES ?= all
 
-.PHONY: demo test test-fast system-deps lint benchmark clean
+# One target per study, named after its rule file (workflow/rules/studies/<study>.smk): `make cancer_type`.
+STUDIES := $(basename $(notdir $(wildcard workflow/rules/studies/*.smk)))
+
+.PHONY: demo test test-fast system-deps lint benchmark clean $(STUDIES)
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +22,10 @@ $(VENV)/.installed: pyproject.toml
 demo: $(VENV)/.installed
 	PATH="$(abspath $(VENV))/bin:$$PATH" snakemake --profile profiles/local --cores $(CORES)
 	@echo "results: results/tables/metrics.tsv, figures: results/plots/, MLflow: mlflow ui --backend-store-uri sqlite:///results/mlflow/mlflow.db"
+
+$(STUDIES): $(VENV)/.installed
+	PATH="$(abspath $(VENV))/bin:$$PATH" snakemake --profile profiles/local --cores $(CORES) $@
+	@echo "results: results/tables/$@/metrics.tsv, figures: results/plots/$@/"
 
 # Real peers the tests run against: bcftools/tabix/samtools (mutation injection), sum (BSD checksums),
 # slurm-wlm + munge (the single-node SLURM cluster of tests/slurm_cluster.py), python-pyvcf-examples (a real VCF).

@@ -20,8 +20,8 @@ SEED = config["seed"]  # data stages
 SEEDS = config["seeds"]  # every training experiment runs once per seed
 
 # What each study registers (workflow/rules/studies/*.smk), so that shared files never name a study:
-FINAL_OUTPUTS = []  # files `rule all` asks for
-METRIC_TABLES = []  # per-job metrics.parquet files that make up the results table
+FINAL_OUTPUTS = {}  # study -> files the default target and the study's own target (make <study>) ask for
+METRIC_TABLES = {}  # study -> per-job metrics.parquet files; together they make up the results table
 REFERENCE_FILES = {}  # source -> the file of that source that `prepare_reference` turns into genome.fa.gz
 MUTATION_SETS = {}  # source -> {mutations, samples, format, reference_source, chromosomes, max_ref_mismatch_fraction}
 
@@ -67,8 +67,13 @@ def training_mem_mb(base):
 
 
 def final_outputs():
-    return [*FINAL_OUTPUTS, *sources_outputs(), f"{RESULTS}/tables/metrics.parquet", f"{RESULTS}/tables/metrics.tsv",
-            f"{RESULTS}/plots/metrics_summary.png"]
+    return [*(f for files in FINAL_OUTPUTS.values() for f in files), *sources_outputs(),
+            f"{RESULTS}/tables/metrics.parquet", f"{RESULTS}/tables/metrics.tsv", f"{RESULTS}/plots/metrics_summary.png"]
+
+
+def study_outputs(study):
+    """What `make <study>` builds: the study's outputs and its own slice of the results table."""
+    return [*FINAL_OUTPUTS.get(study, []), f"{RESULTS}/tables/{study}/metrics.tsv"]
 
 
 def chromosome_arg(chromosomes):

@@ -18,10 +18,19 @@ if STUDY["enabled"]:
     ct_runs = [f"{CT}/runs/{name}/seed{seed}/metrics.parquet" for name in STUDY["experiments"] for seed in SEEDS]
     ct_umaps = [f"{CT}/runs/{name}/seed{SEEDS[0]}/umap/metrics.parquet" for name in ct_umap_experiments()]
     ct_pretraining = [f"{CT}/pretrain/{name}/metrics.parquet" for name in ct_pretrained_backbones()]
-    METRIC_TABLES.extend(ct_runs + ct_umaps + ct_pretraining)
-    FINAL_OUTPUTS.extend(ct_runs + ct_umaps)
-    FINAL_OUTPUTS.extend(f"{RESULTS}/plots/cancer_type/{name}/seed{SEEDS[0]}/umap_{c}.png" for name in ct_umap_experiments()
-                         for c in ("chromosome", "position_bin", "cancer_type"))
+    METRIC_TABLES["cancer_type"] = ct_runs + ct_umaps + ct_pretraining
+    FINAL_OUTPUTS["cancer_type"] = ct_runs + ct_umaps + [
+        f"{RESULTS}/plots/cancer_type/{name}/seed{SEEDS[0]}/umap_{c}.png"
+        for name in ct_umap_experiments()
+        for c in ("chromosome", "position_bin", "cancer_type")
+    ]
+
+
+rule cancer_type:
+    """`make cancer_type`: this study alone, with its own slice of the results table."""
+    input:
+        study_outputs("cancer_type"),
+
 
 rule select_cell_lines:
     input:
