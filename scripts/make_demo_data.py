@@ -192,8 +192,8 @@ HOTSPOTS = {
 # Burden of the default sequencing: lognormal around the lineage's mean. Each lineage's burdens are drawn
 # stratified (one per quantile slice), so the study's lineages share one distribution and "above the median of
 # the selected cell lines" keeps about half of each.
-BURDEN_SIGMA = 0.5
-BURDEN_MIN, BURDEN_MAX = 40, 600
+BURDEN_SIGMA = 0.8  # real DepMap: mean/median 1.2 (Lung) to 1.7 (Lymphoid), i.e. sigma 0.6-1.0
+BURDEN_MIN, BURDEN_MAX = 40, 900
 CHRX_SHARE, CHRM_SHARE = 0.02, 0.005
 # Variant kinds and their shares. DepMap's VariantType is VEP's VARIANT_CLASS (see _variant_class): DNP, TNP
 # and ONP become "substitution", "complex" (2 bases replaced by 1 other base) becomes "indel".

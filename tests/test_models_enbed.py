@@ -46,8 +46,8 @@ def test_presets_keep_the_ratios_and_radii():
     for name, ratio in (("enbed-base", 2), ("enbed-small", 2), ("enbed-base-1to1", 1), ("enbed-small-1to1", 1)):
         config = Enbed.make_config({"preset": name})
         assert config.num_encoder_layers == ratio * config.num_decoder_layers
-        half = (config.num_encoder_layers + 1) // 2
-        assert config.local_radius == [64] * half + [128] * (config.num_encoder_layers - half)
+        narrow = min(3, config.num_encoder_layers)  # the paper: radius 64 in the first three encoder layers
+        assert config.local_radius == [64] * narrow + [128] * (config.num_encoder_layers - narrow)
     with pytest.raises(ValueError, match="local_radius has 2 values for 3 encoder layers"):
         Enbed.make_config({"num_encoder_layers": 3, "local_radius": [64, 128]})
     assert split_radii(5) == [64, 64, 64, 128, 128]

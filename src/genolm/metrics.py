@@ -2,11 +2,15 @@
 batch by batch and compute at the end of an epoch (synchronized across processes under DDP).
 
     classification_metrics   accuracy, balanced accuracy (= macro recall), macro recall, macro F1, Matthews
-                             correlation (multi-class), macro AUROC, top-k accuracy
+                             correlation (multi-class), macro AUROC, top-k accuracy; per class c: recall
+                             (`recall_class<c>`), one-vs-rest F1 (`f1_class<c>`: with two classes, the binary F1
+                             with c as the positive class, e.g. phage) and the share of examples predicted c
+                             (`predicted_rate_class<c>`)
     multilabel_metrics       AUROC per label and per label group (mean of the group's per-label AUROCs), macro F1
     token_metrics            masked-token accuracy and perplexity over the scored positions (labels != -100)
     localization_metrics     accuracy of the predicted site token, and top-k
     levenshtein              mean edit distance between generated and reference sequences
+    generation_metrics       exact match of the top-1 / top-k candidates, mean and median edit distance
     group_metrics            per-unit metrics (a cell line's or genome's examples average their probabilities)
                              and bootstrap intervals over units, from scikit-learn
 
@@ -28,10 +32,24 @@ from torchmetrics.classification import (
     MulticlassF1Score,
     MulticlassMatthewsCorrCoef,
     MulticlassRecall,
+    MulticlassStatScores,
     MultilabelAUROC,
     MultilabelF1Score,
 )
 from torchmetrics.text import EditDistance, Perplexity
+from torchmetrics.wrappers import ClasswiseWrapper
+
+
+class PredictedClassRate(MulticlassStatScores):
+    """Share of the examples predicted as each class, (TP + FP) / N per class, from torchmetrics' stat scores
+    (e.g. how often a phage classifier says "phage": the documents saw every model over-predict it)."""
+
+    def __init__(self, num_classes: int):
+        super().__init__(num_classes, average=None)
+
+    def compute(self) -> Tensor:
+        tp, fp, tn, fn = self._final_state()[:4]
+        return (tp + fp).float() / (tp + fp + tn + fn).clamp(min=1).float()
 
 
 def classification_metrics(num_classes: int, top_k: Sequence[int] = (2,)) -> torchmetrics.MetricCollection:
@@ -47,6 +65,11 @@ def classification_metrics(num_classes: int, top_k: Sequence[int] = (2,)) -> tor
     for k in top_k:
         if 1 < k < num_classes:
             metrics[f"top{k}_accuracy"] = MulticlassAccuracy(num_classes, top_k=k, average="micro")
+    # Per class c (by label index): recall_class<c>, f1_class<c> (one-vs-rest: the binary F1 with c positive),
+    # predicted_rate_class<c>.
+    metrics["recall_per_class"] = ClasswiseWrapper(MulticlassRecall(num_classes, average=None), prefix="recall_class")
+    metrics["f1_per_class"] = ClasswiseWrapper(MulticlassF1Score(num_classes, average=None), prefix="f1_class")
+    metrics["predicted_rate_per_class"] = ClasswiseWrapper(PredictedClassRate(num_classes), prefix="predicted_rate_class")
     return torchmetrics.MetricCollection(metrics)
 
 
@@ -121,6 +144,28 @@ def levenshtein() -> EditDistance:
     return EditDistance(reduction="mean")
 
 
+def generation_metrics(candidates: Sequence[Sequence[str]], targets: Sequence[str],
+                       top_k: Sequence[int] = (5,)) -> dict[str, float]:
+    """Sequence-to-sequence scores of ranked candidates (best first) against the reference targets:
+    `exact_match_top1` and `exact_match_top<k>` (share of targets equal to the first / one of the first k
+    candidates), and `levenshtein_mean` / `levenshtein_median` of the first candidate (torchmetrics' edit
+    distance: substitutions, insertions and deletions). `examples` counts the pairs."""
+    from torchmetrics.functional.text import edit_distance
+
+    if len(candidates) != len(targets) or not targets:
+        raise ValueError(f"need one candidate list per target, got {len(candidates)} for {len(targets)}")
+    if any(not c for c in candidates):
+        raise ValueError("every target needs at least one candidate")
+    first = [c[0] for c in candidates]
+    distances = edit_distance(first, list(targets), reduction="none").double().numpy()
+    out = {"examples": float(len(targets)), "exact_match_top1": float(np.mean([c == t for c, t in zip(first, targets)])),
+           "levenshtein_mean": float(distances.mean()), "levenshtein_median": float(np.median(distances))}
+    for k in top_k:
+        if k > 1:
+            out[f"exact_match_top{k}"] = float(np.mean([t in c[:k] for c, t in zip(candidates, targets)]))
+    return out
+
+
 def bootstrap_interval(statistic, units: np.ndarray, *, seed: int, resamples: int = 1000,
                        level: float = 0.95) -> tuple[float, float]:
     """Percentile interval of `statistic(chosen units)` over `resamples` draws of the units with replacement."""
@@ -173,5 +218,6 @@ def group_metrics(proba: np.ndarray, labels: np.ndarray, groups: np.ndarray, *, 
     return out
 
 
-__all__ = ["bootstrap_interval", "group_metrics", "GroupedMultilabelAUROC", "MaskedTokenAccuracy", "classification_metrics", "levenshtein",
+__all__ = ["bootstrap_interval", "group_metrics", "GroupedMultilabelAUROC", "MaskedTokenAccuracy", "PredictedClassRate",
+           "classification_metrics", "generation_metrics", "levenshtein",
            "localization_metrics", "multilabel_metrics", "token_metrics"]

@@ -6,8 +6,8 @@ Layout (see docs/data_contracts.md, "Window shards"):
     <out>/<split>/part-00000.parquet, part-00001.parquet, ...
 
 There is one shard format, with a *family* of schemas (`shard_schema`): the core columns `sequence`, `label`,
-`sample`; any of the optional column groups `coordinates`, `mutations`, `targets`, in that order; then `split`
-and `window_id`. A shard set uses one member of the family, recorded in its manifest; every part file has that
+`sample`; any of the optional column groups `coordinates`, `mutations`, `targets`, `target_sequence` (a
+sequence-to-sequence target), in that order; then `split` and `window_id`. A shard set uses one member of the family, recorded in its manifest; every part file has that
 schema. Genome windows use `WINDOW_SCHEMA` (coordinates + mutations), plain sequence tables (12S genes, viral
 genome fragments) `SEQUENCE_SCHEMA` (core only).
 
@@ -62,6 +62,10 @@ _GROUPS: dict[str, tuple[pa.Field, ...]] = {
         # A label vector for multi-label tasks (e.g. chromatin profiles); null for an unlabelled example.
         pa.field("targets", pa.list_(pa.float32())),
     ),
+    "target_sequence": (
+        # The sequence a sequence-to-sequence task maps `sequence` to (e.g. the child of a parent sequence).
+        pa.field("target_sequence", pa.large_string()),
+    ),
 }
 OPTIONAL_GROUPS: tuple[str, ...] = tuple(_GROUPS)
 
@@ -71,9 +75,11 @@ _TRAILER = (
 )
 
 
-def shard_schema(*, coordinates: bool = False, mutations: bool = False, targets: bool = False) -> pa.Schema:
+def shard_schema(*, coordinates: bool = False, mutations: bool = False, targets: bool = False,
+                 target_sequence: bool = False) -> pa.Schema:
     """The member of the shard schema family with the given optional column groups."""
-    chosen = {"coordinates": coordinates, "mutations": mutations, "targets": targets}
+    chosen = {"coordinates": coordinates, "mutations": mutations, "targets": targets,
+              "target_sequence": target_sequence}
     fields = list(_CORE)
     for group, group_fields in _GROUPS.items():
         if chosen[group]:
@@ -85,7 +91,7 @@ def shard_schema(*, coordinates: bool = False, mutations: bool = False, targets:
 WINDOW_SCHEMA = shard_schema(coordinates=True, mutations=True)
 SEQUENCE_SCHEMA = shard_schema()
 
-# Every member, keyed by the optional groups it has (8 members: cheap to enumerate).
+# Every member, keyed by the optional groups it has (16 members: cheap to enumerate).
 _FAMILY: dict[tuple[str, ...], pa.Schema] = {
     groups: shard_schema(**{g: True for g in groups})
     for n in range(len(OPTIONAL_GROUPS) + 1)

@@ -326,3 +326,45 @@ class KmerSpectrumClassifier:
         if est.n_features_in_ != 4**model.config.k:
             raise GenolmInputError(directory, f"{est.n_features_in_} coefficients per class, expected 4^{model.config.k}")
         return model
+
+
+# ---------------------------------------------------------------------------------------------------------------
+@dataclass
+class CopyParentConfig:
+    pass
+
+
+class CopyParent:
+    """Copy-the-parent: the prediction for a sequence-to-sequence pair is its input, unchanged. It is the floor of
+    mutation generation (a model that learnt nothing but copying scores this), which every generation metric is
+    read against: its exact match is the share of unchanged children, its edit distance the number of mutations.
+    Nothing is fitted; it is saved like a zoo model (config.json) so a run directory looks like any other."""
+
+    name = "copy-parent"
+    config_class = CopyParentConfig
+    family = "copy"
+    presets = {"copy-parent": {}}
+
+    def __init__(self, config: CopyParentConfig):
+        self.config = config
+
+    @classmethod
+    def make_config(cls, values: dict | None = None) -> CopyParentConfig:
+        return build_config(cls, values)
+
+    @classmethod
+    def tokenizer_config(cls, tokenizer) -> dict:
+        return {}  # it reads the sequences themselves
+
+    def generate(self, sequences: list[str]) -> list[list[str]]:
+        """One candidate per sequence: the sequence itself."""
+        return [[sequence] for sequence in sequences]
+
+    def save_pretrained(self, directory: str | os.PathLike) -> Path:
+        payload = {"genolm_model": self.name, "format_version": FORMAT_VERSION, "config": {}}
+        return write_model_files(directory, {CONFIG_NAME: lambda tmp: tmp.write_text(json.dumps(payload, indent=2) + "\n")})
+
+    @classmethod
+    def from_pretrained(cls, directory: str | os.PathLike) -> CopyParent:
+        read_checkpoint_config(Path(directory))
+        return cls(CopyParentConfig())

@@ -5,8 +5,8 @@ tokens within `local_radius` of it and to global tokens that LongT5 makes by sum
 block of `global_block_size` tokens and layer-normalizing the sums. The decoder uses full causal attention and
 cross-attention, as in T5.
 
-LongT5 has one `local_radius` for the whole encoder, while ENBED uses a narrower window in the first layers
-(64) than in the last (128). Hugging Face's attention reads the radius from its own attribute at run time, so a
+LongT5 has one `local_radius` for the whole encoder, while ENBED uses a narrower window in the first three
+layers (64) than in the rest (128). Hugging Face's attention reads the radius from its own attribute at run time, so a
 per-layer radius only needs each layer's attribute set; the one thing to change is the relative position bias,
 which T5 computes in the first layer and hands on to the next ones with a shape fixed by that layer's block
 length. The first layer of each group of equal radius therefore gets its own bias tables (`_RadiusGroupStart`)
@@ -34,10 +34,18 @@ from transformers.models.longt5.modeling_longt5 import LongT5Stack, LongT5Transi
 from genolm.models.base import ModelOutput, ZooModel, end_of_sequence_id, padding_mask
 
 
-def split_radii(num_layers: int, first: int = 64, last: int = 128) -> list[int]:
-    """`first` for the first half of the layers (rounded up), `last` for the rest."""
-    narrow = (num_layers + 1) // 2
+def split_radii(num_layers: int, first: int = 64, last: int = 128, narrow_layers: int = 3) -> list[int]:
+    """The paper's radii: `first` for the first `narrow_layers` encoder layers (three), `last` for the rest."""
+    narrow = min(narrow_layers, num_layers)
     return [first] * narrow + [last] * (num_layers - narrow)
+
+
+def global_block_size(context_length: int, num_global_tokens: int) -> int:
+    """LongT5 sets its global tokens by block length; ENBED by their count k (256, 128 in the ablations): the
+    block length that cuts an input of `context_length` tokens into k blocks."""
+    if num_global_tokens < 1 or context_length < 1:
+        raise ValueError(f"need positive context length and global token count, got {context_length}, {num_global_tokens}")
+    return max(1, -(-context_length // num_global_tokens))
 
 
 @dataclass
@@ -129,6 +137,21 @@ class Enbed(ZooModel):
         return [self.hf.shared, *self.hf.encoder.block, nn.ModuleList([self.hf.encoder.final_layer_norm]),
                 *self.hf.decoder.block, nn.ModuleList([self.hf.decoder.final_layer_norm])]
 
+    def encoder_layer_groups(self) -> list[nn.Module]:
+        """What a classification head reads (the final encoder block's states): gradual unfreezing of a classifier
+        unfreezes these from the top, never decoder blocks the head does not use."""
+        return [self.hf.shared, *self.hf.encoder.block, nn.ModuleList([self.hf.encoder.final_layer_norm])]
+
+    def next_token_logits(self, input_ids: Tensor, attention_mask: Tensor, decoder_input_ids: Tensor,
+                          encoder_hidden: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """(logits of the token after `decoder_input_ids` [B, V], encoder states to reuse on the next step)."""
+        mask = padding_mask(input_ids, attention_mask)
+        if encoder_hidden is None:
+            encoder_hidden = self.hf.encoder(input_ids=input_ids, attention_mask=mask).last_hidden_state
+        out = self.hf(encoder_outputs=(encoder_hidden,), attention_mask=mask, decoder_input_ids=decoder_input_ids,
+                      use_cache=False)
+        return out.logits[:, -1], encoder_hidden
+
     def forward(self, input_ids: Tensor, attention_mask: Tensor | None = None, labels: Tensor | None = None,
                 decoder_input_ids: Tensor | None = None, decoder_attention_mask: Tensor | None = None,
                 with_logits: bool = True) -> ModelOutput:
@@ -200,6 +223,14 @@ class EnbedDecoder(ZooModel):
 
     def layer_groups(self) -> list[nn.Module]:
         return [self.stack.embed_tokens, *self.stack.block, nn.ModuleList([self.stack.final_layer_norm])]
+
+    def next_token_logits(self, input_ids: Tensor, attention_mask: Tensor, decoder_input_ids: Tensor,
+                          encoder_hidden: Tensor | None = None) -> tuple[Tensor, None]:
+        """As a prefix LM: logits of the token after prompt `input_ids` (unpadded rows of one length: a causal model
+        reads the prompt and the generated tokens as one sequence) followed by `decoder_input_ids`."""
+        if attention_mask is not None and not bool(attention_mask.bool().all()):
+            raise ValueError("a decoder-only model generates from unpadded prompts of one length")
+        return self(torch.cat([input_ids, decoder_input_ids], dim=1)).logits[:, -1], None
 
     def forward(self, input_ids: Tensor, attention_mask: Tensor | None = None, with_logits: bool = True) -> ModelOutput:
         mask = padding_mask(input_ids, attention_mask)

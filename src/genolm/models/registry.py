@@ -27,6 +27,7 @@ MODELS: dict[str, str] = {
     "bilstm": "genolm.models.baselines:BiLSTM",
     "cnn-lstm": "genolm.models.baselines:CNNLSTM",
     "kmer-logreg": "genolm.models.baselines:KmerSpectrumClassifier",
+    "copy-parent": "genolm.models.baselines:CopyParent",
 }
 
 

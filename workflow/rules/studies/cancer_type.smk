@@ -15,7 +15,8 @@ if STUDY["enabled"]:
         "reference_source": STUDY["reference_source"], "chromosomes": STUDY["chromosomes"],
         "max_ref_mismatch_fraction": STUDY["max_ref_mismatch_fraction"],
     }
-    ct_runs = [f"{CT}/runs/{name}/seed{seed}/metrics.parquet" for name in STUDY["experiments"] for seed in SEEDS]
+    ct_runs = [f"{CT}/{'oracle' if e.get('oracle') else 'runs'}/{name}/seed{seed}/metrics.parquet"
+               for name, e in STUDY["experiments"].items() for seed in SEEDS]
     ct_umaps = [f"{CT}/runs/{name}/seed{SEEDS[0]}/umap/metrics.parquet" for name in ct_umap_experiments()]
     ct_pretraining = [f"{CT}/pretrain/{name}/metrics.parquet" for name in ct_pretrained_backbones()]
     METRIC_TABLES["cancer_type"] = ct_runs + ct_umaps + ct_pretraining
@@ -162,6 +163,29 @@ rule finetune:
         "python -m genolm train --spec {params.spec:q} --shards {input.shards:q} --seed {wildcards.seed}"
         " --out {params.job_dir:q} --plots {params.plots:q} --study cancer_type --task cancer_type_classification"
         " --experiment {wildcards.experiment} --model-name {params.model} {params.tracking} > {log:q} 2>&1"
+
+
+rule oracle:
+    input:
+        shards=lambda wc: f"{CT}/shards/mutated_L{ct_experiment(wc)['context_length']}",
+        reference=ct_reference(),
+    output:
+        metrics=f"{CT}/oracle/{{experiment}}/seed{{seed}}/metrics.parquet",
+        predictions=f"{CT}/oracle/{{experiment}}/seed{{seed}}/predictions.parquet",
+    params:
+        job_dir=lambda wc: f"{CT}/oracle/{wc.experiment}/seed{wc.seed}",
+        labels=shlex.join(STUDY["lineages"]),
+        context=lambda wc: ct_experiment(wc)["context_length"],
+        tracking=lambda wc: tracking_args("oracle", experiment=wc.experiment, seed=wc.seed),
+    log:
+        f"{CT}/logs/oracle_{{experiment}}_seed{{seed}}.log",
+    conda:
+        "../../../envs/train.yaml"
+    shell:
+        "python -m genolm cancer-type-oracle --shards {input.shards:q} --reference {input.reference:q}"
+        " --label-names {params.labels} --context-length {params.context} --seed {wildcards.seed}"
+        " --out {params.job_dir:q} --study cancer_type --task cancer_type_classification"
+        " --experiment {wildcards.experiment} {params.tracking} > {log:q} 2>&1"
 
 
 rule embedding_windows:
