@@ -148,11 +148,11 @@ def extract(debs: Path) -> None:
     lemurs = resolve(parse_paml_oneline((doc / "paml/examples/MouseLemurs/MouseLemurs.nuc").read_text()))
     primates = resolve(parse_nexus_matrix((doc / "mrbayes/examples/primates.nex").read_text()))
     write_gzip(SOURCES / "mtCDNAmam_paml.fa.gz",
-               fasta([(f"{n} paml examples/mtCDNA/mtCDNAmam.nuc", s) for n, s in mam]))
+               fasta([(f"{n}|paml examples/mtCDNA/mtCDNAmam.nuc", s) for n, s in mam]))
     write_gzip(SOURCES / "MouseLemurs_paml.fa.gz",
-               fasta([(f"{n} paml examples/MouseLemurs/MouseLemurs.nuc", s) for n, s in lemurs]))
+               fasta([(f"{n}|paml examples/MouseLemurs/MouseLemurs.nuc", s) for n, s in lemurs]))
     write_gzip(SOURCES / "primates_mrbayes.fa.gz",
-               fasta([(f"{n} mrbayes examples/primates.nex", s) for n, s in primates]))
+               fasta([(f"{n}|mrbayes examples/primates.nex", s) for n, s in primates]))
 
 
 def build_mirror() -> None:
@@ -162,10 +162,10 @@ def build_mirror() -> None:
     for title, sequence in read_gzip_fasta(DEMO_SOURCES / "mt_orang_minimap2.fa.gz"):
         corpus.append(("minimap2_MT-orang Pongo mitochondrion, complete genome (minimap2 test/MT-orang.fa)", sequence))
     for i, (title, sequence) in enumerate(read_gzip_fasta(SOURCES / "mtCDNAmam_paml.fa.gz"), 1):
-        name = title.split(" ")[0]
+        name = title.split("|")[0].split(".", 1)[1]
         corpus.append((f"paml_mtCDNAmam_{i:02d} {name} mitochondrion, 12 protein-coding genes (paml mtCDNAmam.nuc)", sequence))
     for i, (title, sequence) in enumerate(read_gzip_fasta(SOURCES / "primates_mrbayes.fa.gz"), 1):
-        name = title.split(" ")[0]
+        name = title.split("|")[0].replace("_", " ")
         corpus.append((f"mrbayes_primates_{i:02d} {name} mitochondrion, 898 bp segment (mrbayes primates.nex)", sequence))
     release = MIRROR / "refseq/release"
     genome_file = release / "mitochondrion/mitochondrion.1.1.genomic.fna.gz"
@@ -173,7 +173,7 @@ def build_mirror() -> None:
     catalog = release / "release-catalog/release-demo.files.installed"
     catalog.parent.mkdir(parents=True, exist_ok=True)
     catalog.write_text(f"{hashlib.md5(genome_file.read_bytes()).hexdigest()}\t{genome_file.name}\n")
-    markers = [(f"{title.split(' ')[0]}|paml_MouseLemurs", s) for title, s in read_gzip_fasta(SOURCES / "MouseLemurs_paml.fa.gz")]
+    markers = [(f"{title.split('|')[0]}|paml_MouseLemurs", s) for title, s in read_gzip_fasta(SOURCES / "MouseLemurs_paml.fa.gz")]
     write_gzip(MIRROR / "markers/mouse_lemur_mtdna.fa.gz", fasta(markers))
 
 

@@ -25,7 +25,7 @@ from genolm.errors import GenolmInputError
 
 class WindowDataset(Dataset):
     """(sequence, target) pairs of one split; the target is the `label_column` value (e.g. `anchor_offset` for
-    site localization), or -1 without labels. `group_column` (e.g. `sample`: the cell line or genome an example
+    site localization, the `target_sequence` string of a sequence-to-sequence pair), or -1 without labels. `group_column` (e.g. `sample`: the cell line or genome an example
     belongs to) is read alongside, for label subsampling by unit and per-unit evaluation."""
 
     def __init__(self, shards: str | Path, split: str, *, with_labels: bool, label_column: str = "label",
@@ -38,6 +38,9 @@ class WindowDataset(Dataset):
         if with_labels:
             if table.column(label_column).null_count:
                 raise GenolmInputError(shards, f"split {split!r} has windows without a {label_column}")
+            if label_column == "target_sequence":  # a sequence-to-sequence target: strings, not class ids
+                self.labels = np.asarray(table.column(label_column).to_pylist(), dtype=object)
+                return
             self.labels = np.asarray(table.column(label_column).to_pylist(), dtype=np.int64)
             if len(self.labels) and (self.labels < 0).any():
                 raise GenolmInputError(shards, f"split {split!r} has windows with a negative {label_column}")
@@ -56,7 +59,8 @@ class WindowDataset(Dataset):
     def __getitem__(self, index: int):
         if self.labels is None:
             return self.sequences[index], -1
-        return self.sequences[index], int(self.labels[index])
+        label = self.labels[index]
+        return self.sequences[index], label if isinstance(label, str) else int(label)
 
 
 class WindowDataModule(L.LightningDataModule):

@@ -2,6 +2,9 @@
 
     PretrainModule   a backbone trained by a pretraining objective (genolm.objectives)
     FinetuneModule   a backbone + task head (genolm.models.heads.TaskModel), scored by a torchmetrics collection
+    Seq2SeqModule    a model that generates a target sequence from an input sequence (the `generation` head):
+                     teacher-forced cross-entropy on the target's tokens, for an encoder-decoder (the decoder reads
+                     the shifted target) or a decoder-only prefix language model (input, end token, target)
 
 Both build AdamW with the warmup-cosine schedule of genolm.training.optim.
 """
@@ -121,3 +124,44 @@ class FinetuneModule(OptimizedModule):
     def on_test_epoch_end(self) -> None:
         self.log_dict(self.test_metrics.compute(), sync_dist=True)
         self.test_metrics.reset()
+
+
+class Seq2SeqModule(OptimizedModule):
+    """Teacher-forced training of a sequence-to-sequence model; the batch's `labels` are aligned with the model's
+    logits (-100 where not scored), so both families share the loss and the token accuracy. Validation loss is
+    what the checkpoint is chosen on; generation (beam search) is scored by the trainer after fitting."""
+
+    def __init__(self, model: nn.Module, training: dict):
+        super().__init__(training)
+        self.model = model
+
+    def _step(self, batch) -> tuple[Tensor, Tensor]:
+        from genolm.objectives.base import token_cross_entropy
+
+        if self.model.family == "seq2seq":
+            out = self.model(batch["input_ids"], batch["attention_mask"], labels=batch["labels"])
+        else:
+            out = self.model(batch["input_ids"], batch["attention_mask"])
+        loss = token_cross_entropy(out.logits, batch["labels"])
+        scored = batch["labels"] != -100
+        accuracy = (out.logits.argmax(-1) == batch["labels"])[scored].float().mean()
+        return loss, accuracy
+
+    def training_step(self, batch, batch_idx):
+        loss, accuracy = self._step(batch)
+        self.log("train/loss", loss, prog_bar=True)
+        self.log("train/token_accuracy", accuracy)
+        self.log_lr()
+        return loss
+
+    def _evaluate(self, batch, split: str) -> None:
+        loss, accuracy = self._step(batch)
+        size = int((batch["labels"] != -100).sum())
+        self.log(f"{split}/loss", loss, prog_bar=split == "val", sync_dist=True, batch_size=size)
+        self.log(f"{split}/token_accuracy", accuracy, sync_dist=True, batch_size=size)
+
+    def validation_step(self, batch, batch_idx):
+        self._evaluate(batch, "val")
+
+    def test_step(self, batch, batch_idx):
+        self._evaluate(batch, "test")
