@@ -30,9 +30,15 @@ def test_lowercase_n_and_other_characters(tok):
     assert tok.encode("", add_special_tokens=False).tolist() == []
 
 
-def test_batch_left_padding_and_mask(tok):
+def test_batch_right_padding_by_default_and_mask(tok):
     ids, mask = tok.encode_batch(["AC", "GTAC"])
     assert ids.dtype == np.int64 and mask.dtype == np.int64
+    assert ids.tolist() == [[7, 8, 1, 4, 4], [9, 10, 7, 8, 1]]
+    assert mask.tolist() == [[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]]
+
+
+def test_left_padding_on_request(tok):
+    ids, mask = tok.encode_batch(["AC", "GTAC"], padding_side="left")
     assert ids.tolist() == [[4, 4, 7, 8, 1], [9, 10, 7, 8, 1]]
     assert mask.tolist() == [[0, 0, 1, 1, 1], [1, 1, 1, 1, 1]]
 
@@ -45,8 +51,8 @@ def test_batch_right_padding_to_max_length(tok):
 
 def test_truncation_keeps_start_and_sep(tok):
     ids, mask = tok.encode_batch(["ACGTACGT", "T"], max_length=4)
-    assert ids.tolist() == [[7, 8, 9, 1], [4, 4, 10, 1]]
-    assert mask.tolist() == [[1, 1, 1, 1], [0, 0, 1, 1]]
+    assert ids.tolist() == [[7, 8, 9, 1], [10, 1, 4, 4]]
+    assert mask.tolist() == [[1, 1, 1, 1], [1, 1, 0, 0]]
     with pytest.raises(ValueError, match="truncation"):
         tok.encode_batch(["ACGTACGT"], max_length=4, truncation=False)
     with pytest.raises(ValueError, match="padding_side"):
