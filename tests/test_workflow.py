@@ -33,13 +33,13 @@ def test_results_table_has_every_experiment(workflow_run):
     assert list(table.columns) == list(METRICS_SCHEMA)
     accuracy = table.filter((pl.col("split") == "test") & (pl.col("metric") == "unit_balanced_accuracy"))
     # Each experiment over both seeds of the e2e config; the baseline beside the models.
-    assert sorted(accuracy["experiment"]) == sorted(["1K-main", "32K-main", "32K-random", "32K-frozen", "kmer-LR"] * 2
-                                                    + ["1K-main", "32K-main", "32K-random", "32K-frozen"] * 2)
+    assert sorted(accuracy["experiment"]) == sorted(["1K-main", "32K-main", "32K-random", "32K-frozen", "kmer-LR", "oracle"]
+                                                    * 2 + ["1K-main", "32K-main", "32K-random", "32K-frozen"] * 2)
     assert set(zip(accuracy["experiment"], accuracy["seed"])) >= {("1K-main", 7), ("1K-main", 8), ("kmer-LR", 8)}
     assert accuracy.filter(pl.col("ci_low").is_null()).is_empty()
     init = dict(zip(accuracy["experiment"], accuracy["init"]))
     assert init == {"1K-main": "pretrained", "32K-main": "pretrained", "32K-random": "random", "32K-frozen": "frozen",
-                    "kmer-LR": "random"}
+                    "kmer-LR": "random", "oracle": "none"}
     assert set(accuracy["context_length"]) == {65, 129}
     knn = table.filter(pl.col("metric") == "knn_accuracy_cancer_type")
     assert knn["experiment"].to_list() == ["1K-main"] and knn["split"].to_list() == ["test"]
@@ -65,7 +65,7 @@ def test_every_job_is_an_mlflow_run(workflow_run):
     experiment = client.get_experiment_by_name("genolm-e2e")
     runs = client.search_runs([experiment.experiment_id])
     rules = sorted(r.data.tags["rule"] for r in runs)
-    assert rules == ["finetune"] * 10 + ["plot_umap"] + ["pretrain"] * 2
+    assert rules == ["finetune"] * 10 + ["oracle"] * 2 + ["plot_umap"] + ["pretrain"] * 2
     assert all(r.info.status == "FINISHED" for r in runs)
     assert all(r.data.tags.get("git_commit") for r in runs)
 
