@@ -43,9 +43,13 @@ def plot_history(history: pl.DataFrame, path: Path, title: str) -> None:
     _save(fig, path)
 
 
-def plot_umap_grid(coords: dict[tuple[int, float], np.ndarray], labels: np.ndarray, path: Path, *, title: str,
-                   scores: dict[tuple[int, float], float], score_name: str, highlight: list | None = None,
-                   order: list | None = None) -> None:
+def plot_umap_grid(coords: dict[tuple[int, float], np.ndarray], labels: np.ndarray, path: Path, **kwargs) -> None:
+    _save(umap_grid_figure(coords, labels, **kwargs), path)
+
+
+def umap_grid_figure(coords: dict[tuple[int, float], np.ndarray], labels: np.ndarray, *, title: str,
+                     scores: dict[tuple[int, float], float], score_name: str, highlight: list | None = None,
+                     order: list | None = None):
     """One panel per (n_neighbors, min_dist); points coloured by `labels`.
 
     With `highlight`, only those label values get colours and the rest are drawn grey underneath: the figure for
@@ -77,7 +81,7 @@ def plot_umap_grid(coords: dict[tuple[int, float], np.ndarray], labels: np.ndarr
     fig.legend(handles, names, loc="center left", bbox_to_anchor=(1.0, 0.5), markerscale=3, fontsize=8, frameon=False)
     fig.suptitle(title)
     fig.tight_layout()
-    _save(fig, path)
+    return fig
 
 
 SUMMARY_PANELS = (("balanced_accuracy", "per window"), ("unit_balanced_accuracy", "per unit (cell line / genome)"))
