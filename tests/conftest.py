@@ -44,7 +44,7 @@ def tiny_shards(demo_inputs, tmp_path_factory) -> Path:
     """Labelled mutated windows of length 64 from a few demo cell lines (train/val/test)."""
     out = tmp_path_factory.mktemp("tiny_shards")
     run_genolm("select-cell-lines", "--mutations", str(demo_inputs["mutations"]), "--samples", str(demo_inputs["samples"]),
-               "--seed", "1", "--max-anchors-per-cell-line", "6", "--out-cell-lines", str(out / "cell_lines.parquet"),
+               "--lineages", "Lung", "Lymphoid", "--split", "train=0.7", "val=0.1", "test=0.2", "--seed", "1", "--max-anchors-per-cell-line", "6", "--out-cell-lines", str(out / "cell_lines.parquet"),
                "--out-anchors", str(out / "anchors.parquet"), "--qc", str(out / "qc.tsv"))
     run_genolm("mutate-windows", "--reference", str(demo_inputs["reference"]), "--mutations", str(demo_inputs["mutations"]),
                "--format", "parquet", "--anchors", str(out / "anchors.parquet"), "--chromosomes", "all",

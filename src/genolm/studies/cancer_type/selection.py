@@ -16,8 +16,6 @@ import polars as pl
 from genolm.errors import GenolmInputError
 from genolm.qc import QCCounts
 
-DEFAULT_LINEAGES = ("Lung", "Lymphoid")
-DEFAULT_SPLITS = {"train": 0.7, "val": 0.1, "test": 0.2}
 _SOURCE = "cell-line selection"
 
 
@@ -65,8 +63,8 @@ def select_cell_lines(
     mutations: pl.DataFrame,
     samples: pl.DataFrame,
     *,
-    lineages: Sequence[str] = DEFAULT_LINEAGES,
-    split_fractions: dict[str, float] = DEFAULT_SPLITS,
+    lineages: Sequence[str],
+    split_fractions: dict[str, float],
     seed: int,
     max_anchors_per_cell_line: int | None = None,
     balance_classes: bool = True,

@@ -29,10 +29,9 @@ def check_config(config: dict, study: dict, source: str) -> None:
                                                    f"{transfer['reference_source']!r} under sources")
             elif arm["backbone"] not in study["variants"]:
                 raise GenolmInputError(source, f"{where}.backbone: no variant named {arm['backbone']!r}")
-        for field, allowed in (("lengths", study["lengths"]), ("label_fractions", study["label_fractions"])):
-            for value in arm.get(field) or []:
-                if value not in allowed:
-                    raise GenolmInputError(source, f"{where}.{field}: {value} is not in studies.virbert.{field}")
+        for value in arm.get("lengths") or []:
+            if value not in study["lengths"]:
+                raise GenolmInputError(source, f"{where}.lengths: {value} is not in studies.virbert.lengths")
     for name, variant in study["variants"].items():
         if variant["min_length"] > variant["max_length"]:
             raise GenolmInputError(source, f"{key}.variants.{name}: min_length exceeds max_length")

@@ -13,12 +13,13 @@ HELP = "UMAP grids of embeddings coloured by chromosome, positional bin and canc
 
 def add_arguments(parser) -> None:
     parser.add_argument("--embeddings", type=Path, required=True)
-    parser.add_argument("--n-neighbors", type=int, nargs="+", default=[5, 10, 20, 50, 100, 200])
-    parser.add_argument("--min-dist", type=float, nargs="+", default=[0.0, 0.1, 0.25, 0.5, 0.8, 0.99])
-    parser.add_argument("--position-bins", type=int, default=10)
-    parser.add_argument("--highlight-bins", type=int, default=3)
-    parser.add_argument("--knn-k", type=int, default=10)
-    parser.add_argument("--seed", type=int, default=1)
+    # Defaults live in the config schema (studies.cancer_type.umap), which the workflow passes in full.
+    parser.add_argument("--n-neighbors", type=int, nargs="+", required=True)
+    parser.add_argument("--min-dist", type=float, nargs="+", required=True)
+    parser.add_argument("--position-bins", type=int, required=True)
+    parser.add_argument("--highlight-bins", type=int, required=True)
+    parser.add_argument("--knn-k", type=int, required=True)
+    parser.add_argument("--seed", type=int, required=True)
     parser.add_argument("--context-length", type=int, required=True)
     parser.add_argument("--init", required=True)
     parser.add_argument("--plots", type=Path, required=True, help="directory for umap_*.png")

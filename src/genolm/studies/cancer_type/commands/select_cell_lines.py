@@ -9,7 +9,7 @@ from pathlib import Path
 import polars as pl
 
 from genolm.sources.mutations import write_parquet
-from genolm.studies.cancer_type.selection import DEFAULT_LINEAGES, DEFAULT_SPLITS, select_cell_lines, split_sizes
+from genolm.studies.cancer_type.selection import select_cell_lines, split_sizes
 from genolm.errors import GenolmInputError
 from genolm.qc import QCCounts
 
@@ -38,10 +38,11 @@ def _positive_int(text: str) -> int:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mutations", required=True, type=Path, help="mutations parquet from prepare-mutations")
     parser.add_argument("--samples", required=True, type=Path, help="samples parquet from prepare-mutations")
-    parser.add_argument("--lineages", nargs="+", default=list(DEFAULT_LINEAGES),
-                        help="OncotreeLineage values, one per class, in label order (default: Lung Lymphoid)")
-    parser.add_argument("--split", nargs="+", type=_split, metavar="NAME=FRACTION",
-                        default=list(DEFAULT_SPLITS.items()), help="split fractions (default: train=0.7 val=0.1 test=0.2)")
+    # Defaults live in the config schema (studies.cancer_type), which the workflow passes in full.
+    parser.add_argument("--lineages", nargs="+", required=True,
+                        help="OncotreeLineage values, one per class, in label order, e.g. Lung Lymphoid")
+    parser.add_argument("--split", nargs="+", type=_split, metavar="NAME=FRACTION", required=True,
+                        help="split fractions, e.g. train=0.7 val=0.1 test=0.2")
     parser.add_argument("--seed", type=int, required=True, help="seed of the split and anchor draws")
     parser.add_argument("--max-anchors-per-cell-line", type=_positive_int, help="cap on the anchors drawn per cell line")
     parser.add_argument("--no-class-balance", dest="balance_classes", action="store_false",

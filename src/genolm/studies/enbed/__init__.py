@@ -1,0 +1,1 @@
+"""Study 4: ENBED, a byte-level encoder-decoder for genomic sequences (Malusare, Kothandaraman, Aggarwal et al., "Understanding the Natural Language of DNA using Encoder-Decoder Foundation Models with Byte-level Precision", 2024)."""

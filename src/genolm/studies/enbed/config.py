@@ -1,0 +1,39 @@
+"""Cross-references in the enbed block that its schema (config.schema.yaml beside this file) cannot express."""
+
+from __future__ import annotations
+
+from genolm.errors import GenolmInputError
+
+
+def task_blocks(study: dict) -> dict[str, dict]:
+    """Every task of the study that is on: task name -> its block (benchmarks by their own name)."""
+    tasks = {t: study[t] for t in ("mutation_generation", "noise_identification") if study[t]["enabled"]}
+    return {**tasks, **study["benchmarks"]}
+
+
+def check_config(config: dict, study: dict, source: str) -> None:
+    key = "studies.enbed"
+    for name in study["corpus"]["reference_sources"]:
+        if name not in config["sources"]:
+            raise GenolmInputError(source, f"key {key}.corpus.reference_sources: no source named {name!r} under sources")
+    if study["corpus"]["refseq"] and "refseq" not in config.get("datasets", {}):
+        raise GenolmInputError(source, f"key {key}.corpus.refseq: no datasets.refseq block to take assemblies from")
+    generation = study["mutation_generation"]
+    if generation["enabled"] and (not generation["fasta"] or not generation["pairs"]):
+        raise GenolmInputError(source, f"key {key}.mutation_generation: fasta and pairs are needed (or enabled: false)")
+    for task in study["benchmarks"]:
+        if task not in config.get("datasets", {}).get("benchmarks", {}):
+            raise GenolmInputError(source, f"key {key}.benchmarks.{task}: no benchmark named {task!r} under datasets.benchmarks")
+    for task, block in task_blocks(study).items():
+        for name, experiment in block["experiments"].items():
+            where = f"{key}.{'benchmarks.' if task in study['benchmarks'] else ''}{task}.experiments.{name}"
+            if "/" in name:
+                raise GenolmInputError(source, f"key {where}: experiment names may not contain '/'")
+            if "architecture" not in experiment:
+                continue
+            architecture = study["architectures"].get(experiment["architecture"])
+            if architecture is None:
+                raise GenolmInputError(source, f"key {where}.architecture: no architecture named {experiment['architecture']!r}")
+            if experiment["init"] != "random" and not architecture["pretrain"]:
+                raise GenolmInputError(source, f"key {where}.init: {experiment['init']!r} loads the pretraining of "
+                                               f"{experiment['architecture']!r}, which has pretrain: false")

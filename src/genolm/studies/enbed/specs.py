@@ -1,0 +1,79 @@
+"""The study's jobs as specs of the one trainer (genolm.training.trainer, `$defs/train_spec`).
+
+    pretraining    an architecture (ENBED 2:1, 1:1, BPE encoder-decoder: span corruption; decoder-only: next token)
+                   on the corpus windows
+    experiments    per task: an architecture fine-tuned (init random, or pretrained / gradual from its pretraining)
+                   or a baseline model (kmer-logreg for classification, copy-parent for generation)
+
+An architecture names a tokenizer and a model config; `global_tokens` (ENBED's k, a count) becomes LongT5's
+block length for the job's context (genolm.models.enbed.global_block_size).
+"""
+
+from __future__ import annotations
+
+from genolm.models.enbed import global_block_size
+
+TASKS = ("mutation_generation", "noise_identification")
+
+
+def architecture_model(architecture: dict, context_length: int) -> dict:
+    model = dict(architecture["model"])
+    if architecture.get("global_tokens"):
+        model["global_block_size"] = global_block_size(context_length, architecture["global_tokens"])
+    return model
+
+
+def context_tokens(architecture: dict, length: int) -> int:
+    """Tokens of a `length`-base input: the byte tokenizer adds </s>; a BPE one [CLS] and [SEP] (and needs fewer)."""
+    return length + (2 if architecture["tokenizer"]["name"] == "kmer_bpe" else 1)
+
+
+def pretraining_spec(study: dict, name: str) -> dict:
+    architecture = study["architectures"][name]
+    context = context_tokens(architecture, study["corpus"]["length"])
+    causal = architecture["model"]["name"] == "enbed-decoder"
+    objective = {"name": "next_token"} if causal else dict(study["pretraining"]["objective"])
+    return {"tokenizer": dict(architecture["tokenizer"]), "model": architecture_model(architecture, context),
+            "objective": objective, "init": "random", "context_length": context,
+            "training": study["pretraining"]["training"]}
+
+
+def task_block(study: dict, task: str) -> dict:
+    return study["benchmarks"][task] if task not in TASKS else study[task]
+
+
+def experiment_spec(study: dict, task: str, name: str, pretrained_dir: str | None, label_names: list[str]) -> dict:
+    """The train spec of experiment `name` of `task`; `pretrained_dir` is its architecture's pretraining (init
+    pretrained / frozen / gradual), None otherwise."""
+    block = task_block(study, task)
+    experiment = block["experiments"][name]
+    generation = task == "mutation_generation"
+    head = ({"name": "generation", "num_beams": block["num_beams"], "top_k": [block["num_beams"]]} if generation
+            else {"name": "classification", "pooling": "mean", "label_names": list(label_names)})
+    length = block["length"]
+    spec = {"head": head, "training": experiment["training"], "init": experiment["init"]}
+    if "model" in experiment:  # a baseline: it reads the sequences, the byte tokenizer only frames them
+        return {**spec, "tokenizer": {"name": "byte"}, "model": dict(experiment["model"]), "init": "random",
+                "context_length": length + 1}
+    architecture = study["architectures"][experiment["architecture"]]
+    spec["context_length"] = context_tokens(architecture, length)
+    if spec["init"] == "random":
+        return {**spec, "tokenizer": dict(architecture["tokenizer"]),
+                "model": architecture_model(architecture, spec["context_length"])}
+    if pretrained_dir is None:
+        raise ValueError(f"experiment {name!r} of {task} starts from a pretraining its architecture does not have")
+    spec["unfreeze_every_n_steps"] = experiment["unfreeze_every_n_steps"]
+    return {**spec, "tokenizer": {"pretrained": pretrained_dir}, "model": {"checkpoint": pretrained_dir}}
+
+
+def model_name(study: dict, task: str, name: str) -> str:
+    """The results table's `model` column: the architecture, or the baseline's model name."""
+    experiment = task_block(study, task)["experiments"][name]
+    return experiment["model"]["name"] if "model" in experiment else experiment["architecture"]
+
+
+def tokenizer_name(study: dict, task: str, name: str) -> str:
+    experiment = task_block(study, task)["experiments"][name]
+    if "model" in experiment:
+        return "sequence"
+    return study["architectures"][experiment["architecture"]]["tokenizer"]["name"]

@@ -1,0 +1,176 @@
+"""The study's rows pivoted into the paper's table layouts, beside the paper's numbers, and one figure per task
+with the spread over seeds (or NT folds).
+
+Rows come from the results table (genolm.results): experiment `<task>/<name>` (or `<task>/<name>/fold<k>` for the
+NT protocol's runs), split `test`, at the checkpoint chosen on validation (`best`) where the job has one, else
+`last` (baselines). Each cell is mean ± SD over the seeds (or folds) and n.
+
+    Table 5   mutation generation: exact match top-1 / top-5 (%), mean / median Levenshtein distance
+    Table 6   the architecture ablation's top-1 (%)
+    Table 3   noise identification: F1 (macro, %)
+    Tables 1/10, 12 (NT: MCC, accuracy) and 2/11 (GB: accuracy) for the benchmark tasks
+
+The paper's numbers are copied from its tables (study4_enbed_paper.txt); a demo task is not the paper's task, so
+they stand beside the demo's as the paper's reference, not as the same measurement.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from genolm.atomic import atomic_file
+
+# The paper's numbers: Table 5 (mutation generation) and Table 6 (architectures' top-1).
+PAPER_GENERATION = {
+    "ENBED": {"exact_match_top1": 76.9, "exact_match_top5": 95.4, "levenshtein_mean": 2.3, "levenshtein_median": 1},
+    "ENBED (decoder-only)": {"exact_match_top1": 53.1, "exact_match_top5": 72.1, "levenshtein_mean": 6.1,
+                             "levenshtein_median": 4},
+    "Transformer (BPE tokenization)": {"exact_match_top1": 32.0, "exact_match_top5": 56.1, "levenshtein_mean": 30.6,
+                                       "levenshtein_median": 24},
+    "Base model 1:1 Enc/Dec": {"exact_match_top1": 62.0},
+    "copy-the-parent": {},  # not in the paper
+}
+PAPER_NOISE_F1 = {"DNABERT": 84.9, "Nucleotide Transformer": 91.8, "ENBED": 97.6}  # Table 3
+PAPER_FUNCTION_F1 = {"DNABERT": 63.2, "Nucleotide Transformer": 67.5, "HyenaDNA": 72.8, "ENBED": 74.1}  # Table 4
+# Table 1 (MCC) and Table 12 (accuracy, %) of the NT promoter tasks; Table 11 (accuracy, %) of two GB tasks.
+PAPER_BENCHMARKS = {
+    "NT promoter (all)": {"mcc": 0.961, "accuracy": 98.0, "accuracy_no_pretraining": 94.3},
+    "NT promoter (non-TATA)": {"mcc": 0.959, "accuracy": 98.0, "accuracy_no_pretraining": 94.4},
+    "NT promoter (TATA)": {"mcc": 0.944, "accuracy": 96.8, "accuracy_no_pretraining": 92.9},
+    "GB human promoter (non-TATA)": {"accuracy": 97.2, "accuracy_no_pretraining": 83.4},
+    "GB human vs worm": {"accuracy": 97.3, "accuracy_no_pretraining": 90.8},
+}
+GENERATION_METRICS = ("exact_match_top1", "exact_match_top5", "levenshtein_mean", "levenshtein_median")
+PERCENT = {"exact_match_top1", "exact_match_top5", "accuracy", "f1_macro", "balanced_accuracy"}
+
+
+def study_rows(metrics: pl.DataFrame) -> pl.DataFrame:
+    """Test rows of the study's fine-tuning jobs at the selected checkpoint (best where there is one), with
+    `task`, `name` and `run` parsed from the experiment column."""
+    rows = metrics.filter((pl.col("study") == "enbed") & (pl.col("split") == "test") & (pl.col("task") != "pretraining"))
+    parts = rows["experiment"].str.split("/")
+    rows = rows.with_columns(name=parts.list.get(1, null_on_oob=True),
+                             fold=parts.list.get(2, null_on_oob=True))
+    has_best = rows.filter(pl.col("checkpoint") == "best").select("experiment", "seed").unique().with_columns(best=True)
+    rows = rows.join(has_best, on=["experiment", "seed"], how="left").with_columns(pl.col("best").fill_null(False))
+    rows = rows.filter(pl.col("checkpoint") == pl.when(pl.col("best")).then(pl.lit("best")).otherwise(pl.lit("last")))
+    return rows.with_columns(run=pl.coalesce(pl.col("fold"), pl.format("seed{}", pl.col("seed"))))
+
+
+def summarize(rows: pl.DataFrame) -> pl.DataFrame:
+    """Mean, SD and count per (task, name, metric), over seeds or folds."""
+    return (rows.group_by("task", "name", "model", "tokenizer", "init", "metric")
+            .agg(mean=pl.col("value").mean(), sd=pl.col("value").std(), n=pl.col("value").count())
+            .sort("task", "name", "metric"))
+
+
+def cell(summary: pl.DataFrame, task: str, name: str, metric: str) -> str:
+    found = summary.filter((pl.col("task") == task) & (pl.col("name") == name) & (pl.col("metric") == metric))
+    if not len(found):
+        return "-"
+    mean, sd, n = found.row(0, named=True)["mean"], found.row(0, named=True)["sd"], found.row(0, named=True)["n"]
+    scale = 100 if metric in PERCENT or metric.startswith("exact_match") else 1
+    sd_text = "" if sd is None or n < 2 else f" ± {scale * sd:.1f}"
+    return f"{scale * mean:.1f}{sd_text} (n={n})"
+
+
+def _markdown(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(map(str, r)) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def paper_tables(summary: pl.DataFrame) -> str:
+    """The markdown document: each of the study's tasks in its paper table's layout, the paper's numbers beside."""
+    parts = ["# ENBED: the demo's (or a real run's) numbers in the paper's table layouts", "",
+             "Each cell: mean ± SD over seeds (NT tasks: over folds), n runs; test split, checkpoint chosen on "
+             "validation. The paper's numbers (study4_enbed_paper.txt) are for its own data and scale.", ""]
+    tasks = summary["task"].unique().sort().to_list()
+    if "mutation_generation" in tasks:
+        names = summary.filter(pl.col("task") == "mutation_generation")["name"].unique().sort().to_list()
+        parts += ["## Table 5: mutation generation", "",
+                  _markdown(["experiment", "model", "top-1 (%)", "top-5 (%)", "mean LD", "median LD"],
+                            [[n, _first(summary, "mutation_generation", n, "model")]
+                             + [cell(summary, "mutation_generation", n, m) for m in GENERATION_METRICS] for n in names]),
+                  "", "The paper's Table 5 (and Table 6's 1:1 top-1):", "",
+                  _markdown(["model", "top-1 (%)", "top-5 (%)", "mean LD", "median LD"],
+                            [[k] + [str(v.get(m, "-")) for m in GENERATION_METRICS] for k, v in PAPER_GENERATION.items()]),
+                  ""]
+    if "noise_identification" in tasks:
+        names = summary.filter(pl.col("task") == "noise_identification")["name"].unique().sort().to_list()
+        parts += ["## Table 3: erroneous sequence identification", "",
+                  _markdown(["experiment", "model", "F1 macro (%)", "accuracy (%)", "MCC"],
+                            [[n, _first(summary, "noise_identification", n, "model"),
+                              cell(summary, "noise_identification", n, "f1_macro"),
+                              cell(summary, "noise_identification", n, "accuracy"),
+                              cell(summary, "noise_identification", n, "mcc")] for n in names]),
+                  "", "The paper's Table 3 (F1): " + ", ".join(f"{k} {v}" for k, v in PAPER_NOISE_F1.items()), ""]
+    for task in tasks:
+        if task in ("mutation_generation", "noise_identification"):
+            continue
+        names = summary.filter(pl.col("task") == task)["name"].unique().sort().to_list()
+        parts += [f"## Tables 1/10, 12 and 2/11 layout: benchmark {task}", "",
+                  _markdown(["experiment", "model", "MCC", "accuracy (%)"],
+                            [[n, _first(summary, task, n, "model"), cell(summary, task, n, "mcc"),
+                              cell(summary, task, n, "accuracy")] for n in names]),
+                  "", "The paper's ENBED on its promoter tasks (Tables 1, 11, 12):", "",
+                  _markdown(["task", "MCC", "accuracy (%)", "accuracy, no pretraining (%)"],
+                            [[k, v.get("mcc", "-"), v.get("accuracy", "-"), v.get("accuracy_no_pretraining", "-")]
+                             for k, v in PAPER_BENCHMARKS.items()]), ""]
+    parts += ["The paper's Table 4 (function annotation, F1), not run by this configuration: "
+              + ", ".join(f"{k} {v}" for k, v in PAPER_FUNCTION_F1.items()), ""]
+    return "\n".join(parts)
+
+
+def _first(summary: pl.DataFrame, task: str, name: str, column: str) -> str:
+    found = summary.filter((pl.col("task") == task) & (pl.col("name") == name))
+    return str(found[column][0]) if len(found) else "-"
+
+
+def plot_task(rows: pl.DataFrame, task: str, metrics: tuple[str, ...], path: Path) -> None:
+    """One panel per metric: each experiment's runs as points, their mean as a bar, SD as an error bar."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    data = rows.filter(pl.col("task") == task)
+    names = data["name"].unique().sort().to_list()
+    fig, axes = plt.subplots(1, len(metrics), figsize=(3.2 * len(metrics), 3.2), squeeze=False)
+    for ax, metric in zip(axes[0], metrics):
+        for x, name in enumerate(names):
+            values = data.filter((pl.col("name") == name) & (pl.col("metric") == metric))["value"].to_numpy()
+            if not len(values):
+                continue
+            scale = 100 if metric in PERCENT or metric.startswith("exact_match") else 1
+            values = values * scale
+            ax.bar(x, values.mean(), color="#9ecae1", yerr=values.std(ddof=1) if len(values) > 1 else 0, capsize=3)
+            ax.scatter(np.full(len(values), x) + np.linspace(-0.15, 0.15, len(values)), values, color="#08519c", s=12,
+                       zorder=3)
+        ax.set_xticks(range(len(names)), names, rotation=45, ha="right", fontsize=7)
+        ax.set_title(metric, fontsize=9)
+    runs = data["run"].unique().len()
+    fig.suptitle(f"ENBED {task}: test, mean ± SD over {runs} runs (points: runs)", fontsize=9)
+    fig.tight_layout()
+    with atomic_file(path) as tmp:
+        fig.savefig(tmp, dpi=120, format="png")
+    plt.close(fig)
+
+
+def write_outputs(metrics: pl.DataFrame, out_dir: Path, plots: Path) -> Path:
+    rows = study_rows(metrics)
+    summary = summarize(rows)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    plots.mkdir(parents=True, exist_ok=True)
+    with atomic_file(out_dir / "paper_tables_summary.tsv") as tmp:
+        summary.write_csv(tmp, separator="\t")
+    for task in rows["task"].unique().sort().to_list():
+        chosen = (GENERATION_METRICS if task == "mutation_generation" else ("f1_macro", "accuracy", "mcc"))
+        plot_task(rows, task, chosen, plots / f"{task}.png")
+    target = out_dir / "paper_tables.md"
+    with atomic_file(target) as tmp:
+        Path(tmp).write_text(paper_tables(summary))
+    return target

@@ -1,0 +1,1 @@
+"""Subcommands of the small-transformer study (found by genolm.cli)."""

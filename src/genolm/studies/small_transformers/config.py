@@ -1,0 +1,45 @@
+"""Cross-references in the small-transformer block that its schema (config.schema.yaml beside this file) cannot
+express: corpora name sources, pretraining jobs name corpora, experiments name pretraining jobs."""
+
+from __future__ import annotations
+
+from genolm.errors import GenolmInputError
+
+KEY = "studies.small_transformers"
+
+
+def check_config(config: dict, study: dict, source: str) -> None:
+    sources = config.get("sources", {})
+    for name, corpus in study.get("corpora", {}).items():
+        where = f"key {KEY}.corpora.{name}"
+        if corpus["source"] not in sources:
+            raise GenolmInputError(source, f"{where}.source: no source named {corpus['source']!r} under sources")
+        spec = sources[corpus["source"]]
+        if corpus["kind"] == "mito" and "listing" not in spec:
+            raise GenolmInputError(source, f"{where}.source: a mito corpus reads a release directory; "
+                                           f"source {corpus['source']!r} has no listing")
+        if corpus["kind"] == "reference" and corpus["file"] not in spec.get("files", {}):
+            raise GenolmInputError(source, f"{where}.file: source {corpus['source']!r} has no file {corpus['file']!r}")
+    for name, job in study.get("pretraining", {}).items():
+        if job["corpus"] not in study.get("corpora", {}):
+            raise GenolmInputError(source, f"key {KEY}.pretraining.{name}.corpus: no corpus named {job['corpus']!r}")
+    species = study["species"]
+    if not species["enabled"]:
+        return
+    markers = species["markers"]
+    if markers["kind"] == "fasta":
+        if markers.get("source") not in sources or markers.get("file") not in sources[markers["source"]].get("files", {}):
+            raise GenolmInputError(source, f"key {KEY}.species.markers: kind fasta needs a source and one of its files "
+                                           f"(got source {markers.get('source')!r}, file {markers.get('file')!r})")
+    elif "mito" not in config.get("datasets", {}):
+        raise GenolmInputError(source, f"key {KEY}.species.markers: kind twelve_s reads resources/mito/12s.parquet; "
+                                       "configure datasets.mito")
+    for name, experiment in species["experiments"].items():
+        if "init_from" in experiment and experiment["init_from"] not in study.get("pretraining", {}):
+            raise GenolmInputError(source, f"key {KEY}.species.experiments.{name}.init_from: no pretraining job named "
+                                           f"{experiment['init_from']!r}")
+        if "init_from" in experiment:
+            limit = study["pretraining"][experiment["init_from"]]["context_length"]
+            if species["context_length"] > limit:
+                raise GenolmInputError(source, f"key {KEY}.species.context_length: {species['context_length']} exceeds "
+                                               f"the context_length {limit} of pretraining job {experiment['init_from']!r}")

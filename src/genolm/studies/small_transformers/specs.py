@@ -1,0 +1,72 @@
+"""The small-transformer study's experiments as train specs of the one trainer (genolm.training.trainer).
+
+    pretraining jobs      a kmer_bpe tokenizer learnt on the corpus' train split (k-mer or BigBird-style random
+                          words, then BPE), a Longformer / Longalbert built from its preset, MLM or MLM + SOP;
+                          seeded with the workflow `seed` (one pretraining per corpus, as in the thesis)
+    species experiments   the pretraining job's tokenizer and model directory: init pretrained (the language of
+                          the corpus) or random (its architecture, fresh weights: "untrained"); a [CLS] softmax
+                          head over every species; top-1 and top-5 on test at the checkpoint chosen on validation
+    baselines             kmer-logreg on the same examples (and the majority class, reported by the tables)
+"""
+
+from __future__ import annotations
+
+
+def pretraining_spec(study: dict, name: str) -> dict:
+    job = study["pretraining"][name]
+    model = dict(job["model"])
+    model.setdefault("max_position_embeddings", job["context_length"])
+    return {
+        "tokenizer": dict(job["tokenizer"]),
+        "model": model,
+        "objective": dict(job["objective"]),
+        "init": "random",
+        "context_length": job["context_length"],
+        "training": dict(job.get("training", {})),
+    }
+
+
+def species_spec(study: dict, name: str, pretrained_dir: str | None, label_names: list[str]) -> dict:
+    """The train spec of species experiment `name`; `pretrained_dir` is the model directory of its `init_from`
+    pretraining job (None for a baseline)."""
+    species = study["species"]
+    experiment = species["experiments"][name]
+    head = {"name": "classification", **experiment.get("head", {}), "label_names": list(label_names), "top_k": [5]}
+    spec = {"context_length": species["context_length"], "head": head, "training": dict(experiment.get("training", {}))}
+    if "model" in experiment:
+        return {**spec, "tokenizer": {"name": "character"}, "model": dict(experiment["model"]), "init": "random"}
+    if pretrained_dir is None:
+        raise ValueError(f"species experiment {name!r} needs the model directory of {experiment['init_from']!r}")
+    return {**spec, "tokenizer": {"pretrained": pretrained_dir}, "model": {"checkpoint": pretrained_dir},
+            "init": experiment["init"]}
+
+
+def model_name(study: dict, name: str) -> str:
+    """The results table's `model` column of a species experiment."""
+    experiment = study["species"]["experiments"][name]
+    if "model" in experiment:
+        return experiment["model"]["name"]
+    job = study["pretraining"][experiment["init_from"]]
+    return job["model"].get("preset") or job["model"]["name"]
+
+
+def tokenizer_name(study: dict, name: str) -> str:
+    experiment = study["species"]["experiments"][name]
+    if "model" in experiment:
+        return f"{experiment['model'].get('k', 6)}-mer spectrum"
+    return pretraining_tokenizer_name(study, experiment["init_from"])
+
+
+def pretraining_tokenizer_name(study: dict, name: str) -> str:
+    tokenizer = study["pretraining"][name]["tokenizer"]
+    if tokenizer.get("name") == "kmer_bpe":
+        if tokenizer.get("word_splitting") == "random":
+            return f"BB-BPE{tokenizer.get('vocab_size', '')}"
+        return f"{tokenizer.get('k')}-mer-BPE{tokenizer.get('vocab_size', '')}"
+    return str(tokenizer.get("name", "pretrained"))
+
+
+def language(study: dict, name: str) -> str:
+    """What Table 5.3 calls an experiment's initialisation."""
+    experiment = study["species"]["experiments"][name]
+    return experiment.get("language", name)
