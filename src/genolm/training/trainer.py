@@ -5,7 +5,8 @@ A job is one spec (schema: `$defs/train_spec` in genolm/schemas/config.schema.ya
     tokenizer: {name: kmer, k: 6}                      # or {pretrained: <dir>}; kmer_bpe is learnt on the train split
     model: {name: bert, preset: bert-mini}             # and/or checkpoint: <dir> (genolm, DNABERT, released HyenaDNA)
     objective: {name: kmer_mlm, k: 6}                  # pretraining ... or
-    head: {name: classification, pooling: mean, label_names: [Lung, Lymphoid]}   # fine-tuning
+    head: {name: classification, pooling: mean, label_names: [Lung, Lymphoid]}   # fine-tuning, or
+    head: {name: generation, num_beams: 5, top_k: [5]}  # sequence-to-sequence (`target_sequence` column)
     init: pretrained | random | frozen | gradual       # genolm.training.init_modes
     context_length: 512                                # tokens per input, special tokens included
     label_fraction: 0.01                               # scarce labels (genolm.datasets.labels)
@@ -35,6 +36,13 @@ The job directory:
 
 The k-mer spectrum baseline (`kmer-logreg`) is fitted with scikit-learn instead of Lightning and writes the same
 metrics, predictions and model directory.
+
+Sequence-to-sequence (`head: {name: generation}`, shards with a `target_sequence` column, e.g. parent -> child):
+an encoder-decoder (ENBED) or a decoder-only model as a prefix language model (input, end token, target) is
+trained with teacher forcing (genolm.training.modules.Seq2SeqModule), the checkpoint is chosen on validation
+loss, and val and test are scored by beam search (genolm.models.generation): exact match of the top-1 and
+top-k candidates, mean and median Levenshtein distance of the top-1 (genolm.metrics.generation_metrics). The
+copy-the-parent baseline (`copy-parent`) predicts each input unchanged and is scored the same way.
 """
 
 from __future__ import annotations
@@ -59,7 +67,8 @@ from genolm.config import load_schema, validate_config
 from genolm.datasets.labels import labelled_subset
 from genolm.datasets.shards import read_manifest
 from genolm.errors import GenolmInputError
-from genolm.metrics import classification_metrics, group_metrics, localization_metrics
+from genolm.metrics import classification_metrics, generation_metrics, group_metrics, localization_metrics
+from genolm.models.base import end_of_sequence_id
 from genolm.models.heads import ClassificationHead, SplitConcatHead, TaskModel, TokenLocalizationHead
 from genolm.objectives import Objective
 from genolm.objectives import build as build_objective
@@ -67,7 +76,7 @@ from genolm.objectives.base import encode
 from genolm.results import metric_rows, write_table
 from genolm.training.data import WindowDataModule, WindowDataset
 from genolm.training.init_modes import GradualUnfreezing, load_backbone, prepare_for_finetuning
-from genolm.training.modules import FinetuneModule, PretrainModule
+from genolm.training.modules import FinetuneModule, PretrainModule, Seq2SeqModule
 from genolm.training.tracking import TrackedRun
 
 log = logging.getLogger(__name__)
@@ -109,14 +118,16 @@ def build_backbone(spec: dict, init: str, tokenizer: Any, seed: int) -> Any:
         raise GenolmInputError("spec", f"key model: {error}") from None
     if checkpoint is not None and name is not None and backbone.name != name:
         raise GenolmInputError(checkpoint, f"holds a {backbone.name!r} model, the spec names {name!r}")
-    if backbone.family != "sklearn" and backbone.config.vocab_size < tokenizer.vocab_size:
+    if backbone.family not in ("sklearn", "copy") and backbone.config.vocab_size < tokenizer.vocab_size:
         raise GenolmInputError("spec", f"the model's vocabulary ({backbone.config.vocab_size}) is smaller than the "
                                        f"tokenizer's ({tokenizer.vocab_size})")
     return backbone
 
 
-def build_head(spec: dict, d_model: int) -> nn.Module:
+def build_head(spec: dict, d_model: int) -> nn.Module | None:
     name = spec["name"]
+    if name == "generation":
+        return None  # the model's own language-model head generates
     if name == "localization":
         return TokenLocalizationHead(d_model, dropout=spec["dropout"])
     labels = spec.get("label_names")
@@ -161,6 +172,101 @@ class Collator:
             if max(targets) >= self.max_length:
                 raise GenolmInputError("shards", f"a site lies beyond the first {self.max_length} tokens")
         return {"input_ids": ids, "attention_mask": mask, "labels": torch.tensor(targets, dtype=torch.long)}
+
+
+def target_rows(tokenizer: Any, sequences: list[str], max_length: int) -> list[np.ndarray]:
+    """Each sequence's tokens without framing, cut to max_length - 1, then the end token: what a decoder emits."""
+    flat, lengths = tokenizer.encode_ragged(sequences)
+    end = np.asarray([end_of_sequence_id(tokenizer)], dtype=np.int64)
+    bodies = np.split(flat, np.cumsum(lengths)[:-1]) if len(lengths) else []
+    return [np.concatenate([body[: max_length - 1], end]) for body in bodies]
+
+
+def pad_rows(rows: list[np.ndarray], value: int) -> tuple[Tensor, Tensor]:
+    """Right-padded [B, T] ids and their mask."""
+    ids = torch.full((len(rows), max(map(len, rows))), value, dtype=torch.long)
+    mask = torch.zeros_like(ids)
+    for i, row in enumerate(rows):
+        ids[i, : len(row)] = torch.from_numpy(row)
+        mask[i, : len(row)] = 1
+    return ids, mask
+
+
+class PairCollator:
+    """(input, target) sequence pairs -> a teacher-forced batch whose `labels` line up with the model's logits.
+
+    encoder-decoder   input_ids: the input (framed as the tokenizer frames it); labels: target tokens + end
+                      (the model shifts them right behind its decoder start token)
+    decoder-only      input_ids: input tokens, end, target tokens, end (a prefix LM); labels[t] = input_ids[t + 1]
+                      on the target's positions and the end token, -100 on the prompt
+    Inputs and targets are each cut to `max_length` tokens."""
+
+    def __init__(self, tokenizer: Any, max_length: int, causal: bool):
+        self.tokenizer, self.max_length, self.causal = tokenizer, max_length, causal
+
+    def __call__(self, batch: list[tuple[str, str]]) -> dict[str, Tensor]:
+        sources, targets = (list(x) for x in zip(*batch))
+        target = target_rows(self.tokenizer, targets, self.max_length)
+        if not self.causal:
+            ids, mask = encode(self.tokenizer, sources, self.max_length)
+            labels, label_mask = pad_rows(target, -100)
+            return {"input_ids": ids, "attention_mask": mask, "labels": labels}
+        prompts = target_rows(self.tokenizer, sources, self.max_length)
+        rows = [np.concatenate([p, t]) for p, t in zip(prompts, target)]
+        ids, mask = pad_rows(rows, self.tokenizer.pad_id)
+        labels = torch.full_like(ids, -100)
+        for i, (prompt, row) in enumerate(zip(prompts, rows)):
+            start = len(prompt) - 1  # the prompt's end token predicts the target's first token
+            labels[i, start : len(row) - 1] = torch.from_numpy(row[start + 1 :])
+        return {"input_ids": ids, "attention_mask": mask, "labels": labels}
+
+
+@torch.no_grad()
+def generate_candidates(model: Any, tokenizer: Any, sources: list[str], *, max_length: int, num_beams: int,
+                        batch_size: int) -> list[list[str]]:
+    """The `num_beams` beam-search candidates of every source, best first (one process, the model's device).
+
+    The encoder-decoder reads right-padded inputs; the decoder-only model reads its prompt (input tokens) and
+    the generated tokens as one sequence, so its inputs are batched by length and never padded."""
+    from genolm.models.generation import beam_search
+
+    if model.family == "copy":
+        return model.generate(sources)
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    end_id, pad_id = end_of_sequence_id(tokenizer), tokenizer.pad_id
+    out: dict[int, list[str]] = {}
+    if model.family == "seq2seq":
+        start_id = model.config.decoder_start_token_id
+        batches = [list(range(i, min(i + batch_size, len(sources)))) for i in range(0, len(sources), batch_size)]
+    else:
+        prompts = [row[:-1] for row in target_rows(tokenizer, sources, max_length)]
+        by_length: dict[int, list[int]] = {}
+        for index, prompt in enumerate(prompts):
+            by_length.setdefault(len(prompt), []).append(index)
+        batches = [group[i : i + batch_size] for group in by_length.values() for i in range(0, len(group), batch_size)]
+    for members in batches:
+        if model.family == "seq2seq":
+            ids, mask = encode(tokenizer, [sources[i] for i in members], max_length)
+            start = torch.full((len(members), 1), start_id, dtype=torch.long)
+        else:
+            ids = torch.from_numpy(np.stack([prompts[i] for i in members]))
+            mask = torch.ones_like(ids)
+            start = torch.full((len(members), 1), end_id, dtype=torch.long)  # the prompt ends with the end token
+        ids, mask = (t.repeat_interleave(num_beams, dim=0).to(device) for t in (ids, mask))
+        cache: dict[str, Tensor | None] = {"encoder": None}
+
+        def step(prefixes: Tensor) -> Tensor:
+            logits, cache["encoder"] = model.next_token_logits(ids, mask, prefixes, cache["encoder"])
+            return logits
+
+        beams = beam_search(step, start.to(device), num_beams=num_beams, max_new_tokens=max_length,
+                            end_id=end_id, pad_id=pad_id)
+        for index, candidates in zip(members, beams):
+            out[index] = [tokenizer.decode(c, skip_special_tokens=True) for c in candidates]
+    model.train(was_training)
+    return [out[i] for i in range(len(sources))]
 
 
 # ---- saving and loading -----------------------------------------------------------------------------------------
@@ -232,7 +338,8 @@ def write_history(run: TrackedRun, job_dir: Path, plots: Path, title: str) -> No
     from genolm.analysis.plots import plot_history
 
     rows = []
-    for key in ("train/loss", "val/loss", "val/accuracy", "val/balanced_accuracy", "val/perplexity", "train/lr"):
+    for key in ("train/loss", "val/loss", "val/accuracy", "val/balanced_accuracy", "val/perplexity", "val/token_accuracy",
+                "train/lr"):
         for m in run.client.get_metric_history(run.run_id, key):
             rows.append({"step": m.step, "metric": key, "value": m.value})
     history = pl.DataFrame(rows, schema={"step": pl.Int64, "metric": pl.Utf8, "value": pl.Float64})
@@ -265,7 +372,7 @@ class TrainingJob:
 
     @property
     def label_column(self) -> str:
-        return "anchor_offset" if self.head_name == "localization" else "label"
+        return label_column(self.head_name)
 
     @property
     def labels_used(self) -> dict:
@@ -274,6 +381,10 @@ class TrainingJob:
             return {}
         used = len(self.train_windows)
         return {"label_fraction": used / self.train_available, "train_labelled": used}
+
+
+def label_column(head_name: str | None) -> str:
+    return {"localization": "anchor_offset", "generation": "target_sequence"}.get(head_name, "label")
 
 
 def prepare(spec: dict, *, shards: Path, seed: int) -> TrainingJob:
@@ -288,10 +399,11 @@ def prepare(spec: dict, *, shards: Path, seed: int) -> TrainingJob:
         if split not in splits:
             raise GenolmInputError(shards, f"no {split!r} split in the shards (have: {', '.join(splits)})")
     head_name = None if pretraining else spec["head"]["name"]
-    label_column = "anchor_offset" if head_name == "localization" else "label"
-    train_windows = WindowDataset(shards, "train", with_labels=not pretraining, label_column=label_column,
+    train_windows = WindowDataset(shards, "train", with_labels=not pretraining, label_column=label_column(head_name),
                                   group_column=spec["group_column"])
     available = len(train_windows)
+    if head_name == "generation" and spec["label_fraction"] < 1:
+        raise GenolmInputError("spec", "key label_fraction: scarce labels are a classification setting, not generation")
     if not pretraining and spec["label_fraction"] < 1:
         try:
             keep = labelled_subset(train_windows.labels, spec["label_fraction"], seed, train_windows.groups)
@@ -307,6 +419,12 @@ def prepare(spec: dict, *, shards: Path, seed: int) -> TrainingJob:
     if backbone.family == "sklearn":
         if pretraining or head_name != "classification":
             raise GenolmInputError("spec", "the k-mer logistic regression only fits a classification head")
+    elif (head_name == "generation") != (backbone.family in ("seq2seq", "causal", "copy")) and not pretraining:
+        raise GenolmInputError("spec", f"a generation head needs an encoder-decoder, decoder-only or copy model, and "
+                                       f"such a model only trains one; got head {head_name!r} on a {backbone.family} model")
+    elif backbone.family == "copy":
+        if pretraining:
+            raise GenolmInputError("spec", "copy-the-parent has nothing to pretrain")
     elif pretraining:
         params = {k: v for k, v in spec["objective"].items() if k != "name"}
         try:
@@ -332,6 +450,8 @@ def run_job(job: TrainingJob, *, job_dir: Path, run: TrackedRun | None, plots: P
     context = {**context, **job.labels_used}
     if backbone.family == "sklearn":
         return _fit_sklearn(job, job_dir, run, context)
+    if backbone.family == "copy":
+        return _evaluate_copy(job, job_dir, run, context)
     if run:
         run.log_params({"spec": spec, "seed": job.seed, "model_parameters": backbone.num_parameters(), **context})
     callbacks: list[L.Callback] = []
@@ -339,10 +459,22 @@ def run_job(job: TrainingJob, *, job_dir: Path, run: TrackedRun | None, plots: P
     if job.objective is not None:
         module: L.LightningModule = PretrainModule(backbone, job.objective, spec["training"])
         collate = Collator(tokenizer, spec["context_length"], objective=job.objective)
-    else:
+    elif job.head_name == "generation":
         prepare_for_finetuning(backbone, spec["init"])
         if spec["init"] == "gradual":
             callbacks.append(GradualUnfreezing(backbone, spec["unfreeze_every_n_steps"]))
+        module = Seq2SeqModule(backbone, spec["training"])
+        collate = PairCollator(tokenizer, spec["context_length"], causal=backbone.family == "causal")
+        if "val" in job.eval_splits:
+            callbacks.append(ModelCheckpoint(dirpath=job_dir / "checkpoints", filename="best", mode="min",
+                                             monitor="val/loss", save_top_k=1, save_on_train_epoch_end=False,
+                                             enable_version_counter=False))
+    else:
+        prepare_for_finetuning(backbone, spec["init"])
+        if spec["init"] == "gradual":
+            # From the top of what the head reads: an encoder-decoder's classifier reads the encoder only.
+            groups = getattr(backbone, "encoder_layer_groups", backbone.layer_groups)()
+            callbacks.append(GradualUnfreezing(backbone, spec["unfreeze_every_n_steps"], groups=groups))
         metrics = (localization_metrics(spec["context_length"], spec["head"]["top_k"]) if localization
                    else classification_metrics(len(spec["head"]["label_names"]), spec["head"]["top_k"]))
         module = FinetuneModule(TaskModel(backbone, job.head), metrics, spec["training"], frozen=spec["init"] == "frozen")
@@ -396,10 +528,18 @@ def _evaluate(trainer: L.Trainer, module: L.LightningModule, data: WindowDataMod
         for name, value in result.items():
             if name.startswith(f"{split}/"):
                 values[f"{split}@{checkpoint}/{name.split('/', 1)[1]}"] = float(value)
-        if job.head_name == "classification" and trainer.is_global_zero:
+        if job.head_name == "generation" and trainer.is_global_zero:
             windows = data.datasets[split]
-            proba = predict_proba(module.task, job.tokenizer, windows, job.spec["context_length"],
-                                  job.spec["training"]["batch_size"])
+            candidates = generate_candidates(job.backbone, job.tokenizer, windows.sequences,
+                                             max_length=job.spec["context_length"],
+                                             num_beams=job.spec["head"]["num_beams"],
+                                             batch_size=job.spec["training"]["batch_size"])
+            values.update({f"{split}@{checkpoint}/{k}": v for k, v in
+                           generation_metrics(candidates, list(windows.labels), job.spec["head"]["top_k"]).items()})
+            predictions.append(_generation_frame(split, checkpoint, windows.labels, candidates))
+        if job.head_name in ("classification", "split_concat") and trainer.is_global_zero:
+            windows = data.datasets[split]
+            proba = predict_proba(module.task, data.collate, windows, job.spec["training"]["batch_size"])
             groups = _groups(job, split)
             predictions.append(_prediction_frame(split, checkpoint, windows.labels, proba, groups))
             values[f"{split}@{checkpoint}/chance_balanced_accuracy"] = 1 / proba.shape[1]
@@ -407,6 +547,13 @@ def _evaluate(trainer: L.Trainer, module: L.LightningModule, data: WindowDataMod
                 values.update({f"{split}@{checkpoint}/{k}": v for k, v in
                                group_metrics(proba, windows.labels, groups, seed=job.seed).items()})
     return values
+
+
+def _generation_frame(split: str, checkpoint: str, targets: np.ndarray, candidates: list[list[str]]) -> pl.DataFrame:
+    return pl.DataFrame({"split": [split] * len(targets), "checkpoint": [checkpoint] * len(targets),
+                         "index": np.arange(len(targets)), "target": list(targets), "candidates": candidates},
+                        schema={"split": pl.Utf8, "checkpoint": pl.Utf8, "index": pl.Int64, "target": pl.Utf8,
+                                "candidates": pl.List(pl.Utf8)})
 
 
 def _groups(job: TrainingJob, split: str) -> np.ndarray | None:
@@ -428,16 +575,16 @@ def _prediction_frame(split: str, checkpoint: str, labels: np.ndarray, proba: np
 
 
 @torch.no_grad()
-def predict_proba(task: TaskModel, tokenizer: Any, windows: WindowDataset, context_length: int,
-                  batch_size: int) -> np.ndarray:
-    """Class probabilities of every example of `windows`, in order (one process, the module's device)."""
+def predict_proba(task: TaskModel, collate: Collator, windows: WindowDataset, batch_size: int) -> np.ndarray:
+    """Class probabilities of every example of `windows`, in order (one process, the module's device), with the
+    training batches' own collation (so a split-and-concatenate head sees its two halves)."""
     device = next(task.parameters()).device
     was_training = task.training
     task.eval()
     out = []
     for start in range(0, len(windows), batch_size):
-        ids, mask = encode(tokenizer, windows.sequences[start : start + batch_size], context_length)
-        out.append(task(ids.to(device), mask.to(device)).float().softmax(-1).cpu().numpy())
+        batch = collate([windows[i] for i in range(start, min(start + batch_size, len(windows)))])
+        out.append(task(batch["input_ids"].to(device), batch["attention_mask"].to(device)).float().softmax(-1).cpu().numpy())
     task.train(was_training)
     return np.concatenate(out) if out else np.zeros((0, 0), dtype=np.float32)
 
@@ -479,6 +626,25 @@ def _fit_sklearn(job: TrainingJob, job_dir: Path, run: TrackedRun | None, contex
                            group_metrics(proba, windows.labels, windows.groups, seed=job.seed).items()})
     model_dir = job_dir / "model"
     save_model_dir(model_dir, model, job.tokenizer)
+    write_table(pl.concat(predictions), job_dir / "predictions.parquet")
+    _finish(run, values, job_dir, job_dir, context, model_dir, history=False)
+    return model_dir
+
+
+def _evaluate_copy(job: TrainingJob, job_dir: Path, run: TrackedRun | None, context: dict) -> Path:
+    """Copy-the-parent: nothing to fit; each evaluation split is scored like a generating model's."""
+    if run:
+        run.log_params({"spec": job.spec, "seed": job.seed, **context})
+    values: dict[str, float] = {}
+    predictions = []
+    for split in job.eval_splits:
+        windows = WindowDataset(job.shards, split, with_labels=True, label_column="target_sequence")
+        candidates = job.backbone.generate(windows.sequences)
+        values.update({f"{split}@last/{k}": v for k, v in
+                       generation_metrics(candidates, list(windows.labels), job.spec["head"]["top_k"]).items()})
+        predictions.append(_generation_frame(split, "last", windows.labels, candidates))
+    model_dir = job_dir / "model"
+    save_model_dir(model_dir, job.backbone, job.tokenizer)
     write_table(pl.concat(predictions), job_dir / "predictions.parquet")
     _finish(run, values, job_dir, job_dir, context, model_dir, history=False)
     return model_dir
