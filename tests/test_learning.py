@@ -17,7 +17,7 @@ import polars as pl
 import pyarrow as pa
 import pytest
 
-from conftest import hyenadna_spec
+from conftest import REPO, hyenadna_spec
 from genolm.datasets.shards import SEQUENCE_SCHEMA, ShardWriter
 from genolm.training.trainer import train, validate_spec
 
@@ -51,10 +51,14 @@ def planted_shards(out: Path, *, shuffle_labels: bool, seed: int = 0) -> Path:
     return out
 
 
-def test_scores(tmp_path: Path, *, shuffle: bool) -> dict[str, float]:
+DEMO_BACKBONE = REPO / "data" / "demo" / "backbones" / "tiny-1k"  # committed, released layout
+
+
+def test_scores(tmp_path: Path, *, shuffle: bool, pretrained: bool = False) -> dict[str, float]:
     shards = planted_shards(tmp_path / "shards", shuffle_labels=shuffle)
+    backbone = {"init": "pretrained", "checkpoint": str(DEMO_BACKBONE)} if pretrained else {}
     spec = validate_spec(hyenadna_spec(steps=60, batch_size=16, lr=3e-3, warmup_steps=5, val_every_n_steps=20,
-                                       checkpoint_every_n_steps=20))
+                                       checkpoint_every_n_steps=20, **backbone))
     train(spec, shards=shards, job_dir=tmp_path / "job", seed=1, run=None, plots=tmp_path, context={})
     table = pl.read_parquet(tmp_path / "job" / "metrics.parquet").filter(
         (pl.col("split") == "test") & (pl.col("checkpoint") == "best"))
@@ -64,9 +68,10 @@ def test_scores(tmp_path: Path, *, shuffle: bool) -> dict[str, float]:
 test_scores.__test__ = False  # a helper, not a test
 
 
+@pytest.mark.parametrize("pretrained", [False, True], ids=["random-init", "demo-pretrained-backbone"])
 @pytest.mark.parametrize("shuffle", [False, True], ids=["planted-signal", "shuffled-labels"])
-def test_a_planted_signal_is_learnt_and_shuffled_labels_are_not(tmp_path, shuffle):
-    scores = test_scores(tmp_path, shuffle=shuffle)
+def test_a_planted_signal_is_learnt_and_shuffled_labels_are_not(tmp_path, shuffle, pretrained):
+    scores = test_scores(tmp_path, shuffle=shuffle, pretrained=pretrained)
     if shuffle:
         assert 0.35 < scores["balanced_accuracy"] < 0.65, scores
     else:

@@ -419,9 +419,11 @@ def prepare(spec: dict, *, shards: Path, seed: int) -> TrainingJob:
     if backbone.family == "sklearn":
         if pretraining or head_name != "classification":
             raise GenolmInputError("spec", "the k-mer logistic regression only fits a classification head")
-    elif (head_name == "generation") != (backbone.family in ("seq2seq", "causal", "copy")) and not pretraining:
-        raise GenolmInputError("spec", f"a generation head needs an encoder-decoder, decoder-only or copy model, and "
-                                       f"such a model only trains one; got head {head_name!r} on a {backbone.family} model")
+    elif head_name == "generation" and backbone.family not in ("seq2seq", "causal", "copy"):
+        raise GenolmInputError("spec", f"a generation head needs an encoder-decoder, decoder-only or copy model; "
+                                       f"got a {backbone.family} model")
+    elif backbone.family == "copy" and head_name != "generation":
+        raise GenolmInputError("spec", f"copy-the-parent only generates; got head {head_name!r}")
     elif backbone.family == "copy":
         if pretraining:
             raise GenolmInputError("spec", "copy-the-parent has nothing to pretrain")
