@@ -44,3 +44,16 @@ def test_summary_shows_each_experiment_with_every_seed_and_chance():
         assert "over 3 seeds" in ax.get_title()
     per_window = dict(zip(["32K-main", "32K-random", "kmer-LR"], (p.get_height() for p in axes[0].patches)))
     assert abs(per_window["32K-main"] - 0.82) < 1e-9  # the mean over seeds, at the selected checkpoint
+
+
+def test_cancer_type_summary_pivots_seeds_beside_the_thesis():
+    from genolm.studies.cancer_type.summary import summary_table, to_markdown
+
+    table = results_table().with_columns(study=pl.lit("cancer_type"), model=pl.lit("m"), context_length=pl.lit(512),
+                                         init=pl.lit("pretrained"))
+    summary = {r["experiment"]: r for r in summary_table(table).iter_rows(named=True)}
+    assert abs(summary["32K-main"]["window_mean"] - 0.82) < 1e-9 and summary["32K-main"]["window_seeds"] == 3
+    assert abs(summary["32K-main"]["window_sd"] - 0.01) < 1e-9
+    assert abs(summary["32K-main"]["window_last_mean"] - 0.1) < 1e-9  # the final step, reported beside the selected one
+    assert summary["32K-random"]["thesis"].startswith("never leaves")
+    assert "| kmer-LR |" in to_markdown(summary_table(table))

@@ -20,7 +20,7 @@ if STUDY["enabled"]:
     ct_umaps = [f"{CT}/runs/{name}/seed{SEEDS[0]}/umap/metrics.parquet" for name in ct_umap_experiments()]
     ct_pretraining = [f"{CT}/pretrain/{name}/metrics.parquet" for name in ct_pretrained_backbones()]
     METRIC_TABLES["cancer_type"] = ct_runs + ct_umaps + ct_pretraining
-    FINAL_OUTPUTS["cancer_type"] = ct_runs + ct_umaps + [
+    FINAL_OUTPUTS["cancer_type"] = ct_runs + ct_umaps + [f"{RESULTS}/tables/cancer_type/summary.md"] + [
         f"{RESULTS}/plots/cancer_type/{name}/seed{SEEDS[0]}/umap_{c}.png"
         for name in ct_umap_experiments()
         for c in ("chromosome", "position_bin", "cancer_type")
@@ -31,6 +31,21 @@ rule cancer_type:
     """`make cancer_type`: this study alone, with its own slice of the results table."""
     input:
         study_outputs("cancer_type"),
+
+
+rule cancer_type_summary:
+    input:
+        f"{RESULTS}/tables/cancer_type/metrics.parquet",
+    output:
+        tsv=f"{RESULTS}/tables/cancer_type/summary.tsv",
+        md=report(f"{RESULTS}/tables/cancer_type/summary.md", caption="../../report/cancer_type_summary.rst",
+                  category="Results"),
+    log:
+        f"{CT}/logs/cancer_type_summary.log",
+    conda:
+        "../../../envs/train.yaml"
+    shell:
+        "python -m genolm cancer-type-summary --metrics {input:q} --out-tsv {output.tsv:q} --out-md {output.md:q} > {log:q} 2>&1"
 
 
 rule select_cell_lines:
