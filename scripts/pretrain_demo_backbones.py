@@ -59,7 +59,11 @@ def pretrain(name: str, backbone: dict, study: dict, reference: Path, work: Path
     values = {f"{r['split']}/{r['metric']}": r["value"] for r in metrics.iter_rows(named=True)}
     released = work / f"released_{name}"
     from_pretrained(model_dir).model.save_released(released)
-    return {"directory": released, "steps": spec["training"]["max_steps"], "windows": pretraining["windows"],
+    from genolm.datasets.shards import read_manifest
+
+    splits = read_manifest(shards)["splits"]
+    return {"directory": released, "steps": spec["training"]["max_steps"],
+            "windows": {name: entry["rows"] for name, entry in splits.items()},
             "val_perplexity": values.get("val/perplexity"), "train_loss": values.get("train/loss")}
 
 
