@@ -44,7 +44,12 @@ def slurm_run(slurm_cluster, tmp_path_factory) -> Path:
     workdir = tmp_path_factory.mktemp("e2e_slurm")
     profile = profile_without_conda(tmp_path_factory.mktemp("profile") / "slurm")
     overrides = workdir.parent / "compute.yaml"
-    overrides.write_text(yaml.safe_dump({"compute": COMPUTE}))
+    # The cancer-type study alone goes through the scheduler (the other studies' rules are the same kind of jobs);
+    # its rows and data files are compared with the local run's.
+    from genolm.config import study_schemas
+
+    others = {name: {"enabled": False} for name in study_schemas() if name != "cancer_type"}
+    overrides.write_text(yaml.safe_dump({"compute": COMPUTE, "studies": others}))
     result = run_snakemake(
         workdir, "--profile", str(profile),
         # No accounting database on the test cluster: job states come from squeue, which keeps finished jobs for
@@ -60,8 +65,8 @@ def comparable(table: pl.DataFrame) -> pl.DataFrame:
 
 
 def test_demo_workflow_through_the_slurm_profile_gives_the_local_results(slurm_run, e2e_local_run):
-    slurm, local = (comparable(pl.read_parquet(run / "results" / "tables" / "metrics.parquet"))
-                    for run in (slurm_run, e2e_local_run))
+    slurm, local = (comparable(pl.read_parquet(run / "results" / "tables" / "metrics.parquet")
+                               .filter(pl.col("study") == "cancer_type")) for run in (slurm_run, e2e_local_run))
     keys = ["study", "experiment", "seed", "split", "checkpoint", "metric"]
     assert slurm.select(keys).equals(local.select(keys))
     # Every stage is seeded and runs with the same threads (1) in both runs, so the values are equal, training
@@ -70,8 +75,8 @@ def test_demo_workflow_through_the_slurm_profile_gives_the_local_results(slurm_r
                                            local.with_columns(run=pl.lit("local"))])
 
     # The data stages' outputs are byte for byte the same.
-    files = data_stage_files(e2e_local_run)
-    assert files == data_stage_files(slurm_run) and len(files) > 20
+    files = data_stage_files(slurm_run)
+    assert set(files) <= set(data_stage_files(e2e_local_run)) and len(files) > 20
     different = [f for f in files if not filecmp.cmp(e2e_local_run / f, slurm_run / f, shallow=False)]
     assert not different
 
