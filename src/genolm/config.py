@@ -34,6 +34,8 @@ def load_schema(path: str | Path | None = None) -> dict:
     studies = schema["properties"]["studies"].setdefault("properties", {})
     for name, study_schema in study_schemas().items():
         schema["$defs"].update(study_schema.pop("$defs", {}))
+        # A study absent from the config is off (study_block), not switched on with every default.
+        study_schema.pop("default", None)
         studies[name] = study_schema
     return schema
 
