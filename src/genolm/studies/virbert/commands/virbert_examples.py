@@ -13,13 +13,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--kind", choices=("pretraining", "finetune"), required=True)
     parser.add_argument("--splits", nargs="+", required=True, help="splits to sample (pretraining: train [val])")
     parser.add_argument("--length", type=int, help="finetune: fragment length (nt)")
-    parser.add_argument("--low", type=int, default=5, help="pretraining: shortest piece")
-    parser.add_argument("--high", type=int, default=510, help="pretraining: longest piece")
-    parser.add_argument("--full-fraction", type=float, default=0.5, help="pretraining: share of pieces forced to --high")
-    parser.add_argument("--sampled-ratio", type=float, default=2.0, help="pretraining: random subsequences per cut")
-    parser.add_argument("--cap", type=int, default=1000, help="finetune: fragments per record at most")
-    parser.add_argument("--max-repeats", type=int, default=5, help="finetune: rounds of tiles a short record may give")
-    parser.add_argument("--per-genome", type=int, default=64, help="evaluation: fragments per record")
+    parser.add_argument("--low", type=int, help="pretraining: shortest piece")
+    parser.add_argument("--high", type=int, help="pretraining: longest piece")
+    parser.add_argument("--full-fraction", type=float, help="pretraining: share of pieces forced to --high")
+    parser.add_argument("--sampled-ratio", type=float, help="pretraining: random subsequences per cut")
+    parser.add_argument("--cap", type=int, help="finetune: fragments per record at most")
+    parser.add_argument("--max-repeats", type=int, help="finetune: rounds of tiles a short record may give")
+    parser.add_argument("--per-genome", type=int, help="evaluation: fragments per record")
     parser.add_argument("--no-balance", dest="balance", action="store_false", help="finetune: keep the class imbalance")
     parser.add_argument("--seed", type=int, required=True)
     parser.add_argument("--out", type=Path, required=True, help="shard directory")
@@ -34,8 +34,12 @@ def run(args: argparse.Namespace) -> None:
     from genolm.qc import QCCounts
     from genolm.studies.virbert.samplers import write_examples
 
-    if args.kind == "finetune" and not args.length:
-        raise SystemExit("--kind finetune needs --length")
+    # No defaults here: the workflow passes the config's values (defaults live in the study's schema).
+    need = (("low", "high", "full_fraction", "sampled_ratio") if args.kind == "pretraining"
+            else ("length", "cap", "max_repeats", "per_genome"))
+    missing = [f"--{n.replace('_', '-')}" for n in need if getattr(args, n) is None]
+    if missing:
+        raise SystemExit(f"--kind {args.kind} needs {' '.join(missing)}")
     if args.kind == "pretraining" and not 1 <= args.low <= args.high:
         raise SystemExit("need 1 <= --low <= --high")
     try:
@@ -48,8 +52,7 @@ def run(args: argparse.Namespace) -> None:
     fields = {k: v for k, v in vars(args).items() if k not in ("genomes", "out", "qc", "func", "command")}
     provenance = build_provenance(inputs={"genomes": args.genomes}, fields={k: str(v) for k, v in fields.items()})
     qc = QCCounts(f"virbert_examples_{args.kind}")
+    settings = {n: getattr(args, n) for n in need + (("balance",) if args.kind == "finetune" else ())}
     write_examples(genomes, args.out, kind=args.kind, seed=args.seed, provenance=provenance, qc=qc,
-                   splits=tuple(args.splits), length=args.length, low=args.low, high=args.high,
-                   full_fraction=args.full_fraction, sampled_ratio=args.sampled_ratio, cap=args.cap,
-                   max_repeats=args.max_repeats, per_genome=args.per_genome, balance=args.balance)
+                   splits=tuple(args.splits), **settings)
     qc.write(args.qc)
