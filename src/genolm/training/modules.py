@@ -77,7 +77,7 @@ class FinetuneModule(OptimizedModule):
     set by genolm.training.init_modes before the optimizer is built.
 
     `predictions` collects each evaluated example's probabilities (in loader order) when `keep_predictions` is
-    set, so a study can aggregate windows per sample (e.g. a cell line's windows vote)."""
+    set: the trainer's per-unit metrics (a cell line's windows vote) then need no second pass over the split."""
 
     def __init__(self, task: TaskModel, metrics: torchmetrics.MetricCollection, training: dict, frozen: bool):
         super().__init__(training)

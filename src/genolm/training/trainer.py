@@ -209,7 +209,7 @@ class PairCollator:
         target = target_rows(self.tokenizer, targets, self.max_length)
         if not self.causal:
             ids, mask = encode(self.tokenizer, sources, self.max_length)
-            labels, label_mask = pad_rows(target, -100)
+            labels, _ = pad_rows(target, -100)
             return {"input_ids": ids, "attention_mask": mask, "labels": labels}
         prompts = target_rows(self.tokenizer, sources, self.max_length)
         rows = [np.concatenate([p, t]) for p, t in zip(prompts, target)]
@@ -525,6 +525,10 @@ def _evaluate(trainer: L.Trainer, module: L.LightningModule, data: WindowDataMod
     values = {}
     for split in job.eval_splits:
         evaluate = trainer.validate if split == "val" else trainer.test
+        classifying = job.head_name in ("classification", "split_concat")
+        # One process sees every example in order: keep the loop's probabilities instead of a second pass.
+        if classifying:
+            module.keep_predictions, module.predictions = trainer.world_size == 1, []
         # ckpt_path None with a module passed: the module's current (final) weights.
         result = evaluate(module, datamodule=data, ckpt_path=None if best is None else str(best), verbose=False)[0]
         for name, value in result.items():
@@ -539,9 +543,13 @@ def _evaluate(trainer: L.Trainer, module: L.LightningModule, data: WindowDataMod
             values.update({f"{split}@{checkpoint}/{k}": v for k, v in
                            generation_metrics(candidates, list(windows.labels), job.spec["head"]["top_k"]).items()})
             predictions.append(_generation_frame(split, checkpoint, windows.labels, candidates))
-        if job.head_name in ("classification", "split_concat") and trainer.is_global_zero:
+        if classifying and trainer.is_global_zero:
             windows = data.datasets[split]
-            proba = predict_proba(module.task, data.collate, windows, job.spec["training"]["batch_size"])
+            if module.keep_predictions:
+                proba = torch.cat(module.predictions).numpy()
+            else:  # several processes each saw a part: score the split again on this one
+                proba = predict_proba(module.task, data.collate, windows, job.spec["training"]["batch_size"])
+            module.keep_predictions, module.predictions = False, []
             groups = _groups(job, split)
             predictions.append(_prediction_frame(split, checkpoint, windows.labels, proba, groups))
             values[f"{split}@{checkpoint}/chance_balanced_accuracy"] = 1 / proba.shape[1]
