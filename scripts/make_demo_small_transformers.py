@@ -155,7 +155,7 @@ def extract(debs: Path) -> None:
                fasta([(f"{n}|mrbayes examples/primates.nex", s) for n, s in primates]))
 
 
-def build_mirror() -> None:
+def build_mirror(mirror: Path = MIRROR) -> None:
     corpus = []
     for title, sequence in read_gzip_fasta(DEMO_SOURCES / "chrM_rCRS_minimap2.fa.gz"):
         corpus.append(("minimap2_MT-human Homo sapiens mitochondrion, complete genome (minimap2 test/MT-human.fa)", sequence))
@@ -167,14 +167,14 @@ def build_mirror() -> None:
     for i, (title, sequence) in enumerate(read_gzip_fasta(SOURCES / "primates_mrbayes.fa.gz"), 1):
         name = title.split("|")[0].replace("_", " ")
         corpus.append((f"mrbayes_primates_{i:02d} {name} mitochondrion, 898 bp segment (mrbayes primates.nex)", sequence))
-    release = MIRROR / "refseq/release"
+    release = mirror / "refseq/release"
     genome_file = release / "mitochondrion/mitochondrion.1.1.genomic.fna.gz"
     write_gzip(genome_file, fasta(corpus, width=80))
     catalog = release / "release-catalog/release-demo.files.installed"
     catalog.parent.mkdir(parents=True, exist_ok=True)
     catalog.write_text(f"{hashlib.md5(genome_file.read_bytes()).hexdigest()}\t{genome_file.name}\n")
     markers = [(f"{title.split('|')[0]}|paml_MouseLemurs", s) for title, s in read_gzip_fasta(SOURCES / "MouseLemurs_paml.fa.gz")]
-    write_gzip(MIRROR / "markers/mouse_lemur_mtdna.fa.gz", fasta(markers))
+    write_gzip(mirror / "markers/mouse_lemur_mtdna.fa.gz", fasta(markers))
 
 
 def main() -> None:
@@ -182,6 +182,7 @@ def main() -> None:
     parser.add_argument("--from-debian", nargs="?", const="apt", default=None,
                         help="re-extract sources/ from the Debian packages (apt-get download + dpkg -x), or from "
                              "a directory where they are unpacked")
+    parser.add_argument("--mirror", type=Path, default=MIRROR, help="where to write the mirror (default: %(default)s)")
     args = parser.parse_args()
     if args.from_debian == "apt":
         with tempfile.TemporaryDirectory() as tmp:
@@ -191,7 +192,7 @@ def main() -> None:
             extract(Path(tmp) / "x")
     elif args.from_debian:
         extract(Path(args.from_debian))
-    build_mirror()
+    build_mirror(args.mirror)
 
 
 if __name__ == "__main__":

@@ -70,7 +70,10 @@ def classification_metrics(num_classes: int, top_k: Sequence[int] = (2,)) -> tor
     metrics["recall_per_class"] = ClasswiseWrapper(MulticlassRecall(num_classes, average=None), prefix="recall_class")
     metrics["f1_per_class"] = ClasswiseWrapper(MulticlassF1Score(num_classes, average=None), prefix="f1_class")
     metrics["predicted_rate_per_class"] = ClasswiseWrapper(PredictedClassRate(num_classes), prefix="predicted_rate_class")
-    return torchmetrics.MetricCollection(metrics)
+    # compute_groups=False: torchmetrics would otherwise merge metrics whose states happen to be equal after the
+    # first batch (top-1 and top-k accuracy when the first batch's top-1 predictions are all right) and report
+    # top-k = top-1 from then on.
+    return torchmetrics.MetricCollection(metrics, compute_groups=False)
 
 
 class GroupedMultilabelAUROC(torchmetrics.Metric):
@@ -136,7 +139,10 @@ def localization_metrics(max_tokens: int, top_k: Sequence[int] = (3,)) -> torchm
     for k in top_k:
         if 1 < k < max_tokens:
             metrics[f"top{k}_accuracy"] = MulticlassAccuracy(max_tokens, top_k=k, average="micro")
-    return torchmetrics.MetricCollection(metrics)
+    # compute_groups=False: torchmetrics would otherwise merge metrics whose states happen to be equal after the
+    # first batch (top-1 and top-k accuracy when the first batch's top-1 predictions are all right) and report
+    # top-k = top-1 from then on.
+    return torchmetrics.MetricCollection(metrics, compute_groups=False)
 
 
 def levenshtein() -> EditDistance:

@@ -164,7 +164,7 @@ def read_marker_fasta(path: Path) -> pl.DataFrame:
         if not sep or not species.strip() or not ident.strip():
             raise GenolmInputError(path, f"header {record.title!r} is not '<species>|<record id>'",
                                    record=f"line {record.line}")
-        rows.append({"species": species.strip(), "accession": ident.strip().split()[0],
+        rows.append({"species": species.strip(), "accession": record.title.split()[0],
                      "sequence": record.sequence.upper(), "partial": False})
     if not rows:
         raise GenolmInputError(path, "no FASTA records")

@@ -46,6 +46,12 @@ THESIS_PRETRAINING = {  # Table 5.1: (language, model, tokenizer, objective) -> 
 }
 
 
+def _ordered(experiments: list[str], languages: dict[str, str]) -> list[str]:
+    """Experiments in the config's order (that of `languages`), others after them."""
+    order = {name: i for i, name in enumerate(languages)}
+    return sorted(experiments, key=lambda e: (order.get(e, len(order)), e))
+
+
 def _mean_sd(values: list[float]) -> tuple[float, float, int]:
     array = np.asarray(values, dtype=float)
     if not len(array):
@@ -68,7 +74,7 @@ def species_table(metrics: pl.DataFrame, languages: dict[str, str], majority: fl
     final step for the k-mer LR, which has no checkpoints), mean and sd over seeds."""
     rows = []
     runs = metrics.filter((pl.col("task") == "species_12s") & (pl.col("split") == "test"))
-    for experiment in runs["experiment"].unique(maintain_order=True).to_list():
+    for experiment in _ordered(runs["experiment"].unique().to_list(), languages):
         mine = runs.filter(pl.col("experiment") == experiment)
         checkpoint = "best" if (mine["checkpoint"] == "best").any() else "last"
         mine = mine.filter(pl.col("checkpoint") == checkpoint)
@@ -182,7 +188,7 @@ def plot_species(metrics: pl.DataFrame, languages: dict[str, str], majority: flo
     import matplotlib.pyplot as plt
 
     runs = metrics.filter((pl.col("task") == "species_12s") & (pl.col("split") == "test"))
-    experiments = runs["experiment"].unique(maintain_order=True).to_list()
+    experiments = _ordered(runs["experiment"].unique().to_list(), languages)
     fig, axes = plt.subplots(1, 2, figsize=(5 + 1.2 * len(experiments), 4), squeeze=False)
     for ax, (metric, label, key) in zip(axes[0], (("accuracy", "top-1", "top1"), ("top5_accuracy", "top-5", "top5"))):
         for i, experiment in enumerate(experiments):
@@ -229,7 +235,9 @@ def plot_pretraining(pretraining: pl.DataFrame, path: Path) -> None:
             for i, t in enumerate(thesis):
                 if t is not None:
                     ax.scatter([i], [t], marker="_", s=600, color="red", zorder=4,
-                               label="thesis" if i == thesis.index(t) else None)
+                               label="thesis (its own convention)" if i == thesis.index(t) else None)
+            if any(t is not None for t in thesis):
+                ax.legend(fontsize=7)
         ax.set_xticks(range(len(names)))
         ax.set_xticklabels([n.replace("pretrain/", "") for n in names], fontsize=8, rotation=15)
         ax.set_ylabel(label)

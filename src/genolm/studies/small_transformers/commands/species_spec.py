@@ -30,6 +30,9 @@ def run(args) -> int:
     spec = dict(args.spec)
     spec["head"] = {**spec["head"], "label_names": labels}
     validate_spec(json.loads(json.dumps(spec)), source="--spec")
+    import yaml
+
+    # YAML, not JSON: `--spec @file` reads files with YAML 1.1, where a JSON number such as 1e-08 is a string.
     with atomic_file(args.out) as tmp:
-        Path(tmp).write_text(json.dumps(spec, indent=1) + "\n")
+        Path(tmp).write_text(yaml.safe_dump(json.loads(json.dumps(spec)), sort_keys=False))
     return 0

@@ -1,0 +1,214 @@
+# Study 2: small transformers (Longformer, Longalbert) pretrained on mitochondrial and human genomes, fine-tuned on
+# 12S species classification. Its Python home is src/genolm/studies/small_transformers; the study and its demo:
+# docs/studies/small_transformers.md.
+#
+#   st_mito_corpus (genomes split by genome) / st_reference_corpus (windows split by chromosome)
+#     -> st_pretrain (tokenizer learnt on the corpus, MLM or MLM + SOP; once per job)
+#   st_species_dataset (one 12S per species + corrupted copies, 81/9/10) -> st_species_spec
+#     -> st_species_finetune (per experiment and seed: mito / untrained / hg38 init, k-mer LR baseline)
+#   -> st_tables (the thesis' Tables 5.1 and 5.3 beside its numbers; a figure per task with the seed spread)
+
+include: "small_transformers/common.smk"
+
+
+if ST_STUDY["enabled"]:
+    for st_corpus_spec in ST_STUDY["corpora"].values():
+        if st_corpus_spec["kind"] == "reference":
+            REFERENCE_FILES[st_corpus_spec["source"]] = st_corpus_spec["file"]
+    METRIC_TABLES["small_transformers"] = st_pretraining_metrics() + st_species_runs()
+    FINAL_OUTPUTS["small_transformers"] = st_pretraining_metrics() + st_species_runs() + [
+        f"{ST}/tables/tables.md",
+        f"{ST}/tables/tables.tsv",
+    ] + [f"{RESULTS}/plots/small_transformers/{task}.png" for task in st_figure_tasks()]
+
+
+rule small_transformers:
+    """`make small_transformers`: this study alone, with its own slice of the results table."""
+    input:
+        study_outputs("small_transformers"),
+
+
+rule st_mito_corpus:
+    input:
+        st_mito_manifest,
+    output:
+        shards=directory(f"{ST}/corpus/{{corpus}}"),
+        qc=f"{ST}/qc/corpus_{{corpus}}.tsv",
+    wildcard_constraints:
+        corpus=st_corpus_names("mito"),
+    params:
+        seed=SEED,
+        args=lambda wc: shlex.join(
+            ["--window", str(st_corpus(wc)["window"]), "--stride", str(st_corpus(wc)["stride"] or st_corpus(wc)["window"]),
+             "--min-length", str(st_corpus(wc)["min_length"]), "--test-fraction", str(st_corpus(wc)["test_fraction"]),
+             "--val-fraction", str(st_corpus(wc)["val_fraction"])]
+            + (["--max-genomes", str(st_corpus(wc)["max_genomes"])] if st_corpus(wc)["max_genomes"] else [])
+        ),
+    log:
+        f"{ST}/logs/mito_corpus_{{corpus}}.log",
+    conda:
+        "../../../envs/data.yaml"
+    shell:
+        "python -m genolm mito-corpus --listed-manifest {input:q} {params.args} --seed {params.seed}"
+        " --out {output.shards:q} --qc {output.qc:q} > {log:q} 2>&1"
+
+
+rule st_reference_corpus:
+    input:
+        reference=lambda wc: st_reference(st_corpus(wc)),
+    output:
+        shards=directory(f"{ST}/corpus/{{corpus}}"),
+        qc=f"{ST}/qc/corpus_{{corpus}}.tsv",
+    wildcard_constraints:
+        corpus=st_corpus_names("reference"),
+    params:
+        seed=SEED,
+        chromosomes=lambda wc: ",".join(st_corpus(wc)["chromosomes"]),
+        length=lambda wc: st_corpus(wc)["window"],
+        stride=lambda wc: st_corpus(wc)["stride"] or st_corpus(wc)["window"],
+        windows=lambda wc: f"--max-windows {st_corpus(wc)['max_windows']}" if st_corpus(wc)["max_windows"] else "",
+        splits=st_corpus_split_args,
+    log:
+        f"{ST}/logs/reference_corpus_{{corpus}}.log",
+    conda:
+        "../../../envs/data.yaml"
+    shell:
+        "python -m genolm reference-windows --reference {input.reference:q} --chromosomes {params.chromosomes}"
+        " --length {params.length} --stride {params.stride} {params.windows} --seed {params.seed} {params.splits}"
+        " --out {output.shards:q} --qc {output.qc:q} > {log:q} 2>&1"
+
+
+rule st_pretrain:
+    input:
+        shards=lambda wc: f"{ST}/corpus/{ST_STUDY['pretraining'][wc.pretraining]['corpus']}",
+    output:
+        weights=f"{ST}/pretrain/{{pretraining}}/model/model.safetensors",
+        metrics=f"{ST}/pretrain/{{pretraining}}/metrics.parquet",
+        curve=report(f"{RESULTS}/plots/small_transformers/pretrain_{{pretraining}}/loss.png",
+                     caption="../../report/loss.rst", category="Training curves"),
+    params:
+        seed=SEED,
+        job_dir=lambda wc: f"{ST}/pretrain/{wc.pretraining}",
+        plots=lambda wc: f"{RESULTS}/plots/small_transformers/pretrain_{wc.pretraining}",
+        spec=lambda wc: json.dumps(st_specs.pretraining_spec(ST_STUDY, wc.pretraining)),
+        names=lambda wc: shlex.join(
+            ["--model-name", st_specs.pretraining_spec(ST_STUDY, wc.pretraining)["model"].get("preset", "model"),
+             "--tokenizer-name", st_specs.pretraining_tokenizer_name(ST_STUDY, wc.pretraining)]
+        ),
+        tracking=lambda wc: tracking_args("st_pretrain", pretraining=wc.pretraining),
+    wildcard_constraints:
+        pretraining=r"[^/]+",
+    log:
+        f"{ST}/logs/pretrain_{{pretraining}}.log",
+    benchmark:
+        f"{ST}/benchmarks/pretrain_{{pretraining}}.tsv"
+    threads: ST_THREADS
+    resources:
+        **training_gpu_resources(),
+        mem_mb=training_mem_mb(config["compute"]["training_mem_mb"]),
+        runtime=config["compute"]["training_runtime_min"],
+    conda:
+        "../../../envs/train.yaml"
+    shell:
+        "python -m genolm train --spec {params.spec:q} --shards {input.shards:q} --seed {params.seed}"
+        " --out {params.job_dir:q} --plots {params.plots:q} --study small_transformers --task pretraining"
+        " --experiment pretrain/{wildcards.pretraining} {params.names} {params.tracking} > {log:q} 2>&1"
+
+
+rule st_species_dataset:
+    input:
+        **st_species_markers(),
+    output:
+        shards=directory(f"{ST}/species/shards"),
+        labels=f"{ST}/species/labels.json",
+        details=f"{ST}/species/examples.parquet",
+        qc=f"{ST}/qc/species_dataset.tsv",
+    params:
+        seed=SEED,
+        markers=lambda wc, input: (f"--marker-fasta {shlex.quote(input.fasta)}" if "fasta" in input.keys()
+                                   else f"--twelve-s {shlex.quote(input.twelve_s)}"),
+        args=shlex.join(
+            ["--copies", str(ST_STUDY["species"]["copies"]), "--rate", *map(str, ST_STUDY["species"]["rate"]),
+             "--split", *(f"{k}={v}" for k, v in ST_STUDY["species"]["split"].items()),
+             "--min-length", str(ST_STUDY["species"]["min_length"])]
+            + (["--marker-bases", str(ST_STUDY["species"]["marker_bases"])] if ST_STUDY["species"]["marker_bases"] else [])
+        ),
+    log:
+        f"{ST}/logs/species_dataset.log",
+    conda:
+        "../../../envs/data.yaml"
+    shell:
+        "python -m genolm species-dataset {params.markers} {params.args} --seed {params.seed} --out {output.shards:q}"
+        " --labels {output.labels:q} --details {output.details:q} --qc {output.qc:q} > {log:q} 2>&1"
+
+
+rule st_species_spec:
+    input:
+        unpack(st_species_spec_inputs),
+    output:
+        f"{ST}/species/specs/{{experiment}}.yaml",
+    params:
+        spec=st_species_base_spec,
+    log:
+        f"{ST}/logs/species_spec_{{experiment}}.log",
+    conda:
+        "../../../envs/train.yaml"
+    shell:
+        "python -m genolm species-spec --spec {params.spec:q} --labels {input.labels:q} --out {output:q} > {log:q} 2>&1"
+
+
+rule st_species_finetune:
+    input:
+        shards=f"{ST}/species/shards",
+        spec=f"{ST}/species/specs/{{experiment}}.yaml",
+    output:
+        metrics=f"{ST}/species/runs/{{experiment}}/seed{{seed}}/metrics.parquet",
+        predictions=f"{ST}/species/runs/{{experiment}}/seed{{seed}}/predictions.parquet",
+    params:
+        job_dir=lambda wc: f"{ST}/species/runs/{wc.experiment}/seed{wc.seed}",
+        plots=lambda wc: f"{RESULTS}/plots/small_transformers/species_{wc.experiment}/seed{wc.seed}",
+        names=lambda wc: shlex.join(["--model-name", st_specs.model_name(ST_STUDY, wc.experiment),
+                                     "--tokenizer-name", st_specs.tokenizer_name(ST_STUDY, wc.experiment)]),
+        tracking=lambda wc: tracking_args("st_species_finetune", experiment=wc.experiment, seed=wc.seed),
+    log:
+        f"{ST}/logs/species_{{experiment}}_seed{{seed}}.log",
+    benchmark:
+        f"{ST}/benchmarks/species_{{experiment}}_seed{{seed}}.tsv"
+    threads: ST_THREADS
+    resources:
+        **training_gpu_resources(),
+        mem_mb=training_mem_mb(config["compute"]["training_mem_mb"]),
+        runtime=config["compute"]["training_runtime_min"],
+    conda:
+        "../../../envs/train.yaml"
+    shell:
+        "python -m genolm train --spec @{input.spec:q} --shards {input.shards:q} --seed {wildcards.seed}"
+        " --out {params.job_dir:q} --plots {params.plots:q} --study small_transformers --task species_12s"
+        " --experiment {wildcards.experiment} {params.names} {params.tracking} > {log:q} 2>&1"
+
+
+rule st_tables:
+    input:
+        pretraining=st_pretraining_metrics(),
+        species=st_species_runs(),
+        examples=f"{ST}/species/examples.parquet" if ST_STUDY["species"]["enabled"] else [],
+    output:
+        markdown=f"{ST}/tables/tables.md",
+        tsv=f"{ST}/tables/tables.tsv",
+        figures=[
+            report(f"{RESULTS}/plots/small_transformers/{task}.png", caption="small_transformers/report.rst",
+                   category="Small transformers")
+            for task in st_figure_tasks()
+        ],
+    params:
+        languages=json.dumps({name: st_specs.language(ST_STUDY, name) for name in ST_STUDY["species"]["experiments"]}),
+        examples=lambda wc, input: f"--examples {shlex.quote(input.examples)}" if input.examples else "",
+        figure_dir=lambda wc, output: str(Path(output.figures[0]).parent),
+    log:
+        f"{ST}/logs/tables.log",
+    conda:
+        "../../../envs/train.yaml"
+    shell:
+        "python -m genolm small-transformers-tables --metrics {input.pretraining:q} {input.species:q}"
+        " --languages {params.languages:q} {params.examples} --markdown {output.markdown:q} --tsv {output.tsv:q}"
+        " --figure-dir {params.figure_dir:q} > {log:q} 2>&1"
