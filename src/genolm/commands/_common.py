@@ -12,9 +12,12 @@ from genolm.training.tracking import TrackedRun, parse_tags, resolve_tracking_ur
 def json_arg(text: str):
     """A JSON value given inline, or @path to a JSON/YAML file."""
     if text.startswith("@"):
+        path = Path(text[1:])
+        if path.suffix == ".json":  # YAML 1.1 would read 1e-08 as a string
+            return json.loads(path.read_text())
         import yaml
 
-        return yaml.safe_load(Path(text[1:]).read_text())
+        return yaml.safe_load(path.read_text())
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:

@@ -15,6 +15,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--seed", type=int, required=True)
     parser.add_argument("--out", type=Path, required=True, help="job directory; <out>/model is the trained model")
     parser.add_argument("--plots", type=Path, help="directory for the loss-curve figure (default: --out)")
+    parser.add_argument("--threads", type=int, help="CPU threads for torch (the rule's `threads`; default: torch's own)")
     add_tracking_arguments(parser)
     add_context_arguments(parser)
 
@@ -22,6 +23,10 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     from genolm.training.trainer import prepare, run_job, validate_spec
 
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)  # jobs sharing a node must not each take every core
     spec = validate_spec(args.spec, source="--spec")
     model = spec["model"]
     args.model_name = args.model_name or model.get("preset") or model.get("name") or Path(model["checkpoint"]).name

@@ -146,7 +146,7 @@ rule pretrain:
     conda:
         "../../../envs/train.yaml"
     shell:
-        "python -m genolm train --spec {params.spec:q} --shards {input.shards:q} --seed {params.seed}"
+        "python -m genolm train --spec {params.spec:q} --threads {threads} --shards {input.shards:q} --seed {params.seed}"
         " --out {params.job_dir:q} --plots {params.plots:q} --study cancer_type --task pretraining"
         " --experiment pretrain-{wildcards.backbone} --model-name {params.model} {params.tracking} > {log:q} 2>&1"
 
@@ -175,7 +175,7 @@ rule finetune:
     conda:
         "../../../envs/train.yaml"
     shell:
-        "python -m genolm train --spec {params.spec:q} --shards {input.shards:q} --seed {wildcards.seed}"
+        "python -m genolm train --spec {params.spec:q} --threads {threads} --shards {input.shards:q} --seed {wildcards.seed}"
         " --out {params.job_dir:q} --plots {params.plots:q} --study cancer_type --task cancer_type_classification"
         " --experiment {wildcards.experiment} --model-name {params.model} {params.tracking} > {log:q} 2>&1"
 
