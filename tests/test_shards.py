@@ -287,6 +287,8 @@ def family_rows(draw):
                     "mutations": mutations, "n_mutations": len(mutations)}
         if "targets" in groups:
             row["targets"] = draw(st.none() | st.lists(st.floats(width=32, allow_nan=False), max_size=4))
+        if "target_sequence" in groups:
+            row["target_sequence"] = draw(st.none() | st.text("ACGT", max_size=12))
         row |= {"split": draw(st.sampled_from(["train", "val", "test"])), "window_id": window_id}
         rows.append(row)
     columns = draw(st.permutations(schema.names).flatmap(lambda names: st.integers(1, len(names)).map(

@@ -10,7 +10,8 @@ Two ways of cutting sequences into the words BPE learns merges within:
   the merges do not learn one fixed set of boundaries. Encoding applies the merges to the whole sequence as one
   word.
 
-Ids: [PAD]=0 [UNK]=1 [CLS]=2 [SEP]=3 [MASK]=4, then the sorted alphabet (A C G N T and any other character seen in
+Ids: [PAD]=0 [UNK]=1 [CLS]=2 [SEP]=3 [MASK]=4, then `sentinels` span-corruption sentinels <extra_id_0> ... (none by
+default; ENBED's BPE ablation pretrains with T5 span corruption, which needs them), then the sorted alphabet (A C G N T and any other character seen in
 training), then the merged tokens in the order they were learnt. encode gives [CLS] tokens [SEP]. Sequences are
 uppercased before encoding (the saved tokenizer.json, used on its own by Hugging Face, does not uppercase).
 The directory holds tokenizer.json (loadable by `tokenizers.Tokenizer.from_file` or transformers'
@@ -77,16 +78,21 @@ class KmerBPETokenizer(Tokenizer):
             raise GenolmInputError(source, f"BPE vocabulary lacks special tokens "
                                            f"{[t for t, i in zip(SPECIAL_TOKENS, ids) if i is None]}")
         self.pad_id, self.unk_id, self.cls_id, self.sep_id, self.mask_id = ids
-        self._special_ids = tuple(sorted(ids))
+        # Span-corruption sentinels, if the vocabulary was trained with them (<extra_id_0>, <extra_id_1>, ...).
+        vocab = tokenizer.get_vocab(with_added_tokens=True)
+        present = itertools.takewhile(lambda i: f"<extra_id_{i}>" in vocab, itertools.count())
+        self.sentinel_ids = tuple(vocab[f"<extra_id_{i}>"] for i in present)
+        self._special_ids = tuple(sorted(ids + list(self.sentinel_ids)))
 
     @classmethod
     def train(cls, sequences: Iterable[str], k: int | None, vocab_size: int, *, word_splitting: str = "kmer",
               seed: int = 0, n_resamples: int = 4, fragment_length: tuple[int, int] = (50, 500),
-              max_sentence_length: int = 10_000, min_frequency: int = 0) -> KmerBPETokenizer:
+              max_sentence_length: int = 10_000, min_frequency: int = 0, sentinels: int = 0) -> KmerBPETokenizer:
         """Learn merges until the vocabulary (special tokens and alphabet included) has vocab_size tokens, or no
         pair of tokens is left to merge (then it is as large as the corpus allows).
 
         sequences is read once, so a generator over a FASTA file works; k is ignored for "random" splitting.
+        `sentinels` adds that many span-corruption sentinel tokens after [MASK].
         """
         if word_splitting not in WORD_SPLITTINGS:
             raise ValueError(f"word_splitting must be one of {WORD_SPLITTINGS}, got {word_splitting!r}")
@@ -112,7 +118,8 @@ class KmerBPETokenizer(Tokenizer):
         tokenizer.pre_tokenizer = pre_tokenizers.FixedLength(length=k) if word_splitting == "kmer" else None
         tokenizer.decoder = decoders.Fuse()
         trainer = trainers.BpeTrainer(vocab_size=vocab_size, min_frequency=min_frequency, show_progress=False,
-                                      special_tokens=list(SPECIAL_TOKENS), initial_alphabet=list(INITIAL_ALPHABET))
+                                      special_tokens=[*SPECIAL_TOKENS, *(f"<extra_id_{i}>" for i in range(sentinels))],
+                                      initial_alphabet=list(INITIAL_ALPHABET))
         tokenizer.train_from_iterator(words, trainer=trainer)
         tokenizer.post_processor = processors.TemplateProcessing(
             single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B [SEP]",

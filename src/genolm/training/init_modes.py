@@ -63,11 +63,13 @@ class GradualUnfreezing(L.Callback):
     top two from 2 x `every_n_steps`, ... The state is a function of the global step, so a resumed run picks up
     where it was. The optimizer holds every parameter from the start (AdamW skips those without gradients)."""
 
-    def __init__(self, backbone: nn.Module, every_n_steps: int):
+    def __init__(self, backbone: nn.Module, every_n_steps: int, groups: list[nn.Module] | None = None):
+        """`groups`: the layer groups to unfreeze, bottom to top (default: all of the backbone's); a classifier on
+        an encoder-decoder passes the encoder's, so the first groups unfrozen are ones the head reads."""
         super().__init__()
         if every_n_steps < 1:
             raise ValueError(f"every_n_steps must be positive, got {every_n_steps}")
-        self.groups = list(backbone.layer_groups())
+        self.groups = list(backbone.layer_groups() if groups is None else groups)
         self.every_n_steps = every_n_steps
         self.unfrozen = -1
 

@@ -71,9 +71,12 @@ class NoiseModel:
 
 def noise_table(sources: list[str], *, length: int, margin: int, model: NoiseModel, split_of: list[str],
                 rng: np.random.Generator, qc: QCCounts) -> pa.Table:
-    """Half the sources (drawn) become noisy segments, the others clean; each cut to `length`."""
+    """Half the sources of each split (drawn) become noisy segments, the others clean; each cut to `length`."""
     noisy = np.zeros(len(sources), dtype=bool)
-    noisy[rng.permutation(len(sources))[: len(sources) // 2]] = True
+    splits = np.asarray(split_of)
+    for split in dict.fromkeys(split_of):
+        members = np.flatnonzero(splits == split)
+        noisy[rng.permutation(members)[: len(members) // 2]] = True
     rows: dict[str, list] = {k: [] for k in ("sequence", "label", "sample", "split", "window_id")}
     for i, (source, is_noisy, split) in enumerate(zip(sources, noisy, split_of)):
         if is_noisy:

@@ -1,0 +1,183 @@
+# Study 4: ENBED, the byte-level encoder-decoder (docs/studies/enbed.md). Its Python home is src/genolm/studies/enbed.
+#
+#   enbed_corpus (assemblies, N removed) -> enbed_pretrain (per architecture with pretrain: true)
+#   enbed_corpus -> enbed_noise ------------------------------+
+#   enbed_pairs (FASTA + parent/child/clade table) -----------+-> enbed_train (per task, experiment, seed or fold)
+#   prepare_benchmark -> enbed_benchmark (val split or fold) -+          -> enbed_tables (paper layouts, figures)
+
+include: "enbed/common.smk"
+
+
+if EN_STUDY["enabled"]:
+    for en_source in EN_STUDY["corpus"]["reference_sources"]:
+        REFERENCE_FILES.setdefault(en_source, next(iter(config["sources"][en_source]["files"])))
+    METRIC_TABLES["enbed"] = en_metric_tables()
+    FINAL_OUTPUTS["enbed"] = en_metric_tables() + (
+        [f"{RESULTS}/tables/enbed/paper_tables.md"] if EN_STUDY["paper_tables"] else [])
+
+
+rule enbed:
+    """`make enbed`: this study alone, with its own slice of the results table."""
+    input:
+        study_outputs("enbed"),
+
+
+rule enbed_corpus:
+    input:
+        en_corpus_inputs(),
+    output:
+        shards=directory(f"{EN}/shards/corpus"),
+        qc=f"{EN}/qc/corpus.tsv",
+    params:
+        seed=SEED,
+        length=EN_STUDY["corpus"]["length"],
+        max_windows=f"--max-windows {EN_STUDY['corpus']['max_windows']}" if EN_STUDY["corpus"]["max_windows"] else "",
+        val=EN_STUDY["corpus"]["val_fraction"],
+    log:
+        f"{EN}/logs/corpus.log",
+    conda:
+        "../../../envs/data.yaml"
+    shell:
+        "python -m genolm enbed-corpus --genomes {input:q} --length {params.length} {params.max_windows}"
+        " --val-fraction {params.val} --seed {params.seed} --out {output.shards:q} --qc {output.qc:q} > {log:q} 2>&1"
+
+
+rule enbed_pretrain:
+    input:
+        shards=f"{EN}/shards/corpus",
+    output:
+        weights=f"{EN}/pretrain/{{architecture}}/model/model.safetensors",
+        metrics=f"{EN}/pretrain/{{architecture}}/metrics.parquet",
+    params:
+        seed=SEED,
+        job_dir=lambda wc: f"{EN}/pretrain/{wc.architecture}",
+        plots=lambda wc: f"{RESULTS}/plots/enbed/pretrain_{wc.architecture}",
+        spec=lambda wc: json.dumps(en_specs.pretraining_spec(EN_STUDY, wc.architecture)),
+        tokenizer=lambda wc: EN_STUDY["architectures"][wc.architecture]["tokenizer"]["name"],
+        tracking=lambda wc: tracking_args("enbed_pretrain", architecture=wc.architecture),
+    log:
+        f"{EN}/logs/pretrain_{{architecture}}.log",
+    threads: EN_THREADS
+    resources:
+        **training_gpu_resources(),
+        mem_mb=training_mem_mb(config["compute"]["training_mem_mb"]),
+        runtime=config["compute"]["training_runtime_min"],
+    conda:
+        "../../../envs/train.yaml"
+    shell:
+        "python -m genolm train --spec {params.spec:q} --shards {input.shards:q} --seed {params.seed}"
+        " --out {params.job_dir:q} --plots {params.plots:q} --study enbed --task pretraining"
+        " --experiment pretrain/{wildcards.architecture} --model-name {wildcards.architecture}"
+        " --tokenizer-name {params.tokenizer} {params.tracking} > {log:q} 2>&1"
+
+
+rule enbed_pairs:
+    input:
+        fasta=resolve_url(EN_STUDY["mutation_generation"]["fasta"] or "missing.fasta"),
+        pairs=resolve_url(EN_STUDY["mutation_generation"]["pairs"] or "missing.tsv"),
+    output:
+        shards=directory(f"{EN}/shards/pairs"),
+        qc=f"{EN}/qc/pairs.tsv",
+    params:
+        seed=SEED,
+        region=("--region " + " ".join(map(str, EN_STUDY["mutation_generation"]["region"]))
+                if EN_STUDY["mutation_generation"]["region"] else ""),
+        block=EN_STUDY["mutation_generation"],
+    log:
+        f"{EN}/logs/pairs.log",
+    conda:
+        "../../../envs/data.yaml"
+    shell:
+        "python -m genolm enbed-pairs --fasta {input.fasta:q} --pairs {input.pairs:q} {params.region}"
+        " --similarity {params.block[similarity]} --val-fraction {params.block[val_fraction]}"
+        " --test-fraction {params.block[test_fraction]} --seed {params.seed} --out {output.shards:q} --qc {output.qc:q} > {log:q} 2>&1"
+
+
+rule enbed_noise:
+    input:
+        corpus=f"{EN}/shards/corpus",
+    output:
+        shards=directory(f"{EN}/shards/noise"),
+        qc=f"{EN}/qc/noise.tsv",
+    params:
+        seed=SEED,
+        block=EN_STUDY["noise_identification"],
+        model=lambda wc: shlex.quote(json.dumps(EN_STUDY["noise_identification"]["noise_model"])),
+    log:
+        f"{EN}/logs/noise.log",
+    conda:
+        "../../../envs/data.yaml"
+    shell:
+        "python -m genolm enbed-noise --corpus {input.corpus:q} --length {params.block[length]} --margin {params.block[margin]}"
+        " --train {params.block[train]} --val {params.block[val]} --test {params.block[test]} --model {params.model}"
+        " --seed {params.seed} --out {output.shards:q} --qc {output.qc:q} > {log:q} 2>&1"
+
+
+rule enbed_benchmark:
+    input:
+        table=f"{RES}/benchmarks/{{task}}.parquet",
+    output:
+        shards=directory(f"{EN}/shards/benchmark/{{task}}/{{fold}}"),
+        qc=f"{EN}/qc/benchmark_{{task}}_{{fold}}.tsv",
+    wildcard_constraints:
+        fold=r"val|fold\d+",
+    params:
+        seed=SEED,
+        folds=lambda wc: (f"--folds {EN_STUDY['benchmarks'][wc.task]['folds']} --fold {wc.fold.removeprefix('fold')}"
+                          if wc.fold != "val" else f"--val-fraction {EN_STUDY['benchmarks'][wc.task]['val_fraction']}"),
+        length=lambda wc: EN_STUDY["benchmarks"][wc.task]["length"],
+    log:
+        f"{EN}/logs/benchmark_{{task}}_{{fold}}.log",
+    conda:
+        "../../../envs/data.yaml"
+    shell:
+        "python -m genolm enbed-benchmark --table {input.table:q} {params.folds} --max-length {params.length}"
+        " --seed {params.seed} --out {output.shards:q} --qc {output.qc:q} > {log:q} 2>&1"
+
+
+rule enbed_train:
+    input:
+        unpack(en_train_inputs),
+    output:
+        metrics=f"{EN}/runs/{{task}}/{{experiment}}/{{run}}/metrics.parquet",
+    wildcard_constraints:
+        run=r"seed\d+|fold\d+",
+    params:
+        job_dir=lambda wc: en_run_dir(wc.task, wc.experiment, wc.run),
+        plots=lambda wc: f"{RESULTS}/plots/enbed/{wc.task}/{wc.experiment}/{wc.run}",
+        spec=en_train_spec,
+        seed=lambda wc: en_run_seed(wc.run),
+        experiment=en_experiment_column,
+        model=lambda wc: en_specs.model_name(EN_STUDY, wc.task, wc.experiment),
+        tokenizer=lambda wc: en_specs.tokenizer_name(EN_STUDY, wc.task, wc.experiment),
+        tracking=lambda wc: tracking_args("enbed_train", task=wc.task, experiment=wc.experiment, run=wc.run),
+    log:
+        f"{EN}/logs/train_{{task}}_{{experiment}}_{{run}}.log",
+    threads: EN_THREADS
+    resources:
+        **training_gpu_resources(),
+        mem_mb=training_mem_mb(config["compute"]["training_mem_mb"]),
+        runtime=config["compute"]["training_runtime_min"],
+    conda:
+        "../../../envs/train.yaml"
+    shell:
+        "python -m genolm train --spec {params.spec:q} --shards {input.shards:q} --seed {params.seed}"
+        " --out {params.job_dir:q} --plots {params.plots:q} --study enbed --task {wildcards.task}"
+        " --experiment {params.experiment:q} --model-name {params.model} --tokenizer-name {params.tokenizer}"
+        " {params.tracking} > {log:q} 2>&1"
+
+
+rule enbed_tables:
+    input:
+        en_metric_tables(),
+    output:
+        tables=f"{RESULTS}/tables/enbed/paper_tables.md",
+    params:
+        plots=f"{RESULTS}/plots/enbed",
+        out_dir=lambda wc, output: str(Path(output.tables).parent),
+    log:
+        f"{EN}/logs/tables.log",
+    conda:
+        "../../../envs/train.yaml"
+    shell:
+        "python -m genolm enbed-tables {input:q} --out-dir {params.out_dir:q} --plots {params.plots:q} > {log:q} 2>&1"

@@ -1,0 +1,96 @@
+# Helpers of the ENBED rules (../enbed.smk): config block, paths, specs and the jobs each task runs.
+
+from genolm.config import study_block
+from genolm.studies.enbed import specs as en_specs
+from genolm.studies.enbed.config import task_blocks as en_task_blocks
+
+EN_STUDY = study_block(config, "enbed")
+EN = f"{RESULTS}/enbed"
+EN_THREADS = EN_STUDY["training_threads"] or config["compute"]["training_cpus"]
+
+
+def en_reference(source):
+    return f"{RES}/reference/{source}/genome.fa.gz"
+
+
+def en_corpus_inputs():
+    genomes = [en_reference(s) for s in EN_STUDY["corpus"]["reference_sources"]]
+    return genomes + ([f"{RES}/refseq/genomes"] if EN_STUDY["corpus"]["refseq"] else [])
+
+
+def en_pretrained_architectures():
+    return [name for name, a in EN_STUDY["architectures"].items() if a["pretrain"]]
+
+
+def en_runs(task):
+    """The runs of one task: a benchmark with folds runs once per fold (NT protocol), everything else per seed."""
+    block = en_task_blocks(EN_STUDY)[task]
+    folds = block.get("folds")
+    return [f"fold{k}" for k in range(1, folds + 1)] if folds else [f"seed{s}" for s in SEEDS]
+
+
+def en_run_seed(run):
+    """A fold run trains with the first seed (the fold, not the seed, varies); a seed run with its seed."""
+    return SEEDS[0] if run.startswith("fold") else int(run.removeprefix("seed"))
+
+
+def en_jobs():
+    return [(task, name, run) for task, block in en_task_blocks(EN_STUDY).items()
+            for name in block["experiments"] for run in en_runs(task)]
+
+
+def en_run_dir(task, experiment, run):
+    return f"{EN}/runs/{task}/{experiment}/{run}"
+
+
+def en_shards(wildcards):
+    task = wildcards.task
+    if task == "mutation_generation":
+        return f"{EN}/shards/pairs"
+    if task == "noise_identification":
+        return f"{EN}/shards/noise"
+    return f"{EN}/shards/benchmark/{task}/{wildcards.run if wildcards.run.startswith('fold') else 'val'}"
+
+
+def en_experiment(wildcards):
+    return en_specs.task_block(EN_STUDY, wildcards.task)["experiments"][wildcards.experiment]
+
+
+def en_pretrained_dir(wildcards):
+    experiment = en_experiment(wildcards)
+    if "architecture" not in experiment or experiment["init"] == "random":
+        return None
+    return f"{EN}/pretrain/{experiment['architecture']}/model"
+
+
+def en_train_inputs(wildcards):
+    inputs = {"shards": en_shards(wildcards)}
+    directory = en_pretrained_dir(wildcards)
+    if directory:
+        inputs["pretrained"] = f"{directory}/model.safetensors"
+    return inputs
+
+
+def en_label_names(task):
+    if task == "noise_identification":
+        return ["clean", "noisy"]
+    if task == "mutation_generation":
+        return []
+    return EN_STUDY["benchmarks"][task]["label_names"]
+
+
+def en_train_spec(wildcards):
+    spec = en_specs.experiment_spec(EN_STUDY, wildcards.task, wildcards.experiment, en_pretrained_dir(wildcards),
+                                    en_label_names(wildcards.task))
+    return json.dumps(spec)
+
+
+def en_experiment_column(wildcards):
+    """The results table's experiment: task/experiment, and /foldK for the NT protocol's runs."""
+    name = f"{wildcards.task}/{wildcards.experiment}"
+    return f"{name}/{wildcards.run}" if wildcards.run.startswith("fold") else name
+
+
+def en_metric_tables():
+    return [f"{en_run_dir(*job)}/metrics.parquet" for job in en_jobs()] + [
+        f"{EN}/pretrain/{name}/metrics.parquet" for name in en_pretrained_architectures()]

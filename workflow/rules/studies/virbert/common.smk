@@ -1,0 +1,77 @@
+# Helpers of the virBERT rules (../virbert.smk): config block, paths and specs.
+
+from genolm.config import study_block
+from genolm.studies.virbert import specs as vb_specs
+
+VB_STUDY = study_block(config, "virbert")
+VB = f"{RESULTS}/virbert"
+
+
+def vb_genome_inputs():
+    inputs = {"extra": [resolve_url(p) for s in VB_STUDY["extra_genomes"] for p in (s["fasta"], s["table"])]}
+    if VB_STUDY["viral_dataset"]:
+        inputs.update(viral_genomes=f"{RES}/viral/genomes.parquet", viral_labels=f"{RES}/viral/labels.parquet")
+    if VB_STUDY["families"]:
+        inputs["families"] = resolve_url(VB_STUDY["families"])
+    return inputs
+
+
+def vb_genome_args(wildcards, input):
+    args = []
+    if "viral_genomes" in input.keys():
+        args += ["--viral-genomes", input.viral_genomes, "--viral-labels", input.viral_labels]
+    extra = list(input.extra)
+    for fasta, table in zip(extra[0::2], extra[1::2]):
+        args += ["--extra", fasta, table]
+    if "families" in input.keys():
+        args += ["--families", input.families]
+    return shlex.join(args)
+
+
+def vb_backbone_dir(name):
+    """A backbone's model directory: a variant's (or transfer's) configured checkpoint, or the workflow's pretraining."""
+    if name == "transfer":
+        released = VB_STUDY["transfer"]["checkpoint"]
+        return resolve_url(released) if released else f"{VB}/pretrain/transfer-human/model"
+    released = VB_STUDY["variants"][name]["checkpoint"]
+    return resolve_url(released) if released else f"{VB}/pretrain/{name}/model"
+
+
+def vb_backbone_released(name):
+    return bool(VB_STUDY["transfer"]["checkpoint"] if name == "transfer" else VB_STUDY["variants"][name]["checkpoint"])
+
+
+def vb_arm(wildcards):
+    return VB_STUDY["arms"][wildcards.arm]
+
+
+def vb_backbone_input(wildcards):
+    """What a fine-tuning job waits for: its backbone's weights (random init and baselines wait for none)."""
+    arm = vb_arm(wildcards)
+    if "backbone" not in arm or arm["init"] == "random":
+        return []
+    directory = vb_backbone_dir(arm["backbone"])
+    return [directory] if vb_backbone_released(arm["backbone"]) else [f"{directory}/model.safetensors"]
+
+
+def vb_finetune_spec(wildcards):
+    arm = vb_arm(wildcards)
+    backbone = vb_backbone_dir(arm["backbone"]) if "backbone" in arm and arm["init"] != "random" else None
+    return json.dumps(vb_specs.experiment_spec(VB_STUDY, wildcards.arm, int(wildcards.length),
+                                               float(wildcards.fraction), backbone))
+
+
+def vb_pretrained_variants():
+    """Variants the workflow pretrains itself: no checkpoint, and some arm loads them."""
+    used = {a["backbone"] for a in VB_STUDY["arms"].values() if "backbone" in a and a["init"] != "random"}
+    return [n for n, v in VB_STUDY["variants"].items() if not v["checkpoint"] and n in used]
+
+
+def vb_transfer_pretrained():
+    """Whether the transfer stand-in is pretrained here (an arm uses transfer and no released DNABERT is named)."""
+    used = any(a.get("backbone") == "transfer" for a in VB_STUDY["arms"].values())
+    return used and not VB_STUDY["transfer"]["checkpoint"]
+
+
+def vb_transfer_variant():
+    return VB_STUDY["variants"][VB_STUDY["transfer"]["variant"]]
