@@ -15,6 +15,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--seed", type=int, required=True)
     parser.add_argument("--out", type=Path, required=True, help="job directory; <out>/model is the trained model")
     parser.add_argument("--plots", type=Path, help="directory for the loss-curve figure (default: --out)")
+    parser.add_argument("--context-bases", type=int,
+                        help="the results table's context_length: the input's length in bases when the study compares "
+                             "contexts in bases (default: the spec's context_length, in tokens)")
     parser.add_argument("--threads", type=int, help="CPU threads for torch (the rule's `threads`; default: torch's own)")
     add_tracking_arguments(parser)
     add_context_arguments(parser)
@@ -35,5 +38,5 @@ def run(args) -> int:
     job = prepare(spec, shards=args.shards, seed=args.seed)  # bad input fails before an MLflow run is opened
     job_run = open_training_run(args, args.out, inputs=inputs)
     run_job(job, job_dir=args.out, run=job_run, plots=args.plots or args.out,
-            context=results_context(args, context_length=spec["context_length"], init=spec["init"]))
+            context=results_context(args, context_length=args.context_bases or spec["context_length"], init=spec["init"]))
     return 0

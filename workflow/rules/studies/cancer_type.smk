@@ -134,6 +134,7 @@ rule pretrain:
         job_dir=lambda wc: f"{CT}/pretrain/{wc.backbone}",
         plots=lambda wc: f"{RESULTS}/plots/cancer_type/pretrain_{wc.backbone}",
         spec=lambda wc: json.dumps(ct_specs.pretraining_spec(STUDY["backbones"][wc.backbone])),
+        bases=lambda wc: STUDY["backbones"][wc.backbone]["context_length"],
         model=lambda wc: f"hyenadna-{STUDY['backbones'][wc.backbone]['preset']}",
         tracking=lambda wc: tracking_args("pretrain", backbone=wc.backbone),
     log:
@@ -147,7 +148,7 @@ rule pretrain:
         "../../../envs/train.yaml"
     shell:
         "python -m genolm train --spec {params.spec:q} --threads {threads} --shards {input.shards:q} --seed {params.seed}"
-        " --out {params.job_dir:q} --plots {params.plots:q} --study cancer_type --task pretraining"
+        " --context-bases {params.bases} --out {params.job_dir:q} --plots {params.plots:q} --study cancer_type --task pretraining"
         " --experiment pretrain-{wildcards.backbone} --model-name {params.model} {params.tracking} > {log:q} 2>&1"
 
 
@@ -163,6 +164,7 @@ rule finetune:
         job_dir=lambda wc: f"{CT}/runs/{wc.experiment}/seed{wc.seed}",
         plots=lambda wc: f"{RESULTS}/plots/cancer_type/{wc.experiment}/seed{wc.seed}",
         spec=ct_finetune_spec,
+        bases=lambda wc: ct_experiment(wc)["context_length"],
         model=lambda wc: ct_specs.model_name(STUDY, wc.experiment),
         tracking=lambda wc: tracking_args("finetune", experiment=wc.experiment, seed=wc.seed),
     log:
@@ -176,7 +178,7 @@ rule finetune:
         "../../../envs/train.yaml"
     shell:
         "python -m genolm train --spec {params.spec:q} --threads {threads} --shards {input.shards:q} --seed {wildcards.seed}"
-        " --out {params.job_dir:q} --plots {params.plots:q} --study cancer_type --task cancer_type_classification"
+        " --context-bases {params.bases} --out {params.job_dir:q} --plots {params.plots:q} --study cancer_type --task cancer_type_classification"
         " --experiment {wildcards.experiment} --model-name {params.model} {params.tracking} > {log:q} 2>&1"
 
 
