@@ -24,6 +24,17 @@ def json_arg(text: str):
         raise argparse.ArgumentTypeError(f"not valid JSON: {error}") from None
 
 
+def split_fraction(text: str) -> tuple[str, float]:
+    """A `NAME=FRACTION` argument, e.g. train=0.7."""
+    name, sep, value = text.partition("=")
+    try:
+        if not sep or not name:
+            raise ValueError
+        return name, float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected NAME=FRACTION, got {text!r}") from None
+
+
 def add_tracking_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("tracking")
     group.add_argument("--mlflow-uri", default=None, help="tracking server URI (default: local store under --results-dir/mlflow)")

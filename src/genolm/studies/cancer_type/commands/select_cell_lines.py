@@ -11,21 +11,12 @@ import polars as pl
 from genolm.sources.mutations import write_parquet
 from genolm.studies.cancer_type.selection import select_cell_lines, split_sizes
 from genolm.errors import GenolmInputError
+from genolm.commands._common import split_fraction
 from genolm.qc import QCCounts
 
 HELP = "select cell lines of the given lineages above the median mutation burden, split them and draw anchors"
 
 log = logging.getLogger(__name__)
-
-
-def _split(text: str) -> tuple[str, float]:
-    name, sep, value = text.partition("=")
-    try:
-        if not sep or not name:
-            raise ValueError
-        return name, float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected NAME=FRACTION, got {text!r}") from None
 
 
 def _positive_int(text: str) -> int:
@@ -41,7 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     # Defaults live in the config schema (studies.cancer_type), which the workflow passes in full.
     parser.add_argument("--lineages", nargs="+", required=True,
                         help="OncotreeLineage values, one per class, in label order, e.g. Lung Lymphoid")
-    parser.add_argument("--split", nargs="+", type=_split, metavar="NAME=FRACTION", required=True,
+    parser.add_argument("--split", nargs="+", type=split_fraction, metavar="NAME=FRACTION", required=True,
                         help="split fractions, e.g. train=0.7 val=0.1 test=0.2")
     parser.add_argument("--seed", type=int, required=True, help="seed of the split and anchor draws")
     parser.add_argument("--max-anchors-per-cell-line", type=_positive_int, help="cap on the anchors drawn per cell line")

@@ -7,21 +7,12 @@ import logging
 from pathlib import Path
 
 from genolm.atomic import atomic_file
+from genolm.commands._common import split_fraction
 from genolm.qc import QCCounts
 
 HELP = "label viral genomes phage / other, group them (genome or family) and split 70/20/10 by unit"
 
 log = logging.getLogger(__name__)
-
-
-def _split(text: str) -> tuple[str, float]:
-    name, sep, value = text.partition("=")
-    try:
-        if not sep or not name:
-            raise ValueError
-        return name, float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected NAME=FRACTION, got {text!r}") from None
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -31,7 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="more genomes: a FASTA and its TSV (accession, genome_id, is_phage[, origin]); repeatable")
     parser.add_argument("--families", type=Path, help="TSV genome_id -> family")
     parser.add_argument("--unit", choices=("genome", "family"), required=True, help="the unit the split is drawn by")
-    parser.add_argument("--split", nargs="+", type=_split, required=True, metavar="NAME=FRACTION")
+    parser.add_argument("--split", nargs="+", type=split_fraction, required=True, metavar="NAME=FRACTION")
     parser.add_argument("--seed", type=int, required=True)
     parser.add_argument("--out", type=Path, required=True, help="genome table (parquet) with family and split")
     parser.add_argument("--qc", type=Path, required=True)
