@@ -24,7 +24,8 @@ def test_demo_config_is_valid_and_defaults_are_filled(demo_config):
     study = config["studies"]["cancer_type"]
     assert study["mutation_format"] == "depmap"
     assert study["experiments"]["32K-frozen"]["training"]["gradient_clip"] == 1.0  # default from $defs.training
-    assert study["backbones"]["tiny-1k"]["checkpoint"] is None
+    assert study["backbones"]["tiny-1k"]["checkpoint"] == "data/demo/backbones/tiny-1k"  # the committed backbone
+    assert study["backbones"]["tiny-1k"]["overrides"] == {}  # default from the study's own schema
     assert config["tracking"]["mlflow_uri"] is None
     assert config["compute"]["training_gpus"] == 0
 
@@ -76,3 +77,20 @@ def test_snakemake_refuses_a_bad_config_before_any_job(tmp_path):
     assert result.returncode != 0
     assert "unknown key 'seeed'" in result.stdout + result.stderr
     assert not (tmp_path / "results").exists()
+
+
+def test_a_study_block_is_checked_by_its_own_schema(demo_config):
+    config = copy.deepcopy(demo_config)
+    config["studies"]["cancer_type"]["experiments"]["1K-main"]["inti"] = "random"
+    with pytest.raises(GenolmInputError, match="inti"):
+        validate_config(config)
+
+
+def test_an_absent_study_is_off(demo_config):
+    from genolm.config import study_block
+
+    config = copy.deepcopy(demo_config)
+    del config["studies"]["cancer_type"]
+    validate_config(config)
+    assert "cancer_type" not in config["studies"]
+    assert study_block(config, "cancer_type")["enabled"] is False
