@@ -4,8 +4,6 @@ Algorithm 2, the thesis-table pivot, bad inputs, and the study end to end on a t
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -242,26 +240,20 @@ def test_tables_pivot_mean_sd_and_thesis_columns(tmp_path):
 
 # ---- the study end to end -------------------------------------------------------------------------------------
 @pytest.mark.slow
-def test_small_transformers_end_to_end(tmp_path):
-    """The study's rules on the tiny e2e config: corpora, pretraining, the species task with every arm, tables."""
+def test_small_transformers_end_to_end(e2e_local_run):
+    """The study's rules in the shared tiny e2e run: corpora, pretraining, the species task with every arm, tables."""
     config = yaml.safe_load((REPO / "tests/e2e/config.yaml").read_text())
-    shutil.copy(REPO / "tests/e2e/config.yaml", tmp_path / "config.yaml")  # the study's target only runs its jobs
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
-    result = subprocess.run(
-        [sys.executable, "-m", "snakemake", "small_transformers", "--snakefile", str(REPO / "Snakefile"), "--directory",
-         str(tmp_path), "--configfile", str(tmp_path / "config.yaml"), "--cores", "2", "--profile",
-         str(REPO / "profiles/local")], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
-    assert result.returncode == 0, result.stderr[-4000:]
-    table = pl.read_csv(tmp_path / "results/tables/small_transformers/metrics.tsv", separator="\t")
+    table = pl.read_csv(e2e_local_run / "results/tables/metrics.tsv", separator="\t").filter(
+        pl.col("study") == "small_transformers")
     species = table.filter((pl.col("task") == "species_12s") & (pl.col("split") == "test"))
     assert set(species["experiment"]) == {"mito", "untrained", "hg38", "kmer-LR"}
     assert set(species["seed"]) == set(config["seeds"])
     assert {"accuracy", "top5_accuracy", "loss"} <= set(species["metric"])
     assert set(table.filter(pl.col("task") == "pretraining")["experiment"]) == {
         "pretrain/mito-longformer-9mer", "pretrain/hg38-longformer-9mer"}
-    text = (tmp_path / "results/small_transformers/tables/tables.md").read_text()
+    text = (e2e_local_run / "results/small_transformers/tables/tables.md").read_text()
     assert "Table 5.3" in text and "Table 5.1" in text
-    assert (tmp_path / "results/plots/small_transformers/species_12s.png").exists()
+    assert (e2e_local_run / "results/plots/small_transformers/species_12s.png").exists()
 
 
 def test_top5_accuracy_is_not_merged_with_top1():
