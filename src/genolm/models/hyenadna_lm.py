@@ -34,7 +34,7 @@ class HyenaDNALM(ZooModel):
 
     @classmethod
     def from_released(cls, path: str | os.PathLike, shift: float = 0.0) -> HyenaDNALM:
-        """A released (or `genolm pretrain`-written) HyenaDNA directory."""
+        """A released HyenaDNA directory (config.json + weights.ckpt)."""
         released = HyenaDNA.from_released(path, shift=shift)
         wrapper = cls(dataclasses.replace(released.config))
         wrapper.model = released

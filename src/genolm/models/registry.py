@@ -57,7 +57,7 @@ def build(name: str, config: Any = None, tokenizer: Any = None) -> Any:
 
 def from_pretrained(directory: str | os.PathLike, *, shift: float = 0.0) -> Any:
     """Load a model directory: one genolm wrote (config.json naming the model + model.safetensors), a Hugging Face
-    BERT / released DNABERT directory, or a HyenaDNA directory (released or `genolm pretrain` layout; `shift` as
+    BERT / released DNABERT directory, or a HyenaDNA directory (released layout; `shift` as
     in `HyenaDNA.from_released`)."""
     directory = Path(directory)
     if not directory.is_dir():
