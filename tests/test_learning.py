@@ -54,7 +54,7 @@ def planted_shards(out: Path, *, shuffle_labels: bool, seed: int = 0) -> Path:
 DEMO_BACKBONE = REPO / "data" / "demo" / "backbones" / "tiny-1k"  # committed, released layout
 
 
-def test_scores(tmp_path: Path, *, shuffle: bool, pretrained: bool = False) -> dict[str, float]:
+def scores_after_training(tmp_path: Path, *, shuffle: bool, pretrained: bool = False) -> dict[str, float]:
     shards = planted_shards(tmp_path / "shards", shuffle_labels=shuffle)
     backbone = {"init": "pretrained", "checkpoint": str(DEMO_BACKBONE)} if pretrained else {}
     spec = validate_spec(hyenadna_spec(steps=60, batch_size=16, lr=3e-3, warmup_steps=5, val_every_n_steps=20,
@@ -65,13 +65,12 @@ def test_scores(tmp_path: Path, *, shuffle: bool, pretrained: bool = False) -> d
     return dict(zip(table["metric"], table["value"]))
 
 
-test_scores.__test__ = False  # a helper, not a test
 
 
 @pytest.mark.parametrize("pretrained", [False, True], ids=["random-init", "demo-pretrained-backbone"])
 @pytest.mark.parametrize("shuffle", [False, True], ids=["planted-signal", "shuffled-labels"])
 def test_a_planted_signal_is_learnt_and_shuffled_labels_are_not(tmp_path, shuffle, pretrained):
-    scores = test_scores(tmp_path, shuffle=shuffle, pretrained=pretrained)
+    scores = scores_after_training(tmp_path, shuffle=shuffle, pretrained=pretrained)
     if shuffle:
         assert 0.35 < scores["balanced_accuracy"] < 0.65, scores
     else:

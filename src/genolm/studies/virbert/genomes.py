@@ -29,22 +29,12 @@ GENOME_TABLE_SCHEMA = {"genome_id": pl.Utf8, "family": pl.Utf8, "accession": pl.
 _TRUE, _FALSE = {"true", "1", "yes", "phage"}, {"false", "0", "no", "other"}
 
 
-def _read_parquet(path: Path, columns: Sequence[str]) -> pl.DataFrame:
+def _read_table(path: Path, columns: Sequence[str], kind: str = "parquet") -> pl.DataFrame:
+    """A parquet or TSV table that must have `columns`; one input error naming the file otherwise."""
     try:
-        frame = pl.read_parquet(path)
+        frame = pl.read_parquet(path) if kind == "parquet" else pl.read_csv(path, separator="\t", infer_schema=False)
     except (pl.exceptions.PolarsError, OSError) as error:
-        raise GenolmInputError(path, f"cannot read as parquet ({error})") from None
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise GenolmInputError(path, f"missing column(s) {', '.join(missing)}")
-    return frame
-
-
-def _read_tsv(path: Path, columns: Sequence[str]) -> pl.DataFrame:
-    try:
-        frame = pl.read_csv(path, separator="\t", infer_schema=False)
-    except (pl.exceptions.PolarsError, OSError) as error:
-        raise GenolmInputError(path, f"cannot read as TSV ({error})") from None
+        raise GenolmInputError(path, f"cannot read as {'parquet' if kind == 'parquet' else 'TSV'} ({error})") from None
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise GenolmInputError(path, f"missing column(s) {', '.join(missing)}")
@@ -53,8 +43,8 @@ def _read_tsv(path: Path, columns: Sequence[str]) -> pl.DataFrame:
 
 def viral_dataset(genomes: Path, labels: Path, qc: QCCounts) -> pl.DataFrame:
     """Records of the workflow's viral dataset with a phage / other label; unlabelled records are counted and dropped."""
-    records = _read_parquet(genomes, ("genome_id", "accession", "sequence"))
-    calls = _read_parquet(labels, ("accession", "is_phage"))
+    records = _read_table(genomes, ("genome_id", "accession", "sequence"))
+    calls = _read_table(labels, ("accession", "is_phage"))
     table = records.join(calls.select("accession", "is_phage"), on="accession", how="left")
     unlabelled = table.filter(pl.col("is_phage").is_null())
     qc.add("records_in", len(table), "viral_dataset")
@@ -75,7 +65,7 @@ def _flag(value: str, path: Path, line: int) -> int:
 
 def extra_genomes(fasta: Path, table: Path, qc: QCCounts) -> pl.DataFrame:
     """Records of a FASTA whose TSV names each record's genome and label."""
-    rows = _read_tsv(table, ("accession", "genome_id", "is_phage"))
+    rows = _read_table(table, ("accession", "genome_id", "is_phage"), "tsv")
     info = {}
     for line, row in enumerate(rows.iter_rows(named=True), start=2):
         if row["accession"] in info:
@@ -102,7 +92,7 @@ def assign_families(records: pl.DataFrame, families: Path | None) -> pl.DataFram
     if families is None:
         records = records.with_columns(pl.col("genome_id").alias("family"))
     else:
-        mapping = _read_tsv(families, ("genome_id", "family")).select("genome_id", "family")
+        mapping = _read_table(families, ("genome_id", "family"), "tsv").select("genome_id", "family")
         duplicated = mapping.filter(pl.col("genome_id").is_duplicated())
         if len(duplicated):
             raise GenolmInputError(families, f"genome {duplicated['genome_id'][0]!r} is listed twice")
