@@ -244,10 +244,12 @@ def mitochondria(out: Path, rng: random.Random) -> None:
                                 (("NC_012920", human), ("ZZ000001", only_16s)) if number == 1 else
                                 (("NC_002083", orang), ("ZZ000002", unannotated)))])))):
             write(directory / name, data)
-            listing.append(f"{md5(data)}\t{name}")
+            listing.append(f"{md5(data)} {name}")  # "<md5> <file>": any whitespace between; one space here
     write(out / "refseq/release/release-catalog/release-demo.files.installed", ("\n".join(listing) + "\n").encode())
 
-    # MitoFish: synthetic fish mitogenome fragments (the orangutan 12S region, mutated), headers in three layouts.
+    # MitoFish: synthetic fish mitogenome fragments (the orangutan 12S region, mutated), headers in three layouts,
+    # annotated the way mitoannotations.zip annotates: per-genome tables, `<acc>.txt` (entry, feature, location,
+    # qualifier, value) and `<acc>.NCBI.txt` (NCBI feature table), no sequence in either.
     region = orang[: ORANG_12S[1] + 600]
     fishes = [("ZZ000101", "Danio rerio", 7955, f"gb|ZZ000101|Danio_rerio", True),
               ("ZZ000102", "Salmo salar", 8030, "ZZ000102|Salmo salar|partial mitogenome", True),
@@ -255,20 +257,37 @@ def mitochondria(out: Path, rng: random.Random) -> None:
     genomes, annotations = [], {}
     for acc, species, taxid, header, annotated in fishes:
         seq = mutate(rng, region, 0.18)
+        if acc == "ZZ000102":  # deposited reverse-complemented: its 12S lies on the minus strand
+            seq = revcomp(seq)
         genomes.append((header, seq))
         if annotated:
-            location = f"{ORANG_12S[0]}..{ORANG_12S[1]}"
-            features = [("rRNA", location, {"gene": "rrnS", "product": "12S ribosomal RNA"})]
-            if acc == "ZZ000102":  # annotated on the other strand, the way a reverse-complemented entry is
-                seq = revcomp(seq)
+            start, end = ORANG_12S
+            if acc == "ZZ000102":
                 start, end = len(seq) - ORANG_12S[1] + 1, len(seq) - ORANG_12S[0] + 1
-                features = [("rRNA", f"complement({start}..{end})", {"gene": "rrnS", "product": "s-rRNA"})]
-            annotations[f"{acc}.gb"] = genbank(acc, 1, species, fish + " Demo.", taxid, seq, features,
-                                               f"{species} mitochondrion, partial genome (synthetic).",
-                                               "linear").encode()
+            annotations[f"{acc}.txt"] = mitofish_table(acc, species, taxid, len(seq), start, end, acc == "ZZ000102")
+            annotations[f"{acc}.NCBI.txt"] = mitofish_feature_table(acc, species, len(seq), start, end,
+                                                                    acc == "ZZ000102")
     write(out / "mitofish/complete_partial_mitogenomes.zip",
           zip_bytes({"complete_partial_mitogenomes.fa": fasta(genomes)}))
     write(out / "mitofish/mitoannotations.zip", zip_bytes(annotations))
+
+
+def mitofish_table(acc: str, species: str, taxid: int, length: int, start: int, end: int, minus: bool) -> bytes:
+    """A MitoFish `<acc>.txt`: tab-separated entry, feature, location, qualifier, value (DDBJ annotation layout)."""
+    location = f"complement({start}..{end})" if minus else f"{start}..{end}"
+    rows = [[acc, "TOPOLOGY", "", "circular", ""],
+            ["", "source", f"1..{length}", "organism", species], ["", "", "", "organelle", "mitochondrion"],
+            ["", "", "", "mol_type", "genomic DNA"], ["", "", "", "db_xref", f"taxon:{taxid}"],
+            ["", "rRNA", location, "product", "12S rRNA"]]
+    return "".join("\t".join(row) + "\n" for row in rows).encode()
+
+
+def mitofish_feature_table(acc: str, species: str, length: int, start: int, end: int, minus: bool) -> bytes:
+    """A MitoFish `<acc>.NCBI.txt`: NCBI's five-column feature table (start > stop on the minus strand)."""
+    first, last = (end, start) if minus else (start, end)
+    lines = [f">Feature {acc}", f"1\t{length}\tsource", f"\t\t\torganism\t{species}", f"{first}\t{last}\trRNA",
+             "\t\t\tgene\trrnS", "\t\t\tproduct\t12S rRNA"]
+    return ("\n".join(lines) + "\n").encode()
 
 
 def viruses(out: Path) -> None:
@@ -306,6 +325,10 @@ def viruses(out: Path) -> None:
          "Literature", "", ""],
         ["237567", "Varroa destructor virus 1", picorna, "NC_006494", "", "", "", "109461", "Varroa destructor",
          mite, "", "Literature", "", ""],
+        # Virus-Host DB's unknown host: tax id 1, `root`, no lineage (over a thousand viruses in recent copies),
+        # here for the recombinant isolate, listed under its GenBank accession as GenBank-only viruses are.
+        ["2900101", "Varroa destructor virus 1 recombinant isolate", picorna, "HM067437", "", "", "", "1", "root",
+         "", "", "", "", ""],
     ]
     text = "\t".join(columns) + "\n" + "".join("\t".join(r) + "\n" for r in rows)
     write(out / "virushostdb/virushostdb.tsv", text.encode())
@@ -322,14 +345,23 @@ def benchmarks(out: Path, rng: random.Random) -> None:
                 start = rng.randrange(0, len(source) - 200)
                 members[f"demo_phage_vs_mito/{split}/{label}/{i}.txt"] = source[start:start + 200].encode()
     write(out / "benchmarks/genomic_benchmarks/demo_phage_vs_mito.zip", zip_bytes(members))
+    # The suite's published layout: `<class>.csv.gz` per split, numeric ids that repeat across classes, the strand
+    # empty for a whole class (as in human_ocr_ensembl's positives), and a metadata.yaml naming each class's
+    # reference by URL (here both GRCh38, so the one configured reference serves both).
     intervals: dict[str, bytes] = {}
     for split, count in (("train", 6), ("test", 3)):
         for label in ("positive", "negative"):
             rows = ["id,region,start,end,strand"]
             for i in range(count):
                 start = rng.randrange(0, 15_000)
-                rows.append(f"{label}_{split}_{i},chrM,{start},{start + 150},{rng.choice('+-')}")
-            intervals[f"demo_chrM_intervals/{split}/{label}.csv"] = ("\n".join(rows) + "\n").encode()
+                drawn = rng.choice("+-")  # drawn for every row, so the later fixtures' draws stay as they were
+                strand = drawn if label == "negative" else ""
+                rows.append(f"{i},chrM,{start},{start + 150},{strand}")
+            intervals[f"demo_chrM_intervals/{split}/{label}.csv.gz"] = gz(("\n".join(rows) + "\n").encode())
+    grch38 = "http://ftp.ensembl.org/pub/release-100/fasta/homo_sapiens/dna/Homo_sapiens.GRCh38.dna.toplevel.fa.gz"
+    intervals["demo_chrM_intervals/metadata.yaml"] = "".join(
+        f"  {label}:\n    extra_processing: ENSEMBL_HUMAN_GENOME\n    type: fa.gz\n    url: {grch38}\n"
+        for label in ("negative", "positive")).join(["classes:\n", "version: 0\n"]).encode()
     write(out / "benchmarks/genomic_benchmarks/demo_chrM_intervals.zip", zip_bytes(intervals))
     task: dict[str, bytes] = {}
     for split, count in (("train", 8), ("test", 4)):

@@ -1,23 +1,33 @@
 """The input formats of the benchmark suites the studies evaluate on, read into one table.
 
 * Genomic Benchmarks: a dataset directory with `train/` and `test/`, each holding one directory per class
-  with one sequence per `*.txt` file, or, before sequences are fetched, one interval table per class
-  (`<class>.csv` or `.csv.gz`, columns `id, region, start, end, strand`; 0-based half-open on the reference,
-  `-` strand reverse-complemented).
+  with one sequence per `*.txt` file, or, as the suite publishes them, one interval table per class
+  (`<class>.csv.gz` or `.csv`, columns `id, region, start, end, strand`; 0-based, end exclusive; `-` is
+  reverse-complemented, `+` and the empty strand, which whole datasets have, are read forward as the suite's
+  own library reads them). `metadata.yaml` names the reference of each class by URL (`demo_human_or_worm`:
+  human GRCh38 and C. elegans; `demo_coding_vs_intergenomic_seqs`: transcript ids against the Ensembl cDNA).
+  Each class is cut from the reference configured for that file name (`references`, keyed by the URL's last
+  part): a prepared genome read by region, or a transcript FASTA read by record id (versions ignored, as the
+  suite strips them). A class whose reference is not configured is an error naming both; a single
+  `reference` serves only datasets whose classes all name one reference (or have no metadata.yaml).
 * Nucleotide Transformer downstream tasks: `<task>/train.fna` and `<task>/test.fna`, headers `name|label`.
 
-Both come out as BENCHMARK_SCHEMA rows; labels are integers (Genomic Benchmarks classes numbered in sorted
-name order, `class_name` keeps the name).
+Both come out as BENCHMARK_SCHEMA rows; labels are integers. Genomic Benchmarks classes are numbered in sorted
+name order (the suite's own loader numbers them in directory-listing order, which the file system decides);
+`class_name` keeps the name and the QC table records the mapping (`class_label`, detail `<label>=<class>`).
 """
 
 from __future__ import annotations
 
+import csv
 import gzip
 import io
-import csv
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
+import yaml
 
 from genolm.errors import GenolmInputError
 from genolm.sources.fasta import fasta_records
@@ -28,6 +38,7 @@ BENCHMARK_SCHEMA = {"benchmark": pl.Utf8, "task": pl.Utf8, "split": pl.Utf8, "id
 SPLITS = ("train", "test")
 _COMPLEMENT = str.maketrans("ACGTNRYKMSWBDHV", "TGCANYRMKSWVHDB")
 _ALLOWED = set("ACGTNRYKMSWBDHV")
+_FORWARD = ("+", "")  # the suite's library reverse-complements "-" only; whole datasets leave the strand empty
 
 
 def _check(sequence: str, path: Path, record: str) -> str:
@@ -40,11 +51,52 @@ def _check(sequence: str, path: Path, record: str) -> str:
     return sequence
 
 
-def read_genomic_benchmark(root: Path, reference=None) -> tuple[pl.DataFrame, QCCounts]:
-    """A Genomic Benchmarks dataset directory; `reference` (a ReferenceGenome) is needed for interval tables."""
+@dataclass(frozen=True)
+class ClassReference:
+    """What a dataset's metadata.yaml says a class is cut from."""
+
+    name: str  # the reference's file name: the last part of its URL
+    url: str
+    transcripts: bool  # regions are transcript ids (the suite's ENSEMBL_HUMAN_TRANSCRIPTOME processing)
+
+
+def read_benchmark_metadata(root: Path) -> dict[str, ClassReference] | None:
+    """Class -> its reference, from `<dataset>/metadata.yaml`; None when the dataset has no metadata.yaml."""
+    path = Path(root) / "metadata.yaml"
+    if not path.is_file():
+        return None
+    try:
+        metadata = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        raise GenolmInputError(path, f"not valid YAML: {error}") from error
+    classes = metadata.get("classes") if isinstance(metadata, dict) else None
+    if not isinstance(classes, dict) or not classes:
+        raise GenolmInputError(path, "no `classes:` mapping (class name -> url, type)")
+    out = {}
+    for name, spec in classes.items():
+        url = spec.get("url") if isinstance(spec, dict) else None
+        if not isinstance(url, str) or not url.strip():
+            raise GenolmInputError(path, f"class {name!r} has no reference url")
+        processing = str(spec.get("extra_processing") or "")
+        out[str(name)] = ClassReference(url.rstrip("/").rsplit("/", 1)[-1], url, "TRANSCRIPTOME" in processing)
+    return out
+
+
+def read_genomic_benchmark(root: Path, reference: Path | None = None, *,
+                           references: Mapping[str, Path] | None = None,
+                           transcripts: Mapping[str, Path] | None = None) -> tuple[pl.DataFrame, QCCounts]:
+    """A Genomic Benchmarks dataset directory.
+
+    Interval tables are cut from `references` (reference file name as metadata.yaml gives it -> a prepared,
+    indexed genome) or `transcripts` (file name -> a FASTA read by record id); `reference` alone serves a
+    dataset without metadata.yaml or whose classes all name the same reference.
+    """
     root = Path(root)
+    references, transcripts = dict(references or {}), dict(transcripts or {})
     qc = QCCounts("prepare_benchmark")
+    metadata = read_benchmark_metadata(root)
     rows = []
+    intervals: dict[str, list[tuple[str, Path, list[dict]]]] = {}  # class -> (split, table, rows)
     for split in SPLITS:
         directory = root / split
         if not directory.is_dir():
@@ -60,22 +112,52 @@ def read_genomic_benchmark(root: Path, reference=None) -> tuple[pl.DataFrame, QC
                 sequence = "".join(file.read_text(encoding="ascii", errors="replace").split())
                 rows.append((split, file.stem, path.name, _check(sequence, file, file.name)))
         for path in tables:
-            if reference is None:
-                raise GenolmInputError(path, "interval tables need the reference genome (--reference)")
             class_name = path.name.removesuffix(".gz").removesuffix(".csv")
-            for record, name, sequence in _intervals(path, reference, qc):
-                rows.append((split, name, class_name, _check(sequence, path, record)))
+            intervals.setdefault(class_name, []).append((split, path, _interval_rows(path)))
+    if intervals:
+        _check_metadata_classes(root, metadata, intervals)
+        for class_name, tables in sorted(intervals.items()):
+            sequences = _class_sequences(root, class_name, metadata, reference, references, transcripts)
+            for split, path, table in tables:
+                kept = 0
+                for row in table:
+                    sequence = sequences.fetch(row, path, qc)
+                    if sequence is not None:
+                        rows.append((split, row["id"], class_name, _check(sequence, path, row["record"])))
+                        kept += 1
+                if table and not kept:
+                    raise GenolmInputError(path, f"none of its {len(table)} regions is in {sequences.describe()}: "
+                                                 f"class {class_name!r} is configured with the wrong reference")
     classes = sorted({r[2] for r in rows})
     table = pl.DataFrame(
         [{"benchmark": "genomic_benchmarks", "task": root.name, "split": s, "id": i, "label": classes.index(c),
           "class_name": c, "sequence": q} for s, i, c, q in rows], schema=BENCHMARK_SCHEMA)
     for split, class_name, count in table.group_by("split", "class_name").len().sort("split", "class_name").iter_rows():
         qc.add("sequences", count, detail=f"{split}/{class_name}")
+    for label, class_name in enumerate(classes):
+        qc.add("class_label", int((table["class_name"] == class_name).sum()), detail=f"{label}={class_name}")
     return table, qc
 
 
-def _intervals(path: Path, reference, qc: QCCounts):
+def _check_metadata_classes(root: Path, metadata: dict[str, ClassReference] | None,
+                            intervals: Mapping[str, list]) -> None:
+    if metadata is None:
+        return
+    for class_name in intervals:
+        if class_name not in metadata:
+            raise GenolmInputError(root / "metadata.yaml", f"class {class_name!r} has interval tables but no entry "
+                                                           f"(classes listed: {', '.join(sorted(metadata))})")
+    for class_name in metadata:
+        splits = {split for split, _, _ in intervals.get(class_name, [])}
+        for split in SPLITS:
+            if split not in splits:
+                raise GenolmInputError(root / split, f"no interval table for class {class_name!r}, which "
+                                                     "metadata.yaml lists")
+
+
+def _interval_rows(path: Path) -> list[dict]:
     opener = gzip.open if path.name.endswith(".gz") else open
+    rows = []
     with opener(path, "rb") as raw:
         reader = csv.DictReader(io.TextIOWrapper(raw, encoding="utf-8"))
         missing = {"id", "region", "start", "end", "strand"} - set(reader.fieldnames or [])
@@ -85,21 +167,96 @@ def _intervals(path: Path, reference, qc: QCCounts):
             record = f"line {number}"
             try:
                 start, end = int(row["start"]), int(row["end"])
-            except ValueError as error:
+            except (TypeError, ValueError) as error:
                 raise GenolmInputError(path, f"start/end not integers: {error}", record=record) from error
-            if reference.canonical(row["region"]) is None:
-                qc.add("region_not_in_reference", detail=row["region"])
-                continue
-            chrom = reference.canonical(row["region"])
-            if not 0 <= start < end <= reference.lengths[chrom]:
-                raise GenolmInputError(path, f"{row['region']}:{start}-{end} is outside the reference "
-                                             f"(0-{reference.lengths[chrom]})", record=record)
-            sequence = reference.fetch(chrom, start, end)
-            if row["strand"] == "-":
-                sequence = sequence.translate(_COMPLEMENT)[::-1]
-            elif row["strand"] != "+":
-                raise GenolmInputError(path, f"strand {row['strand']!r} is neither + nor -", record=record)
-            yield record, row["id"], sequence
+            strand = (row["strand"] or "").strip()
+            if strand not in _FORWARD and strand != "-":
+                raise GenolmInputError(path, f"strand {strand!r} is neither +, - nor empty", record=record)
+            rows.append({"id": row["id"], "region": row["region"], "start": start, "end": end, "strand": strand,
+                         "record": record})
+    return rows
+
+
+class _GenomeSequences:
+    def __init__(self, path: Path, name: str):
+        from genolm.sources.reference import ReferenceGenome
+
+        self.genome, self.name = ReferenceGenome(path), name
+
+    def describe(self) -> str:
+        return f"the reference {self.name} ({self.genome.path})"
+
+    def fetch(self, row: dict, path: Path, qc: QCCounts) -> str | None:
+        chrom = self.genome.canonical(row["region"])
+        if chrom is None:
+            qc.add("region_not_in_reference", detail=row["region"])
+            return None
+        start, end = row["start"], row["end"]
+        if not 0 <= start < end <= self.genome.lengths[chrom]:
+            raise GenolmInputError(path, f"{row['region']}:{start}-{end} is outside the reference "
+                                         f"(0-{self.genome.lengths[chrom]})", record=row["record"])
+        return _oriented(self.genome.fetch(chrom, start, end), row, qc)
+
+
+class _TranscriptSequences:
+    """Records of a transcript FASTA (Ensembl cDNA) by id without version: only the ids the tables name."""
+
+    def __init__(self, path: Path, name: str, wanted: set[str]):
+        self.path, self.name = Path(path), name
+        self.records: dict[str, str] = {}
+        for record in fasta_records(self.path):
+            key = record.name.split(".")[0]
+            if key in wanted:
+                self.records.setdefault(key, record.sequence.upper())
+
+    def describe(self) -> str:
+        return f"the transcripts {self.name} ({self.path})"
+
+    def fetch(self, row: dict, path: Path, qc: QCCounts) -> str | None:
+        sequence = self.records.get(row["region"].split(".")[0])
+        if sequence is None:
+            qc.add("transcript_not_in_reference", detail=row["region"])
+            return None
+        if not 0 <= row["start"] < row["end"] <= len(sequence):
+            raise GenolmInputError(path, f"{row['region']}:{row['start']}-{row['end']} is outside the transcript "
+                                         f"(0-{len(sequence)})", record=row["record"])
+        return _oriented(sequence[row["start"]:row["end"]], row, qc)
+
+
+def _oriented(sequence: str, row: dict, qc: QCCounts) -> str:
+    if row["strand"] == "-":
+        return sequence.upper().translate(_COMPLEMENT)[::-1]
+    if row["strand"] == "":
+        qc.add("strand_empty_read_forward")
+    return sequence
+
+
+def _class_sequences(root: Path, class_name: str, metadata: dict[str, ClassReference] | None,
+                     reference: Path | None, references: dict[str, Path], transcripts: dict[str, Path]):
+    """Where a class's intervals are cut from; an error naming the class when that is not configured."""
+    if metadata is None:
+        if reference is None:
+            raise GenolmInputError(root, "interval tables need the reference genome (--reference)")
+        return _GenomeSequences(reference, Path(reference).name)
+    wanted = metadata[class_name]
+    if wanted.name in transcripts:
+        ids = set()
+        for split in SPLITS:
+            for path in (root / split).glob(f"{class_name}.csv*"):
+                ids.update(row["region"].split(".")[0] for row in _interval_rows(path))
+        return _TranscriptSequences(transcripts[wanted.name], wanted.name, ids)
+    if wanted.name in references:
+        return _GenomeSequences(references[wanted.name], wanted.name)
+    distinct = {c.name for c in metadata.values()}
+    if reference is not None and not references and not transcripts and len(distinct) == 1 and not wanted.transcripts:
+        return _GenomeSequences(reference, wanted.name)
+    kind = "transcripts" if wanted.transcripts else "genome"
+    raise GenolmInputError(root / "metadata.yaml", f"class {class_name!r} is cut from {wanted.name} ({kind}, "
+                                                   f"{wanted.url}), which is not configured: map that file name in "
+                                                   "the task's `references`" + (
+                                                       f" (the dataset names {len(distinct)} references, so one "
+                                                       "reference cannot serve every class)"
+                                                       if reference is not None and len(distinct) > 1 else ""))
 
 
 def read_nt_task(task_dir: Path) -> tuple[pl.DataFrame, QCCounts]:

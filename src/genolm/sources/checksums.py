@@ -1,8 +1,10 @@
 """Checksums of downloaded files and the listing files that publish them.
 
-Three algorithms cover genolm's sources: md5 (UCSC `md5sum.txt`, NCBI `md5checksums.txt`), sha256
-(`sha256sum` output), and the BSD `sum` checksum that Ensembl's `CHECKSUMS` files use. A BSD sum value is
-written as "<checksum> <blocks>", the two numbers `sum -r` prints.
+Three algorithms cover genolm's sources: md5 (UCSC `md5sum.txt`, NCBI `md5checksums.txt`, RefSeq release
+catalogues since December 2022), sha256 (`sha256sum` output), and the BSD `sum` checksum that Ensembl's
+`CHECKSUMS` files use. A BSD sum value is written as "<checksum> <blocks>", the two numbers `sum -r` prints.
+RefSeq catalogues before December 2022 list a decimal CRC of an unstated variant: such a listing is read (the
+file must be in it) but its value is not compared (`UNVERIFIABLE`).
 """
 
 from __future__ import annotations
@@ -93,14 +95,19 @@ def normalise_checksum(algorithm: str, value: str, source: object) -> str:
     return value.lower()
 
 
-# "<md5>  file" (UCSC md5sum.txt, NCBI md5checksums.txt with "./file"), "<md5><TAB>file" (a RefSeq release's
-# files.installed), "<sha256>  file" (sha256sum; "*" marks binary mode), "<bsd sum> <blocks> file" (Ensembl
-# CHECKSUMS).
+# "<md5>  file" (UCSC md5sum.txt, NCBI md5checksums.txt with "./file"), "<sha256>  file" (sha256sum; "*" marks
+# binary mode), "<bsd sum> <blocks> file" (Ensembl CHECKSUMS), and a RefSeq release's release<N>.files.installed:
+# "<checksum> file" with any whitespace between (one space, several, a tab), the checksum an md5 since December
+# 2022 and a decimal CRC before.
 _LISTING_LINE = (
-    (re.compile(r"([0-9a-fA-F]{32})(?: [ *]|\t)(.+)"), "md5"),
-    (re.compile(r"([0-9a-fA-F]{64})(?: [ *]|\t)(.+)"), "sha256"),
-    (re.compile(r"(\d+\s+\d+)\s+(.+)"), "bsdsum"),
+    (re.compile(r"([0-9a-fA-F]{32})\s+\*?(\S.*)"), "md5"),
+    (re.compile(r"([0-9a-fA-F]{64})\s+\*?(\S.*)"), "sha256"),
+    (re.compile(r"(\d+\s+\d+)\s+(\S.*)"), "bsdsum"),
+    (re.compile(r"(\d{1,10})\s+(\S.*)"), "crc"),
 )
+# Listed but not recomputable: NCBI's catalogue does not say which CRC variant its old values are, so a file listed
+# with one is checked for complete content (gzip carries its own CRC-32 per member), not against the value.
+UNVERIFIABLE = ("crc",)
 
 
 def parse_checksum_listing(text: str, source: object) -> dict[str, tuple[str, str]]:
@@ -118,12 +125,13 @@ def parse_checksum_listing(text: str, source: object) -> dict[str, tuple[str, st
         else:
             raise GenolmInputError(
                 source,
-                "not a checksum listing line (expected '<md5|sha256>  file' or '<sum> <blocks> file')",
+                "not a checksum listing line (expected '<md5|sha256> file', '<sum> <blocks> file' or '<crc> file')",
                 record=f"line {number}: {line[:80]!r}",
             )
         name = match.group(2).strip()
         name = name[2:] if name.startswith("./") else name
-        checksum = normalise_checksum(algorithm, match.group(1), f"{source}, line {number}")
+        checksum = (str(int(match.group(1))) if algorithm == "crc"
+                    else normalise_checksum(algorithm, match.group(1), f"{source}, line {number}"))
         if entries.get(name, (algorithm, checksum)) != (algorithm, checksum):
             raise GenolmInputError(source, f"two different checksums for {name!r}", record=f"line {number}")
         entries[name] = (algorithm, checksum)

@@ -31,7 +31,14 @@ from tqdm import tqdm
 
 from genolm import __version__
 from genolm.atomic import atomic_file
-from genolm.sources.checksums import ALGORITHMS, lookup_checksum, new_hasher, normalise_checksum, parse_checksum_listing
+from genolm.sources.checksums import (
+    ALGORITHMS,
+    UNVERIFIABLE,
+    lookup_checksum,
+    new_hasher,
+    normalise_checksum,
+    parse_checksum_listing,
+)
 from genolm.errors import GenolmInputError
 
 log = logging.getLogger(__name__)
@@ -107,9 +114,20 @@ def download(
         expected = (algorithm, normalise_checksum(algorithm, checksum, url))
     elif checksum_listing is not None:
         listing = retry.run(lambda: _read_small(_openable_url(checksum_listing), timeout), checksum_listing)
-        _refuse_html(listing[:1024], checksum_listing, "a checksum listing")
+        try:
+            _refuse_html(listing[:1024], checksum_listing, "a checksum listing")
+        except GenolmInputError as error:
+            # Portals answer scripts with a browser check (DepMap's catalogue has been reported to): say how on.
+            raise GenolmInputError(checksum_listing, f"{error.reason}. If it opens in a browser, save it there and "
+                                   "give the saved file's path as checksum_listing, or give the file's md5 instead "
+                                   "(config: sources.<source>.files.<file>.md5 without checksum_listing; command "
+                                   "line: --md5)") from error
         entries = parse_checksum_listing(listing.decode("utf-8", errors="replace"), checksum_listing)
         expected = lookup_checksum(entries, listing_name or _basename(url), checksum_listing)
+        if expected[0] in UNVERIFIABLE:
+            log.warning("%s lists %s with a %s value genolm cannot recompute; the file is checked for complete "
+                        "content only", checksum_listing, listing_name or _basename(url), expected[0])
+            expected = None
 
     cached = _reusable(dest, url, expected)
     if cached is not None:

@@ -2,9 +2,15 @@
 
 Genomes come from RefSeq viral (`viral.N.1.genomic.fna.gz`, and `viral.N.genomic.gbff.gz` for the taxon of each
 record) or any GenBank FASTA. Labels come from Virus-Host DB (`virushostdb.tsv`: one row per virus-host pair,
-so a virus with several hosts has several rows): a virus is a phage when every host lineage starts with
-Bacteria or Archaea, another virus when no host lineage does, and unlabelled (null) when its hosts mix both or
-are unknown. A virus not in Virus-Host DB falls back on its name (`... phage ...`, as ICTV names phages).
+so a virus with several hosts has several rows; columns are found by name, so the newer copies' extra columns,
+`sample type` and `source organism`, are simply not read): a virus is a phage when every known host lineage
+starts with Bacteria or Archaea, another virus when no known host lineage does, and unlabelled (null) when its
+known hosts mix both or it has none. A host is unknown when Virus-Host DB gives tax id 1 (`root`) or an empty
+lineage, as it does for over a thousand viruses in recent copies, some of them phages: such a row says nothing
+about the label. A virus not in Virus-Host DB falls back on its name (`... phage ...`, as ICTV names phages);
+that includes viruses Virus-Host DB lists only under GenBank accessions, which cannot match RefSeq `NC_`
+headers (counted when the table is read). Every genome is counted under exactly one label outcome in the QC
+table.
 
 Every genome keeps an identity, `genome_id`: the virus taxon shared by the segments of a segmented virus (or the
 accession when no taxon is known), so that splits and label-scarcity subsets are drawn per genome, never per
@@ -37,39 +43,63 @@ LABEL_SCHEMA = {
 _PROKARYOTES = ("Bacteria", "Archaea")
 _PHAGE_NAME = re.compile(r"\bphage\b", re.IGNORECASE)
 _BASES = re.compile(rb"[^ACGTNRYKMSWBDHV]")
+_REFSEQ_ACCESSION = re.compile(r"[A-Z]{2}_")  # NC_001416; GenBank accessions (MN908947) have no underscore
 
 
-def read_virushostdb(path: Path) -> dict[str, dict]:
-    """RefSeq accession (without version) -> the virus and all its hosts, from `virushostdb.tsv`."""
+def read_virushostdb(path: Path, qc: QCCounts | None = None) -> dict[str, dict]:
+    """RefSeq accession (without version) -> the virus and all its hosts, from `virushostdb.tsv`.
+
+    `qc` counts the rows read, the rows whose host is unknown (tax id 1 / `root` / empty lineage) and the
+    viruses listed only under non-RefSeq accessions.
+    """
     path = Path(path)
+    qc = qc if qc is not None else QCCounts("read_virushostdb")
     try:
         handle = open(path, encoding="utf-8", errors="replace", newline="")
     except OSError as error:
         raise GenolmInputError(path, f"cannot read: {error}") from error
     viruses: dict[str, dict] = {}
+    without_refseq: set[int] = set()
     with handle:
         reader = csv.DictReader(handle, delimiter="\t")
         missing = [c for c in VHDB_COLUMNS if c not in (reader.fieldnames or [])]
         if missing:
             raise GenolmInputError(path, f"not a Virus-Host DB table: no column(s) {', '.join(missing)}")
         for number, row in enumerate(reader, start=2):
+            qc.add("virushostdb_rows")
             taxid = row["virus tax id"].strip()
             if not taxid.isdigit():
                 raise GenolmInputError(path, f"virus tax id {taxid!r} is not a number", record=f"line {number}")
             host = None
             if row["host tax id"] and row["host tax id"].strip().isdigit():
-                host = (int(row["host tax id"]), row["host name"].strip(), (row["host lineage"] or "").strip())
-            for accession in re.split(r"[,;\s]+", row["refseq id"] or ""):
-                if not accession:
-                    continue
+                host = (int(row["host tax id"]), (row["host name"] or "").strip(), (row["host lineage"] or "").strip())
+            if host is None or is_unknown_host(*host):
+                qc.add("virushostdb_rows_host_unknown")
+            accessions = [a for a in re.split(r"[,;\s]+", row["refseq id"] or "") if a]
+            if not accessions:
+                qc.add("virushostdb_rows_without_accession")
+            elif not any(_REFSEQ_ACCESSION.match(a) for a in accessions):
+                without_refseq.add(int(taxid))
+            for accession in accessions:
                 entry = viruses.setdefault(accession.split(".")[0], {
                     "taxid": int(taxid), "name": row["virus name"].strip(), "hosts": {}})
                 if host is not None:
                     entry["hosts"][host[0]] = host
+    # These viruses' genomes cannot be found under a RefSeq header: they fall back on the name rule.
+    qc.add("virushostdb_viruses_genbank_accessions_only", len(without_refseq))
     return viruses
 
 
+def is_unknown_host(taxid: int, name: str, lineage: str) -> bool:
+    """Virus-Host DB's way of saying it does not know the host: tax id 1 (`root`) or no lineage."""
+    return taxid == 1 or name.lower() == "root" or not lineage.strip()
+
+
 def phage_label(host_lineages: list[str]) -> bool | None:
+    """True when every lineage is prokaryotic, False when none is, None when they mix or there are none.
+
+    Pass only known hosts' lineages (`is_unknown_host`): an empty lineage is not a eukaryote.
+    """
     prokaryote = [lineage.lstrip().startswith(_PROKARYOTES) for lineage in host_lineages]
     if not prokaryote:
         return None
@@ -86,7 +116,7 @@ def prepare_viral(fasta: list[Path], gbff: list[Path], virushostdb: Path | None,
     for path in gbff:
         for record in genbank_records(path):
             record_taxa[record.id] = (taxon_id(record), record.annotations.get("organism", ""))
-    hosts = read_virushostdb(virushostdb) if virushostdb else {}
+    hosts = read_virushostdb(virushostdb, qc) if virushostdb else {}
 
     genomes, labels = [], []
     seen: set[str] = set()
@@ -105,17 +135,22 @@ def prepare_viral(fasta: list[Path], gbff: list[Path], virushostdb: Path | None,
             taxid, organism = record_taxa.get(accession, (None, ""))
             if vhdb is not None:
                 host_list = sorted(vhdb["hosts"].values())
-                is_phage = phage_label([h[2] for h in host_list])
+                known = [h for h in host_list if not is_unknown_host(*h)]
+                is_phage = phage_label([h[2] for h in known])
                 taxid, name, source = vhdb["taxid"], vhdb["name"], "virushostdb"
-                if is_phage is None:
-                    qc.add("unlabelled_mixed_or_unknown_hosts" if host_list else "unlabelled_no_host_listed")
+                if is_phage is not None:
+                    outcome = "labelled_by_host"
+                elif known:
+                    outcome = "unlabelled_mixed_hosts"
+                else:
+                    outcome = "unlabelled_host_unknown" if host_list else "unlabelled_no_host_listed"
             else:
                 host_list, name = [], organism or description.split(",")[0]
                 is_phage = True if _PHAGE_NAME.search(name) else None
                 source = "name" if is_phage else None
                 qc.add("not_in_virushostdb")
-                if is_phage is None:
-                    qc.add("unlabelled_no_host_information")
+                outcome = "labelled_by_name_rule" if is_phage else "unlabelled_no_host_information"
+            qc.add(outcome)
             genome_id = f"taxid:{taxid}" if taxid is not None else accession
             genomes.append({"genome_id": genome_id, "accession": accession, "description": description,
                             "length": len(sequence), "sequence": sequence.decode("ascii")})
