@@ -94,3 +94,17 @@ def test_an_absent_study_is_off(demo_config):
     validate_config(config)
     assert "cancer_type" not in config["studies"]
     assert study_block(config, "cancer_type")["enabled"] is False
+
+
+def test_benchmark_class_references_name_configured_sources(demo_config):
+    task = demo_config["datasets"]["benchmarks"]["demo_chrM_intervals"]
+    task["references"] = {"Homo_sapiens.GRCh38.dna.toplevel.fa.gz": {"source": "grch38", "file": "hg38.fa.gz"}}
+    with pytest.raises(GenolmInputError, match="give reference_source or references, not both"):
+        validate_config(copy.deepcopy(demo_config))
+    task["reference_source"] = None
+    config = validate_config(copy.deepcopy(demo_config))
+    mapped = config["datasets"]["benchmarks"]["demo_chrM_intervals"]["references"]
+    assert mapped["Homo_sapiens.GRCh38.dna.toplevel.fa.gz"]["kind"] == "genome"  # the schema's default
+    task["references"]["worm.fa.gz"] = {"source": "ce11", "file": "worm.fa.gz"}
+    with pytest.raises(GenolmInputError, match=r"references.worm.fa.gz: no source named 'ce11'"):
+        validate_config(copy.deepcopy(demo_config))

@@ -295,14 +295,15 @@ def test_12s_from_ncbi_release_and_mitofish(tmp_path):
                "--qc", str(tmp_path / "qc.tsv"))
     table = pl.read_parquet(tmp_path / "12s.parquet")
     rows = {r["accession"]: r for r in table.iter_rows(named=True)}
-    assert set(rows) == {"NC_012920.1", "NC_002083.1", "ZZ000101.1", "ZZ000102.1"}
+    assert set(rows) == {"NC_012920.1", "NC_002083.1", "ZZ000101", "ZZ000102"}  # MitoFish: the FASTA's accession
     human = rows["NC_012920.1"]
     assert human["sequence"].startswith(HUMAN_12S_START) and human["length"] == 954
     assert human["species"] == "Homo sapiens" and human["taxid"] == 9606 and human["source"] == "ncbi_refseq"
     assert human["taxonomy"].startswith("Eukaryota; Metazoa; Chordata") and human["taxonomy"].endswith("Homo")
     assert rows["NC_002083.1"]["length"] == 954 and rows["NC_002083.1"]["species"] == "Pongo abelii"
-    # The reverse-strand MitoFish annotation gives the same gene as the forward one would.
-    assert rows["ZZ000102.1"]["strand"] == -1 and rows["ZZ000102.1"]["length"] == 954
+    # The reverse-strand MitoFish annotation table gives the same gene as the forward one would.
+    assert rows["ZZ000102"]["strand"] == -1 and rows["ZZ000102"]["length"] == 954
+    assert rows["ZZ000101"]["species"] == "Danio rerio" and rows["ZZ000101"]["taxid"] == 7955
     qc = pl.read_csv(tmp_path / "qc.tsv", separator="\t")
     counts = {(r["reason"], r["detail"]): r["count"] for r in qc.iter_rows(named=True)}
     assert counts[("no_12s_rrna_not_named_12s", "ncbi_refseq")] == 1  # only a 16S feature
@@ -343,7 +344,8 @@ def test_viral_genomes_and_phage_labels(tmp_path):
     assert labels["NC_001416.1"]["is_phage"] is True and labels["NC_001422.1"]["is_phage"] is True
     assert labels["NC_004830.2"]["is_phage"] is False and labels["NC_004830.2"]["host_taxids"] == [7460, 109461]
     assert labels["NC_006494.1"]["is_phage"] is False
-    assert labels["HM067437.1"]["is_phage"] is None and labels["HM067437.1"]["genome_id"] == "HM067437.1"
+    # Virus-Host DB knows the recombinant isolate only with host tax id 1 (`root`): unlabelled, not "other virus".
+    assert labels["HM067437.1"]["is_phage"] is None and labels["HM067437.1"]["host_names"] == ["root"]
     assert labels["NC_001422.1"]["genome_id"] == "taxid:10847"
     genomes = pl.read_parquet(tmp_path / "genomes.parquet")
     lengths = dict(zip(genomes["accession"], genomes["length"]))
@@ -381,15 +383,17 @@ def test_genomic_benchmarks_intervals_on_the_reference(tmp_path, demo_inputs):
     assert table.group_by("split").len().sort("split")["len"].to_list() == [6, 12]
     reference = ReferenceGenome(demo_inputs["reference"])
     with zipfile.ZipFile(DEMO_MIRROR / "benchmarks/genomic_benchmarks/demo_chrM_intervals.zip") as archive:
-        first = archive.read("demo_chrM_intervals/train/negative.csv").decode().splitlines()[1].split(",")
+        first = gzip.decompress(archive.read("demo_chrM_intervals/train/negative.csv.gz")).decode().splitlines()[1].split(",")
     expected = reference.fetch("chrM", int(first[2]), int(first[3]))
     if first[4] == "-":
         expected = expected.translate(str.maketrans("ACGTN", "TGCAN"))[::-1]
-    assert table.filter(pl.col("id") == first[0])["sequence"].item() == expected
+    negative = table.filter((pl.col("class_name") == "negative") & (pl.col("split") == "train"))
+    assert negative.filter(pl.col("id") == first[0])["sequence"].item() == expected
     stderr = _genolm_fails("prepare-benchmark", "--format", "genomic-benchmarks", "--input",
                            str(DEMO_MIRROR / "benchmarks/genomic_benchmarks/demo_chrM_intervals.zip"),
                            "--out", str(tmp_path / "c.parquet"))
-    assert "need the reference genome" in stderr
+    assert "class 'negative' is cut from Homo_sapiens.GRCh38.dna.toplevel.fa.gz" in stderr
+    assert "which is not configured: give it as the task's reference (--reference)" in stderr
 
 
 def test_nucleotide_transformer_task_and_a_bad_header(tmp_path):

@@ -150,6 +150,11 @@ def _check_dataset_references(config: dict, source: str) -> None:
     for task, spec in datasets.get("benchmarks", {}).items():
         need(f"benchmarks.{task}.source", spec["source"], files=[spec["file"]])
         need(f"benchmarks.{task}.reference_source", spec["reference_source"])
+        if spec["references"] and spec["reference_source"] is not None:
+            raise GenolmInputError(source, f"key datasets.benchmarks.{task}: give reference_source or references, "
+                                           "not both (a class must come from one named reference)")
+        for name, mapped in spec["references"].items():
+            need(f"benchmarks.{task}.references.{name}", mapped["source"], files=[mapped["file"]])
 
 
 def load_config(path: str | Path) -> dict:

@@ -163,7 +163,38 @@ def benchmark_inputs(wildcards):
     inputs = {"archive": source_file(spec["source"], spec["file"])}
     if spec["reference_source"]:
         inputs["reference"] = f"{RES}/reference/{spec['reference_source']}/genome.fa.gz"
+    for number, name in enumerate(sorted(spec["references"])):
+        inputs[f"class_reference_{number}"] = benchmark_reference_path(spec["references"][name])
     return inputs
+
+
+def benchmark_reference_path(mapped):
+    """A class reference of a Genomic Benchmarks dataset: a prepared genome, or the transcript FASTA itself."""
+    if mapped["kind"] == "genome":
+        return f"{RES}/reference/{mapped['source']}/genome.fa.gz"
+    return source_file(mapped["source"], mapped["file"])
+
+
+def benchmark_reference_args(wildcards):
+    """`--reference-for FILE=PATH` / `--transcripts-for FILE=PATH` for every mapped class reference."""
+    spec = DATASETS["benchmarks"][wildcards.task]
+    args = []
+    for name, mapped in sorted(spec["references"].items()):
+        option = "--reference-for" if mapped["kind"] == "genome" else "--transcripts-for"
+        args += [option, f"{name}={benchmark_reference_path(mapped)}"]
+    return shlex.join(args)
+
+
+def register_benchmark_references():
+    """Genome class references are prepared like any reference: tell `prepare_reference` which file to read."""
+    for task, spec in DATASETS.get("benchmarks", {}).items():
+        for mapped in spec["references"].values():
+            if mapped["kind"] != "genome":
+                continue
+            known = REFERENCE_FILES.setdefault(mapped["source"], mapped["file"])
+            if known != mapped["file"]:
+                raise ValueError(f"datasets.benchmarks.{task}.references: source {mapped['source']!r} is already "
+                                 f"prepared from {known!r}, not {mapped['file']!r}")
 
 
 def sources_outputs():

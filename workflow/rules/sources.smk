@@ -95,6 +95,9 @@ if "viral" in DATASETS:
             " --out-genomes {output.genomes:q} --out-labels {output.labels:q} --qc {output.qc:q} > {log:q} 2>&1"
 
 
+register_benchmark_references()
+
+
 rule prepare_benchmark:
     input:
         unpack(benchmark_inputs),
@@ -104,10 +107,12 @@ rule prepare_benchmark:
     params:
         format=lambda wc: DATASETS["benchmarks"][wc.task]["format"],
         reference=lambda wc, input: f"--reference {shlex.quote(input.reference)}" if "reference" in input.keys() else "",
+        class_references=benchmark_reference_args,
     log:
         f"{RES}/logs/prepare_benchmark/{{task}}.log",
     conda:
         "../../envs/data.yaml"
     shell:
         "python -m genolm prepare-benchmark --format {params.format} --input {input.archive:q} {params.reference}"
+        " {params.class_references}"
         " --out {output.table:q} --qc {output.qc:q} > {log:q} 2>&1"

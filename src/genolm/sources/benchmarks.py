@@ -251,12 +251,16 @@ def _class_sequences(root: Path, class_name: str, metadata: dict[str, ClassRefer
     if reference is not None and not references and not transcripts and len(distinct) == 1 and not wanted.transcripts:
         return _GenomeSequences(reference, wanted.name)
     kind = "transcripts" if wanted.transcripts else "genome"
+    if reference is not None and len(distinct) > 1:
+        how = (f"the dataset names {len(distinct)} references, so one reference cannot serve every class: map each "
+               "file name in the task's `references` (--reference-for, --transcripts-for)")
+    elif wanted.transcripts:
+        how = "map that file name to a transcript FASTA in the task's `references` (--transcripts-for)"
+    else:
+        how = ("give it as the task's reference (--reference) or map that file name in the task's `references` "
+               "(--reference-for)")
     raise GenolmInputError(root / "metadata.yaml", f"class {class_name!r} is cut from {wanted.name} ({kind}, "
-                                                   f"{wanted.url}), which is not configured: map that file name in "
-                                                   "the task's `references`" + (
-                                                       f" (the dataset names {len(distinct)} references, so one "
-                                                       "reference cannot serve every class)"
-                                                       if reference is not None and len(distinct) > 1 else ""))
+                                                   f"{wanted.url}), which is not configured: {how}")
 
 
 def read_nt_task(task_dir: Path) -> tuple[pl.DataFrame, QCCounts]:
