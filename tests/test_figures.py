@@ -57,3 +57,19 @@ def test_cancer_type_summary_pivots_seeds_beside_the_thesis():
     assert abs(summary["32K-main"]["window_last_mean"] - 0.1) < 1e-9  # the final step, reported beside the selected one
     assert summary["32K-random"]["thesis"].startswith("never leaves")
     assert "| kmer-LR |" in to_markdown(summary_table(table))
+
+
+def test_cancer_type_directions_are_paired_differences_per_seed():
+    from genolm.studies.cancer_type.summary import directions_markdown, directions_table
+
+    directions = directions_table(results_table())
+    random_init = directions.filter(pl.col("comparison") == "32K-main − 32K-random")
+    window = random_init.filter(pl.col("unit") == "window").row(0, named=True)
+    # 32K-main is 0.8 + seed/100 and 32K-random 0.5 + seed/100: the same +0.30 in every seed, sd 0.
+    assert window["seeds"] == 3 and window["seeds_positive"] == 3
+    assert abs(window["difference_mean"] - 0.3) < 1e-9 and abs(window["difference_sd"]) < 1e-9
+    chance = directions.filter((pl.col("comparison") == "32K-main − chance") & (pl.col("unit") == "window"))
+    assert abs(chance["difference_mean"][0] - 0.32) < 1e-9
+    # 1K-main and 32K-frozen are not in the table: their comparisons are left out, not reported as zero.
+    assert not directions["comparison"].str.contains("1K-main|32K-frozen").any()
+    assert "3 of 3" in directions_markdown(directions)

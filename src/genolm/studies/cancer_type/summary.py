@@ -3,6 +3,9 @@
 One row per experiment: test balanced accuracy per window and per cell line (mean ± sd over seeds, at the
 checkpoint chosen on validation), the mean bootstrap interval over test cell lines, and test at the final step.
 The thesis' Table 4.1 numbers did not survive in its text; what it states (chapter 4) is in the `thesis` column.
+Below it, the thesis' directions of effect as paired differences: two experiments of the same seed share the
+selection, windows and fine-tuning data, so their difference per seed is the comparison, and the share of
+seeds in which it points the thesis' way says how stable it is.
 """
 
 from __future__ import annotations
@@ -17,6 +20,18 @@ THESIS = {
     "32K-random": "never leaves the random-choice baseline",
     "32K-frozen": "degrades (backbone gives positional information only)",
 }
+
+
+# (claim, experiment, baseline experiment or None for chance, thesis) in the thesis' order; a comparison whose
+# experiments are not configured is left out.
+DIRECTIONS = (
+    ("pretrained fine-tuning above chance", "1K-main", None, "learns the task"),
+    ("pretrained fine-tuning above chance", "32K-main", None, "learns the task"),
+    ("longer context above shorter", "32K-main", "1K-main", "32K about 72 % better than 1K"),
+    ("frozen backbone below fine-tuned", "32K-main", "32K-frozen", "frozen degrades"),
+    ("pretrained above random init", "32K-main", "32K-random", "random never leaves chance"),
+)
+CHANCE = 0.5
 
 
 def thesis_statement(experiment: str) -> str:
@@ -50,6 +65,43 @@ def summary_table(metrics: pl.DataFrame) -> pl.DataFrame:
     return table.with_columns(
         pl.col("experiment").map_elements(thesis_statement, return_dtype=pl.Utf8).alias("thesis")
     ).sort("experiment")
+
+
+def directions_table(metrics: pl.DataFrame) -> pl.DataFrame:
+    """The thesis' directions as paired per-seed differences of test balanced accuracy (per window and per cell
+    line, at the checkpoint chosen on validation): mean, sd and in how many seeds the difference is positive."""
+    reported = reported_rows(metrics.filter(pl.col("study") == "cancer_type"))
+    rows = []
+    for claim, experiment, baseline, thesis in DIRECTIONS:
+        for metric, unit in (("balanced_accuracy", "window"), ("unit_balanced_accuracy", "cell line")):
+            def by_seed(name: str) -> dict[int, float]:
+                part = reported.filter((pl.col("experiment") == name) & (pl.col("metric") == metric))
+                return dict(zip(part["seed"].to_list(), part["value"].to_list()))
+
+            left = by_seed(experiment)
+            right = {seed: CHANCE for seed in left} if baseline is None else by_seed(baseline)
+            seeds = sorted(set(left) & set(right))
+            if not seeds:
+                continue
+            differences = pl.Series([left[s] - right[s] for s in seeds], dtype=pl.Float64)
+            rows.append({"claim": claim, "comparison": f"{experiment} − {baseline or 'chance'}", "unit": unit,
+                         "seeds": len(seeds), "difference_mean": differences.mean(),
+                         "difference_sd": differences.std(ddof=1) if len(seeds) > 1 else 0.0,
+                         "seeds_positive": int((differences > 0).sum()), "thesis": thesis})
+    return pl.DataFrame(rows, schema={"claim": pl.Utf8, "comparison": pl.Utf8, "unit": pl.Utf8, "seeds": pl.Int64,
+                                      "difference_mean": pl.Float64, "difference_sd": pl.Float64,
+                                      "seeds_positive": pl.Int64, "thesis": pl.Utf8})
+
+
+def directions_markdown(directions: pl.DataFrame) -> str:
+    lines = ["| direction | comparison | unit | difference (mean ± sd) | seeds in the thesis' direction | thesis |",
+             "| --- | --- | --- | ---: | ---: | --- |"]
+    for row in directions.iter_rows(named=True):
+        lines.append(f"| {row['claim']} | {row['comparison']} | {row['unit']} | "
+                     f"{row['difference_mean']:+.3f} ± {row['difference_sd']:.3f} | "
+                     f"{row['seeds_positive']} of {row['seeds']} | {row['thesis']} |")
+    return "\n".join(lines) + ("\n\nPaired differences of test balanced accuracy per seed (same seed: same windows "
+                               "and data order), at the checkpoint chosen on validation.\n")
 
 
 def to_markdown(table: pl.DataFrame) -> str:

@@ -14,12 +14,14 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     from genolm.atomic import atomic_file
     from genolm.results import read_metrics
-    from genolm.studies.cancer_type.summary import summary_table, to_markdown
+    from genolm.studies.cancer_type.summary import directions_markdown, directions_table, summary_table, to_markdown
 
-    table = summary_table(read_metrics(args.metrics))
+    metrics = read_metrics(args.metrics)
+    table = summary_table(metrics)
+    text = to_markdown(table) + "\n## The thesis' directions\n\n" + directions_markdown(directions_table(metrics))
     with atomic_file(args.out_tsv) as tmp:
         table.write_csv(tmp, separator="\t")
     with atomic_file(args.out_md) as tmp:
-        tmp.write_text(to_markdown(table))
-    print(to_markdown(table))
+        tmp.write_text(text)
+    print(text)
     return 0
