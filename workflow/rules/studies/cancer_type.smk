@@ -160,6 +160,8 @@ rule finetune:
         metrics=f"{CT}/runs/{{experiment}}/seed{{seed}}/metrics.parquet",
         predictions=f"{CT}/runs/{{experiment}}/seed{{seed}}/predictions.parquet",
         model=directory(f"{CT}/runs/{{experiment}}/seed{{seed}}/model"),
+    wildcard_constraints:
+        experiment=ct_experiment_pattern(oracle=False),
     params:
         job_dir=lambda wc: f"{CT}/runs/{wc.experiment}/seed{wc.seed}",
         plots=lambda wc: f"{RESULTS}/plots/cancer_type/{wc.experiment}/seed{wc.seed}",
@@ -189,6 +191,8 @@ rule oracle:
     output:
         metrics=f"{CT}/oracle/{{experiment}}/seed{{seed}}/metrics.parquet",
         predictions=f"{CT}/oracle/{{experiment}}/seed{{seed}}/predictions.parquet",
+    wildcard_constraints:
+        experiment=ct_experiment_pattern(oracle=True),
     params:
         job_dir=lambda wc: f"{CT}/oracle/{wc.experiment}/seed{wc.seed}",
         labels=shlex.join(STUDY["lineages"]),

@@ -1,5 +1,7 @@
 # Helpers of the cancer-type rules (../cancer_type.smk): config block, paths and specs.
 
+import re
+
 from genolm.config import study_block
 from genolm.studies.cancer_type import specs as ct_specs
 
@@ -17,6 +19,13 @@ def ct_mutations():
 
 def ct_samples():
     return f"{RES}/{STUDY['mutations_source']}/samples.parquet"
+
+
+def ct_experiment_pattern(oracle):
+    """Wildcard constraint: the configured experiment names that the finetune (or the oracle) rule runs, so a
+    path naming another experiment finds no rule instead of failing inside a spec."""
+    names = [n for n, e in STUDY["experiments"].items() if bool(e.get("oracle")) == oracle]
+    return "|".join(re.escape(n) for n in names) or "(?!)"
 
 
 def ct_experiment(wildcards):
