@@ -27,6 +27,7 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+import torch.utils.checkpoint
 from safetensors import SafetensorError
 from safetensors.torch import load_file as load_safetensors
 from torch import Tensor, nn
@@ -73,6 +74,9 @@ class HyenaDNAConfig:
     hyena_dropout: float = 0.0
     residual_in_fp32: bool = True
     layer_norm_epsilon: float = 1e-5
+    # Training option, no effect on the function computed: recompute each block's activations in the backward
+    # pass instead of keeping them (memory per block falls to its input; the step costs one more forward).
+    activation_checkpointing: bool = False
 
     def __post_init__(self) -> None:
         if self.hyena_order < 2:
@@ -152,6 +156,8 @@ class HyenaDNAConfig:
             hyena_dropout=float(layer.get("dropout", 0.0)),
             residual_in_fp32=bool(d.get("residual_in_fp32", False)),
             layer_norm_epsilon=float(d.get("layer_norm_epsilon", 1e-5)),
+            # The released code checkpoints the mixer and the MLP separately; genolm checkpoints whole blocks.
+            activation_checkpointing=bool(d.get("checkpoint_mixer", False) and d.get("checkpoint_mlp", False)),
         )
 
     @classmethod
@@ -209,8 +215,8 @@ class HyenaDNAConfig:
             "layer_norm_epsilon": self.layer_norm_epsilon,
             "fused_mlp": False,
             "fused_dropout_add_ln": False,
-            "checkpoint_mixer": False,
-            "checkpoint_mlp": False,
+            "checkpoint_mixer": self.activation_checkpointing,
+            "checkpoint_mlp": self.activation_checkpointing,
         }
 
 
@@ -508,6 +514,7 @@ class Backbone(nn.Module):
     def __init__(self, config: HyenaDNAConfig):
         super().__init__()
         self.l_max = config.l_max
+        self.activation_checkpointing = config.activation_checkpointing
         self.embeddings = Embeddings(config)
         self.layers = nn.ModuleList([Block(config, first=i == 0) for i in range(config.n_layer)])
         self.drop_f = nn.Dropout(config.resid_dropout)
@@ -518,8 +525,13 @@ class Backbone(nn.Module):
             raise ValueError(f"sequence length {input_ids.shape[1]} exceeds the model's l_max {self.l_max}")
         hidden = self.embeddings(input_ids)
         residual = None
+        checkpointing = self.activation_checkpointing and self.training and torch.is_grad_enabled()
         for layer in self.layers:
-            hidden, residual = layer(hidden, residual)
+            if checkpointing:
+                # Non-reentrant checkpointing replays dropout with the saved RNG state: same gradients.
+                hidden, residual = torch.utils.checkpoint.checkpoint(layer, hidden, residual, use_reentrant=False)
+            else:
+                hidden, residual = layer(hidden, residual)
         dropped = self.drop_f(hidden)
         residual = dropped if residual is None else dropped + residual
         return self.ln_f(residual.to(self.ln_f.weight.dtype))
@@ -556,6 +568,11 @@ class HyenaDNA(nn.Module):
     def forward(self, input_ids: Tensor) -> Tensor:
         """Next-token logits [B, L, padded vocab]."""
         return self.lm_head(self.hidden_states(input_ids))
+
+    def set_activation_checkpointing(self, enabled: bool) -> None:
+        """Turn per-block activation checkpointing on or off (a training option; the config records it)."""
+        self.config = dataclasses.replace(self.config, activation_checkpointing=bool(enabled))
+        self.backbone.activation_checkpointing = bool(enabled)
 
     def num_parameters(self) -> int:
         # parameters() yields shared tensors once, so the tied head and the shared Sin count once.

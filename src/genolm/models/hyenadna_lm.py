@@ -40,6 +40,11 @@ class HyenaDNALM(ZooModel):
         wrapper.model = released
         return wrapper.eval()
 
+    def set_activation_checkpointing(self, enabled: bool) -> None:
+        """Per-block activation checkpointing for training (genolm.models.hyenadna.HyenaDNAConfig)."""
+        self.model.set_activation_checkpointing(enabled)
+        self.config = self.model.config
+
     @property
     def d_model(self) -> int:
         return self.config.d_model
