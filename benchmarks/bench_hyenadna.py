@@ -69,6 +69,22 @@ def interleaved_seconds(fns: dict[str, callable], reps: int) -> dict[str, float]
     return {name: statistics.median(t) for name, t in times.items()}
 
 
+def accuracy(ours: HyenaDNA, reference: torch.nn.Module, ids: torch.Tensor) -> dict[str, float]:
+    """Relative differences of the eval-mode hidden states: genolm vs reference, and each vs the reference run
+    in float64 (the float32 rounding each one has; two independent roundings add up in `diff`)."""
+    import reference_hyenadna
+
+    exact = reference_hyenadna.reference_like(ours).double().eval()
+    ours.eval(), reference.eval()
+    with torch.no_grad():
+        a, b, truth = ours.hidden_states(ids).double(), reference(ids).double(), exact(ids)
+
+    def rel(x, y):
+        return ((x - y).norm() / y.norm()).item()
+
+    return {"diff": rel(a, b), "genolm": rel(a, truth), "reference": rel(b, truth)}
+
+
 def ratios(args: argparse.Namespace) -> None:
     import reference_hyenadna
 
@@ -77,7 +93,10 @@ def ratios(args: argparse.Namespace) -> None:
           f"{reference_hyenadna.COMMIT[:12]}), CPU float32, {torch.get_num_threads()} thread(s), "
           f"~{args.tokens_per_step} tokens per call, median of {args.reps} interleaved repetitions")
     print("ratio = reference time / genolm time (above 1: genolm faster)")
-    header = f"{'length':>7} {'batch':>5} {'fwd ms':>15} {'fwd ratio':>9} {'fwd+bwd ms':>15} {'f+b ratio':>9} {'max rel diff':>12}"
+    print("rel diff: |genolm - reference| / |reference| of the hidden states (eval mode); genolm err, reference "
+          "err: each against the reference evaluated in float64")
+    header = (f"{'length':>7} {'batch':>5} {'fwd ms':>15} {'fwd ratio':>9} {'fwd+bwd ms':>15} {'f+b ratio':>9}"
+              f" {'rel diff':>9} {'genolm err':>10} {'ref err':>8}")
     print(header)
     for length in args.lengths:
         torch.manual_seed(0)
@@ -86,10 +105,7 @@ def ratios(args: argparse.Namespace) -> None:
         reference = reference_hyenadna.reference_like(ours).train()
         batch = max(1, args.tokens_per_step // length)
         ids = random_ids(batch, length)
-        ours_eval, ref_eval = ours.eval(), reference.eval()
-        with torch.no_grad():
-            a, b = ours_eval.hidden_states(ids), ref_eval(ids)
-        diff = ((a - b).norm() / b.norm()).item()
+        errors = accuracy(ours, reference, ids[:1])
         ours.train(), reference.train()
 
         def forward(model, call):
@@ -110,7 +126,8 @@ def ratios(args: argparse.Namespace) -> None:
                                   "reference": forward_backward(reference, reference)}, args.reps)
         print(f"{length:>7} {batch:>5} {fwd['genolm'] * 1e3:>7.0f}/{fwd['reference'] * 1e3:<7.0f}"
               f" {fwd['reference'] / fwd['genolm']:>9.2f} {fb['genolm'] * 1e3:>7.0f}/{fb['reference'] * 1e3:<7.0f}"
-              f" {fb['reference'] / fb['genolm']:>9.2f} {diff:>12.1e}", flush=True)
+              f" {fb['reference'] / fb['genolm']:>9.2f} {errors['diff']:>9.1e} {errors['genolm']:>10.1e}"
+              f" {errors['reference']:>8.1e}", flush=True)
         del ours, reference
 
     if args.embed_length:

@@ -145,7 +145,7 @@ def main() -> None:
 
     print(f"{'workers':>8} {'loader/CPU step':>16} {'loader/GPU step':>16}")
     for workers, rate in rates.items():
-        print(f"{workers:>8} {rate / cpu_rate:>16.1f} {rate / gpu_rate:>16.2f}")
+        print(f"{workers:>8} {rate / cpu_rate:>16.4g} {rate / gpu_rate:>16.3g}")
     # Per worker from the runs with workers (a worker pays the transfer to the training process); 0 workers load
     # in the training process itself, between steps.
     with_workers = {w: r for w, r in rates.items() if w > 0} or rates
