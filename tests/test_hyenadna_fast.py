@@ -111,6 +111,23 @@ def test_model_matches_the_reference_path(seqlen, monkeypatch):
         assert rel_err(fast_grads[name], grad) < 1e-4, name  # float32 sums over 2 x L positions
 
 
+def test_training_step_under_bf16_autocast():
+    """bf16 autocast (the GPU path): the step runs, the FFTs stay float32, gradients stay close to float32's."""
+    torch.manual_seed(0)
+    model = HyenaDNA(small_config(embed_dropout=0.0))
+    ids = torch.randint(7, 11, (2, 300))
+    grads = []
+    for enabled in (False, True):
+        model.zero_grad(set_to_none=True)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=enabled):
+            hidden = model.hidden_states(ids)
+        hidden.float().square().mean().backward()
+        grads.append({n: p.grad.float() for n, p in model.named_parameters()})
+    for name, grad in grads[0].items():
+        assert torch.isfinite(grads[1][name]).all(), name
+        assert rel_err(grads[1][name], grad) < 0.1, name
+
+
 def eval_hidden(model, ids):
     with torch.no_grad():
         return model.hidden_states(ids)

@@ -502,7 +502,9 @@ class HyenaOperator(nn.Module):
         proj = torch.baddbmm(self.in_proj.bias.unsqueeze(-1), self.in_proj.weight.expand(u.shape[0], -1, -1),
                              u.transpose(1, 2))
         # The released causal short convolution (symmetric padding, first L outputs kept), computed directly.
-        proj = _CausalDepthwiseConv.apply(proj, self.short_filter.weight, self.short_filter.bias)
+        # Under autocast the projection is half precision: the filter follows it, as autocast's conv1d would.
+        proj = _CausalDepthwiseConv.apply(proj, self.short_filter.weight.to(proj.dtype),
+                                          self.short_filter.bias.to(proj.dtype))
         *gates, v = proj.split(self.d_model, dim=1)
 
         rounds = self.order - 1
