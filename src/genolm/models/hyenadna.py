@@ -483,7 +483,9 @@ class HyenaOperator(nn.Module):
         """The long filter [rounds, d_model, L] and, when it is constant here, its cached spectrum (else None)."""
         filter_is_constant = not self.training and not (
             torch.is_grad_enabled() and any(p.requires_grad for p in self.filter_fn.parameters()))
-        if not filter_is_constant:
+        # Weights created under inference_mode have no version counter to key the cache on: no cache for them.
+        cacheable = filter_is_constant and not any(p.is_inference() for p in self.filter_fn.parameters())
+        if not cacheable:
             self._filter_cache = None
             return self._long_filter(seqlen), None
         state = self._filter_state(seqlen)
