@@ -10,11 +10,18 @@ Two details matter for reproducing released checkpoints exactly:
   pre-norm residual network, but it decides where the embedding and residual dropouts sit in training;
 - the exponential modulation `shift` is 0.0 in the training code and 0.05 in the standalone / Hugging Face ports,
   and it is not recorded in released configs, so the loader takes it as an argument.
+
+It computes the reference's function within float32 rounding (closer to a float64 evaluation than the reference
+itself) but faster (docs/performance.md, benchmarks/bench_hyenadna.py): FFT sizes with small prime factors
+(`fft_size`), FFT and short convolutions with backward passes of their own, projections that read and write the
+convolutions' layout through GEMM strides instead of transposed copies, the eval-mode filter spectrum cached, and
+per-block activation checkpointing as a training option.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
 import os
@@ -26,6 +33,7 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+import torch.utils.checkpoint
 from safetensors import SafetensorError
 from safetensors.torch import load_file as load_safetensors
 from torch import Tensor, nn
@@ -72,6 +80,9 @@ class HyenaDNAConfig:
     hyena_dropout: float = 0.0
     residual_in_fp32: bool = True
     layer_norm_epsilon: float = 1e-5
+    # Training option, no effect on the function computed: recompute each block's activations in the backward
+    # pass instead of keeping them (memory per block falls to its input; the step costs one more forward).
+    activation_checkpointing: bool = False
 
     def __post_init__(self) -> None:
         if self.hyena_order < 2:
@@ -151,6 +162,8 @@ class HyenaDNAConfig:
             hyena_dropout=float(layer.get("dropout", 0.0)),
             residual_in_fp32=bool(d.get("residual_in_fp32", False)),
             layer_norm_epsilon=float(d.get("layer_norm_epsilon", 1e-5)),
+            # The released code checkpoints the mixer and the MLP separately; genolm checkpoints whole blocks.
+            activation_checkpointing=bool(d.get("checkpoint_mixer", False) and d.get("checkpoint_mlp", False)),
         )
 
     @classmethod
@@ -208,8 +221,8 @@ class HyenaDNAConfig:
             "layer_norm_epsilon": self.layer_norm_epsilon,
             "fused_mlp": False,
             "fused_dropout_add_ln": False,
-            "checkpoint_mixer": False,
-            "checkpoint_mlp": False,
+            "checkpoint_mixer": self.activation_checkpointing,
+            "checkpoint_mlp": self.activation_checkpointing,
         }
 
 
@@ -226,21 +239,131 @@ def _no_autocast(device: torch.device) -> torch.autocast:
     return torch.autocast(device_type=device.type, enabled=False)
 
 
-def fft_long_conv(u: Tensor, k: Tensor, skip: Tensor) -> Tensor:
+@functools.lru_cache(maxsize=None)
+def fft_size(seqlen: int) -> int:
+    """The FFT length for a causal convolution of two length-`seqlen` signals: the smallest 7-smooth
+    (2^a 3^b 5^c 7^d) multiple of 16 that is at least 2 * seqlen - 1.
+
+    2L - 1 points make the circular convolution linear (no wrap-around), hence causal. The reference uses exactly
+    2L, which for the fine-tuning lengths (context + 1) has large prime factors: 2,050 = 2 * 5^2 * 41 and
+    32,770 = 2 * 5 * 29 * 113 run 4x and 6x slower than the sizes chosen here. Smooth but odd or barely even sizes
+    are slow too (32,805 = 3^8 * 5 costs 3x 32,928 = 2^5 * 3 * 7^3 in MKL and pocketfft), hence the factor 16.
+    Powers of two are returned unchanged (L = 2^k gives 2^(k+1), the reference's size).
+    """
+    minimum = max(2 * int(seqlen) - 1, 16)
+    best = None
+    power7 = 16
+    while power7 < 2 * minimum:
+        power5 = power7
+        while power5 < 2 * minimum:
+            power3 = power5
+            while power3 < 2 * minimum:
+                size = power3
+                while size < minimum:
+                    size *= 2
+                best = size if best is None else min(best, size)
+                power3 *= 3
+            power5 *= 5
+        power7 *= 7
+    return best
+
+
+class _FFTConv(torch.autograd.Function):
+    """y = causal_conv(u, k)[:L] + skip * u over the last axis, with a backward of its own.
+
+    Autograd's backward of the plain rfft/irfft formulation runs a full complex FFT and re-pads; the gradients
+    here are correlations computed with one rfft of the output gradient and one irfft per input:
+    grad_u = irfft(G conj(K))[:L] + skip * g, grad_k = irfft(sum_b G conj(U))[:L], grad_skip = sum(g u).
+    All inputs are float32 (the caller leaves autocast first).
+    """
+
+    @staticmethod
+    def forward(ctx, u: Tensor, k: Tensor, skip: Tensor, n: int, k_f: Tensor | None) -> Tensor:
+        seqlen = u.shape[-1]
+        if k_f is None:
+            k_f = torch.fft.rfft(k, n=n)
+        u_f = torch.fft.rfft(u, n=n)
+        y = torch.fft.irfft(u_f * k_f, n=n)[..., :seqlen]
+        ctx.n = n
+        ctx.save_for_backward(u, u_f, k_f, skip)
+        return torch.addcmul(y, u, skip.unsqueeze(-1))
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        u, u_f, k_f, skip = ctx.saved_tensors
+        n, seqlen = ctx.n, u.shape[-1]
+        grad_u = grad_k = grad_skip = None
+        g_f = torch.fft.rfft(grad, n=n)
+        # Products with a lazily conjugated operand run ~6x slower than with a materialized one (CPU, torch 2.13).
+        if ctx.needs_input_grad[0]:
+            grad_u_f = g_f * k_f.conj().resolve_conj()
+            grad_u = torch.addcmul(torch.fft.irfft(grad_u_f, n=n)[..., :seqlen], grad, skip.unsqueeze(-1))
+        if ctx.needs_input_grad[1]:
+            cross = g_f * u_f.conj().resolve_conj()
+            cross = cross.sum(dim=tuple(range(cross.dim() - k_f.dim()))) if cross.dim() > k_f.dim() else cross
+            grad_k = torch.fft.irfft(cross, n=n)[..., :seqlen]
+        if ctx.needs_input_grad[2]:
+            grad_skip = torch.linalg.vecdot(grad, u).reshape(-1, u.shape[-2]).sum(dim=0)
+        return grad_u, grad_k, grad_skip, None, None
+
+
+def fft_long_conv(u: Tensor, k: Tensor, skip: Tensor, k_f: Tensor | None = None) -> Tensor:
     """Causal convolution of u [B, D, L] with k [D, L] via FFT, plus the per-channel skip term `skip * u`.
 
-    Zero-padding to 2L makes the circular FFT convolution linear, hence causal. The transform runs in float32
-    whatever the autocast state: half-precision FFTs are unsupported for most lengths and lose accuracy.
+    `k_f` is k's spectrum at `fft_size(L)` points when the caller has it already (the eval-mode cache). The
+    transform runs in float32 whatever the autocast state: half-precision FFTs are unsupported for most lengths
+    and lose accuracy.
     """
-    seqlen = u.shape[-1]
-    n = 2 * seqlen
+    n = fft_size(u.shape[-1])
     with _no_autocast(u.device):
-        u32 = u.float()
-        k_f = torch.fft.rfft(k.float(), n=n) / n
-        u_f = torch.fft.rfft(u32, n=n)
-        y = torch.fft.irfft(u_f * k_f, n=n, norm="forward")[..., :seqlen]
-        out = y + u32 * skip.float().unsqueeze(-1)
+        out = _FFTConv.apply(u.float(), k.float(), skip.float(), n, k_f)
     return out.to(u.dtype)
+
+
+class _CausalDepthwiseConv(torch.autograd.Function):
+    """y[c, t] = bias[c] + sum_j weight[c, j] x[c, t + j - (K - 1)] (zeros before the start), over x [B, C, L].
+
+    The released short filter is a depthwise Conv1d padded K - 1 on both sides of which the first L outputs are
+    kept; the same sum as K shifted multiply-adds costs a third of oneDNN's depthwise kernel on CPU forward and a
+    tenth backward, and computes no outputs past L.
+    """
+
+    @staticmethod
+    def forward(ctx, x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
+        taps = weight.shape[-1]
+        seqlen = x.shape[-1]
+        w = weight.reshape(weight.shape[0], taps, 1)
+        out = torch.addcmul(bias.unsqueeze(-1), x, w[:, taps - 1])
+        for j in range(taps - 1):
+            shift = taps - 1 - j
+            if shift < seqlen:
+                out[..., shift:].addcmul_(x[..., :seqlen - shift], w[:, j])
+        ctx.save_for_backward(x, weight)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        x, weight = ctx.saved_tensors
+        taps = weight.shape[-1]
+        seqlen = x.shape[-1]
+        w = weight.reshape(weight.shape[0], taps, 1)
+        grad_x = grad_w = grad_b = None
+        if ctx.needs_input_grad[0]:
+            grad_x = grad * w[:, taps - 1]
+            for j in range(taps - 1):
+                shift = taps - 1 - j
+                if shift < seqlen:
+                    grad_x[..., :seqlen - shift].addcmul_(grad[..., shift:], w[:, j])
+        if ctx.needs_input_grad[1]:
+            grad_w = torch.zeros_like(weight)
+            for j in range(taps):
+                shift = taps - 1 - j
+                if shift < seqlen:
+                    # vecdot reduces without materializing the product (5x faster than mul + sum on CPU).
+                    grad_w[:, 0, j] = torch.linalg.vecdot(grad[..., shift:], x[..., :seqlen - shift]).sum(dim=0)
+        if ctx.needs_input_grad[2]:
+            grad_b = grad.sum(dim=(0, 2))
+        return grad_x, grad_w, grad_b
 
 
 class Sin(nn.Module):
@@ -320,7 +443,12 @@ class HyenaFilter(nn.Module):
 
 
 class HyenaOperator(nn.Module):
-    """Order-N Hyena: projections, short causal conv, then N-1 rounds of gating and implicit long convolution."""
+    """Order-N Hyena: projections, short causal conv, then N-1 rounds of gating and implicit long convolution.
+
+    In eval mode without gradients for the filter (embedding, scoring, validation) the long filter and its
+    spectrum do not depend on the batch: they are computed once per length and kept until a filter weight
+    changes (in-place update, load_state_dict, a move to another device or dtype) or the module enters train().
+    """
 
     def __init__(self, config: HyenaDNAConfig):
         super().__init__()
@@ -334,22 +462,62 @@ class HyenaOperator(nn.Module):
                                       padding=config.short_filter_order - 1)
         self.dropout = nn.Dropout(config.hyena_dropout)
         self.filter_fn = HyenaFilter(config.d_model * (config.hyena_order - 1), config)
+        self._filter_cache: tuple | None = None
+
+    def train(self, mode: bool = True) -> HyenaOperator:
+        self._filter_cache = None
+        return super().train(mode)
+
+    def _filter_state(self, seqlen: int) -> tuple:
+        """What the filter and its spectrum depend on: every filter tensor's storage and version, and the length."""
+        tensors = [*self.filter_fn.parameters(), *self.filter_fn.buffers()]
+        return (seqlen, *((t.data_ptr(), t._version, t.dtype, t.device) for t in tensors))
+
+    def _long_filter(self, seqlen: int) -> Tensor:
+        rounds = self.order - 1
+        # Released filter channels interleave the rounds: channel c * rounds + o belongs to round o.
+        h = self.filter_fn.filter(seqlen)[0]
+        return h.transpose(0, 1).reshape(self.d_model, rounds, seqlen).transpose(0, 1)
+
+    def long_filter(self, seqlen: int) -> tuple[Tensor, Tensor | None]:
+        """The long filter [rounds, d_model, L] and, when it is constant here, its cached spectrum (else None)."""
+        filter_is_constant = not self.training and not (
+            torch.is_grad_enabled() and any(p.requires_grad for p in self.filter_fn.parameters()))
+        # Weights created under inference_mode have no version counter to key the cache on: no cache for them.
+        cacheable = filter_is_constant and not any(p.is_inference() for p in self.filter_fn.parameters())
+        if not cacheable:
+            self._filter_cache = None
+            return self._long_filter(seqlen), None
+        state = self._filter_state(seqlen)
+        if self._filter_cache is None or self._filter_cache[0] != state:
+            # Plain tensors even under inference_mode, so that a later call with gradients for u may save them.
+            with torch.inference_mode(False), torch.no_grad():
+                k = self._long_filter(seqlen)
+                with _no_autocast(k.device):
+                    k_f = torch.fft.rfft(k.float(), n=fft_size(seqlen))
+            self._filter_cache = (state, k, k_f)
+        return self._filter_cache[1], self._filter_cache[2]
 
     def forward(self, u: Tensor) -> Tensor:
         seqlen = u.shape[1]
-        proj = self.in_proj(u).transpose(1, 2)
-        # Symmetric padding then keeping the first L outputs makes the short convolution causal.
-        proj = self.short_filter(proj)[..., :seqlen]
+        # in_proj straight into the [B, channels, L] layout the convolutions read (no transposed copy).
+        proj = torch.baddbmm(self.in_proj.bias.unsqueeze(-1), self.in_proj.weight.expand(u.shape[0], -1, -1),
+                             u.transpose(1, 2))
+        # The released causal short convolution (symmetric padding, first L outputs kept), computed directly.
+        # Under autocast the projection is half precision: the filter follows it, as autocast's conv1d would.
+        proj = _CausalDepthwiseConv.apply(proj, self.short_filter.weight.to(proj.dtype),
+                                          self.short_filter.bias.to(proj.dtype))
         *gates, v = proj.split(self.d_model, dim=1)
 
         rounds = self.order - 1
-        # Released filter channels interleave the rounds: channel c * rounds + o belongs to round o.
-        k = self.filter_fn.filter(seqlen)[0].transpose(0, 1).reshape(self.d_model, rounds, seqlen).transpose(0, 1)
+        k, k_f = self.long_filter(seqlen)
         skip = self.filter_fn.bias.reshape(self.d_model, rounds).transpose(0, 1)
         for o, gate in enumerate(reversed(gates[1:])):
             v = self.dropout(v * gate)
-            v = fft_long_conv(v, k[o], skip[o])
-        return self.out_proj((v * gates[0]).transpose(1, 2))
+            v = fft_long_conv(v, k[o], skip[o], None if k_f is None else k_f[o])
+        # out_proj reads the [B, d_model, L] product as [B, L, d_model] through the batched GEMM's strides.
+        y = (v * gates[0]).transpose(1, 2)
+        return torch.baddbmm(self.out_proj.bias, y, self.out_proj.weight.t().expand(u.shape[0], -1, -1))
 
 
 class Mlp(nn.Module):
@@ -404,6 +572,7 @@ class Backbone(nn.Module):
     def __init__(self, config: HyenaDNAConfig):
         super().__init__()
         self.l_max = config.l_max
+        self.activation_checkpointing = config.activation_checkpointing
         self.embeddings = Embeddings(config)
         self.layers = nn.ModuleList([Block(config, first=i == 0) for i in range(config.n_layer)])
         self.drop_f = nn.Dropout(config.resid_dropout)
@@ -414,8 +583,13 @@ class Backbone(nn.Module):
             raise ValueError(f"sequence length {input_ids.shape[1]} exceeds the model's l_max {self.l_max}")
         hidden = self.embeddings(input_ids)
         residual = None
+        checkpointing = self.activation_checkpointing and self.training and torch.is_grad_enabled()
         for layer in self.layers:
-            hidden, residual = layer(hidden, residual)
+            if checkpointing:
+                # Non-reentrant checkpointing replays dropout with the saved RNG state: same gradients.
+                hidden, residual = torch.utils.checkpoint.checkpoint(layer, hidden, residual, use_reentrant=False)
+            else:
+                hidden, residual = layer(hidden, residual)
         dropped = self.drop_f(hidden)
         residual = dropped if residual is None else dropped + residual
         return self.ln_f(residual.to(self.ln_f.weight.dtype))
@@ -452,6 +626,11 @@ class HyenaDNA(nn.Module):
     def forward(self, input_ids: Tensor) -> Tensor:
         """Next-token logits [B, L, padded vocab]."""
         return self.lm_head(self.hidden_states(input_ids))
+
+    def set_activation_checkpointing(self, enabled: bool) -> None:
+        """Turn per-block activation checkpointing on or off (a training option; the config records it)."""
+        self.config = dataclasses.replace(self.config, activation_checkpointing=bool(enabled))
+        self.backbone.activation_checkpointing = bool(enabled)
 
     def num_parameters(self) -> int:
         # parameters() yields shared tensors once, so the tied head and the shared Sin count once.

@@ -2,8 +2,9 @@
 apply to it like to any other model.
 
 The model itself and its released-checkpoint layout (config.json + weights.ckpt, loaded by `from_released`) are
-genolm.models.hyenadna, bit-identical to the reference; this wrapper only adds the shared output type, layer
-groups and genolm's safetensors layout.
+genolm.models.hyenadna (the reference's function within float32 rounding, faster: docs/performance.md); this
+wrapper only adds the shared output type, layer groups, the activation-checkpointing switch and genolm's
+safetensors layout.
 """
 
 from __future__ import annotations
@@ -39,6 +40,11 @@ class HyenaDNALM(ZooModel):
         wrapper = cls(dataclasses.replace(released.config))
         wrapper.model = released
         return wrapper.eval()
+
+    def set_activation_checkpointing(self, enabled: bool) -> None:
+        """Per-block activation checkpointing for training (genolm.models.hyenadna.HyenaDNAConfig)."""
+        self.model.set_activation_checkpointing(enabled)
+        self.config = self.model.config
 
     @property
     def d_model(self) -> int:

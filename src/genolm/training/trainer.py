@@ -110,6 +110,8 @@ def build_tokenizer(spec: dict, train_sequences: list[str], seed: int) -> Any:
 def build_backbone(spec: dict, init: str, tokenizer: Any, seed: int) -> Any:
     model = dict(spec)
     name, checkpoint = model.pop("name", None), model.pop("checkpoint", None)
+    # A training option rather than architecture, so it applies to a loaded checkpoint too.
+    activation_checkpointing = model.pop("activation_checkpointing", None)
     # Fresh weights are drawn from the job's seed, so a rerun (or the same job on more processes) starts the same.
     L.seed_everything(seed, workers=True)
     try:
@@ -118,6 +120,10 @@ def build_backbone(spec: dict, init: str, tokenizer: Any, seed: int) -> Any:
         raise GenolmInputError("spec", f"key model: {error}") from None
     if checkpoint is not None and name is not None and backbone.name != name:
         raise GenolmInputError(checkpoint, f"holds a {backbone.name!r} model, the spec names {name!r}")
+    if activation_checkpointing is not None:
+        if not hasattr(backbone, "set_activation_checkpointing"):
+            raise GenolmInputError("spec", f"key model: {backbone.name!r} has no activation_checkpointing option")
+        backbone.set_activation_checkpointing(activation_checkpointing)
     if backbone.family not in ("sklearn", "copy") and backbone.config.vocab_size < tokenizer.vocab_size:
         raise GenolmInputError("spec", f"the model's vocabulary ({backbone.config.vocab_size}) is smaller than the "
                                        f"tokenizer's ({tokenizer.vocab_size})")
