@@ -291,3 +291,18 @@ def test_demo_task_inputs_are_rebuilt_byte_for_byte_and_carry_the_planted_promot
     for _, window in windows:  # Inr-like with its A at the TSS; TATA-box-like starting 28..32 bp upstream
         assert re.fullmatch("[CT][CT]A.[AT][CT][CT]", window[38:45])
         assert re.search("TATA[AT]A[AT][AG]", window[8:20])
+
+
+def test_chromatin_dataset_reads_the_bundle_archive(tmp_path):
+    import tarfile
+
+    files = _write_bundle(tmp_path, n=8)
+    bundle = tmp_path / "deepsea_train_bundle.v0.9.tar.gz"
+    with tarfile.open(bundle, "w:gz") as archive:
+        for path in files.values():
+            archive.add(path, arcname=f"deepsea_train/{path.name}")
+    run_genolm("chromatin-dataset", "--bundle", str(bundle), "--columns", "5", "6", "--seed", "1",
+               "--out", str(tmp_path / "out" / "shards"), "--labels", str(tmp_path / "l.json"), "--qc", str(tmp_path / "q.tsv"))
+    assert {s: len(read_shards(tmp_path / "out" / "shards", s)) for s in ("train", "val", "test")} == {
+        "train": 8, "val": 8, "test": 8}
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["shards"]  # the extracted files are gone

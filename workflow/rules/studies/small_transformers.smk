@@ -279,7 +279,7 @@ rule st_chromatin_dataset:
         qc=f"{ST}/qc/chromatin_dataset.tsv",
     params:
         seed=SEED,
-        files=lambda wc, input: shlex.join([arg for split in ("train", "val", "test") if split in input.keys()
+        files=lambda wc, input: shlex.join([arg for split in ("bundle", "train", "val", "test") if split in input.keys()
                                             for arg in (f"--{split}", input[split])]),
         args=st_chromatin_dataset_args(),
     log:

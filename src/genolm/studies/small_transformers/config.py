@@ -81,6 +81,10 @@ def _check_chromatin(study: dict, sources: dict, source: str) -> None:
     chromatin = study["chromatin"]
     if not chromatin["enabled"] or chromatin["source"] is None:
         return
+    if chromatin["bundle"] is not None:
+        _source_file(sources, f"key {KEY}.chromatin.bundle", {"source": chromatin["source"], "file": chromatin["bundle"]},
+                     source)
+        return _check_experiments(study, "chromatin", chromatin["context_length"], source)
     for split, name in chromatin["files"].items():
         _source_file(sources, f"key {KEY}.chromatin.files.{split}", {"source": chromatin["source"], "file": name},
                      source)

@@ -161,6 +161,8 @@ def st_chromatin_names(baseline):
 
 
 def st_chromatin_inputs():
+    if ST_CHROMATIN["bundle"]:
+        return {"bundle": source_file(ST_CHROMATIN["source"], ST_CHROMATIN["bundle"])}
     return {split: source_file(ST_CHROMATIN["source"], name) for split, name in ST_CHROMATIN["files"].items()}
 
 

@@ -10,9 +10,12 @@ HELP = ("DeepSEA train.mat (MATLAB 7.3) / valid.mat / test.mat (MATLAB v5) -> sh
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--train", type=Path, required=True, help="train.mat")
+    parser.add_argument("--bundle", type=Path,
+                        help="deepsea_train_bundle.v0.9.tar.gz: its train.mat, valid.mat and test.mat are read from it "
+                             "(extracted to a temporary directory beside --out)")
+    parser.add_argument("--train", type=Path, help="train.mat (without --bundle)")
     parser.add_argument("--val", type=Path, help="valid.mat")
-    parser.add_argument("--test", type=Path, required=True, help="test.mat")
+    parser.add_argument("--test", type=Path, help="test.mat")
     for split in ("train", "val", "test"):
         parser.add_argument(f"--max-{split}", type=int, help=f"keep the first examples of the {split} file")
     parser.add_argument("--columns", type=int, nargs="+", help="label columns to keep (default: all 919)")
@@ -23,6 +26,49 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
+    import tempfile
+
+    from genolm.errors import GenolmInputError
+
+    if args.bundle is None:
+        if args.train is None or args.test is None:
+            raise GenolmInputError("--train/--test", "give the bundle's train.mat and test.mat, or --bundle")
+        return _build(args)
+    if args.train or args.val or args.test:
+        raise GenolmInputError("--bundle", "give either the bundle or its .mat files, not both")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".deepsea-", dir=args.out.parent) as tmp:
+        found = extract_bundle(args.bundle, Path(tmp))
+        args.train, args.val, args.test = found["train.mat"], found.get("valid.mat"), found["test.mat"]
+        return _build(args)
+
+
+def extract_bundle(bundle: Path, into: Path) -> dict[str, Path]:
+    """The bundle's train.mat / valid.mat / test.mat (members anywhere in the archive), extracted into `into`."""
+    import tarfile
+
+    from genolm.errors import GenolmInputError
+
+    wanted = {"train.mat", "valid.mat", "test.mat"}
+    found: dict[str, Path] = {}
+    try:
+        with tarfile.open(bundle) as archive:
+            for member in archive:
+                name = Path(member.name).name
+                if member.isfile() and name in wanted and name not in found:
+                    with archive.extractfile(member) as source, open(into / name, "wb") as target:
+                        while chunk := source.read(1 << 24):
+                            target.write(chunk)
+                    found[name] = into / name
+    except (tarfile.TarError, OSError, EOFError) as error:
+        raise GenolmInputError(bundle, f"cannot read the archive: {error}") from None
+    missing = {"train.mat", "test.mat"} - set(found)
+    if missing:
+        raise GenolmInputError(bundle, f"no {', '.join(sorted(missing))} in the archive")
+    return found
+
+
+def _build(args) -> int:
     import numpy as np
 
     from genolm.atomic import atomic_file
