@@ -253,10 +253,10 @@ def test_small_transformers_end_to_end(e2e_local_run):
     assert set(table.filter(pl.col("task") == "pretraining")["experiment"]) == {
         "pretrain/mito-longformer-9mer", "pretrain/hg38-longformer-9mer"}
     tss = table.filter(pl.col("task") == "tss_localization")
-    assert set(tss["experiment"]) == {"hg38", "untrained"} and set(tss["seed"]) == set(config["seeds"])
+    assert set(tss["experiment"]) == {"tss/hg38", "tss/untrained"} and set(tss["seed"]) == set(config["seeds"])
     assert {"accuracy/human", "accuracy/synthetic", "position_prior_accuracy/synthetic"} <= set(tss["metric"])
     chromatin = table.filter((pl.col("task") == "chromatin_profiles") & (pl.col("split") == "test"))
-    assert set(chromatin["experiment"]) == {"hg38", "untrained", "kmer-LR"}
+    assert set(chromatin["experiment"]) == {"chromatin/hg38", "chromatin/untrained", "chromatin/kmer-LR"}
     assert {"auroc_macro", "auroc_group/DNase", "auroc_group/TF", "auroc_group/Histone"} <= set(chromatin["metric"])
     text = (e2e_local_run / "results/small_transformers/tables/tables.md").read_text()
     assert all(f"Table 5.{n}" in text for n in (1, 2, 3, 4))

@@ -249,25 +249,27 @@ def test_tables_pivot_tss_and_chromatin_beside_the_thesis(tmp_path):
         for organism, split in (("human", "test"), ("human", "all"), ("synthetic", "all")):
             for measure, value in (("accuracy", acc), ("position_prior_accuracy", 0.1), ("chance_accuracy", 0.02),
                                    ("examples", 40)):
-                rows.append(_row("tss_localization", "hg38", seed, split, "best", f"{measure}/{organism}", value))
+                rows.append(_row("tss_localization", "tss/hg38", seed, split, "best", f"{measure}/{organism}", value))
         for metric, value in (("loss", 0.5), ("auroc_macro", 0.7 + seed / 10), ("auroc_group/DNase", 0.8),
                               ("auroc_group/TF", 0.9), ("auroc_group/Histone", 0.6), ("f1_macro", 0.3)):
-            rows.append(_row("chromatin_profiles", "hg38", seed, "test", "best", metric, value))
-            rows.append(_row("chromatin_profiles", "hg38", seed, "test", "last", metric, 0.0))
+            rows.append(_row("chromatin_profiles", "chromatin/hg38", seed, "test", "best", metric, value))
+            rows.append(_row("chromatin_profiles", "chromatin/hg38", seed, "test", "last", metric, 0.0))
+    # a species experiment of the same name: the task prefix keeps every row's key unique
+    rows.append(_row("species_12s", "hg38", 1, "test", "best", "loss", 1.0))
     path = tmp_path / "m.parquet"
     pl.DataFrame(rows, schema=METRICS_SCHEMA).write_parquet(path)
-    run_genolm("small-transformers-tables", "--metrics", str(path), "--tss-languages", json.dumps({"hg38": "hg38"}),
-               "--chromatin-languages", json.dumps({"hg38": "hg38"}), "--markdown", str(tmp_path / "t.md"),
+    run_genolm("small-transformers-tables", "--metrics", str(path), "--tss-languages", json.dumps({"tss/hg38": "hg38"}),
+               "--chromatin-languages", json.dumps({"chromatin/hg38": "hg38"}), "--markdown", str(tmp_path / "t.md"),
                "--tsv", str(tmp_path / "t.tsv"), "--figure-dir", str(tmp_path))
     text = (tmp_path / "t.md").read_text()
-    assert "| human | all | hg38 | hg38 | 2 | 40 | 0.7000 ± 0.1414 | 0.1000 | 0.0200 | 0.9632 |" in text
-    assert "| human | test | hg38 | hg38 | 2 | 40 | 0.7000 ± 0.1414 | 0.1000 | 0.0200 | — |" in text
+    assert "| human | all | hg38 | tss/hg38 | 2 | 40 | 0.7000 ± 0.1414 | 0.1000 | 0.0200 | 0.9632 |" in text
+    assert "| human | test | hg38 | tss/hg38 | 2 | 40 | 0.7000 ± 0.1414 | 0.1000 | 0.0200 | — |" in text
     assert "| P_falciparum | all | hg38 | (not run) |" in text
-    assert ("| hg38 | hg38 | longformer-small | 2 | 0.5000 ± 0.0000 | 0.8500 ± 0.0707 | 0.8000 ± 0.0000 | "
+    assert ("| hg38 | chromatin/hg38 | longformer-small | 2 | 0.5000 ± 0.0000 | 0.8500 ± 0.0707 | 0.8000 ± 0.0000 | "
             "0.9000 ± 0.0000 | 0.6000 ± 0.0000 | 0.4678 | 0.7161 | 0.8570 | 0.9218 | 0.8489 |") in text
     assert "| DeepSEA (baseline) | (not run) |" in text
     long = pl.read_csv(tmp_path / "t.tsv", separator="\t", schema_overrides={"table": pl.Utf8})
-    assert set(long["table"]) == {"5.2", "5.4"}
+    assert set(long["table"]) == {"5.2", "5.3", "5.4"}
     assert (tmp_path / "tss_localization.png").stat().st_size > 10_000
     assert (tmp_path / "chromatin_profiles.png").stat().st_size > 10_000
 

@@ -244,7 +244,7 @@ rule st_tss_finetune:
     shell:
         "python -m genolm train --spec {params.spec:q} --shards {input.shards:q} --seed {wildcards.seed}"
         " --out {params.job_dir:q} --plots {params.plots:q} --study small_transformers --task tss_localization"
-        " --experiment {wildcards.experiment} {params.names} {params.tracking} > {log:q} 2>&1"
+        " --experiment tss/{wildcards.experiment} {params.names} {params.tracking} > {log:q} 2>&1"
 
 
 rule st_tss_evaluate:
@@ -320,7 +320,7 @@ rule st_chromatin_finetune:
     shell:
         "python -m genolm train --spec {params.spec:q} --shards {input.shards:q} --seed {wildcards.seed}"
         " --out {params.job_dir:q} --plots {params.plots:q} --study small_transformers --task chromatin_profiles"
-        " --experiment {wildcards.experiment} {params.names} {params.tracking} > {log:q} 2>&1"
+        " --experiment chromatin/{wildcards.experiment} {params.names} {params.tracking} > {log:q} 2>&1"
 
 
 rule st_chromatin_baseline:
@@ -346,7 +346,7 @@ rule st_chromatin_baseline:
     shell:
         "python -m genolm chromatin-baseline --shards {input.shards:q} --labels {input.labels:q} {params.args}"
         " --seed {wildcards.seed} --out {output.metrics:q} --study small_transformers --task chromatin_profiles"
-        " --experiment {wildcards.experiment} > {log:q} 2>&1"
+        " --experiment chromatin/{wildcards.experiment} > {log:q} 2>&1"
 
 
 rule st_tables:
@@ -367,9 +367,10 @@ rule st_tables:
     params:
         languages=json.dumps({name: st_specs.language(ST_STUDY, name) for name in ST_STUDY["species"]["experiments"]}),
         task_languages=shlex.join(
-            ["--tss-languages", json.dumps({n: st_specs.task_language(ST_STUDY, "tss", n) for n in st_tss_experiments()}),
+            ["--tss-languages",
+             json.dumps({f"tss/{n}": st_specs.task_language(ST_STUDY, "tss", n) for n in st_tss_experiments()}),
              "--chromatin-languages",
-             json.dumps({n: st_specs.task_language(ST_STUDY, "chromatin", n) for n in ST_CHROMATIN["experiments"]})]
+             json.dumps({f"chromatin/{n}": st_specs.task_language(ST_STUDY, "chromatin", n) for n in ST_CHROMATIN["experiments"]})]
         ),
         examples=lambda wc, input: f"--examples {shlex.quote(input.examples)}" if input.examples else "",
         figure_dir=lambda wc, output: str(Path(output.figures[0]).parent),
