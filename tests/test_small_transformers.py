@@ -241,7 +241,8 @@ def test_tables_pivot_mean_sd_and_thesis_columns(tmp_path):
 # ---- the study end to end -------------------------------------------------------------------------------------
 @pytest.mark.slow
 def test_small_transformers_end_to_end(e2e_local_run):
-    """The study's rules in the shared tiny e2e run: corpora, pretraining, the species task with every arm, tables."""
+    """The study's rules in the shared tiny e2e run: corpora, pretraining, the species, TSS and chromatin tasks with
+    every arm, tables."""
     config = yaml.safe_load((REPO / "tests/e2e/config.yaml").read_text())
     table = pl.read_csv(e2e_local_run / "results/tables/metrics.tsv", separator="\t").filter(
         pl.col("study") == "small_transformers")
@@ -251,9 +252,16 @@ def test_small_transformers_end_to_end(e2e_local_run):
     assert {"accuracy", "top5_accuracy", "loss"} <= set(species["metric"])
     assert set(table.filter(pl.col("task") == "pretraining")["experiment"]) == {
         "pretrain/mito-longformer-9mer", "pretrain/hg38-longformer-9mer"}
+    tss = table.filter(pl.col("task") == "tss_localization")
+    assert set(tss["experiment"]) == {"tss/hg38", "tss/untrained"} and set(tss["seed"]) == set(config["seeds"])
+    assert {"accuracy/human", "accuracy/synthetic", "position_prior_accuracy/synthetic"} <= set(tss["metric"])
+    chromatin = table.filter((pl.col("task") == "chromatin_profiles") & (pl.col("split") == "test"))
+    assert set(chromatin["experiment"]) == {"chromatin/hg38", "chromatin/untrained", "chromatin/kmer-LR"}
+    assert {"auroc_macro", "auroc_group/DNase", "auroc_group/TF", "auroc_group/Histone"} <= set(chromatin["metric"])
     text = (e2e_local_run / "results/small_transformers/tables/tables.md").read_text()
-    assert "Table 5.3" in text and "Table 5.1" in text
-    assert (e2e_local_run / "results/plots/small_transformers/species_12s.png").exists()
+    assert all(f"Table 5.{n}" in text for n in (1, 2, 3, 4))
+    for figure in ("species_12s", "tss_localization", "chromatin_profiles"):
+        assert (e2e_local_run / f"results/plots/small_transformers/{figure}.png").exists()
 
 
 def test_top5_accuracy_is_not_merged_with_top1():

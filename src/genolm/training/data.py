@@ -42,6 +42,9 @@ class WindowDataset(Dataset):
             if label_column == "target_sequence":  # a sequence-to-sequence target: strings, not class ids
                 self.labels = np.asarray(table.column(label_column).to_pylist(), dtype=object)
                 return
+            if label_column == "targets":  # a multi-label vector per example
+                self.labels = np.asarray(table.column(label_column).to_pylist(), dtype=np.float32)
+                return
             self.labels = np.asarray(table.column(label_column).to_pylist(), dtype=np.int64)
             if len(self.labels) and (self.labels < 0).any():
                 raise GenolmInputError(shards, f"split {split!r} has windows with a negative {label_column}")
@@ -61,6 +64,8 @@ class WindowDataset(Dataset):
         if self.labels is None:
             return self.sequences[index], -1
         label = self.labels[index]
+        if isinstance(label, np.ndarray):
+            return self.sequences[index], label
         return self.sequences[index], label if isinstance(label, str) else int(label)
 
 

@@ -15,7 +15,7 @@ import lightning as L
 import torchmetrics
 from torch import Tensor, nn
 
-from genolm.models.heads import TaskModel
+from genolm.models.heads import MultiLabelHead, TaskModel
 from genolm.objectives import Objective
 from genolm.training.optim import build_optimizer
 
@@ -87,6 +87,7 @@ class FinetuneModule(OptimizedModule):
         self.test_metrics = metrics.clone(prefix="test/")
         self.keep_predictions = False
         self.predictions: list[Tensor] = []
+        self.multilabel = isinstance(task.head, MultiLabelHead)
 
     def on_train_epoch_start(self) -> None:
         if self.frozen:
@@ -99,13 +100,15 @@ class FinetuneModule(OptimizedModule):
     def training_step(self, batch, batch_idx):
         logits, loss = self._step(batch)
         self.log("train/loss", loss, prog_bar=True)
-        self.log("train/accuracy", (logits.argmax(-1) == batch["labels"]).float().mean())
+        if not self.multilabel:
+            self.log("train/accuracy", (logits.argmax(-1) == batch["labels"]).float().mean())
         self.log_lr()
         return loss
 
     def _evaluate(self, batch, split: str, metrics: torchmetrics.MetricCollection) -> None:
         logits, loss = self._step(batch)
-        probabilities = logits.float().softmax(-1)
+        # Independent labels (MultiLabelHead) are sigmoids; classes and token positions a softmax.
+        probabilities = logits.float().sigmoid() if self.multilabel else logits.float().softmax(-1)
         metrics.update(probabilities, batch["labels"])
         if self.keep_predictions:
             self.predictions.append(probabilities.detach().cpu())

@@ -7,6 +7,7 @@ A job is one spec (schema: `$defs/train_spec` in genolm/schemas/config.schema.ya
     objective: {name: kmer_mlm, k: 6}                  # pretraining ... or
     head: {name: classification, pooling: mean, label_names: [Lung, Lymphoid]}   # fine-tuning, or
     head: {name: generation, num_beams: 5, top_k: [5]}  # sequence-to-sequence (`target_sequence` column)
+    head: {name: multilabel, label_names: [...], label_groups: {DNase: [...]}, pos_weight: 8}  # `targets` vectors
     init: pretrained | random | frozen | gradual       # genolm.training.init_modes
     context_length: 512                                # tokens per input, special tokens included
     label_fraction: 0.01                               # scarce labels (genolm.datasets.labels)
@@ -67,9 +68,10 @@ from genolm.config import load_schema, validate_config
 from genolm.datasets.labels import labelled_subset
 from genolm.datasets.shards import read_manifest
 from genolm.errors import GenolmInputError
-from genolm.metrics import classification_metrics, generation_metrics, group_metrics, localization_metrics
+from genolm.metrics import (classification_metrics, generation_metrics, group_metrics, localization_metrics,
+                            multilabel_metrics)
 from genolm.models.base import end_of_sequence_id
-from genolm.models.heads import ClassificationHead, SplitConcatHead, TaskModel, TokenLocalizationHead
+from genolm.models.heads import ClassificationHead, MultiLabelHead, SplitConcatHead, TaskModel, TokenLocalizationHead
 from genolm.objectives import Objective
 from genolm.objectives import build as build_objective
 from genolm.objectives.base import encode
@@ -139,6 +141,10 @@ def build_head(spec: dict, d_model: int) -> nn.Module | None:
     labels = spec.get("label_names")
     if not labels:
         raise GenolmInputError("spec", f"key head: a {name} head needs label_names")
+    if name == "multilabel":
+        # One weight for every label's positives (the thesis' 8, after BigBird); 1 = plain binary cross-entropy.
+        return MultiLabelHead(d_model, len(labels), pooling=spec["pooling"], hidden_size=spec["hidden_size"],
+                              dropout=spec["dropout"], pos_weight=[spec["pos_weight"]] * len(labels))
     if name == "split_concat":
         return SplitConcatHead(d_model, len(labels), pooling=spec["pooling"], hidden_size=spec["hidden_size"] or 512,
                                dropout=spec["dropout"])
@@ -173,6 +179,9 @@ class Collator:
             ids, mask = ids.view(len(sequences), 2, -1), mask.view(len(sequences), 2, -1)
         else:
             ids, mask = encode(self.tokenizer, sequences, self.max_length)
+        if self.head == "multilabel":
+            return {"input_ids": ids, "attention_mask": mask,
+                    "labels": torch.from_numpy(np.stack(targets).astype(np.float32))}
         if self.head == "localization":
             targets = [site_token_index(self.tokenizer, s, t) for s, t in zip(sequences, targets)]
             if max(targets) >= self.max_length:
@@ -390,7 +399,7 @@ class TrainingJob:
 
 
 def label_column(head_name: str | None) -> str:
-    return {"localization": "anchor_offset", "generation": "target_sequence"}.get(head_name, "label")
+    return {"localization": "anchor_offset", "generation": "target_sequence", "multilabel": "targets"}.get(head_name, "label")
 
 
 def prepare(spec: dict, *, shards: Path, seed: int) -> TrainingJob:
@@ -464,6 +473,7 @@ def run_job(job: TrainingJob, *, job_dir: Path, run: TrackedRun | None, plots: P
         run.log_params({"spec": spec, "seed": job.seed, "model_parameters": backbone.num_parameters(), **context})
     callbacks: list[L.Callback] = []
     localization = job.head_name == "localization"
+    multilabel = job.head_name == "multilabel"
     if job.objective is not None:
         module: L.LightningModule = PretrainModule(backbone, job.objective, spec["training"])
         collate = Collator(tokenizer, spec["context_length"], objective=job.objective)
@@ -483,13 +493,18 @@ def run_job(job: TrainingJob, *, job_dir: Path, run: TrackedRun | None, plots: P
             # From the top of what the head reads: an encoder-decoder's classifier reads the encoder only.
             groups = getattr(backbone, "encoder_layer_groups", backbone.layer_groups)()
             callbacks.append(GradualUnfreezing(backbone, spec["unfreeze_every_n_steps"], groups=groups))
-        metrics = (localization_metrics(spec["context_length"], spec["head"]["top_k"]) if localization
-                   else classification_metrics(len(spec["head"]["label_names"]), spec["head"]["top_k"]))
+        if localization:
+            metrics = localization_metrics(spec["context_length"], spec["head"]["top_k"])
+        elif multilabel:
+            metrics = multilabel_metrics(spec["head"]["label_names"], spec["head"].get("label_groups"))
+        else:
+            metrics = classification_metrics(len(spec["head"]["label_names"]), spec["head"]["top_k"])
         module = FinetuneModule(TaskModel(backbone, job.head), metrics, spec["training"], frozen=spec["init"] == "frozen")
         collate = Collator(tokenizer, spec["context_length"], head=job.head_name)
         if "val" in job.eval_splits:
             callbacks.append(ModelCheckpoint(dirpath=job_dir / "checkpoints", filename="best", mode="max",
-                                             monitor="val/accuracy" if localization else "val/balanced_accuracy",
+                                             monitor="val/accuracy" if localization else
+                                             "val/auroc_macro" if multilabel else "val/balanced_accuracy",
                                              save_top_k=1, save_on_train_epoch_end=False, enable_version_counter=False))
 
     data = WindowDataModule(job.shards, collate=collate, batch_size=spec["training"]["batch_size"],

@@ -6,7 +6,11 @@
 #     -> st_pretrain (tokenizer learnt on the corpus, MLM or MLM + SOP; once per job)
 #   st_species_dataset (one 12S per species + corrupted copies, 81/9/10) -> st_species_spec
 #     -> st_species_finetune (per experiment and seed: mito / untrained / hg38 init, k-mer LR baseline)
-#   -> st_tables (the thesis' Tables 5.1 and 5.3 beside its numbers; a figure per task with the seed spread)
+#   st_tss_dataset (per organism: EPDnew BED + assembly -> strand-aware TSS windows) -> st_tss_finetune (per
+#     experiment and seed, trained on one organism) -> st_tss_evaluate (accuracy per organism, position prior)
+#   st_chromatin_dataset (DeepSEA .mat -> shards with label vectors) -> st_chromatin_spec -> st_chromatin_finetune
+#     (multi-label head; k-mer LR per label as baseline)
+#   -> st_tables (the thesis' Tables 5.1-5.4 beside its numbers; a figure per task with the seed spread)
 
 include: "small_transformers/common.smk"
 
@@ -15,8 +19,13 @@ if ST_STUDY["enabled"]:
     for st_corpus_spec in ST_STUDY["corpora"].values():
         if st_corpus_spec["kind"] == "reference":
             REFERENCE_FILES[st_corpus_spec["source"]] = st_corpus_spec["file"]
-    METRIC_TABLES["small_transformers"] = st_pretraining_metrics() + st_species_runs()
-    FINAL_OUTPUTS["small_transformers"] = st_pretraining_metrics() + st_species_runs() + [
+    for st_organism in st_tss_organisms():
+        st_assembly = ST_TSS["organisms"][st_organism]["assembly"]
+        if REFERENCE_FILES.setdefault(st_assembly["source"], st_assembly["file"]) != st_assembly["file"]:
+            raise ValueError(f"studies.small_transformers.tss.organisms.{st_organism}.assembly: source "
+                             f"{st_assembly['source']!r} is already prepared from {REFERENCE_FILES[st_assembly['source']]!r}")
+    METRIC_TABLES["small_transformers"] = st_pretraining_metrics() + st_species_runs() + st_tss_runs() + st_chromatin_runs()
+    FINAL_OUTPUTS["small_transformers"] = METRIC_TABLES["small_transformers"] + [
         f"{ST}/tables/tables.md",
         f"{ST}/tables/tables.tsv",
     ] + [f"{RESULTS}/plots/small_transformers/{task}.png" for task in st_figure_tasks()]
@@ -187,10 +196,165 @@ rule st_species_finetune:
         " --experiment {wildcards.experiment} {params.names} {params.tracking} > {log:q} 2>&1"
 
 
+rule st_tss_dataset:
+    input:
+        unpack(st_tss_dataset_inputs),
+    output:
+        shards=directory(f"{ST}/tss/shards/{{organism}}"),
+        qc=f"{ST}/qc/tss_dataset_{{organism}}.tsv",
+    params:
+        seed=SEED,
+        args=st_tss_dataset_args,
+    wildcard_constraints:
+        organism=r"[^/]+",
+    log:
+        f"{ST}/logs/tss_dataset_{{organism}}.log",
+    conda:
+        "../../../envs/data.yaml"
+    shell:
+        "python -m genolm tss-dataset --bed {input.bed:q} --assembly {input.assembly:q} --organism {wildcards.organism}"
+        " {params.args} --seed {params.seed} --out {output.shards:q} --qc {output.qc:q} > {log:q} 2>&1"
+
+
+rule st_tss_finetune:
+    input:
+        shards=lambda wc: f"{ST}/tss/shards/{st_tss_train_organism()}",
+        weights=lambda wc: f"{st_pretrain_dir(ST_TSS['experiments'][wc.experiment]['init_from'])}/model.safetensors",
+    output:
+        metrics=f"{ST}/tss/runs/{{experiment}}/seed{{seed}}/metrics.parquet",
+        model=f"{ST}/tss/runs/{{experiment}}/seed{{seed}}/model/head.safetensors",
+    params:
+        job_dir=lambda wc: f"{ST}/tss/runs/{wc.experiment}/seed{wc.seed}",
+        plots=lambda wc: f"{RESULTS}/plots/small_transformers/tss_{wc.experiment}/seed{wc.seed}",
+        spec=st_tss_spec,
+        names=lambda wc: shlex.join(["--model-name", st_specs.task_model_name(ST_STUDY, "tss", wc.experiment),
+                                     "--tokenizer-name", st_specs.task_tokenizer_name(ST_STUDY, "tss", wc.experiment)]),
+        tracking=lambda wc: tracking_args("st_tss_finetune", experiment=wc.experiment, seed=wc.seed),
+    log:
+        f"{ST}/logs/tss_{{experiment}}_seed{{seed}}.log",
+    benchmark:
+        f"{ST}/benchmarks/tss_{{experiment}}_seed{{seed}}.tsv"
+    threads: ST_THREADS
+    resources:
+        **training_gpu_resources(),
+        mem_mb=training_mem_mb(config["compute"]["training_mem_mb"]),
+        runtime=config["compute"]["training_runtime_min"],
+    conda:
+        "../../../envs/train.yaml"
+    shell:
+        "python -m genolm train --spec {params.spec:q} --shards {input.shards:q} --seed {wildcards.seed}"
+        " --out {params.job_dir:q} --plots {params.plots:q} --study small_transformers --task tss_localization"
+        " --experiment tss/{wildcards.experiment} {params.names} {params.tracking} > {log:q} 2>&1"
+
+
+rule st_tss_evaluate:
+    input:
+        metrics=f"{ST}/tss/runs/{{experiment}}/seed{{seed}}/metrics.parquet",
+        model=f"{ST}/tss/runs/{{experiment}}/seed{{seed}}/model/head.safetensors",
+        train=lambda wc: f"{ST}/tss/shards/{st_tss_train_organism()}",
+        organisms=[f"{ST}/tss/shards/{organism}" for organism in st_tss_organisms()],
+    output:
+        f"{ST}/tss/runs/{{experiment}}/seed{{seed}}/organisms.parquet",
+    params:
+        job_dir=lambda wc: f"{ST}/tss/runs/{wc.experiment}/seed{wc.seed}",
+        organisms=st_tss_organism_args,
+    log:
+        f"{ST}/logs/tss_evaluate_{{experiment}}_seed{{seed}}.log",
+    benchmark:
+        f"{ST}/benchmarks/tss_evaluate_{{experiment}}_seed{{seed}}.tsv"
+    threads: ST_THREADS
+    conda:
+        "../../../envs/train.yaml"
+    shell:
+        "python -m genolm tss-evaluate --job-dir {params.job_dir:q} --organism {params.organisms}"
+        " --train-shards {input.train:q} --out {output:q} > {log:q} 2>&1"
+
+
+rule st_chromatin_dataset:
+    input:
+        **st_chromatin_inputs(),
+    output:
+        shards=directory(f"{ST}/chromatin/shards"),
+        labels=f"{ST}/chromatin/labels.json",
+        qc=f"{ST}/qc/chromatin_dataset.tsv",
+    params:
+        seed=SEED,
+        files=lambda wc, input: shlex.join([arg for split in ("bundle", "train", "val", "test") if split in input.keys()
+                                            for arg in (f"--{split}", input[split])]),
+        args=st_chromatin_dataset_args(),
+    log:
+        f"{ST}/logs/chromatin_dataset.log",
+    conda:
+        "../../../envs/data.yaml"
+    shell:
+        "python -m genolm chromatin-dataset {params.files} {params.args} --seed {params.seed} --out {output.shards:q}"
+        " --labels {output.labels:q} --qc {output.qc:q} > {log:q} 2>&1"
+
+
+rule st_chromatin_finetune:
+    input:
+        shards=f"{ST}/chromatin/shards",
+        weights=lambda wc: f"{st_pretrain_dir(ST_CHROMATIN['experiments'][wc.experiment]['init_from'])}/model.safetensors",
+    output:
+        metrics=f"{ST}/chromatin/runs/{{experiment}}/seed{{seed}}/metrics.parquet",
+    wildcard_constraints:
+        experiment=st_chromatin_names(baseline=False),
+    params:
+        job_dir=lambda wc: f"{ST}/chromatin/runs/{wc.experiment}/seed{wc.seed}",
+        plots=lambda wc: f"{RESULTS}/plots/small_transformers/chromatin_{wc.experiment}/seed{wc.seed}",
+        spec=st_chromatin_spec,
+        names=lambda wc: shlex.join(["--model-name", st_specs.task_model_name(ST_STUDY, "chromatin", wc.experiment),
+                                     "--tokenizer-name", st_specs.task_tokenizer_name(ST_STUDY, "chromatin", wc.experiment)]),
+        tracking=lambda wc: tracking_args("st_chromatin_finetune", experiment=wc.experiment, seed=wc.seed),
+    log:
+        f"{ST}/logs/chromatin_{{experiment}}_seed{{seed}}.log",
+    benchmark:
+        f"{ST}/benchmarks/chromatin_{{experiment}}_seed{{seed}}.tsv"
+    threads: ST_THREADS
+    resources:
+        **training_gpu_resources(),
+        mem_mb=training_mem_mb(config["compute"]["training_mem_mb"]),
+        runtime=config["compute"]["training_runtime_min"],
+    conda:
+        "../../../envs/train.yaml"
+    shell:
+        "python -m genolm train --spec {params.spec:q} --shards {input.shards:q} --seed {wildcards.seed}"
+        " --out {params.job_dir:q} --plots {params.plots:q} --study small_transformers --task chromatin_profiles"
+        " --experiment chromatin/{wildcards.experiment} {params.names} {params.tracking} > {log:q} 2>&1"
+
+
+rule st_chromatin_baseline:
+    input:
+        shards=f"{ST}/chromatin/shards",
+        labels=f"{ST}/chromatin/labels.json",
+    output:
+        metrics=f"{ST}/chromatin/runs/{{experiment}}/seed{{seed}}/metrics.parquet",
+    wildcard_constraints:
+        experiment=st_chromatin_names(baseline=True),
+    params:
+        args=lambda wc: shlex.join(
+            ["--k", str(ST_CHROMATIN["experiments"][wc.experiment]["model"].get("k", 6)),
+             "--C", str(ST_CHROMATIN["experiments"][wc.experiment]["model"].get("C", 1.0)),
+             "--context-length", str(ST_CHROMATIN["context_length"])]
+        ),
+    log:
+        f"{ST}/logs/chromatin_{{experiment}}_seed{{seed}}.log",
+    benchmark:
+        f"{ST}/benchmarks/chromatin_{{experiment}}_seed{{seed}}.tsv"
+    conda:
+        "../../../envs/train.yaml"
+    shell:
+        "python -m genolm chromatin-baseline --shards {input.shards:q} --labels {input.labels:q} {params.args}"
+        " --seed {wildcards.seed} --out {output.metrics:q} --study small_transformers --task chromatin_profiles"
+        " --experiment chromatin/{wildcards.experiment} > {log:q} 2>&1"
+
+
 rule st_tables:
     input:
         pretraining=st_pretraining_metrics(),
         species=st_species_runs(),
+        tss=st_tss_runs(),
+        chromatin=st_chromatin_runs(),
         examples=f"{ST}/species/examples.parquet" if ST_STUDY["species"]["enabled"] else [],
     output:
         markdown=f"{ST}/tables/tables.md",
@@ -202,6 +366,12 @@ rule st_tables:
         ],
     params:
         languages=json.dumps({name: st_specs.language(ST_STUDY, name) for name in ST_STUDY["species"]["experiments"]}),
+        task_languages=shlex.join(
+            ["--tss-languages",
+             json.dumps({f"tss/{n}": st_specs.task_language(ST_STUDY, "tss", n) for n in st_tss_experiments()}),
+             "--chromatin-languages",
+             json.dumps({f"chromatin/{n}": st_specs.task_language(ST_STUDY, "chromatin", n) for n in ST_CHROMATIN["experiments"]})]
+        ),
         examples=lambda wc, input: f"--examples {shlex.quote(input.examples)}" if input.examples else "",
         figure_dir=lambda wc, output: str(Path(output.figures[0]).parent),
     log:
@@ -209,6 +379,7 @@ rule st_tables:
     conda:
         "../../../envs/train.yaml"
     shell:
-        "python -m genolm small-transformers-tables --metrics {input.pretraining:q} {input.species:q}"
-        " --languages {params.languages:q} {params.examples} --markdown {output.markdown:q} --tsv {output.tsv:q}"
+        "python -m genolm small-transformers-tables --metrics {input.pretraining:q} {input.species:q} {input.tss:q}"
+        " {input.chromatin:q}"
+        " --languages {params.languages:q} {params.task_languages} {params.examples} --markdown {output.markdown:q} --tsv {output.tsv:q}"
         " --figure-dir {params.figure_dir:q} > {log:q} 2>&1"

@@ -23,6 +23,8 @@ def check_config(config: dict, study: dict, source: str) -> None:
     for name, job in study.get("pretraining", {}).items():
         if job["corpus"] not in study.get("corpora", {}):
             raise GenolmInputError(source, f"key {KEY}.pretraining.{name}.corpus: no corpus named {job['corpus']!r}")
+    _check_tss(study, sources, source)
+    _check_chromatin(study, sources, source)
     species = study["species"]
     if not species["enabled"]:
         return
@@ -43,3 +45,47 @@ def check_config(config: dict, study: dict, source: str) -> None:
             if species["context_length"] > limit:
                 raise GenolmInputError(source, f"key {KEY}.species.context_length: {species['context_length']} exceeds "
                                                f"the context_length {limit} of pretraining job {experiment['init_from']!r}")
+
+
+def _source_file(sources: dict, where: str, spec: dict, source: str) -> None:
+    if spec["source"] not in sources or spec["file"] not in sources[spec["source"]].get("files", {}):
+        raise GenolmInputError(source, f"{where}: no file {spec['file']!r} under sources.{spec['source']}.files")
+
+
+def _check_experiments(study: dict, task: str, context_length: int, source: str) -> None:
+    for name, experiment in study[task]["experiments"].items():
+        if "init_from" not in experiment:
+            continue
+        if experiment["init_from"] not in study.get("pretraining", {}):
+            raise GenolmInputError(source, f"key {KEY}.{task}.experiments.{name}.init_from: no pretraining job named "
+                                           f"{experiment['init_from']!r}")
+        limit = study["pretraining"][experiment["init_from"]]["context_length"]
+        if context_length > limit:
+            raise GenolmInputError(source, f"key {KEY}.{task}.context_length: {context_length} exceeds the "
+                                           f"context_length {limit} of pretraining job {experiment['init_from']!r}")
+
+
+def _check_tss(study: dict, sources: dict, source: str) -> None:
+    tss = study["tss"]
+    if not tss["enabled"] or not tss["organisms"]:
+        return
+    for name, organism in tss["organisms"].items():
+        for part in ("bed", "assembly"):
+            _source_file(sources, f"key {KEY}.tss.organisms.{name}.{part}", organism[part], source)
+    if tss["train_organism"] is not None and tss["train_organism"] not in tss["organisms"]:
+        raise GenolmInputError(source, f"key {KEY}.tss.train_organism: no organism named {tss['train_organism']!r}")
+    _check_experiments(study, "tss", tss["context_length"], source)
+
+
+def _check_chromatin(study: dict, sources: dict, source: str) -> None:
+    chromatin = study["chromatin"]
+    if not chromatin["enabled"] or chromatin["source"] is None:
+        return
+    if chromatin["bundle"] is not None:
+        _source_file(sources, f"key {KEY}.chromatin.bundle", {"source": chromatin["source"], "file": chromatin["bundle"]},
+                     source)
+        return _check_experiments(study, "chromatin", chromatin["context_length"], source)
+    for split, name in chromatin["files"].items():
+        _source_file(sources, f"key {KEY}.chromatin.files.{split}", {"source": chromatin["source"], "file": name},
+                     source)
+    _check_experiments(study, "chromatin", chromatin["context_length"], source)

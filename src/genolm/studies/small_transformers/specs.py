@@ -70,3 +70,56 @@ def language(study: dict, name: str) -> str:
     """What Table 5.3 calls an experiment's initialisation."""
     experiment = study["species"]["experiments"][name]
     return experiment.get("language", name)
+
+
+# ---- TSS localization and chromatin profiles --------------------------------------------------------------------
+def _pretrained(study: dict, task: str, name: str, pretrained_dir: str | None) -> dict:
+    experiment = study[task]["experiments"][name]
+    if pretrained_dir is None:
+        raise ValueError(f"{task} experiment {name!r} needs the model directory of {experiment['init_from']!r}")
+    return {"tokenizer": {"pretrained": pretrained_dir}, "model": {"checkpoint": pretrained_dir},
+            "init": experiment["init"]}
+
+
+def tss_spec(study: dict, name: str, pretrained_dir: str | None) -> dict:
+    """TSS localization: the pretraining job's tokenizer and model, a token-scoring head (softmax over the real
+    tokens, the TSS token as target), checkpoint chosen on validation accuracy."""
+    tss = study["tss"]
+    experiment = tss["experiments"][name]
+    return {**_pretrained(study, "tss", name, pretrained_dir), "context_length": tss["context_length"],
+            "head": {"name": "localization", "dropout": experiment["dropout"], "top_k": [3]},
+            "training": dict(experiment.get("training", {}))}
+
+
+def chromatin_spec(study: dict, name: str, pretrained_dir: str | None, label_names: list[str],
+                   label_groups: dict[str, list[str]]) -> dict:
+    """Chromatin profiles: a multi-label head (one sigmoid per label column, positives weighted by `pos_weight`),
+    or the k-mer logistic regression (one per label) on the same sequences."""
+    chromatin = study["chromatin"]
+    experiment = chromatin["experiments"][name]
+    head = {"name": "multilabel", **experiment.get("head", {}), "label_names": list(label_names),
+            "label_groups": {k: list(v) for k, v in label_groups.items()}, "pos_weight": chromatin["pos_weight"]}
+    spec = {"context_length": chromatin["context_length"], "head": head, "training": dict(experiment.get("training", {}))}
+    if "model" in experiment:
+        return {**spec, "tokenizer": {"name": "character"}, "model": dict(experiment["model"]), "init": "random"}
+    return {**spec, **_pretrained(study, "chromatin", name, pretrained_dir)}
+
+
+def task_model_name(study: dict, task: str, name: str) -> str:
+    """The results table's `model` column of a tss / chromatin experiment."""
+    experiment = study[task]["experiments"][name]
+    if "model" in experiment:
+        return experiment["model"]["name"]
+    job = study["pretraining"][experiment["init_from"]]
+    return job["model"].get("preset") or job["model"]["name"]
+
+
+def task_tokenizer_name(study: dict, task: str, name: str) -> str:
+    experiment = study[task]["experiments"][name]
+    if "model" in experiment:
+        return f"{experiment['model'].get('k', 6)}-mer spectrum"
+    return pretraining_tokenizer_name(study, experiment["init_from"])
+
+
+def task_language(study: dict, task: str, name: str) -> str:
+    return study[task]["experiments"][name].get("language", name)

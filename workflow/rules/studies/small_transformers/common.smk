@@ -89,4 +89,103 @@ def st_figure_tasks():
     tasks = ["pretraining"] if st_pretrained_jobs() else []
     if ST_STUDY["species"]["enabled"] and ST_STUDY["species"]["experiments"]:
         tasks.append("species_12s")
+    if st_tss_experiments():
+        tasks.append("tss_localization")
+    if st_chromatin_on() and ST_CHROMATIN["experiments"]:
+        tasks.append("chromatin_profiles")
     return tasks
+
+
+# --- TSS localization (st_tss_*) ---
+
+ST_TSS = ST_STUDY["tss"]
+
+
+def st_tss_organisms():
+    """Organisms in config order; empty when the task is off."""
+    return list(ST_TSS["organisms"]) if ST_TSS["enabled"] else []
+
+
+def st_tss_train_organism():
+    return ST_TSS["train_organism"] or st_tss_organisms()[0]
+
+
+def st_tss_experiments():
+    return list(ST_TSS["experiments"]) if st_tss_organisms() else []
+
+
+def st_tss_dataset_inputs(wildcards):
+    organism = ST_TSS["organisms"][wildcards.organism]
+    return {"bed": source_file(organism["bed"]["source"], organism["bed"]["file"]),
+            "assembly": f"{RES}/reference/{organism['assembly']['source']}/genome.fa.gz"}
+
+
+def st_tss_dataset_args(wildcards):
+    args = ["--upstream", str(ST_TSS["upstream"]), "--downstream", str(ST_TSS["downstream"]),
+            "--word", str(ST_TSS["word"]), "--max-upstream-words", str(ST_TSS["max_upstream_words"])]
+    if wildcards.organism == st_tss_train_organism():
+        args += ["--split", *(f"{k}={v}" for k, v in ST_TSS["split"].items())]
+    return shlex.join(args)
+
+
+def st_tss_spec(wildcards):
+    experiment = ST_TSS["experiments"][wildcards.experiment]
+    return json.dumps(st_specs.tss_spec(ST_STUDY, wildcards.experiment, st_pretrain_dir(experiment["init_from"])))
+
+
+def st_tss_runs():
+    """Per-run metrics of the trainer and of the per-organism evaluation."""
+    return [f"{ST}/tss/runs/{name}/seed{seed}/{table}.parquet" for name in st_tss_experiments() for seed in SEEDS
+            for table in ("metrics", "organisms")]
+
+
+def st_tss_organism_args(wildcards, input):
+    return shlex.join([f"{name}={path}" for name, path in zip(st_tss_organisms(), input.organisms)])
+
+
+# --- Chromatin profiles (st_chromatin_*) ---
+
+from genolm.studies.small_transformers import chromatin as st_chromatin
+
+ST_CHROMATIN = ST_STUDY["chromatin"]
+
+
+def st_chromatin_on():
+    return ST_CHROMATIN["enabled"] and ST_CHROMATIN["source"] is not None
+
+
+def st_chromatin_names(baseline):
+    """Experiment names of one kind as a wildcard constraint: models (init_from) or baselines (model)."""
+    names = [n for n, e in ST_CHROMATIN["experiments"].items() if ("model" in e) == baseline]
+    return "|".join(map(re.escape, names)) if names else ST_NEVER
+
+
+def st_chromatin_inputs():
+    if ST_CHROMATIN["bundle"]:
+        return {"bundle": source_file(ST_CHROMATIN["source"], ST_CHROMATIN["bundle"])}
+    return {split: source_file(ST_CHROMATIN["source"], name) for split, name in ST_CHROMATIN["files"].items()}
+
+
+def st_chromatin_dataset_args():
+    args = []
+    for split, limit in ST_CHROMATIN["max_examples"].items():
+        if limit:
+            args += [f"--max-{split}", str(limit)]
+    if ST_CHROMATIN["label_columns"]:
+        args += ["--columns", *map(str, ST_CHROMATIN["label_columns"])]
+    return shlex.join(args)
+
+
+def st_chromatin_spec(wildcards):
+    experiment = ST_CHROMATIN["experiments"][wildcards.experiment]
+    columns = ST_CHROMATIN["label_columns"]
+    spec = st_specs.chromatin_spec(ST_STUDY, wildcards.experiment, st_pretrain_dir(experiment["init_from"]),
+                                   st_chromatin.label_names(columns), st_chromatin.label_groups(columns))
+    return json.dumps(spec)
+
+
+def st_chromatin_runs():
+    if not st_chromatin_on():
+        return []
+    return [f"{ST}/chromatin/runs/{name}/seed{seed}/metrics.parquet" for name in ST_CHROMATIN["experiments"]
+            for seed in SEEDS]
