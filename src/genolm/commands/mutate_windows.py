@@ -53,6 +53,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dataset", help="dataset name in the manifest (default: the name of --out)")
     parser.add_argument("--rows-per-shard", type=int, default=50_000, help="rows per Parquet file (default: 50000)")
     parser.add_argument("--qc", type=Path, help="QC table (TSV)")
+    parser.add_argument("--allow-empty", action="store_true",
+                        help="write an empty dataset instead of failing when nothing passes the filters")
     parser.add_argument("--provenance-json", help="JSON object added to the provenance (e.g. the config hash)")
 
 
@@ -88,7 +90,7 @@ def read_anchors(path: Path) -> pl.DataFrame:
 
 def run(args: argparse.Namespace) -> None:
     if args.length < 1:
-        raise SystemExit("--length must be positive")
+        raise GenolmInputError("--length", f"must be a positive number of bases, got {args.length}")
     qc = QCCounts("mutate_windows")
     extra = parse_provenance(args.provenance_json)
     with open_reference(args.reference, args.chromosomes, args.out.parent) as reference:
@@ -100,7 +102,7 @@ def run(args: argparse.Namespace) -> None:
         if args.anchors:
             anchors = read_anchors(args.anchors)
         else:
-            samples = read_samples(args.samples) if args.samples else None
+            samples = read_samples(args.samples, qc=qc) if args.samples else None
             anchors = all_mutations_as_anchors(mutations, samples, qc)
         inputs = {"reference_fai": Path(f"{reference.path}.fai"), "mutations": args.mutations}
         if args.anchors:
@@ -108,7 +110,8 @@ def run(args: argparse.Namespace) -> None:
         provenance = build_provenance(inputs=inputs, fields={"seed": args.seed, "length": args.length}, extra=extra)
         log.info("materializing windows of %d bases for %d anchors", args.length, anchors.height)
         with ShardWriter(args.out, dataset=args.dataset or args.out.name, provenance=provenance,
-                         rows_per_shard=args.rows_per_shard, length=args.length, seed=args.seed) as writer, \
+                         rows_per_shard=args.rows_per_shard, length=args.length, seed=args.seed,
+                         allow_empty=args.allow_empty) as writer, \
                 tqdm(total=anchors.height, unit="anchor", desc="windows", disable=None) as progress:
             for batch in materialize_windows(reference, mutations, anchors, length=args.length, seed=args.seed, qc=qc):
                 writer.write(batch)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import tempfile
 from pathlib import Path
 
 HELP = "read a benchmark dataset (Genomic Benchmarks or Nucleotide Transformer task; directory or zip) into Parquet"
@@ -19,14 +18,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    from genolm.atomic import atomic_file
+    from genolm.atomic import atomic_file, scratch_directory
     from genolm.sources.benchmarks import read_genomic_benchmark, read_nt_task
     from genolm.sources.download import safe_extract_zip
     from genolm.sources.reference import ReferenceGenome
     from genolm.errors import GenolmInputError
 
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=args.out.parent, prefix=".benchmark-") as tmp:
+    with scratch_directory(args.out.parent, prefix=".benchmark-") as tmp:
         root = args.input
         if root.is_file():
             safe_extract_zip(root, Path(tmp))

@@ -205,6 +205,13 @@ def _prepare_anchors(anchors: pl.DataFrame, seed: int) -> pl.DataFrame:
     return anchors.with_columns(pl.Series("_u", draws))
 
 
+def _canonical_chromosomes(table: pl.DataFrame, reference: ReferenceGenome) -> pl.DataFrame:
+    """Chromosome names as the reference spells them (`22` and `NC_000022.11` become `chr22`), so that a table
+    written in another naming convention meets the reference instead of matching nothing."""
+    names = {name: reference.canonical(name) or name for name in table["chrom"].unique().to_list() if name is not None}
+    return table.with_columns(pl.col("chrom").replace(names))
+
+
 def _chromosome_order(reference: ReferenceGenome, chroms: set[str], qc: QCCounts, anchors: pl.DataFrame) -> list[str]:
     order = [c for c in reference.lengths if c in chroms]
     for chrom in sorted(chroms - set(order)):
@@ -284,7 +291,8 @@ def materialize_windows(
     if length < 1 or batch_size < 1:
         raise ValueError(f"length and batch_size must be positive (got {length}, {batch_size})")
     _require_columns(mutations, _MUTATION_COLUMNS, "mutations table")
-    anchors = _prepare_anchors(anchors, seed)
+    anchors = _canonical_chromosomes(_prepare_anchors(anchors, seed), reference)
+    mutations = _canonical_chromosomes(mutations, reference)
     for reason in MATERIALIZE_QC_REASONS:  # zero counts are reported too
         qc.add(reason, 0)
     samples = sorted(set(anchors["sample"].unique().to_list()))

@@ -31,6 +31,7 @@ from tqdm import tqdm
 
 from genolm import __version__
 from genolm.atomic import atomic_file
+from genolm.sources.bgzf import EOF_BLOCK, is_bgzf_header
 from genolm.sources.checksums import ALGORITHMS, lookup_checksum, new_hasher, normalise_checksum, parse_checksum_listing
 from genolm.errors import GenolmInputError
 
@@ -132,10 +133,11 @@ def download(
                     f"{hash_algorithm} checksum mismatch: expected {expected[1]}, got {actual}"
                     " (corrupt, or changed upstream)",
                 )
+            size = part.stat().st_size
         record = Provenance(
             url=url,
             path=str(dest),
-            size=dest.stat().st_size,
+            size=size,
             algorithm=hash_algorithm,
             checksum=actual,
             verified=expected is not None,
@@ -268,7 +270,12 @@ class _Retry:
 
 
 def _openable_url(url: str) -> str:
-    scheme = urllib.parse.urlsplit(url).scheme.lower()
+    parts = urllib.parse.urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme == "file" and parts.netloc not in ("", "localhost"):
+        # file://data/x.csv names the host "data" and the path /x.csv: refuse it rather than read another file.
+        raise GenolmInputError(url, f"a file:// URL with a host part ({parts.netloc!r}) does not name a relative "
+                                    f"path: write file:///absolute/path, or a plain path")
     if scheme in ("http", "https", "ftp", "file"):
         return url
     if scheme and len(scheme) > 1:
@@ -439,21 +446,26 @@ class _TextCheck(_NoCheck):
 
 
 class _GzipCheck(_NoCheck):
-    """Decompresses every member (bgzip files are many) to the end, so a truncated file cannot pass."""
+    """Decompresses every member (bgzip files are many) to the end, so a truncated file cannot pass; a BGZF
+    file must also end with its end-of-file block."""
 
     _OUT = 1 << 22  # bound on decompressed bytes held at once, whatever the compression ratio
 
     def __init__(self, url: str):
         super().__init__(url)
         self._inflate = zlib.decompressobj(wbits=31)
+        self._bgzf = False
+        self._tail = b""  # the last bytes seen: a BGZF file must end with its EOF block
 
     def start(self, head: bytes) -> None:
         if not head:
             raise GenolmInputError(self.url, "empty file where gzip data was expected")
         if not head.startswith(b"\x1f\x8b"):
             raise GenolmInputError(self.url, f"not gzip data (starts with {head[:8]!r})")
+        self._bgzf = is_bgzf_header(head)
 
     def update(self, chunk: bytes) -> None:
+        self._tail = (self._tail + chunk)[-len(EOF_BLOCK):]
         data = chunk
         try:
             while True:
@@ -474,6 +486,10 @@ class _GzipCheck(_NoCheck):
     def finish(self) -> None:
         if not self._inflate.eof:
             raise GenolmInputError(self.url, "gzip data is truncated (the stream ends before its last member does)")
+        if self._bgzf and self._tail != EOF_BLOCK:
+            # Cut at a block boundary, a BGZF file is still a valid series of gzip members.
+            raise GenolmInputError(self.url, "BGZF data without its end-of-file block: the download was cut short; "
+                                             "fetch it again")
 
 
 def _check_zip(part: Path, url: str) -> None:

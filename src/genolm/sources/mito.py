@@ -11,14 +11,13 @@ the QC table with the reason.
 from __future__ import annotations
 
 import re
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
-from genolm.atomic import atomic_file
+from genolm.atomic import atomic_file, scratch_directory
 from genolm.sources.download import safe_extract_zip
 from genolm.sources.fasta import fasta_records
 from genolm.sources.genbank import genbank_records, is_genbank, taxon_id
@@ -147,8 +146,7 @@ def extract_12s(ncbi_gbff: list[Path], mitofish_genomes: list[Path], mitofish_an
     for path in ncbi_gbff:
         rows += twelve_s_rows(genbank_records(path), "ncbi_refseq", qc, seen)
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=scratch or out.parent, prefix=".mitofish-") as tmp:
+    with scratch_directory(scratch or out.parent, prefix=".mitofish-") as tmp:
         headers: dict[str, FastaHeader] = {}
         for number, archive in enumerate(mitofish_genomes):
             for member in safe_extract_zip(archive, Path(tmp) / f"genomes{number}"):

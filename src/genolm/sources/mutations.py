@@ -21,6 +21,7 @@ from genolm.atomic import atomic_file
 from genolm.sources.chromosomes import canonical_name, select_chromosomes
 from genolm.sources.fasta import GZIP_MAGIC, is_gzip
 from genolm.sources.reference import ReferenceGenome
+from genolm.sources.tables import require_complete_last_line
 from genolm.errors import GenolmInputError
 from genolm.qc import QCCounts
 
@@ -112,6 +113,7 @@ def read_mutations(path: Path, format: str = "auto", *, qc: QCCounts) -> pl.Data
 def _read_delimited(path: Path, separator: str, required: Sequence[str], optional: Sequence[str] = (),
                     skip_rows: int = 0) -> pl.DataFrame:
     """All-string table with a `line` column (1-based line number in the file); missing columns name themselves."""
+    require_complete_last_line(path)
     try:
         header = pl.read_csv(path, separator=separator, n_rows=0, skip_rows=skip_rows, quote_char='"').columns
     except (pl.exceptions.PolarsError, OSError) as error:
@@ -315,8 +317,12 @@ def _normalize(table: pl.DataFrame, path: Path, qc: QCCounts) -> pl.DataFrame:
 # ---------------------------------------------------------------------------------------------------- samples
 
 
-def read_samples(path: Path) -> pl.DataFrame:
-    """DepMap Model.csv -> sample, lineage, primary_disease, cell_line_name (one row per ModelID)."""
+def read_samples(path: Path, qc: QCCounts | None = None) -> pl.DataFrame:
+    """DepMap Model.csv -> sample, lineage, primary_disease, cell_line_name (one row per ModelID).
+
+    Every value is trimmed of surrounding whitespace ("Lung " is the lineage Lung: a hand-edited table must not
+    silently lose its samples from a selection by name); how many values were trimmed is counted in `qc`.
+    """
     path = Path(path)
     if not path.is_file():
         raise GenolmInputError(path, "sample annotation file not found")
@@ -325,7 +331,13 @@ def read_samples(path: Path) -> pl.DataFrame:
     for column in ("OncotreePrimaryDisease", "CellLineName"):
         if column not in table.columns:
             table = table.with_columns(pl.lit(None, dtype=pl.Utf8).alias(column))
-    table = table.rename(_SAMPLE_COLUMNS).with_columns(pl.col("sample").str.strip_chars())
+    table = table.rename(_SAMPLE_COLUMNS)
+    columns = list(_SAMPLE_COLUMNS.values())
+    trimmed = table.select(sum((pl.col(c) != pl.col(c).str.strip_chars()).fill_null(False).cast(pl.Int64).sum()
+                               for c in columns)).item()
+    if qc is not None:
+        qc.add("sample_value_whitespace_trimmed", int(trimmed))
+    table = table.with_columns(pl.col(c).str.strip_chars() for c in columns)
     _require_values(table, path, {"ModelID": "sample"})
     duplicated = table.filter(pl.col("sample").is_duplicated())
     if duplicated.height:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import polars as pl
 
-from genolm.atomic import atomic_file
+from genolm.atomic import atomic_file, make_output_directory
 from genolm.sources.download import Provenance, download, fetch_small, local_path
 from genolm.errors import GenolmInputError
 
@@ -75,8 +75,7 @@ def fetch_set(wanted: Iterable[Wanted], out_dir: Path, *, expect: str | None = "
     Files already there with a matching provenance record are reused, so a rerun after one failure fetches
     only what is missing. The manifest is removed first and written only when every file succeeded.
     """
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = make_output_directory(out_dir)
     manifest = out_dir / MANIFEST
     manifest.unlink(missing_ok=True)
     rows = []

@@ -22,6 +22,7 @@ import polars as pl
 from genolm.atomic import atomic_file
 from genolm.sources.fasta import fasta_records
 from genolm.sources.genbank import genbank_records, taxon_id
+from genolm.sources.tables import require_complete_last_line
 from genolm.errors import GenolmInputError
 from genolm.qc import QCCounts
 
@@ -43,6 +44,7 @@ def read_virushostdb(path: Path) -> dict[str, dict]:
     """RefSeq accession (without version) -> the virus and all its hosts, from `virushostdb.tsv`."""
     path = Path(path)
     try:
+        require_complete_last_line(path)
         handle = open(path, encoding="utf-8", errors="replace", newline="")
     except OSError as error:
         raise GenolmInputError(path, f"cannot read: {error}") from error
@@ -53,6 +55,10 @@ def read_virushostdb(path: Path) -> dict[str, dict]:
         if missing:
             raise GenolmInputError(path, f"not a Virus-Host DB table: no column(s) {', '.join(missing)}")
         for number, row in enumerate(reader, start=2):
+            if any(value is None for value in row.values()):  # fewer fields than the header: a cut row
+                raise GenolmInputError(path, f"{sum(v is not None for v in row.values())} fields where the header "
+                                             f"has {len(reader.fieldnames)}: a truncated or damaged row",
+                                       record=f"line {number}")
             taxid = row["virus tax id"].strip()
             if not taxid.isdigit():
                 raise GenolmInputError(path, f"virus tax id {taxid!r} is not a number", record=f"line {number}")

@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> None:
     try:
         split_sizes(0, fractions)
     except ValueError as error:
-        raise SystemExit(f"--split: {error}") from None
+        raise GenolmInputError("--split", f"{error}: give fractions that sum to 1") from None
     qc = QCCounts("select_cell_lines")
     cell_lines, anchors = select_cell_lines(
         _read(args.mutations), _read(args.samples), lineages=args.lineages, split_fractions=fractions,
