@@ -101,7 +101,8 @@ def prepare_reference(source: Path, out_fasta: Path, *, chromosomes: str | Seque
                 raise GenolmInputError(source, "empty file: no FASTA records")
             if bgzip:
                 out.close()
-                tmp_gzi.write_bytes(out.gzi_bytes())
+        if bgzip:  # after the FASTA is closed (flushed): an index must not be older than its file
+            tmp_gzi.write_bytes(out.gzi_bytes())
         # Raises for explicit names the source does not have, and when "autosomes" finds none.
         select_chromosomes(source_names, spec, source=source)
         tmp_fai.write_text("".join(fai_rows))

@@ -82,7 +82,7 @@ def en_label_names(task):
 def en_train_spec(wildcards):
     spec = en_specs.experiment_spec(EN_STUDY, wildcards.task, wildcards.experiment, en_pretrained_dir(wildcards),
                                     en_label_names(wildcards.task))
-    return json.dumps(spec)
+    return canonical_json(spec)
 
 
 def en_experiment_column(wildcards):
