@@ -67,7 +67,7 @@ def test_rule_parameters_do_not_depend_on_key_order():
 def _dry_run(workdir: Path, *configfiles: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     command = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
-               "-n", "-p", "--cores", "1", "--quiet", "rules"]
+               "-n", "-p", "--cores", "1"]
     if configfiles:
         command += ["--configfile", *map(str, configfiles)]
     result = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=REPO, env=env)

@@ -10,10 +10,17 @@ from pathlib import Path
 import polars as pl
 from tqdm import tqdm
 
-from genolm.sources.mutations import FORMATS, read_mutations, read_samples, validate_against_reference
+from genolm.sources.mutations import (
+    FORMATS,
+    MUTATION_DROP_REASONS,
+    MUTATION_RECORD_REASONS,
+    read_mutations,
+    read_samples,
+    validate_against_reference,
+)
 from genolm.sources.reference import open_reference
 from genolm.datasets.shards import ShardWriter, build_provenance
-from genolm.datasets.windows import ANCHOR_COLUMNS, materialize_windows
+from genolm.datasets.windows import ANCHOR_COLUMNS, ANCHOR_DROP_REASONS, WINDOW_INFO_REASONS, materialize_windows
 from genolm.errors import GenolmInputError
 from genolm.qc import QCCounts
 
@@ -99,6 +106,7 @@ def run(args: argparse.Namespace) -> None:
             mutations, reference, source=args.mutations, chromosomes=args.chromosomes,
             max_ref_mismatch_fraction=args.max_ref_mismatch_fraction, qc=qc,
         )
+        qc.add("mutations_kept", mutations.height)
         if args.anchors:
             anchors = read_anchors(args.anchors)
         else:
@@ -116,6 +124,10 @@ def run(args: argparse.Namespace) -> None:
             for batch in materialize_windows(reference, mutations, anchors, length=args.length, seed=args.seed, qc=qc):
                 writer.write(batch)
                 progress.update(batch.num_rows)
+            qc.require_balance(("rows_read", "mutations_kept", MUTATION_DROP_REASONS),
+                               ("anchors", "windows", ANCHOR_DROP_REASONS),
+                               informational=WINDOW_INFO_REASONS + MUTATION_RECORD_REASONS
+                               + ("anchor_without_lineage", "sample_value_whitespace_trimmed"))
             writer.add_qc(qc)
     if args.qc:
         qc.write(args.qc)

@@ -11,6 +11,8 @@ import polars as pl
 from genolm.errors import GenolmInputError
 from genolm.sources.mutations import (
     FORMATS,
+    MUTATION_DROP_REASONS,
+    MUTATION_RECORD_REASONS,
     attach_mutation_counts,
     read_mutations,
     read_samples,
@@ -51,6 +53,9 @@ def run(args: argparse.Namespace) -> None:
         max_ref_mismatch_fraction=args.max_ref_mismatch_fraction, qc=qc,
     )
     mutations, samples = attach_mutation_counts(mutations, samples, qc=qc)
+    qc.add("mutations_kept", mutations.height)  # after the last filter, so the table adds up
+    qc.require_balance(("rows_read", "mutations_kept", MUTATION_DROP_REASONS + ("sample_not_annotated",)),
+                       informational=MUTATION_RECORD_REASONS + ("sample_value_whitespace_trimmed",))
     if mutations.height == 0:
         counted = ", ".join(f"{r} {n}" for r, n in qc.to_frame().group_by("reason").agg(pl.col("count").sum())
                             .sort("reason").iter_rows() if n)

@@ -89,6 +89,10 @@ def run(args: argparse.Namespace) -> None:
                                            default_split=args.default_split):
                 writer.write(batch)
                 progress.update(batch.num_rows)
+            # Candidate windows become windows unless not sampled or too N-rich; the per-chromosome count of
+            # chromosomes shorter than a window counts chromosomes, not windows.
+            qc.require_balance(("candidate_windows", "windows", ("not_sampled", "too_many_n")),
+                               informational=("chromosome_shorter_than_window",))
             writer.add_qc(qc)
     if args.qc:
         qc.write(args.qc)

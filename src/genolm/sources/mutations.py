@@ -171,6 +171,7 @@ def _read_depmap(path: Path, qc: QCCounts) -> pl.DataFrame:
     table = table.rename(_DEPMAP_COLUMNS)
     _require_values(table, path, _DEPMAP_COLUMNS)
     # A model can have several sequencing runs; DepMap flags the one that represents it.
+    qc.add("rows_read", table.height)
     if "IsDefaultEntryForModel" in table.columns:
         default = pl.col("IsDefaultEntryForModel") == "Yes"
         qc.add("not_default_entry_for_model", table.filter(~default.fill_null(False)).height)
@@ -193,6 +194,7 @@ def _read_maf(path: Path, qc: QCCounts) -> pl.DataFrame:
     table = _read_delimited(path, "\t", list(_MAF_COLUMNS), skip_rows=comments).rename(_MAF_COLUMNS)
     _require_values(table, path, _MAF_COLUMNS)
     table = _parse_positions(table, path, "Start_Position")
+    qc.add("rows_read", table.height)
     ref_gap, alt_gap = pl.col("ref") == "-", pl.col("alt") == "-"
     both = table.filter(ref_gap & alt_gap)
     if both.height:
@@ -264,6 +266,7 @@ def _read_vcf(path: Path, qc: QCCounts) -> pl.DataFrame:
         vcf.close()
     table = pl.DataFrame(rows, schema={"sample": pl.Utf8, "chrom": pl.Utf8, "pos": pl.Int64, "ref": pl.Utf8,
                                        "alt": pl.Utf8, "record": pl.Utf8})
+    qc.add("rows_read", table.height)  # one row per (ALT allele, carrier): the records' own reasons are extra
     return table.with_columns(pl.lit(False).alias("needs_padding"))
 
 
@@ -279,6 +282,7 @@ def _read_parquet(path: Path, qc: QCCounts) -> pl.DataFrame:
         table = table.with_row_index("_row", offset=1).with_columns(pl.format("row {}", pl.col("_row")).alias("record"))
     if "needs_padding" not in table.columns:
         table = table.with_columns(pl.lit(False).alias("needs_padding"))
+    qc.add("rows_read", table.height)
     try:
         return table.with_columns(pl.col("pos").cast(pl.Int64), pl.col("sample", "chrom", "ref", "alt").cast(pl.Utf8))
     except pl.exceptions.PolarsError as error:
@@ -410,7 +414,6 @@ def validate_against_reference(mutations: pl.DataFrame, reference: ReferenceGeno
     # Within a chromosome rows keep their file order, so "first" is the first occurrence in the file.
     deduplicated = clean.unique(subset=_KEY, keep="first", maintain_order=True)
     qc.add("duplicate", clean.height - deduplicated.height)
-    qc.add("mutations_kept", deduplicated.height)
     return deduplicated.sort(_KEY).select(list(MUTATION_COLUMNS)).cast(MUTATION_COLUMNS)
 
 
@@ -457,6 +460,14 @@ def _check_chromosome(rows: pl.DataFrame, reference: ReferenceGenome, source: Pa
         for position in np.flatnonzero(~matches[group]):
             found[int(group[position])] = window[position].tobytes().decode("ascii")
     return rows, pl.Series(matches), [found[i] for i in sorted(found)]
+
+
+# How rows read become rows kept: `rows_read` = `mutations_kept` + these (a stage may add its own, e.g.
+# sample_not_annotated). The VCF reader's record-level reasons (a record without ALT, a symbolic ALT, an ALT no
+# sample carries) describe records that produced no row, so they are informational.
+MUTATION_DROP_REASONS = ("not_default_entry_for_model", "ref_equals_alt", "chromosome_not_selected",
+                         "indel_at_chromosome_start", "ref_mismatch", "duplicate")
+MUTATION_RECORD_REASONS = ("no_alt_allele", "symbolic_alt", "no_sample_carries_alt")
 
 
 def write_parquet(table: pl.DataFrame, path: Path) -> None:

@@ -99,6 +99,7 @@ def prepare_reference(source: Path, out_fasta: Path, *, chromosomes: str | Seque
                 qc.add("chromosome_kept", detail=name)
             if not records:
                 raise GenolmInputError(source, "empty file: no FASTA records")
+            qc.add("sequences_read", records)
             if bgzip:
                 out.close()
         if bgzip:  # after the FASTA is closed (flushed): an index must not be older than its file
@@ -107,6 +108,7 @@ def prepare_reference(source: Path, out_fasta: Path, *, chromosomes: str | Seque
         select_chromosomes(source_names, spec, source=source)
         tmp_fai.write_text("".join(fai_rows))
         alias_table(source_names, renames).write_csv(tmp_aliases, separator="\t")
+        qc.require_balance(("sequences_read", "chromosome_kept", ("chromosome_not_selected",)))
     return qc
 
 

@@ -108,6 +108,7 @@ def select_cell_lines(
         )
         .sort("sample")
     )
+    qc.add("cell_lines_of_lineages", chosen.height)
     median = float(chosen["n_mutations"].median())
     above = pl.col("n_mutations") > median
     for lineage, count in chosen.filter(~above).group_by("lineage").len().sort("lineage").iter_rows():
@@ -156,4 +157,7 @@ def select_cell_lines(
     )
     qc.add("cell_lines_selected", cell_lines.height)
     qc.add("anchors", anchor_table.height)
+    qc.require_balance(("cell_lines_of_lineages", "cell_lines_selected",
+                        ("not_above_median_mutations", "dropped_for_class_balance")),
+                       informational=("cell_lines_in_split", "anchors", "lineage_whitespace_trimmed"))
     return cell_lines.select("sample", "lineage", "label", "split", "n_mutations", "n_anchors"), anchor_table

@@ -35,6 +35,8 @@ def en_run_seed(run):
 
 
 def en_jobs():
+    if not EN_STUDY["enabled"]:  # a config without the study: its blocks hold no experiments
+        return []
     return [(task, name, run) for task, block in en_task_blocks(EN_STUDY).items()
             for name in block["experiments"] for run in en_runs(task)]
 
