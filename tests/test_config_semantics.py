@@ -75,9 +75,22 @@ def _dry_run(workdir: Path, *configfiles: Path) -> subprocess.CompletedProcess:
     return result
 
 
+def _normalized(command: str) -> str:
+    """A command line with each run of input tables in sorted order: Snakemake records a job's input files
+    sorted, so their order never triggers a rerun; every other token keeps its place."""
+    tokens, run, out = command.split(), [], []
+    for token in tokens + [""]:
+        if token.endswith(".parquet") and not (out and out[-1].startswith("--out")):
+            run.append(token)
+            continue
+        out += sorted(run) + ([token] if token else [])
+        run = []
+    return " ".join(out)
+
+
 def _shell_commands(result: subprocess.CompletedProcess) -> list[str]:
-    """The planned jobs' command lines (their parameters), without the paths that differ between work dirs."""
-    return sorted(line.strip() for line in (result.stdout + result.stderr).splitlines()
+    """The planned jobs' command lines: every parameter of every job."""
+    return sorted(_normalized(line.strip()) for line in (result.stdout + result.stderr).splitlines()
                   if "python -m genolm" in line)
 
 

@@ -686,6 +686,30 @@ def zip_with_two_top_directories(i):
     return _benchmark(i, _zip(i, "b.zip", {"a/x.txt": b"x", "b/y.txt": b"y"})), ["b.zip", "one top-level directory"]
 
 
+@case
+def zip_bomb_ratio(i):
+    archive = _zip(i, "b.zip", {"task/train.fna": b">a|0\n" + b"A" * (8 << 20) + b"\n"})
+    return _benchmark(i, archive), ["b.zip", "task/train.fna", "compression ratio", "archives.max_ratio"]
+
+
+@case
+def zip_over_total_size(i):
+    archive = _zip(i, "b.zip", {"task/train.fna": b">a|0\nACGT\n" * 1000})
+    return _benchmark(i, archive) + ["--zip-max-bytes", "1000"], ["b.zip", "archives.max_total_bytes"]
+
+
+@case
+def zip_too_many_members(i):
+    archive = _zip(i, "b.zip", {f"task/{n}.txt": b"x" for n in range(20)})
+    return _benchmark(i, archive) + ["--zip-max-members", "10"], ["b.zip", "20 members", "archives.max_members"]
+
+
+@case
+def zip_limits_from_the_command_line_checked(i):
+    archive = _zip(i, "b.zip", {"task/a.txt": b"x"})
+    return _benchmark(i, archive) + ["--zip-max-ratio", "0.5"], ["--zip-max-*", "max_ratio"]
+
+
 # -- results
 
 

@@ -233,6 +233,13 @@ def config_hash(obj: Any) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
+def archive_limits(overrides: dict | None = None, source: str = "archive limits") -> dict:
+    """The `archives` limits (max_total_bytes, max_ratio, max_members): the schema's defaults, with overrides."""
+    schema = load_schema()
+    sub = {"$defs": schema["$defs"], **schema["properties"]["archives"]}
+    return validate_config({k: v for k, v in (overrides or {}).items() if v is not None}, schema=sub, source=source)
+
+
 def training_settings(overrides: dict, source: str = "--training") -> dict:
     """Training settings with the schema's defaults filled in, validated like the `training` key of config.yaml."""
     schema = load_schema()

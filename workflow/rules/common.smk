@@ -91,6 +91,13 @@ def study_outputs(study):
     return [*FINAL_OUTPUTS.get(study, []), f"{RESULTS}/tables/{study}/metrics.tsv"]
 
 
+def zip_limit_args():
+    """The config's `archives` limits for the commands that unpack zip files."""
+    limits = config["archives"]
+    return shlex.join(["--zip-max-bytes", str(limits["max_total_bytes"]), "--zip-max-ratio",
+                       str(limits["max_ratio"]), "--zip-max-members", str(limits["max_members"])])
+
+
 def split_arg(split):
     """`--split` value in one order whatever the config's key order (train, val, test, then any other name
     sorted): the order decides ties in the split sizes, so it must not depend on how the YAML was written."""

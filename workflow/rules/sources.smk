@@ -66,13 +66,15 @@ if "mito" in DATASETS:
             qc=f"{RES}/mito/qc.tsv",
         params:
             ncbi=lambda wc, input: f"--ncbi-manifest {shlex.quote(input.ncbi)}" if "ncbi" in input.keys() else "",
+            zip=zip_limit_args(),
         log:
             f"{RES}/logs/prepare_mito.log",
         conda:
             "../../envs/data.yaml"
         shell:
             "python -m genolm prepare-mito {params.ncbi} --mitofish-genomes {input.genomes:q}"
-            " --mitofish-annotations {input.annotations:q} --out {output.table:q} --qc {output.qc:q} > {log:q} 2>&1"
+            " --mitofish-annotations {input.annotations:q} {params.zip} --out {output.table:q} --qc {output.qc:q}"
+            " > {log:q} 2>&1"
 
 
 if "viral" in DATASETS:
@@ -104,10 +106,11 @@ rule prepare_benchmark:
     params:
         format=lambda wc: DATASETS["benchmarks"][wc.task]["format"],
         reference=lambda wc, input: f"--reference {shlex.quote(input.reference)}" if "reference" in input.keys() else "",
+        zip=zip_limit_args(),
     log:
         f"{RES}/logs/prepare_benchmark/{{task}}.log",
     conda:
         "../../envs/data.yaml"
     shell:
         "python -m genolm prepare-benchmark --format {params.format} --input {input.archive:q} {params.reference}"
-        " --out {output.table:q} --qc {output.qc:q} > {log:q} 2>&1"
+        " {params.zip} --out {output.table:q} --qc {output.qc:q} > {log:q} 2>&1"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from genolm.commands._archives import add_zip_limit_arguments, zip_limits
+
 HELP = "read a benchmark dataset (Genomic Benchmarks or Nucleotide Transformer task; directory or zip) into Parquet"
 
 
@@ -15,6 +17,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--reference", type=Path, help="indexed reference, for Genomic Benchmarks interval tables")
     parser.add_argument("--out", required=True, type=Path, help="Parquet table")
     parser.add_argument("--qc", type=Path)
+    add_zip_limit_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> None:
@@ -27,7 +30,7 @@ def run(args: argparse.Namespace) -> None:
     with scratch_directory(args.out.parent, prefix=".benchmark-") as tmp:
         root = args.input
         if root.is_file():
-            safe_extract_zip(root, Path(tmp))
+            safe_extract_zip(root, Path(tmp), zip_limits(args))
             tops = [p for p in Path(tmp).iterdir() if p.is_dir()]
             if len(tops) != 1:
                 raise GenolmInputError(args.input, f"expected one top-level directory in the zip, found {len(tops)}")

@@ -6,6 +6,7 @@ import argparse
 import logging
 from pathlib import Path
 
+from genolm.commands._archives import add_zip_limit_arguments, zip_limits
 from genolm.sources.mito import extract_12s
 from genolm.sources.release import read_manifest
 
@@ -23,13 +24,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mitofish-annotations", type=Path, nargs="*", default=[], help="mitoannotations.zip")
     parser.add_argument("--out", required=True, type=Path, help="12s.parquet")
     parser.add_argument("--qc", type=Path)
+    add_zip_limit_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> None:
     gbff = list(args.gbff)
     if args.ncbi_manifest:
         gbff += [Path(p) for p in read_manifest(args.ncbi_manifest)["path"] if ".gbff" in Path(p).name]
-    qc = extract_12s(gbff, args.mitofish_genomes, args.mitofish_annotations, args.out)
+    qc = extract_12s(gbff, args.mitofish_genomes, args.mitofish_annotations, args.out, zip_limits=zip_limits(args))
     if args.qc:
         qc.write(args.qc)
     without = qc.to_frame().filter(qc.to_frame()["reason"].str.starts_with("no_12s"))["count"].sum()

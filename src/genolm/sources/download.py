@@ -169,11 +169,25 @@ def local_path(url: str) -> Path | None:
     return Path(urllib.request.url2pathname(source.path)) if source.scheme == "file" else None
 
 
-def safe_extract_zip(zip_path: Path, dest_dir: Path) -> list[Path]:
+@dataclass(frozen=True)
+class ZipLimits:
+    """What one archive may unpack to (the config's `archives` block, defaults in the schema)."""
+
+    max_total_bytes: int
+    max_ratio: float
+    max_members: int
+
+
+_RATIO_CHECKED_ABOVE = 1 << 20  # small members (a run of one base) compress far better than any real file
+
+
+def safe_extract_zip(zip_path: Path, dest_dir: Path, limits: ZipLimits) -> list[Path]:
     """Extract a zip's regular files under `dest_dir`; return their paths.
 
     Members with absolute paths or ".." components, and symbolic links, are refused before anything is
-    written: an archive must not be able to place a file outside `dest_dir`.
+    written: an archive must not be able to place a file outside `dest_dir`. So is an archive over `limits`
+    (member count, total uncompressed size, compression ratio of a member), as its directory announces it and,
+    since a directory can lie, as the bytes are really inflated.
     """
     zip_path, dest_dir = Path(zip_path), Path(dest_dir)
     try:
@@ -183,12 +197,21 @@ def safe_extract_zip(zip_path: Path, dest_dir: Path) -> list[Path]:
     with archive:
         members = [m for m in archive.infolist() if not m.is_dir()]
         targets = [_member_target(zip_path, dest_dir, member) for member in members]
+        _check_zip_limits(zip_path, members, limits)
         written: list[Path] = []
+        total = 0
         try:
             for member, target in zip(members, targets):
                 try:
                     with atomic_file(target) as part, archive.open(member) as src, open(part, "wb") as out:
+                        inflated = 0
                         while chunk := src.read(_CHUNK):
+                            inflated += len(chunk)
+                            total += len(chunk)
+                            if inflated > member.file_size or total > limits.max_total_bytes:
+                                raise GenolmInputError(zip_path, "inflates to more than its directory announces or "
+                                                                 f"than the limit of {limits.max_total_bytes} bytes "
+                                                                 "(archives.max_total_bytes)", record=member.filename)
                             out.write(chunk)
                 except (zipfile.BadZipFile, zlib.error, EOFError) as error:
                     raise GenolmInputError(zip_path, f"corrupt member: {error}", record=member.filename) from error
@@ -198,6 +221,22 @@ def safe_extract_zip(zip_path: Path, dest_dir: Path) -> list[Path]:
                 path.unlink(missing_ok=True)
             raise
     return written
+
+
+def _check_zip_limits(zip_path: Path, members: list[zipfile.ZipInfo], limits: ZipLimits) -> None:
+    if len(members) > limits.max_members:
+        raise GenolmInputError(zip_path, f"{len(members)} members, more than the limit of {limits.max_members} "
+                                         "(archives.max_members): raise it if the archive is genuine")
+    total = sum(m.file_size for m in members)
+    if total > limits.max_total_bytes:
+        raise GenolmInputError(zip_path, f"unpacks to {total} bytes, more than the limit of {limits.max_total_bytes} "
+                                         "(archives.max_total_bytes): raise it if the archive is genuine")
+    for member in members:
+        ratio = member.file_size / max(member.compress_size, 1)
+        if member.file_size > _RATIO_CHECKED_ABOVE and ratio > limits.max_ratio:
+            raise GenolmInputError(zip_path, f"compression ratio {ratio:.0f}:1, more than the limit of "
+                                             f"{limits.max_ratio:g}:1 (archives.max_ratio): a zip bomb, or raise "
+                                             "the limit if the archive is genuine", record=member.filename)
 
 
 def _member_target(zip_path: Path, dest_dir: Path, member: zipfile.ZipInfo) -> Path:

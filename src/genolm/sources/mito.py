@@ -18,7 +18,7 @@ from pathlib import Path
 import polars as pl
 
 from genolm.atomic import atomic_file, scratch_directory
-from genolm.sources.download import safe_extract_zip
+from genolm.sources.download import ZipLimits, safe_extract_zip
 from genolm.sources.fasta import fasta_records
 from genolm.sources.genbank import genbank_records, is_genbank, taxon_id
 from genolm.errors import GenolmInputError
@@ -133,7 +133,7 @@ def twelve_s_rows(records: Iterable, source: str, qc: QCCounts, seen: set[str]) 
 
 
 def extract_12s(ncbi_gbff: list[Path], mitofish_genomes: list[Path], mitofish_annotations: list[Path],
-                out: Path, *, scratch: Path | None = None) -> QCCounts:
+                out: Path, *, zip_limits: ZipLimits, scratch: Path | None = None) -> QCCounts:
     """Write `out` (TWELVE_S_SCHEMA), one row per genome with a 12S gene, sorted by (source, accession).
 
     `mitofish_genomes` and `mitofish_annotations` are MitoFish zips; their members are extracted (refusing
@@ -149,14 +149,14 @@ def extract_12s(ncbi_gbff: list[Path], mitofish_genomes: list[Path], mitofish_an
     with scratch_directory(scratch or out.parent, prefix=".mitofish-") as tmp:
         headers: dict[str, FastaHeader] = {}
         for number, archive in enumerate(mitofish_genomes):
-            for member in safe_extract_zip(archive, Path(tmp) / f"genomes{number}"):
+            for member in safe_extract_zip(archive, Path(tmp) / f"genomes{number}", zip_limits):
                 # mitogenomes.zip also holds per-species gene FASTA (`*genes.fa`): not genomes.
                 if member.name.endswith("genes.fa") or not _starts_with(member, b">"):
                     continue
                 headers.update(read_mitofish_fasta(member, archive))
         annotated: set[str] = set()
         for number, archive in enumerate(mitofish_annotations):
-            members = safe_extract_zip(archive, Path(tmp) / f"annotations{number}")
+            members = safe_extract_zip(archive, Path(tmp) / f"annotations{number}", zip_limits)
             for member in sorted(members):
                 if not is_genbank(member):
                     qc.add("annotation_member_not_genbank", detail=member.name)
