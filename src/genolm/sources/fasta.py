@@ -95,7 +95,8 @@ def _text(raw: IO, stack: ExitStack) -> IO[str]:
         raw = io.BufferedReader(raw)
         stack.callback(raw.detach)
         head = raw.peek(2)[:2]
-    if head == GZIP_MAGIC:
+    # A lone first magic byte is a gzip file cut after one byte (0x1f never starts a text FASTA); gzip refuses it.
+    if head in (GZIP_MAGIC, GZIP_MAGIC[:1]):
         raw = stack.enter_context(gzip.GzipFile(fileobj=raw, mode="rb"))  # closing it leaves `raw` open
     # Bad bytes become U+FFFD, which every caller's alphabet check then reports as an invalid character.
     text = io.TextIOWrapper(raw, encoding="utf-8", errors="replace")

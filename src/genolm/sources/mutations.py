@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import numpy as np
 import polars as pl
 
 from genolm.atomic import atomic_file
+from genolm.sources.bgzf import missing_eof_block
 from genolm.sources.chromosomes import canonical_name, select_chromosomes
 from genolm.sources.fasta import GZIP_MAGIC, is_gzip
 from genolm.sources.reference import ReferenceGenome
@@ -106,7 +108,10 @@ def read_mutations(path: Path, format: str = "auto", *, qc: QCCounts) -> pl.Data
         raise ValueError(f"unknown mutation format {format!r}; expected one of {FORMATS}")
     fmt = detect_format(path) if format == "auto" else format
     reader = {"depmap": _read_depmap, "vcf": _read_vcf, "maf": _read_maf, "parquet": _read_parquet}[fmt]
-    table = reader(path, qc)
+    try:
+        table = reader(path, qc)
+    except (EOFError, gzip.BadGzipFile, zlib.error) as error:
+        raise GenolmInputError(path, f"corrupt or truncated compressed file ({error}): download it again") from None
     return _normalize(table, path, qc)
 
 
@@ -218,6 +223,11 @@ def _is_symbolic(allele: str) -> bool:
 def _read_vcf(path: Path, qc: QCCounts) -> pl.DataFrame:
     import cyvcf2  # imported here: only VCF input needs it, and it is slow to load
 
+    # htslib reads a cut-short file without complaint: a plain VCF cut inside its last line, and a .vcf.gz cut
+    # at a block boundary, must be refused here.
+    require_complete_last_line(path)
+    if missing_eof_block(path):
+        raise GenolmInputError(path, "BGZF file without its end-of-file block: it was cut short; download it again")
     try:
         vcf = cyvcf2.VCF(str(path))
     except (OSError, Exception) as error:  # cyvcf2 raises bare Exception for unreadable headers
