@@ -292,6 +292,40 @@ def maf_cut_inside_last_row(i):
     return _prepare_mutations(i, source, None, "--format", "maf"), ["cells.maf", "line end"]
 
 
+@case
+def vcf_cut_inside_last_line(i):
+    vcf = i.write("cells.vcf", "##fileformat=VCFv4.2\n##contig=<ID=chr22>\n"
+                               '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">\n'
+                               "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tACH-1\n"
+                               f"chr22\t100\t.\t{i.sequences['chr22'][99]}\tA\t.\tPASS\t.\tGT\t0/1\n"
+                               f"chr22\t1234\t.\t{i.sequences['chr22'][1233]}\tA\t.\tPA")
+    return _prepare_mutations(i, vcf, None, "--format", "vcf"), ["cells.vcf", "line 6", "line end"]
+
+
+@case
+def bgzf_vcf_cut_at_block_boundary(i):
+    text = ("##fileformat=VCFv4.2\n##contig=<ID=chr22>\n"
+            '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">\n'
+            "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tACH-1\n"
+            f"chr22\t100\t.\t{i.sequences['chr22'][99]}\tA\t.\tPASS\t.\tGT\t0/1\n")
+    vcf = i.write("cells.vcf.gz", _bgzf(text.encode())[:-len(EOF_BLOCK)])
+    return _prepare_mutations(i, vcf, None, "--format", "vcf"), ["cells.vcf.gz", "end-of-file block"]
+
+
+@case
+def genbank_cut_before_record_end(i):
+    gbff = i.write("viral.gbff", "LOCUS       NC_000001               10 bp    DNA     linear   VRL 01-JAN-2024\n"
+                                 "ACCESSION   NC_000001\nVERSION     NC_000001.1\nORIGIN\n        1 acgtacgtaa\n")
+    return (["prepare-viral", "--fasta", i.viral_fasta, "--gbff", gbff, "--out-genomes", i.out / "g.parquet",
+             "--out-labels", i.out / "l.parquet"], ["viral.gbff", "record 1", "'//'"])
+
+
+@case
+def gzip_cut_after_one_byte(i):
+    source = i.write("one.fa.gz", b"\x1f")
+    return ["prepare-reference", "--source", source, "--out", i.out / "g.fa.gz"], ["one.fa.gz", "truncated"]
+
+
 # -- indexes that do not belong to their file
 
 
