@@ -27,7 +27,7 @@ from genolm.sources.chromosomes import (
     select_chromosomes,
 )
 from genolm.errors import GenolmInputError
-from genolm.sources.fasta import GZIP_MAGIC, fasta_records, is_gzip
+from genolm.sources.fasta import fasta_records, is_gzip
 from genolm.qc import QCCounts
 
 log = logging.getLogger(__name__)
