@@ -488,6 +488,39 @@ def split_fractions_not_summing_to_one(i):
              "--out-anchors", i.out / "a.parquet", "--qc", i.out / "qc.tsv"], ["--split", "sum to 1"])
 
 
+@case
+def rows_per_shard_zero(i):
+    return _reference_windows(i, "--rows-per-shard", "0"), ["--rows-per-shard", "positive integer"]
+
+
+@case
+def negative_window_count(i):
+    return _reference_windows(i, "--max-windows", "-1"), ["--max-windows", "positive integer"]
+
+
+@case
+def negative_retries(i):
+    return (["download", "--url", i.samples, "--out", i.out / "x.csv", "--retries", "-1"],
+            ["--retries", "non-negative"])
+
+
+@case
+def zero_timeout(i):
+    return ["download", "--url", i.samples, "--out", i.out / "x.csv", "--timeout", "0"], ["--timeout", "positive"]
+
+
+@case
+def selection_given_the_wrong_table(i):
+    return (["select-cell-lines", "--mutations", i.anchors, "--samples", i.anchors, "--lineages", "Lung", "Lymphoid",
+             "--split", "train=0.5", "val=0.25", "test=0.25", "--seed", "1", "--out-cell-lines", i.out / "c.parquet",
+             "--out-anchors", i.out / "a.parquet", "--qc", i.out / "qc.tsv"], ["anchors.parquet", "lineage"])
+
+
+@case
+def prepare_mito_without_input(i):
+    return ["prepare-mito", "--out", i.out / "12s.parquet"], ["no input"]
+
+
 # -- unusable paths
 
 
@@ -745,6 +778,12 @@ def zip_limits_from_the_command_line_checked(i):
 
 
 # -- results
+
+
+@case
+def collect_metrics_on_a_missing_file(i):
+    return (["collect-metrics", i.root / "in" / "nope.parquet", "--out", i.out / "metrics.parquet"],
+            ["nope.parquet", "cannot read"])
 
 
 @case

@@ -77,11 +77,39 @@ def seed(text: str) -> int:
     return value
 
 
+def _bounded(kind: type, low: float, strict: bool, what: str):
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        if value is None or value != value or value < low or (strict and value == low):
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+        return value
+    parse.__name__ = what
+    return parse
+
+
+# Arguments that count or measure something, by name, whatever the command: a careless value (0 rows per
+# shard, a negative window count) would otherwise surface as a traceback deep inside a stage.
+_COUNTS = {
+    "length": _bounded(int, 0, True, "a positive integer"),
+    "stride": _bounded(int, 0, True, "a positive integer"),
+    "max_windows": _bounded(int, 0, True, "a positive integer"),
+    "rows_per_shard": _bounded(int, 0, True, "a positive integer"),
+    "per_organism": _bounded(int, 0, True, "a positive integer"),
+    "retries": _bounded(int, 0, False, "a non-negative integer"),
+    "timeout": _bounded(float, 0, True, "a positive number of seconds"),
+}
+
+
 def _check_seeds(parser: argparse.ArgumentParser) -> None:
-    # Every command's `--seed` is checked here, once, rather than in each command.
+    # Every command's `--seed` (and counts, above) is checked here, once, rather than in each command.
     for action in parser._actions:
         if action.dest == "seed" and action.type is int:
             action.type = seed
+        elif action.dest in _COUNTS and action.type in (int, float):
+            action.type = _COUNTS[action.dest]
 
 
 def _error_line(command: str, error: BaseException) -> str:
