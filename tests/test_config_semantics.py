@@ -127,3 +127,23 @@ def test_a_configfile_replaces_the_demo_configuration(tmp_path):
     experiments_run = {m.group(1) for c in commands for m in [re.search(r"--experiment (\S+)", c)] if m}
     assert experiments_run == {"1K-main", "pretrain-tiny-1k"} or experiments_run == {"1K-main"}, experiments_run
     assert not any("--study virbert" in c or "enbed" in c or "prepare-mito" in c for c in commands)
+
+
+@pytest.mark.slow
+def test_a_depmap_release_written_by_a_tool_changes_only_what_reads_depmap(tmp_path):
+    """A new DepMap release in a config rewritten by yaml.safe_dump (keys sorted): the commands of the jobs that
+    do not read DepMap (the reference, pretraining, the other studies) are unchanged, so Snakemake reruns only
+    what reads DepMap."""
+    config = demo()
+    config["sources"]["depmap"]["release"] = "next"
+    updated = tmp_path / "updated.yaml"
+    updated.write_text(yaml.safe_dump(config, sort_keys=True))
+    (tmp_path / "w").mkdir()
+    before = set(_shell_commands(_dry_run(tmp_path / "w", REPO / "config.yaml")))
+    after = set(_shell_commands(_dry_run(tmp_path / "w", updated)))
+    changed = before - after
+    assert changed, "the release change changed nothing"
+    assert all("depmap" in c or "cancer_type" in c or "collect-metrics" in c for c in changed), sorted(changed)[:3]
+    assert not any("--task pretraining" in c for c in changed)
+    assert not any(c.split()[c.split().index("genolm") + 1] in ("prepare-reference", "reference-windows")
+                   for c in changed)
