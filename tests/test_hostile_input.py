@@ -882,3 +882,22 @@ def test_an_internal_error_says_it_is_a_bug(inputs, capsys, monkeypatch):
     assert code == 1
     assert "bug in genolm" in stderr and "Traceback" in stderr and "ZeroDivisionError: planted" in stderr
     assert snapshot(inputs.root) == before
+
+
+def test_a_failed_release_set_keeps_its_verified_files_but_writes_no_manifest(inputs, capsys):
+    """download-listed: the manifest is the stage's output (none on failure); each file already verified stays,
+    with its provenance, so that a rerun after a network failure fetches only what is missing."""
+    release = inputs.root / "in" / "release"
+    release.mkdir()
+    (release / "viral.1.fna.gz").write_bytes(gzip.compress(b">a\nACGT\n"))
+    (release / "viral.2.fna.gz").write_bytes(gzip.compress(b">b\nACGT\n")[:-6])  # cut short
+    out = inputs.out / "listed"
+    argv = ["download-listed", "--listing", release, "--pattern", r"viral\.\d\.fna\.gz", "--out-dir", out]
+    code, stderr = run_cli(argv, capsys)
+    assert code == 2 and "viral.2.fna.gz" in stderr.splitlines()[-1]
+    assert sorted(p.name for p in out.iterdir()) == ["viral.1.fna.gz", "viral.1.fna.gz.provenance.json"]
+    (release / "viral.2.fna.gz").write_bytes(gzip.compress(b">b\nACGT\n"))
+    code, stderr = run_cli(argv, capsys)
+    assert code == 0, stderr
+    assert "viral.1.fna.gz: already downloaded" in stderr
+    assert (out / "files.tsv").is_file()

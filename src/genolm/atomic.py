@@ -106,6 +106,21 @@ def staged_outputs() -> Iterator[None]:
         _STAGE.reset(token)
 
 
+@contextmanager
+def verified_pieces() -> Iterator[None]:
+    """Writes inside the block are renamed into place at once, outside the command's stage.
+
+    Only for the verified pieces a rerun reuses: each file of a release set, complete and checked against its
+    checksum, with its provenance record. The stage's output proper (the set's manifest) is still staged, so a
+    failed command leaves no manifest, yet a rerun after a network failure fetches only what is missing.
+    """
+    token = _STAGE.set(None)
+    try:
+        yield
+    finally:
+        _STAGE.reset(token)
+
+
 def written_path(path: str | os.PathLike) -> Path:
     """Where an output of the running command can be read now: its temporary while the stage is open, else
     the path itself."""

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import polars as pl
 
-from genolm.atomic import atomic_file, make_output_directory
+from genolm.atomic import atomic_file, make_output_directory, verified_pieces
 from genolm.sources.download import Provenance, download, fetch_small, local_path
 from genolm.errors import GenolmInputError
 
@@ -82,9 +82,10 @@ def fetch_set(wanted: Iterable[Wanted], out_dir: Path, *, expect: str | None = "
     for item in wanted:
         if "/" in item.name or item.name in ("", ".", ".."):
             raise GenolmInputError(item.url, f"refusing file name {item.name!r}: it must stay inside {out_dir}")
-        record: Provenance = download(item.url, out_dir / item.name, checksum_listing=item.checksum_listing,
-                                      listing_name=item.listing_name, expect=expect, retries=retries,
-                                      timeout=timeout)
+        with verified_pieces():  # each verified file stays for a rerun to reuse; the manifest is the output
+            record: Provenance = download(item.url, out_dir / item.name, checksum_listing=item.checksum_listing,
+                                          listing_name=item.listing_name, expect=expect, retries=retries,
+                                          timeout=timeout)
         rows.append({"name": item.name, **asdict(record)})
     table = pl.DataFrame(rows, schema={"name": pl.Utf8, "url": pl.Utf8, "path": pl.Utf8, "size": pl.Int64,
                                        "algorithm": pl.Utf8, "checksum": pl.Utf8, "verified": pl.Boolean,
