@@ -63,7 +63,7 @@ def st_species_base_spec(wildcards):
     directory = st_pretrain_dir(experiment["init_from"]) if "init_from" in experiment else None
     # label_names are filled in from the dataset's labels.json by `genolm species-spec`.
     spec = st_specs.species_spec(ST_STUDY, wildcards.experiment, directory, ["?", "?"])
-    return json.dumps(spec)
+    return canonical_json(spec)
 
 
 def st_species_markers():
