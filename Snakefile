@@ -11,7 +11,14 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
-configfile: "config.yaml"
+# The demo configuration (config.yaml) is the default. A configuration given with --configfile replaces it: the
+# user's studies, experiments, datasets and sources are the ones that run, not those merged over the demo's
+# (Snakemake would merge the two, so an experiment removed from the user's file would still run). Several
+# --configfile files still merge among themselves, in order; defaults come from the schema.
+if not workflow.overwrite_configfiles:
+
+    configfile: "config.yaml"
+
 
 
 include: "workflow/rules/common.smk"

@@ -17,10 +17,13 @@ from http_mirror import Fault, HttpMirror, http_mirror  # noqa: F401  (http_mirr
 
 from genolm.cli import main
 from genolm.sources.checksums import new_hasher, normalise_checksum, parse_checksum_listing
-from genolm.sources.download import download, provenance_path, read_provenance, safe_extract_zip
+from genolm.sources.download import ZipLimits, download, provenance_path, read_provenance, safe_extract_zip
 from genolm.errors import GenolmInputError
 
 FAST = {"timeout": 1.0, "backoff": 0.0, "progress": False}
+
+
+LIMITS = ZipLimits(max_total_bytes=1 << 30, max_ratio=200, max_members=1000)
 
 
 def _fasta_gz(n_records: int = 200) -> bytes:
@@ -318,7 +321,7 @@ def test_zip_download_and_extraction(http_mirror, tmp_path):
     download(http_mirror.url("depmap.zip"), dest, expect="zip", **FAST)
     assert dest.read_bytes() == archive.read_bytes()
     out = tmp_path / "unpacked"
-    assert sorted(safe_extract_zip(dest, out)) == [out / "a" / "Model.csv", out / "b.txt"]
+    assert sorted(safe_extract_zip(dest, out, LIMITS)) == [out / "a" / "Model.csv", out / "b.txt"]
     assert (out / "a" / "Model.csv").read_bytes() == b"x\n"
 
 
@@ -336,7 +339,7 @@ def test_zip_member_escaping_destination_is_refused(tmp_path, member):
     archive = _zip(tmp_path / "evil.zip", {"fine.txt": b"ok", member: b"pwned"})
     out = tmp_path / "out"
     with pytest.raises(GenolmInputError) as error:
-        safe_extract_zip(archive, out)
+        safe_extract_zip(archive, out, LIMITS)
     assert error.value.record == member
     assert not (tmp_path / "escape.txt").exists()
     assert not (out / "fine.txt").exists()  # refused before anything is written
@@ -349,7 +352,7 @@ def test_zip_symlink_member_is_refused(tmp_path):
         info.external_attr = (stat.S_IFLNK | 0o777) << 16
         zf.writestr(info, "../../outside")
     with pytest.raises(GenolmInputError, match="symbolic link") as error:
-        safe_extract_zip(archive, tmp_path / "out")
+        safe_extract_zip(archive, tmp_path / "out", LIMITS)
     assert error.value.record == "link"
 
 

@@ -17,15 +17,17 @@ import pytest
 from http_mirror import Fault, http_mirror  # noqa: F401  (http_mirror is a fixture)
 
 from conftest import run_genolm
+from genolm.config import archive_limits
 from genolm.errors import GenolmInputError
 from genolm.sources.benchmarks import read_genomic_benchmark
 from genolm.sources.checksums import parse_checksum_listing
-from genolm.sources.download import download
+from genolm.sources.download import ZipLimits, download
 from genolm.sources.mito import extract_12s, read_annotation_table
 from genolm.sources.viral import prepare_viral, read_virushostdb
 
 FIXTURES = Path(__file__).parent / "fixtures" / "real_formats"
 FAST = {"timeout": 1.0, "backoff": 0.0, "progress": False}
+ZIP_LIMITS = ZipLimits(**archive_limits())  # the schema's defaults, as the CLI uses them
 _COMPLEMENT = str.maketrans("ACGT", "TGCA")
 
 
@@ -58,7 +60,7 @@ def _fixture_genomes() -> dict[str, str]:
 @pytest.mark.parametrize("member", ["ZZ000201.txt", "ZZ000201.NCBI.txt"])
 def test_mitofish_annotation_table_flavours_give_the_12s_coordinates(tmp_path, member):
     genomes, annotations = _mitofish_zips(tmp_path, [member])
-    qc = extract_12s([], [genomes], [annotations], tmp_path / "12s.parquet")
+    qc = extract_12s([], [genomes], [annotations], tmp_path / "12s.parquet", zip_limits=ZIP_LIMITS)
     table = pl.read_parquet(tmp_path / "12s.parquet")
     row = table.row(0, named=True)
     assert table.height == 1 and row["accession"] == "ZZ000201" and row["species"] == "Danio rerio"
@@ -75,7 +77,7 @@ def test_mitofish_zip_of_tables_counts_every_genome(tmp_path):
     genomes, annotations = _mitofish_zips(tmp_path, members)
     with zipfile.ZipFile(annotations, "a") as archive:
         archive.writestr("ZZ000201.pdf", b"%PDF-1.4 not a table")
-    qc = _qc(extract_12s([], [genomes], [annotations], tmp_path / "12s.parquet"))
+    qc = _qc(extract_12s([], [genomes], [annotations], tmp_path / "12s.parquet", zip_limits=ZIP_LIMITS))
     rows = {r["accession"]: r for r in pl.read_parquet(tmp_path / "12s.parquet").iter_rows(named=True)}
     assert set(rows) == {"ZZ000201", "ZZ000202"}
     minus = rows["ZZ000202"]  # `52 >31 rRNA`: minus strand, 3' end partial
@@ -100,7 +102,7 @@ def test_mitofish_table_without_its_genome_and_genome_without_table_are_counted(
         "ZZ000201", "ZZ000299"))
     with zipfile.ZipFile(annotations, "a") as archive:
         archive.write(tmp_path / "ZZ000299.txt", "ZZ000299.txt")
-    qc = _qc(extract_12s([], [genomes], [annotations], tmp_path / "12s.parquet"))
+    qc = _qc(extract_12s([], [genomes], [annotations], tmp_path / "12s.parquet", zip_limits=ZIP_LIMITS))
     assert qc[("no_12s_annotation_without_genome", "mitofish")] == 1
     assert qc[("no_12s_no_annotation", "mitofish")] == 2  # ZZ000202 and ZZ000203 have no table here
 
@@ -108,7 +110,8 @@ def test_mitofish_table_without_its_genome_and_genome_without_table_are_counted(
 def test_mitofish_table_with_an_unreadable_location_names_the_member(tmp_path):
     bad = tmp_path / "ZZ000201.txt"
     bad.write_text((FIXTURES / "mitofish/ZZ000201.txt").read_text().replace("9..28", "9..28)("))
-    with pytest.raises(GenolmInputError, match=r"ZZ000201.txt, line 7: location '9..28\)\(' cannot be read"):
+    expected = r"mitoannotations.zip, ZZ000201.txt: line 7: location '9..28\)\(' cannot be read"
+    with pytest.raises(GenolmInputError, match=expected):
         read_annotation_table(bad, "mitoannotations.zip")
 
 
@@ -118,7 +121,7 @@ def test_demo_mirror_mitofish_is_annotation_tables_and_gives_12s_rows(tmp_path):
         names = archive.namelist()
     assert names and all(n.endswith(".txt") for n in names) and any(n.endswith(".NCBI.txt") for n in names)
     qc = _qc(extract_12s([], [mirror / "complete_partial_mitogenomes.zip"], [mirror / "mitoannotations.zip"],
-                         tmp_path / "12s.parquet"))
+                         tmp_path / "12s.parquet", zip_limits=ZIP_LIMITS))
     table = pl.read_parquet(tmp_path / "12s.parquet")
     assert table["accession"].to_list() == ["ZZ000101", "ZZ000102"] and qc[("12s_extracted", "mitofish")] == 2
     assert table["length"].to_list() == [954, 954] and table["strand"].to_list() == [1, -1]
@@ -222,6 +225,39 @@ def test_empty_strand_is_read_forward(stand_ins):
     got = table.filter((pl.col("class_name") == "positive") & (pl.col("id") == row[0]))["sequence"].item()
     assert got == human[row[1]][int(row[2]):int(row[3])]  # 0-based, end exclusive, forward
     assert qc.total("strand_empty_read_forward") == 4 and table.height == 8
+
+
+def _plain_copy(tmp_path: Path, dataset: str) -> Path:
+    """The dataset with its interval tables decompressed (`.csv`), which the reader accepts too."""
+    copy = tmp_path / dataset
+    shutil.copytree(FIXTURES / "genomic_benchmarks" / dataset, copy)
+    for table in copy.glob("*/*.csv.gz"):
+        table.with_suffix("").write_bytes(gzip.decompress(table.read_bytes()))
+        table.unlink()
+    return copy
+
+
+def test_a_missing_strand_field_is_not_an_empty_strand(stand_ins, tmp_path):
+    root = _plain_copy(tmp_path, "human_ocr_ensembl")
+    table = root / "train/positive.csv"
+    lines = table.read_text().splitlines()
+    assert lines[1].endswith(",")  # the real row: an empty strand field
+    table.write_text("\n".join([lines[0], lines[1].removesuffix(",")] + lines[2:]) + "\n")  # the field is gone
+    with pytest.raises(GenolmInputError, match=r"positive.csv: line 2: 4 fields where the header has 5"):
+        read_genomic_benchmark(root, stand_ins["human"])
+
+
+def test_interval_tables_cut_short_are_refused(stand_ins, tmp_path):
+    root = _plain_copy(tmp_path, "human_ocr_ensembl")
+    table = root / "train/positive.csv"
+    table.write_text(table.read_text()[:-3])  # inside the last row's end coordinate, no line end
+    with pytest.raises(GenolmInputError, match=r"positive.csv: line \d+: the last line has no line end"):
+        read_genomic_benchmark(root, stand_ins["human"])
+    packed = FIXTURES / "genomic_benchmarks/human_ocr_ensembl/train/positive.csv.gz"
+    table.unlink()
+    (root / "train/positive.csv.gz").write_bytes(packed.read_bytes()[:-6])  # gzip without its length
+    with pytest.raises(GenolmInputError, match=r"positive.csv.gz: cannot be read to its end"):
+        read_genomic_benchmark(root, stand_ins["human"])
 
 
 def test_each_class_is_cut_from_its_own_reference(stand_ins):

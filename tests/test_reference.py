@@ -121,7 +121,7 @@ def test_prepare_reference_selects_chromosomes_and_counts_the_rest(tmp_path):
     qc = prepare_reference(source, out, chromosomes="autosomes")
     assert list(ReferenceGenome(out).lengths) == ["chr1"]
     assert {(r["reason"], r["detail"]) for r in qc.to_frame().iter_rows(named=True)} == {
-        ("chromosome_kept", "chr1"), ("chromosome_not_selected", "KI270706.1"),
+        ("sequences_read", ""), ("chromosome_kept", "chr1"), ("chromosome_not_selected", "KI270706.1"),
         ("chromosome_not_selected", "chrM"), ("chromosome_not_selected", "chrX")}
     out2 = tmp_path / "some.fa"
     prepare_reference(source, out2, chromosomes=["chrX", "NC_012920.1"])

@@ -107,7 +107,7 @@ def test_foreign_schema_is_rejected(tmp_path):
     pq.write_table(pa.table({"sequence": ["ACGT"]}), out / "train/part-00000.parquet")
     with pytest.raises(GenolmInputError, match="schema"):
         read_shards(out, "train")
-    with ShardWriter(tmp_path / "other", dataset="d", provenance={}) as writer, pytest.raises(ValueError):
+    with ShardWriter(tmp_path / "other", dataset="d", provenance={}, allow_empty=True) as writer, pytest.raises(ValueError):
         writer.write(pa.RecordBatch.from_pydict({"sequence": ["ACGT"]}))
 
 
@@ -301,7 +301,8 @@ def family_rows(draw):
 def test_any_member_round_trips(tmp_path_factory, case):
     schema, rows, rows_per_shard, columns = case
     out = tmp_path_factory.mktemp("family") / "shards"
-    with ShardWriter(out, dataset="d", provenance={"seed": 1}, rows_per_shard=rows_per_shard, schema=schema) as writer:
+    with ShardWriter(out, dataset="d", provenance={"seed": 1}, rows_per_shard=rows_per_shard, schema=schema,
+                     allow_empty=True) as writer:
         for start in range(0, len(rows), 3):  # several batches, each possibly spanning splits
             writer.write(pa.Table.from_pylist(rows[start:start + 3], schema=schema))
     assert shard_columns(out) == schema.names

@@ -70,7 +70,7 @@ def test_mito_corpus_bad_input_names_file_and_record(tmp_path):
                         "--val-fraction", "0.1", "--seed", "1", "--out", str(tmp_path / "out"),
                         "--qc", str(tmp_path / "qc.tsv"), check=False)
     assert result.returncode != 0
-    assert "dup.fna, line 3" in result.stderr and "NC_1" in result.stderr
+    assert "dup.fna: line 3" in result.stderr and "NC_1" in result.stderr
     assert not (tmp_path / "out").exists() and not (tmp_path / "qc.tsv").exists()
 
 
@@ -131,7 +131,7 @@ def test_one_record_per_species_prefers_complete_genes():
 def test_species_bad_inputs_name_file_and_record(tmp_path):
     bad = tmp_path / "bad.fa"
     bad.write_text(">Homo|A1\nACGTACGT\n>no separator here\nACGT\n")
-    with pytest.raises(GenolmInputError, match=r"bad.fa, line 3: header 'no separator here'"):
+    with pytest.raises(GenolmInputError, match=r"bad.fa: line 3: header 'no separator here'"):
         st.read_marker_fasta(bad)
     table = tmp_path / "12s.parquet"
     pl.DataFrame({"species": ["x"], "sequence": ["ACGT"]}).write_parquet(table)

@@ -63,7 +63,7 @@ def test_deepsea_bad_inputs_name_file_and_record(tmp_path):
     onehot[1, :, 3] = 1  # four bases at once
     path = tmp_path / "valid.mat"
     savemat(path, {"validxdata": onehot, "validdata": _labels(2)})
-    with pytest.raises(GenolmInputError, match=r"valid.mat, example 1: position 3 has 4 bases set"):
+    with pytest.raises(GenolmInputError, match=r"valid.mat: example 1: position 3 has 4 bases set"):
         deepsea.read_deepsea(path)
     wrong = tmp_path / "other.mat"
     savemat(wrong, {"x": np.zeros(3)})
@@ -100,7 +100,7 @@ def test_epd_tss_windows_are_strand_aware(tmp_path):
 def test_epd_bad_lines_name_file_and_record(tmp_path):
     bed = tmp_path / "bad.bed"
     bed.write_text("chr1\t3\t9\tA\t900\t+\t5\t6\nchr1\t3\t9\tB\t900\t*\t5\t6\n")
-    with pytest.raises(GenolmInputError, match=r"bad.bed, line 2: strand must be"):
+    with pytest.raises(GenolmInputError, match=r"bad.bed: line 2: strand must be"):
         epd.read_epd_bed(bed)
     bed.write_text("chr1\t3\t9\tA\t900\t+\t5\t8\n")
     with pytest.raises(GenolmInputError, match=r"line 1: the TSS .* must be one base"):

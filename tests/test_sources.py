@@ -318,16 +318,16 @@ def test_mitofish_zip_with_escaping_member_is_refused(tmp_path):
         archive.writestr("../../escaped.gb", "LOCUS       Y\n//\n")
     out = tmp_path / "out" / "12s.parquet"
     stderr = _genolm_fails("prepare-mito", "--mitofish-annotations", str(evil), "--out", str(out))
-    assert "mitoannotations.zip, ../../escaped.gb: member path with '..' refused" in stderr
+    assert "mitoannotations.zip: ../../escaped.gb: member path with '..' refused" in stderr
     assert not out.exists() and not (tmp_path / "escaped.gb").exists()
-    assert not list((tmp_path / "out").iterdir())  # the scratch directory is gone too
+    assert not (tmp_path / "out").exists()  # the scratch directory, and the directory made for it, are gone
 
 
 def test_truncated_genbank_names_the_record(tmp_path):
     text = gzip.decompress((DEMO_MIRROR / "refseq/release/mitochondrion/mitochondrion.1.genomic.gbff.gz").read_bytes())
     (tmp_path / "cut.gbff").write_bytes(text[: len(text) // 3])
     stderr = _genolm_fails("prepare-mito", "--gbff", str(tmp_path / "cut.gbff"), "--out", str(tmp_path / "o.parquet"))
-    assert "cut.gbff, record 1: malformed GenBank data" in stderr
+    assert "cut.gbff: record 1: malformed GenBank data" in stderr
     assert not (tmp_path / "o.parquet").exists()
 
 
@@ -407,7 +407,7 @@ def test_nucleotide_transformer_task_and_a_bad_header(tmp_path):
     (task / "test.fna").write_text(">c|0\nACGT\n")
     stderr = _genolm_fails("prepare-benchmark", "--format", "nucleotide-transformer", "--input", str(task),
                            "--out", str(tmp_path / "bad.parquet"))
-    assert "train.fna, line 3: header 'b' does not end in '|<integer label>'" in stderr
+    assert "train.fna: line 3: header 'b' does not end in '|<integer label>'" in stderr
 
 
 # --- DepMap: files placed by hand, verified by the release catalogue ------------------------------------

@@ -320,7 +320,7 @@ def test_wrong_class_and_damaged_files(tmp_path, bpe):
 def test_bad_vocab_txt_names_file_and_line(tmp_path):
     tokens = list(KmerTokenizer(3).vocab)
     (tmp_path / "vocab.txt").write_text("\n".join(tokens + ["ACG"]) + "\n")
-    with pytest.raises(GenolmInputError, match=r"vocab.txt, line 70: token 'ACG' also on line"):
+    with pytest.raises(GenolmInputError, match=r"vocab.txt: line 70: token 'ACG' also on line"):
         tokenizers.from_pretrained(tmp_path)
     (tmp_path / "vocab.txt").write_text("\n".join(tokens + ["ACGT"]) + "\n")
     with pytest.raises(GenolmInputError, match=r"vocab.txt: k-mer tokens must share one length, found lengths \[3, 4\]"):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import shutil
 
 import polars as pl
@@ -130,7 +129,7 @@ def test_site_token_index_follows_the_tokenizer():
     assert site_token_index(tokenizers.build("byte"), sequence, 0) == 0
 
 
-def test_bad_specs_are_reported_with_their_key(tiny_shards, tmp_path, caplog):
+def test_bad_specs_are_reported_with_their_key(tiny_shards, tmp_path, capsys):
     with pytest.raises(GenolmInputError, match="unknown key 'objectiv'"):
         validate_spec({"tokenizer": {"name": "kmer"}, "model": {"name": "bert"}, "objectiv": {}, "context_length": 8})
     with pytest.raises(GenolmInputError, match="valid under each of"):
@@ -142,7 +141,9 @@ def test_bad_specs_are_reported_with_their_key(tiny_shards, tmp_path, caplog):
         train(spec, shards=tiny_shards, job_dir=tmp_path / "bad", seed=1, run=None, plots=tmp_path, context=context("b"))
     # The command reports bad input in one line and exits 2 (run in-process: the CLI path, without a new interpreter).
     bad = {**spec, "model": {"name": "bert"}, "objective": {"name": "next_token"}}
-    with caplog.at_level(logging.ERROR, logger="genolm"):
-        code = main(["train", "--spec", json.dumps(bad), "--shards", str(tiny_shards), "--seed", "1", "--out", str(tmp_path / "bad2"),
-                     "--study", "s", "--task", "t", "--experiment", "e", "--results-dir", str(tmp_path / "r")])
-    assert code == 2 and "'next_token' trains causal/bilm models; 'bert' is a mlm model" in caplog.text
+    capsys.readouterr()
+    code = main(["train", "--spec", json.dumps(bad), "--shards", str(tiny_shards), "--seed", "1", "--out", str(tmp_path / "bad2"),
+                 "--study", "s", "--task", "t", "--experiment", "e", "--results-dir", str(tmp_path / "r")])
+    message = capsys.readouterr().err.strip().splitlines()[-1]
+    assert code == 2 and message.startswith("genolm train: error: ")
+    assert "'next_token' trains causal/bilm models; 'bert' is a mlm model" in message

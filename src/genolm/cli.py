@@ -14,8 +14,10 @@ import importlib.util
 import logging
 import pkgutil
 import sys
+import traceback
 
 from genolm import __version__, commands, studies
+from genolm.atomic import staged_outputs
 from genolm.errors import GenolmInputError
 
 log = logging.getLogger("genolm")
@@ -59,8 +61,81 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         module = importlib.import_module(module_path)
         sub = subparsers.add_parser(name, help=module.HELP, description=module.HELP)
         module.add_arguments(sub)
+        _check_seeds(sub)
         sub.set_defaults(run=module.run)
     return parser
+
+
+def seed(text: str) -> int:
+    """A seed: a non-negative integer (numpy's generators refuse negative ones, deep inside a stage)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}")
+    return value
+
+
+def _bounded(kind: type, low: float, strict: bool, what: str):
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        if value is None or value != value or value < low or (strict and value == low):
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+        return value
+    parse.__name__ = what
+    return parse
+
+
+# Arguments that count or measure something, by name, whatever the command: a careless value (0 rows per
+# shard, a negative window count) would otherwise surface as a traceback deep inside a stage.
+_COUNTS = {
+    "length": _bounded(int, 0, True, "a positive integer"),
+    "stride": _bounded(int, 0, True, "a positive integer"),
+    "max_windows": _bounded(int, 0, True, "a positive integer"),
+    "rows_per_shard": _bounded(int, 0, True, "a positive integer"),
+    "per_organism": _bounded(int, 0, True, "a positive integer"),
+    "retries": _bounded(int, 0, False, "a non-negative integer"),
+    "timeout": _bounded(float, 0, True, "a positive number of seconds"),
+}
+
+
+def _check_seeds(parser: argparse.ArgumentParser) -> None:
+    # Every command's `--seed` (and counts, above) is checked here, once, rather than in each command.
+    for action in parser._actions:
+        if action.dest == "seed" and action.type is int:
+            action.type = seed
+        elif action.dest in _COUNTS and action.type in (int, float):
+            action.type = _COUNTS[action.dest]
+
+
+def _error_line(command: str, error: BaseException) -> str:
+    return f"genolm {command}: error: {error}"
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Run the chosen command as one stage (`genolm.atomic.staged_outputs`: all of its outputs or none).
+
+    Bad input (GenolmInputError, or a path the system refuses) is the user's to fix: one line naming the file,
+    the record and what to do, and exit status 2. Anything else is a bug in genolm: a line saying so, then the
+    traceback, and exit status 1.
+    """
+    try:
+        with staged_outputs():
+            return int(args.run(args) or 0)
+    except GenolmInputError as error:
+        print(_error_line(args.command, error), file=sys.stderr)
+        return 2
+    except OSError as error:
+        if error.filename is None:
+            raise
+        reason = error.strerror or type(error).__name__
+        print(_error_line(args.command, GenolmInputError(error.filename, f"{reason}: check the path and its "
+                                                                         "permissions")), file=sys.stderr)
+        return 2
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -71,13 +146,18 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
+        force=True,  # main() may run more than once in a process (the tests call it in-process)
     )
     try:
-        return int(args.run(args) or 0)
-    except GenolmInputError as error:
-        # Bad input is the user's to fix: one clear line, no traceback.
-        log.error("%s", error)
-        return 2
+        return run_command(args)
+    except KeyboardInterrupt:
+        print(f"genolm {args.command}: interrupted; no output was left behind", file=sys.stderr)
+        return 130
+    except Exception:
+        print(f"genolm {args.command}: internal error: this is a bug in genolm, not in your input; please report "
+              "it with the traceback below", file=sys.stderr)
+        traceback.print_exc()
+        return 1
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ import importlib.resources
 import json
 import pkgutil
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import jsonschema
@@ -90,7 +91,64 @@ def validate_config(config: dict, schema: dict | None = None, source: str = "con
         raise GenolmInputError(source, message + more)
     _check_references(config, source)
     _check_dataset_references(config, source)
+    check_semantics(config, source)
     return config
+
+
+def _chromosome_names(value: Any) -> list[str] | None:
+    """The names a `chromosomes` value lists; None for the keywords `all` and `autosomes`."""
+    if isinstance(value, str):
+        return None if value in ("all", "autosomes") else [n.strip() for n in value.split(",") if n.strip()]
+    if isinstance(value, list) and all(isinstance(n, str) for n in value):
+        return value
+    return None
+
+
+def check_semantics(config: dict, source: str = "config",
+                    reference_lengths: Callable[[str], dict[str, int] | None] | None = None) -> None:
+    """Values that pass the schema but cannot work, found before any job starts, naming the key:
+
+    - `split` fractions must each lie in [0, 1] and sum to 1;
+    - chromosome lists (`chromosomes`, `*_chromosomes`) must name chromosomes: GRCh38 names in any convention,
+      or, inside a block whose `reference_source` names a reference `reference_lengths(source)` knows (one
+      already prepared), that reference's sequences; an empty `chromosomes` list is refused;
+    - inside such a block, a `context_length` must fit in the reference's longest chromosome.
+    """
+    from genolm.sources.chromosomes import canonical_name
+
+    def fail(path: tuple[str, ...], message: str) -> None:
+        raise GenolmInputError(source, f"key {'.'.join(path)}: {message}")
+
+    def visit(value: Any, path: tuple[str, ...], reference: str | None, lengths: dict[str, int] | None) -> None:
+        if not isinstance(value, dict):
+            return
+        if reference_lengths is not None and isinstance(value.get("reference_source"), str):
+            reference = value["reference_source"]
+            lengths = reference_lengths(reference)
+        for key, item in value.items():
+            here = path + (str(key),)
+            if key == "split" and isinstance(item, dict) and item and all(
+                    isinstance(v, (int, float)) and not isinstance(v, bool) for v in item.values()):
+                if any(not 0 <= v <= 1 for v in item.values()) or abs(sum(item.values()) - 1) > 1e-6:
+                    fail(here, f"split fractions {item} must each lie in [0, 1] and sum to 1 "
+                               f"(they sum to {sum(item.values()):g})")
+            names = _chromosome_names(item) if key == "chromosomes" or str(key).endswith("_chromosomes") else None
+            if names is not None:
+                if not names and key == "chromosomes":
+                    fail(here, "the chromosome list is empty: name chromosomes, or use 'all' or 'autosomes'")
+                for name in names:
+                    canonical = canonical_name(name)
+                    known = (name in lengths or canonical in lengths) if lengths is not None else canonical is not None
+                    if not known:
+                        where = (f"the prepared reference of source {reference!r}" if lengths is not None
+                                 else "GRCh38 (chr1..chr22, chrX, chrY, chrM in any naming)")
+                        fail(here, f"{name!r} is not a chromosome of {where}")
+            if key == "context_length" and lengths and isinstance(item, int) and item > max(lengths.values()):
+                fail(here, f"context length {item} is longer than every chromosome of the reference of source "
+                           f"{reference!r} (the longest has {max(lengths.values())} bases)")
+            visit(item, here, reference, lengths)
+
+    visit(config, (), None, None)
 
 
 def study_block(config: dict, name: str) -> dict:
@@ -169,9 +227,22 @@ def load_config(path: str | Path) -> dict:
     return validate_config(config, source=str(path))
 
 
+def canonical_json(value: Any) -> str:
+    """JSON with sorted keys: how rule parameters are written, so that the same configuration with its keys in
+    another order (as `yaml.safe_dump` writes it) gives the same parameters, and Snakemake reruns nothing."""
+    return json.dumps(value, sort_keys=True)
+
+
 def config_hash(obj: Any) -> str:
     """A short stable hash of a JSON-able object (recorded as provenance in shards and runs)."""
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def archive_limits(overrides: dict | None = None, source: str = "archive limits") -> dict:
+    """The `archives` limits (max_total_bytes, max_ratio, max_members): the schema's defaults, with overrides."""
+    schema = load_schema()
+    sub = {"$defs": schema["$defs"], **schema["properties"]["archives"]}
+    return validate_config({k: v for k, v in (overrides or {}).items() if v is not None}, schema=sub, source=source)
 
 
 def training_settings(overrides: dict, source: str = "--training") -> dict:

@@ -1,7 +1,8 @@
 """The one error type genolm raises for bad input.
 
 Every message names the file and, where there is one, the record, so that a user who sees it in a rule's
-log knows exactly what to fix. The CLI turns it into a one-line message and a non-zero exit.
+log knows exactly what to fix: `<file>: <record>: <what is wrong and what to do>`. The CLI prints it as one
+line, `genolm <command>: error: ...`, and exits with status 2.
 """
 
 from __future__ import annotations
@@ -14,5 +15,5 @@ class GenolmInputError(Exception):
         self.path = str(path)
         self.record = record
         self.reason = message
-        where = self.path if record is None else f"{self.path}, {record}"
+        where = self.path if record is None else f"{self.path}: {record}"
         super().__init__(f"{where}: {message}")

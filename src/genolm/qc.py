@@ -2,7 +2,8 @@
 
 Every stage that removes records (mutations on other chromosomes, REF mismatches, overlapping mutations,
 cell lines below the median burden, ...) counts them here and writes the table beside its output as a TSV
-with the columns `stage, reason, detail, count`.
+with the columns `stage, reason, detail, count`. Each stage asserts that its table adds up
+(`QCCounts.require_balance`: input = kept + every counted reason); docs/data_contracts.md lists the balances.
 """
 
 from __future__ import annotations
@@ -33,6 +34,26 @@ class QCCounts:
 
     def total(self, reason: str) -> int:
         return sum(n for (r, _), n in self._counts.items() if r == reason)
+
+    def require_balance(self, *balances: tuple[str, str, tuple[str, ...]],
+                        informational: tuple[str, ...] = ()) -> None:
+        """Assert that the table adds up: for each `(input, kept, dropped)`, the count of `input` equals the count
+        of `kept` plus every `dropped` reason's count; and every reason in the table is one of these or
+        `informational` (a breakdown, not a filter). A mismatch is a bug in genolm (a count taken before a
+        later filter, a reason named wrongly), raised as AssertionError before the stage writes anything."""
+        named = set(informational)
+        for input_reason, kept_reason, dropped in balances:
+            named |= {input_reason, kept_reason, *dropped}
+            total, kept = self.total(input_reason), self.total(kept_reason)
+            removed = {reason: self.total(reason) for reason in dropped}
+            if total != kept + sum(removed.values()):
+                raise AssertionError(
+                    f"QC table of {self.stage} does not add up: {input_reason} {total} != {kept_reason} {kept} + "
+                    + " + ".join(f"{reason} {count}" for reason, count in removed.items()))
+        unaccounted = sorted({reason for reason, _ in self._counts} - named)
+        if unaccounted:
+            raise AssertionError(f"QC table of {self.stage}: reason(s) {unaccounted} are neither inputs, kept, "
+                                 "dropped nor informational")
 
     def merge(self, other: "QCCounts") -> None:
         self._counts.update(other._counts)

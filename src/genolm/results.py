@@ -63,7 +63,10 @@ def write_table(frame: pl.DataFrame, parquet: str | Path, tsv: str | Path | None
 
 
 def read_metrics(path: str | Path) -> pl.DataFrame:
-    frame = pl.read_parquet(path)
+    try:
+        frame = pl.read_parquet(path)
+    except (OSError, pl.exceptions.PolarsError) as error:
+        raise GenolmInputError(path, f"cannot read as a parquet metrics table ({str(error).splitlines()[0]})") from None
     missing = [c for c in METRICS_SCHEMA if c not in frame.columns]
     if missing:
         raise GenolmInputError(path, f"not a genolm metrics table: missing column(s) {', '.join(missing)}")

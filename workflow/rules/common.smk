@@ -9,10 +9,25 @@ from pathlib import Path
 SRC = Path(workflow.basedir) / "src"
 sys.path.insert(0, str(SRC))
 
-from genolm.config import validate_config  # noqa: E402
+from genolm.config import canonical_json, check_semantics, validate_config  # noqa: E402
 
-# Validate and fill defaults before any job is planned: a misspelt key fails here, naming the key.
-validate_config(config, source="config (config.yaml and --config overrides)")
+CONFIG_SOURCE = ("config (" + (", ".join(map(str, workflow.overwrite_configfiles)) or "config.yaml")
+                 + " and --config overrides)")
+# Validate and fill defaults before any job is planned: a misspelt key fails here, naming the key; so do values
+# that cannot work (split fractions, chromosome names, release names).
+validate_config(config, source=CONFIG_SOURCE)
+
+
+def prepared_reference_lengths(source):
+    """Sequence lengths of a reference already prepared by an earlier run (None before the first)."""
+    fai = Path(config["resources_dir"]) / "reference" / source / "genome.fa.gz.fai"
+    if not fai.is_file():
+        return None
+    return {line.split("\t")[0]: int(line.split("\t")[1]) for line in fai.read_text().splitlines() if line}
+
+
+# Chromosomes and context lengths against the reference itself, once one has been prepared.
+check_semantics(config, source=CONFIG_SOURCE, reference_lengths=prepared_reference_lengths)
 
 RES = config["resources_dir"]
 RESULTS = config["results_dir"]
@@ -74,6 +89,21 @@ def final_outputs():
 def study_outputs(study):
     """What `make <study>` builds: the study's outputs and its own slice of the results table."""
     return [*FINAL_OUTPUTS.get(study, []), f"{RESULTS}/tables/{study}/metrics.tsv"]
+
+
+def zip_limit_args():
+    """The config's `archives` limits for the commands that unpack zip files."""
+    limits = config["archives"]
+    return shlex.join(["--zip-max-bytes", str(limits["max_total_bytes"]), "--zip-max-ratio",
+                       str(limits["max_ratio"]), "--zip-max-members", str(limits["max_members"])])
+
+
+def split_arg(split):
+    """`--split` value in one order whatever the config's key order (train, val, test, then any other name
+    sorted): the order decides ties in the split sizes, so it must not depend on how the YAML was written."""
+    usual = ["train", "val", "test"]
+    names = [n for n in usual if n in split] + sorted(n for n in split if n not in usual)
+    return shlex.join(f"{name}={split[name]}" for name in names)
 
 
 def chromosome_arg(chromosomes):

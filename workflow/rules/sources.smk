@@ -66,13 +66,15 @@ if "mito" in DATASETS:
             qc=f"{RES}/mito/qc.tsv",
         params:
             ncbi=lambda wc, input: f"--ncbi-manifest {shlex.quote(input.ncbi)}" if "ncbi" in input.keys() else "",
+            zip=zip_limit_args(),
         log:
             f"{RES}/logs/prepare_mito.log",
         conda:
             "../../envs/data.yaml"
         shell:
             "python -m genolm prepare-mito {params.ncbi} --mitofish-genomes {input.genomes:q}"
-            " --mitofish-annotations {input.annotations:q} --out {output.table:q} --qc {output.qc:q} > {log:q} 2>&1"
+            " --mitofish-annotations {input.annotations:q} {params.zip} --out {output.table:q} --qc {output.qc:q}"
+            " > {log:q} 2>&1"
 
 
 if "viral" in DATASETS:
@@ -108,6 +110,7 @@ rule prepare_benchmark:
         format=lambda wc: DATASETS["benchmarks"][wc.task]["format"],
         reference=lambda wc, input: f"--reference {shlex.quote(input.reference)}" if "reference" in input.keys() else "",
         class_references=benchmark_reference_args,
+        zip=zip_limit_args(),
     log:
         f"{RES}/logs/prepare_benchmark/{{task}}.log",
     conda:
@@ -115,4 +118,4 @@ rule prepare_benchmark:
     shell:
         "python -m genolm prepare-benchmark --format {params.format} --input {input.archive:q} {params.reference}"
         " {params.class_references}"
-        " --out {output.table:q} --qc {output.qc:q} > {log:q} 2>&1"
+        " {params.zip} --out {output.table:q} --qc {output.qc:q} > {log:q} 2>&1"

@@ -13,11 +13,19 @@ def json_arg(text: str):
     """A JSON value given inline, or @path to a JSON/YAML file."""
     if text.startswith("@"):
         path = Path(text[1:])
-        if path.suffix == ".json":  # YAML 1.1 would read 1e-08 as a string
-            return json.loads(path.read_text())
+        try:
+            content = path.read_text()
+        except OSError as error:
+            raise argparse.ArgumentTypeError(f"cannot read {path}: {error.strerror or error}") from None
         import yaml
 
-        return yaml.safe_load(path.read_text())
+        try:
+            if path.suffix == ".json":  # YAML 1.1 would read 1e-08 as a string
+                return json.loads(content)
+            return yaml.safe_load(content)
+        except (ValueError, yaml.YAMLError) as error:
+            raise argparse.ArgumentTypeError(f"{path} is not valid {path.suffix.lstrip('.') or 'YAML'}: "
+                                             f"{str(error).splitlines()[0]}") from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:

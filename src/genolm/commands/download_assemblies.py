@@ -6,6 +6,7 @@ import argparse
 import logging
 from pathlib import Path
 
+from genolm.atomic import atomic_file
 from genolm.sources.refseq import SELECTED, Selection, assembly_files, read_assembly_summary, select_assemblies
 from genolm.sources.release import MANIFEST, fetch_set
 
@@ -41,8 +42,8 @@ def run(args: argparse.Namespace) -> None:
     selection = Selection(args.accessions, args.organisms, args.per_organism, args.assembly_levels)
     selected, qc = select_assemblies(summary, selection, args.summary)
     log.info("selected %d assemblies: %s", len(selected), ", ".join(selected["assembly_accession"]))
-    args.out_dir.mkdir(parents=True, exist_ok=True)
-    selected.drop("line").write_csv(args.out_dir / SELECTED, separator="\t")
+    with atomic_file(args.out_dir / SELECTED) as tmp:
+        selected.drop("line").write_csv(tmp, separator="\t")
     fetch_set(assembly_files(selected, dict(args.mirror)), args.out_dir, expect="gzip", retries=args.retries,
               timeout=args.timeout)
     if args.qc:

@@ -10,10 +10,17 @@ from pathlib import Path
 import polars as pl
 from tqdm import tqdm
 
-from genolm.sources.mutations import FORMATS, read_mutations, read_samples, validate_against_reference
+from genolm.sources.mutations import (
+    FORMATS,
+    MUTATION_DROP_REASONS,
+    MUTATION_RECORD_REASONS,
+    read_mutations,
+    read_samples,
+    validate_against_reference,
+)
 from genolm.sources.reference import open_reference
 from genolm.datasets.shards import ShardWriter, build_provenance
-from genolm.datasets.windows import ANCHOR_COLUMNS, materialize_windows
+from genolm.datasets.windows import ANCHOR_COLUMNS, ANCHOR_DROP_REASONS, WINDOW_INFO_REASONS, materialize_windows
 from genolm.errors import GenolmInputError
 from genolm.qc import QCCounts
 
@@ -53,6 +60,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dataset", help="dataset name in the manifest (default: the name of --out)")
     parser.add_argument("--rows-per-shard", type=int, default=50_000, help="rows per Parquet file (default: 50000)")
     parser.add_argument("--qc", type=Path, help="QC table (TSV)")
+    parser.add_argument("--allow-empty", action="store_true",
+                        help="write an empty dataset instead of failing when nothing passes the filters")
     parser.add_argument("--provenance-json", help="JSON object added to the provenance (e.g. the config hash)")
 
 
@@ -88,7 +97,7 @@ def read_anchors(path: Path) -> pl.DataFrame:
 
 def run(args: argparse.Namespace) -> None:
     if args.length < 1:
-        raise SystemExit("--length must be positive")
+        raise GenolmInputError("--length", f"must be a positive number of bases, got {args.length}")
     qc = QCCounts("mutate_windows")
     extra = parse_provenance(args.provenance_json)
     with open_reference(args.reference, args.chromosomes, args.out.parent) as reference:
@@ -97,10 +106,11 @@ def run(args: argparse.Namespace) -> None:
             mutations, reference, source=args.mutations, chromosomes=args.chromosomes,
             max_ref_mismatch_fraction=args.max_ref_mismatch_fraction, qc=qc,
         )
+        qc.add("mutations_kept", mutations.height)
         if args.anchors:
             anchors = read_anchors(args.anchors)
         else:
-            samples = read_samples(args.samples) if args.samples else None
+            samples = read_samples(args.samples, qc=qc) if args.samples else None
             anchors = all_mutations_as_anchors(mutations, samples, qc)
         inputs = {"reference_fai": Path(f"{reference.path}.fai"), "mutations": args.mutations}
         if args.anchors:
@@ -108,11 +118,16 @@ def run(args: argparse.Namespace) -> None:
         provenance = build_provenance(inputs=inputs, fields={"seed": args.seed, "length": args.length}, extra=extra)
         log.info("materializing windows of %d bases for %d anchors", args.length, anchors.height)
         with ShardWriter(args.out, dataset=args.dataset or args.out.name, provenance=provenance,
-                         rows_per_shard=args.rows_per_shard, length=args.length, seed=args.seed) as writer, \
+                         rows_per_shard=args.rows_per_shard, length=args.length, seed=args.seed,
+                         allow_empty=args.allow_empty) as writer, \
                 tqdm(total=anchors.height, unit="anchor", desc="windows", disable=None) as progress:
             for batch in materialize_windows(reference, mutations, anchors, length=args.length, seed=args.seed, qc=qc):
                 writer.write(batch)
                 progress.update(batch.num_rows)
+            qc.require_balance(("rows_read", "mutations_kept", MUTATION_DROP_REASONS),
+                               ("anchors", "windows", ANCHOR_DROP_REASONS),
+                               informational=WINDOW_INFO_REASONS + MUTATION_RECORD_REASONS
+                               + ("anchor_without_lineage", "sample_value_whitespace_trimmed"))
             writer.add_qc(qc)
     if args.qc:
         qc.write(args.qc)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import tempfile
 from pathlib import Path
+
+from genolm.commands._archives import add_zip_limit_arguments, zip_limits
 
 HELP = "read a benchmark dataset (Genomic Benchmarks or Nucleotide Transformer task; directory or zip) into Parquet"
 
@@ -24,19 +25,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "name of metadata.yaml (e.g. Homo_sapiens.GRCh38.cdna.all.fa.gz=...)")
     parser.add_argument("--out", required=True, type=Path, help="Parquet table")
     parser.add_argument("--qc", type=Path)
+    add_zip_limit_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> None:
-    from genolm.atomic import atomic_file
+    from genolm.atomic import atomic_file, scratch_directory
     from genolm.sources.benchmarks import read_genomic_benchmark, read_nt_task
     from genolm.sources.download import safe_extract_zip
     from genolm.errors import GenolmInputError
 
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=args.out.parent, prefix=".benchmark-") as tmp:
+    with scratch_directory(args.out.parent, prefix=".benchmark-") as tmp:
         root = args.input
         if root.is_file():
-            safe_extract_zip(root, Path(tmp))
+            safe_extract_zip(root, Path(tmp), zip_limits(args))
             tops = [p for p in Path(tmp).iterdir() if p.is_dir()]
             if len(tops) != 1:
                 raise GenolmInputError(args.input, f"expected one top-level directory in the zip, found {len(tops)}")

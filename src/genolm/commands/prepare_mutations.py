@@ -6,8 +6,13 @@ import argparse
 import logging
 from pathlib import Path
 
+import polars as pl
+
+from genolm.errors import GenolmInputError
 from genolm.sources.mutations import (
     FORMATS,
+    MUTATION_DROP_REASONS,
+    MUTATION_RECORD_REASONS,
     attach_mutation_counts,
     read_mutations,
     read_samples,
@@ -38,16 +43,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> None:
     if not 0.0 <= args.max_ref_mismatch_fraction <= 1.0:
-        raise SystemExit("--max-ref-mismatch-fraction must be between 0 and 1")
+        raise GenolmInputError("--max-ref-mismatch-fraction", f"must be between 0 and 1, got {args.max_ref_mismatch_fraction}")
     qc = QCCounts("prepare_mutations")
     reference = ReferenceGenome(args.reference)
     mutations = read_mutations(args.mutations, args.format, qc=qc)
-    samples = read_samples(args.samples)
+    samples = read_samples(args.samples, qc=qc)
     mutations = validate_against_reference(
         mutations, reference, source=args.mutations, chromosomes=args.chromosomes,
         max_ref_mismatch_fraction=args.max_ref_mismatch_fraction, qc=qc,
     )
     mutations, samples = attach_mutation_counts(mutations, samples, qc=qc)
+    qc.add("mutations_kept", mutations.height)  # after the last filter, so the table adds up
+    qc.require_balance(("rows_read", "mutations_kept", MUTATION_DROP_REASONS + ("sample_not_annotated",)),
+                       informational=MUTATION_RECORD_REASONS + ("sample_value_whitespace_trimmed",))
+    if mutations.height == 0:
+        counted = ", ".join(f"{r} {n}" for r, n in qc.to_frame().group_by("reason").agg(pl.col("count").sum())
+                            .sort("reason").iter_rows() if n)
+        raise GenolmInputError(args.mutations, f"no mutation passed the checks (QC counts: {counted or 'none'}): "
+                                               "check --chromosomes and that the samples table names these samples")
     write_parquet(mutations, args.out_mutations)
     write_parquet(samples, args.out_samples)
     qc.write(args.qc)

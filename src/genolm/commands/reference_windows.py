@@ -39,6 +39,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dataset", help="dataset name in the manifest (default: the name of --out)")
     parser.add_argument("--rows-per-shard", type=int, default=50_000, help="rows per Parquet file (default: 50000)")
     parser.add_argument("--qc", type=Path, help="QC table (TSV)")
+    parser.add_argument("--allow-empty", action="store_true",
+                        help="write an empty dataset instead of failing when nothing passes the filters")
     parser.add_argument("--provenance-json", help="JSON object added to the provenance (e.g. the config hash)")
 
 
@@ -63,9 +65,9 @@ def parse_split_chromosomes(specs: list[str], reference: ReferenceGenome, chromo
 
 def run(args: argparse.Namespace) -> None:
     if args.length < 1 or (args.stride is not None and args.stride < 1):
-        raise SystemExit("--length and --stride must be positive")
+        raise GenolmInputError("--length/--stride", "must be positive numbers of bases")
     if not 0.0 <= args.max_n_fraction <= 1.0:
-        raise SystemExit("--max-n-fraction must be between 0 and 1")
+        raise GenolmInputError("--max-n-fraction", f"must be between 0 and 1, got {args.max_n_fraction}")
     qc = QCCounts("reference_windows")
     extra = parse_provenance(args.provenance_json)
     with open_reference(args.reference, args.chromosomes, args.out.parent) as reference:
@@ -78,7 +80,8 @@ def run(args: argparse.Namespace) -> None:
             extra=extra,
         )
         with ShardWriter(args.out, dataset=args.dataset or args.out.name, provenance=provenance,
-                         rows_per_shard=args.rows_per_shard, length=args.length, seed=args.seed) as writer, \
+                         rows_per_shard=args.rows_per_shard, length=args.length, seed=args.seed,
+                         allow_empty=args.allow_empty) as writer, \
                 tqdm(unit="window", desc="windows", disable=None) as progress:
             for batch in reference_windows(reference, chromosomes=chromosomes, length=args.length, stride=args.stride,
                                            max_windows=args.max_windows, seed=args.seed,
@@ -86,6 +89,10 @@ def run(args: argparse.Namespace) -> None:
                                            default_split=args.default_split):
                 writer.write(batch)
                 progress.update(batch.num_rows)
+            # Candidate windows become windows unless not sampled or too N-rich; the per-chromosome count of
+            # chromosomes shorter than a window counts chromosomes, not windows.
+            qc.require_balance(("candidate_windows", "windows", ("not_sampled", "too_many_n")),
+                               informational=("chromosome_shorter_than_window",))
             writer.add_qc(qc)
     if args.qc:
         qc.write(args.qc)

@@ -169,7 +169,8 @@ class ShardWriter:
     `<out>/<split>/part-NNNNN.parquet` plus `<out>/manifest.json`, which records the schema.
 
     Everything goes into a temporary sibling directory that replaces `out` only when the `with` block ends
-    without an exception, so a failed stage never leaves a partial dataset for the next stage to pick up.
+    without an exception, so a failed stage never leaves a partial dataset for the next stage to pick up. A
+    dataset without a single row is refused (GenolmInputError) unless `allow_empty`.
     """
 
     def __init__(
@@ -182,6 +183,7 @@ class ShardWriter:
         length: int | None = None,
         seed: int | None = None,
         schema: pa.Schema = WINDOW_SCHEMA,
+        allow_empty: bool = False,
     ):
         groups = schema_groups(schema)
         if groups is None:
@@ -195,6 +197,7 @@ class ShardWriter:
         self.length = length
         self.seed = seed
         self.counts: dict[str, int] = {}
+        self.allow_empty = allow_empty
         metadata = {METADATA_KEY: json.dumps(self.provenance, sort_keys=True, default=str).encode()}
         # The family member itself, so the files and the manifest carry the contract's nullability.
         self.schema = _FAMILY[groups]
@@ -244,12 +247,23 @@ class ShardWriter:
             for writer in self._splits.values():
                 writer.close()
             if exc_type is None:
+                self._refuse_empty()
                 self._write_manifest(tmp)
         except BaseException as error:
             atomic.__exit__(type(error), error, error.__traceback__)  # removes the temporary directory
             raise
         # Replaces `out` with the temporary directory when the block succeeded, else removes it.
         atomic.__exit__(exc_type, exc, traceback)
+
+    def _refuse_empty(self) -> None:
+        """An empty dataset is almost always a selection or filter that kept nothing (a chromosome list in another
+        naming, a lineage spelt differently); training on it fails hours later, or trains on nothing."""
+        if self.allow_empty or any(writer.rows for writer in self._splits.values()):
+            return
+        counted = ", ".join(f"{reason} {count}" for reason, count in sorted(self.counts.items()) if count)
+        raise GenolmInputError(self.out, f"no rows to write: the inputs and filters kept nothing"
+                                         f"{f' (QC counts: {counted})' if counted else ''}; check the selection, or "
+                                         f"pass --allow-empty if an empty dataset is really wanted")
 
     def _write_manifest(self, root: Path) -> None:
         splits = {}

@@ -46,6 +46,10 @@ MATERIALIZE_QC_REASONS = (
     "windows", "mutations_applied", "overlap_skipped", "extended_right", "extended_left", "shifted_right",
     "anchor_pushed_out", "too_short_after_deletions", "anchor_longer_than_window", "anchor_not_in_mutations",
 )
+# How anchors become windows: `anchors` = `windows` + these; the other counts describe windows, not anchors.
+ANCHOR_DROP_REASONS = ("chromosome_not_in_reference", "chromosome_shorter_than_window", "anchor_not_in_mutations",
+                       "anchor_longer_than_window", "anchor_pushed_out", "too_short_after_deletions")
+WINDOW_INFO_REASONS = ("mutations_applied", "overlap_skipped", "extended_right", "extended_left", "shifted_right")
 ANCHOR_COLUMNS = ("sample", "label", "split", "chrom", "pos", "ref", "alt", "anchor_id")
 _MUTATION_COLUMNS = ("sample", "chrom", "pos", "ref", "alt")
 _MUTATION_LIST_TYPE = WINDOW_SCHEMA.field("mutations").type
@@ -205,6 +209,13 @@ def _prepare_anchors(anchors: pl.DataFrame, seed: int) -> pl.DataFrame:
     return anchors.with_columns(pl.Series("_u", draws))
 
 
+def _canonical_chromosomes(table: pl.DataFrame, reference: ReferenceGenome) -> pl.DataFrame:
+    """Chromosome names as the reference spells them (`22` and `NC_000022.11` become `chr22`), so that a table
+    written in another naming convention meets the reference instead of matching nothing."""
+    names = {name: reference.canonical(name) or name for name in table["chrom"].unique().to_list() if name is not None}
+    return table.with_columns(pl.col("chrom").replace(names))
+
+
 def _chromosome_order(reference: ReferenceGenome, chroms: set[str], qc: QCCounts, anchors: pl.DataFrame) -> list[str]:
     order = [c for c in reference.lengths if c in chroms]
     for chrom in sorted(chroms - set(order)):
@@ -284,9 +295,11 @@ def materialize_windows(
     if length < 1 or batch_size < 1:
         raise ValueError(f"length and batch_size must be positive (got {length}, {batch_size})")
     _require_columns(mutations, _MUTATION_COLUMNS, "mutations table")
-    anchors = _prepare_anchors(anchors, seed)
+    anchors = _canonical_chromosomes(_prepare_anchors(anchors, seed), reference)
+    mutations = _canonical_chromosomes(mutations, reference)
     for reason in MATERIALIZE_QC_REASONS:  # zero counts are reported too
         qc.add(reason, 0)
+    qc.add("anchors", anchors.height)
     samples = sorted(set(anchors["sample"].unique().to_list()))
     codes = pl.DataFrame({"sample": samples, "_code": np.arange(len(samples), dtype=np.int64)})
     mutations = (
@@ -446,6 +459,7 @@ def reference_windows(
         per_chrom.append(count)
     first_id = np.concatenate([[0], np.cumsum(per_chrom)]).astype(np.int64)
     total = int(first_id[-1])
+    qc.add("candidate_windows", total)
     chosen = None  # None: every candidate (never materialized as one array: stride 1 over a genome is 3e9)
     if max_windows is not None and max_windows < total:
         chosen = np.sort(np.random.Generator(np.random.PCG64(seed)).choice(total, size=max_windows, replace=False))

@@ -31,6 +31,7 @@ import yaml
 
 from genolm.errors import GenolmInputError
 from genolm.sources.fasta import fasta_records
+from genolm.sources.tables import require_complete_last_line
 from genolm.qc import QCCounts
 
 BENCHMARK_SCHEMA = {"benchmark": pl.Utf8, "task": pl.Utf8, "split": pl.Utf8, "id": pl.Utf8, "label": pl.Int64,
@@ -156,6 +157,14 @@ def _check_metadata_classes(root: Path, metadata: dict[str, ClassReference] | No
 
 
 def _interval_rows(path: Path) -> list[dict]:
+    require_complete_last_line(path)  # a plain .csv cut short; gzip checks its own length
+    try:
+        return _read_interval_rows(path)
+    except (EOFError, OSError, UnicodeDecodeError) as error:  # a .csv.gz cut short or damaged
+        raise GenolmInputError(path, f"cannot be read to its end ({error}): download the dataset again") from error
+
+
+def _read_interval_rows(path: Path) -> list[dict]:
     opener = gzip.open if path.name.endswith(".gz") else open
     rows = []
     with opener(path, "rb") as raw:
@@ -165,6 +174,12 @@ def _interval_rows(path: Path) -> list[dict]:
             raise GenolmInputError(path, f"interval table lacks column(s) {', '.join(sorted(missing))}")
         for number, row in enumerate(reader, start=2):
             record = f"line {number}"
+            if None in row.values():
+                # Fewer fields than the header: a cut or damaged row. An empty strand is a field ("...,120,"),
+                # a missing one is not, and must not be read forward.
+                raise GenolmInputError(path, f"{sum(v is not None for v in row.values())} fields where the header "
+                                             f"has {len(reader.fieldnames)}: a truncated or damaged row",
+                                       record=record)
             try:
                 start, end = int(row["start"]), int(row["end"])
             except (TypeError, ValueError) as error:

@@ -9,6 +9,7 @@ Bio.bgzf are about 30 times slower on a whole chromosome).
 from __future__ import annotations
 
 import bisect
+import os
 import struct
 import zlib
 from pathlib import Path
@@ -19,6 +20,29 @@ BLOCK_SIZE = 0xFF00
 _HEADER = struct.Struct("<4BI2BH2BHH")  # ID1 ID2 CM FLG MTIME XFL OS XLEN SI1 SI2 SLEN BSIZE
 # The empty block that ends every BGZF file (SAM/BAM specification, section 4.1.2).
 EOF_BLOCK = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
+
+
+def is_bgzf_header(head: bytes) -> bool:
+    """Whether bytes starting a file are a BGZF block header: gzip with an extra subfield "BC" (SAM/BAM
+    specification, section 4.1)."""
+    return len(head) >= 14 and head[:2] == b"\x1f\x8b" and bool(head[3] & 4) and head[12:14] == b"BC"
+
+
+def missing_eof_block(path: str | os.PathLike) -> bool:
+    """Whether a BGZF file lacks the empty block that ends every complete one.
+
+    A BGZF file cut exactly at a block boundary is a valid series of gzip members, so decompressing it to the
+    end cannot tell it is truncated; only the missing EOF block can. Files that are not BGZF return False.
+    """
+    with open(path, "rb") as handle:
+        if not is_bgzf_header(handle.read(14)):
+            return False
+        handle.seek(0, os.SEEK_END)
+        size = handle.tell()
+        if size < len(EOF_BLOCK):
+            return True
+        handle.seek(size - len(EOF_BLOCK))
+        return handle.read() != EOF_BLOCK
 
 
 def gzi_path(path: Path) -> Path:

@@ -99,6 +99,9 @@ def select_chromosomes(available: Sequence[str], spec: str | Sequence[str], *, s
     an explicit name that matches nothing in `available` is an error naming it.
     """
     spec = parse_chromosome_spec(spec)
+    if not spec:
+        raise GenolmInputError(source, "the chromosome selection is empty: name chromosomes, or use 'all' or "
+                                       "'autosomes'", record="chromosomes")
     if spec == "all":
         return list(available)
     key = {name: canonical_name(name) or name for name in available}

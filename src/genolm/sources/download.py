@@ -31,6 +31,7 @@ from tqdm import tqdm
 
 from genolm import __version__
 from genolm.atomic import atomic_file
+from genolm.sources.bgzf import EOF_BLOCK, is_bgzf_header
 from genolm.sources.checksums import (
     ALGORITHMS,
     UNVERIFIABLE,
@@ -150,10 +151,11 @@ def download(
                     f"{hash_algorithm} checksum mismatch: expected {expected[1]}, got {actual}"
                     " (corrupt, or changed upstream)",
                 )
+            size = part.stat().st_size
         record = Provenance(
             url=url,
             path=str(dest),
-            size=dest.stat().st_size,
+            size=size,
             algorithm=hash_algorithm,
             checksum=actual,
             verified=expected is not None,
@@ -185,11 +187,25 @@ def local_path(url: str) -> Path | None:
     return Path(urllib.request.url2pathname(source.path)) if source.scheme == "file" else None
 
 
-def safe_extract_zip(zip_path: Path, dest_dir: Path) -> list[Path]:
+@dataclass(frozen=True)
+class ZipLimits:
+    """What one archive may unpack to (the config's `archives` block, defaults in the schema)."""
+
+    max_total_bytes: int
+    max_ratio: float
+    max_members: int
+
+
+_RATIO_CHECKED_ABOVE = 1 << 20  # small members (a run of one base) compress far better than any real file
+
+
+def safe_extract_zip(zip_path: Path, dest_dir: Path, limits: ZipLimits) -> list[Path]:
     """Extract a zip's regular files under `dest_dir`; return their paths.
 
     Members with absolute paths or ".." components, and symbolic links, are refused before anything is
-    written: an archive must not be able to place a file outside `dest_dir`.
+    written: an archive must not be able to place a file outside `dest_dir`. So is an archive over `limits`
+    (member count, total uncompressed size, compression ratio of a member), as its directory announces it and,
+    since a directory can lie, as the bytes are really inflated.
     """
     zip_path, dest_dir = Path(zip_path), Path(dest_dir)
     try:
@@ -199,12 +215,21 @@ def safe_extract_zip(zip_path: Path, dest_dir: Path) -> list[Path]:
     with archive:
         members = [m for m in archive.infolist() if not m.is_dir()]
         targets = [_member_target(zip_path, dest_dir, member) for member in members]
+        _check_zip_limits(zip_path, members, limits)
         written: list[Path] = []
+        total = 0
         try:
             for member, target in zip(members, targets):
                 try:
                     with atomic_file(target) as part, archive.open(member) as src, open(part, "wb") as out:
+                        inflated = 0
                         while chunk := src.read(_CHUNK):
+                            inflated += len(chunk)
+                            total += len(chunk)
+                            if inflated > member.file_size or total > limits.max_total_bytes:
+                                raise GenolmInputError(zip_path, "inflates to more than its directory announces or "
+                                                                 f"than the limit of {limits.max_total_bytes} bytes "
+                                                                 "(archives.max_total_bytes)", record=member.filename)
                             out.write(chunk)
                 except (zipfile.BadZipFile, zlib.error, EOFError) as error:
                     raise GenolmInputError(zip_path, f"corrupt member: {error}", record=member.filename) from error
@@ -214,6 +239,22 @@ def safe_extract_zip(zip_path: Path, dest_dir: Path) -> list[Path]:
                 path.unlink(missing_ok=True)
             raise
     return written
+
+
+def _check_zip_limits(zip_path: Path, members: list[zipfile.ZipInfo], limits: ZipLimits) -> None:
+    if len(members) > limits.max_members:
+        raise GenolmInputError(zip_path, f"{len(members)} members, more than the limit of {limits.max_members} "
+                                         "(archives.max_members): raise it if the archive is genuine")
+    total = sum(m.file_size for m in members)
+    if total > limits.max_total_bytes:
+        raise GenolmInputError(zip_path, f"unpacks to {total} bytes, more than the limit of {limits.max_total_bytes} "
+                                         "(archives.max_total_bytes): raise it if the archive is genuine")
+    for member in members:
+        ratio = member.file_size / max(member.compress_size, 1)
+        if member.file_size > _RATIO_CHECKED_ABOVE and ratio > limits.max_ratio:
+            raise GenolmInputError(zip_path, f"compression ratio {ratio:.0f}:1, more than the limit of "
+                                             f"{limits.max_ratio:g}:1 (archives.max_ratio): a zip bomb, or raise "
+                                             "the limit if the archive is genuine", record=member.filename)
 
 
 def _member_target(zip_path: Path, dest_dir: Path, member: zipfile.ZipInfo) -> Path:
@@ -286,7 +327,12 @@ class _Retry:
 
 
 def _openable_url(url: str) -> str:
-    scheme = urllib.parse.urlsplit(url).scheme.lower()
+    parts = urllib.parse.urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme == "file" and parts.netloc not in ("", "localhost"):
+        # file://data/x.csv names the host "data" and the path /x.csv: refuse it rather than read another file.
+        raise GenolmInputError(url, f"a file:// URL with a host part ({parts.netloc!r}) does not name a relative "
+                                    f"path: write file:///absolute/path, or a plain path")
     if scheme in ("http", "https", "ftp", "file"):
         return url
     if scheme and len(scheme) > 1:
@@ -457,21 +503,26 @@ class _TextCheck(_NoCheck):
 
 
 class _GzipCheck(_NoCheck):
-    """Decompresses every member (bgzip files are many) to the end, so a truncated file cannot pass."""
+    """Decompresses every member (bgzip files are many) to the end, so a truncated file cannot pass; a BGZF
+    file must also end with its end-of-file block."""
 
     _OUT = 1 << 22  # bound on decompressed bytes held at once, whatever the compression ratio
 
     def __init__(self, url: str):
         super().__init__(url)
         self._inflate = zlib.decompressobj(wbits=31)
+        self._bgzf = False
+        self._tail = b""  # the last bytes seen: a BGZF file must end with its EOF block
 
     def start(self, head: bytes) -> None:
         if not head:
             raise GenolmInputError(self.url, "empty file where gzip data was expected")
         if not head.startswith(b"\x1f\x8b"):
             raise GenolmInputError(self.url, f"not gzip data (starts with {head[:8]!r})")
+        self._bgzf = is_bgzf_header(head)
 
     def update(self, chunk: bytes) -> None:
+        self._tail = (self._tail + chunk)[-len(EOF_BLOCK):]
         data = chunk
         try:
             while True:
@@ -492,6 +543,10 @@ class _GzipCheck(_NoCheck):
     def finish(self) -> None:
         if not self._inflate.eof:
             raise GenolmInputError(self.url, "gzip data is truncated (the stream ends before its last member does)")
+        if self._bgzf and self._tail != EOF_BLOCK:
+            # Cut at a block boundary, a BGZF file is still a valid series of gzip members.
+            raise GenolmInputError(self.url, "BGZF data without its end-of-file block: the download was cut short; "
+                                             "fetch it again")
 
 
 def _check_zip(part: Path, url: str) -> None:

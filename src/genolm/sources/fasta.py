@@ -3,7 +3,8 @@
 Every stage that reads FASTA (the reference, viral genomes, MitoFish headers, benchmark tasks) goes through
 `fasta_records` (or `read_fasta`), so they agree on what a FASTA file is:
 
-- plain text or gzip (bgzip included), recognised by its magic bytes rather than its name;
+- plain text or gzip (bgzip included), recognised by its magic bytes rather than its name; a BGZF file must
+  end with its end-of-file block (one cut at a block boundary decompresses cleanly, but is truncated);
 - blank lines are ignored anywhere, and leading and trailing whitespace of every line;
 - a non-blank line before the first `>` header means the file is not FASTA;
 - whitespace inside a sequence line is an error (Biopython would drop it silently);
@@ -27,6 +28,7 @@ from typing import IO, NamedTuple
 from Bio.SeqIO.FastaIO import SimpleFastaParser
 
 from genolm.errors import GenolmInputError
+from genolm.sources.bgzf import missing_eof_block
 
 GZIP_MAGIC = b"\x1f\x8b"
 
@@ -58,8 +60,12 @@ def fasta_records(source: str | os.PathLike | IO, *, name: str | None = None) ->
             label = name or os.fspath(source)
             try:
                 raw = stack.enter_context(open(source, "rb"))
+                truncated = missing_eof_block(source)
             except OSError as error:
                 raise GenolmInputError(label, f"cannot read: {error.strerror or error}") from None
+            if truncated:
+                raise GenolmInputError(label, "BGZF file without its end-of-file block: it was cut short at a block "
+                                              "boundary; download it again")
         else:
             label = name or str(getattr(source, "name", "<FASTA stream>"))
             raw = source
@@ -89,7 +95,8 @@ def _text(raw: IO, stack: ExitStack) -> IO[str]:
         raw = io.BufferedReader(raw)
         stack.callback(raw.detach)
         head = raw.peek(2)[:2]
-    if head == GZIP_MAGIC:
+    # A lone first magic byte is a gzip file cut after one byte (0x1f never starts a text FASTA); gzip refuses it.
+    if head in (GZIP_MAGIC, GZIP_MAGIC[:1]):
         raw = stack.enter_context(gzip.GzipFile(fileobj=raw, mode="rb"))  # closing it leaves `raw` open
     # Bad bytes become U+FFFD, which every caller's alphabet check then reports as an invalid character.
     text = io.TextIOWrapper(raw, encoding="utf-8", errors="replace")

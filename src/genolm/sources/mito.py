@@ -20,15 +20,14 @@ archive member that is not read, is counted in the QC table with the reason.
 from __future__ import annotations
 
 import re
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
-from genolm.atomic import atomic_file
-from genolm.sources.download import safe_extract_zip
+from genolm.atomic import atomic_file, scratch_directory
+from genolm.sources.download import ZipLimits, safe_extract_zip
 from genolm.sources.fasta import fasta_records
 from genolm.sources.genbank import genbank_records, is_genbank, taxon_id
 from genolm.errors import GenolmInputError
@@ -43,6 +42,9 @@ TWELVE_S_SCHEMA = {
 _TWELVE_S = re.compile(
     r"\b12S\b|\bs-?rRNA\b|\brrnS\b|\b(?:MT-)?RNR1\b|small[ -]subunit ribosomal RNA|\brns\b", re.IGNORECASE
 )
+# Why a record read gives no 12S row: exactly one of these, or `12s_extracted`, per record.
+RECORD_WITHOUT_12S = ("no_12s_unannotated_record", "no_12s_no_rrna_features", "no_12s_rrna_not_named_12s",
+                      "no_12s_record_without_sequence", "no_12s_empty_sequence", "no_12s_location_outside_genome")
 _NAME_QUALIFIERS = ("product", "gene", "standard_name", "note", "gene_synonym")
 # INSDC accessions (1-2 letters + 5-8 digits, WGS 4-6 letters + 8-10 digits) and RefSeq (NC_012920).
 _ACCESSION = re.compile(r"(?:[A-Z]{1,2}\d{5,8}|[A-Z]{4,6}\d{8,10}|[A-Z]{2}_\d{6,9})(?:\.\d+)?")
@@ -209,7 +211,9 @@ def _read_ddbj_table(lines: list[str], where: str) -> tuple[str | None, list]:
                 try:
                     parsed = Location.fromstring(location)
                 except (LocationParserError, ValueError, AssertionError) as error:  # Biopython asserts on some
-                    raise GenolmInputError(where, f"location {location!r} cannot be read: {error}",
+                    detail = f" ({error})" if str(error) else ""
+                    raise GenolmInputError(where, f"location {location!r} cannot be read{detail}: not an INSDC "
+                                                  "location (e.g. 70..1024, complement(<1..>954))",
                                            record=f"line {number}") from error
                 features.append(SeqFeature(parsed, type=kind, qualifiers={}))
             else:
@@ -309,7 +313,7 @@ def _table_row(table: AnnotationTable, fasta: FastaHeader, sequence: str, qc: QC
 
 
 def extract_12s(ncbi_gbff: list[Path], mitofish_genomes: list[Path], mitofish_annotations: list[Path],
-                out: Path, *, scratch: Path | None = None) -> QCCounts:
+                out: Path, *, zip_limits: ZipLimits, scratch: Path | None = None) -> QCCounts:
     """Write `out` (TWELVE_S_SCHEMA), one row per genome with a 12S gene, sorted by (source, accession).
 
     `mitofish_genomes` and `mitofish_annotations` are MitoFish zips; their members are extracted (refusing
@@ -324,12 +328,11 @@ def extract_12s(ncbi_gbff: list[Path], mitofish_genomes: list[Path], mitofish_an
     for path in ncbi_gbff:
         rows += twelve_s_rows(genbank_records(path), "ncbi_refseq", qc, seen)
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=scratch or out.parent, prefix=".mitofish-") as tmp:
+    with scratch_directory(scratch or out.parent, prefix=".mitofish-") as tmp:
         annotated: set[str] = set()
         tables: dict[str, AnnotationTable] = {}
         for number, archive in enumerate(mitofish_annotations):
-            members = safe_extract_zip(archive, Path(tmp) / f"annotations{number}")
+            members = safe_extract_zip(archive, Path(tmp) / f"annotations{number}", zip_limits)
             # GenBank first (it carries its sequence), then `.txt` before `.NCBI.txt` of the same genome.
             order = {"genbank": 0, "ddbj": 1, "ncbi_feature_table": 2, None: 3}
             kinds = {m: "genbank" if is_genbank(m) else annotation_table_flavour(m) for m in members}
@@ -354,7 +357,7 @@ def extract_12s(ncbi_gbff: list[Path], mitofish_genomes: list[Path], mitofish_an
                 tables[key] = table
         genomes: set[str] = set()
         for number, archive in enumerate(mitofish_genomes):
-            for member in safe_extract_zip(archive, Path(tmp) / f"genomes{number}"):
+            for member in safe_extract_zip(archive, Path(tmp) / f"genomes{number}", zip_limits):
                 # mitogenomes.zip also holds per-species gene FASTA (`*genes.fa`): not genomes.
                 if member.name.endswith("genes.fa") or not _starts_with(member, b">"):
                     continue
@@ -378,6 +381,14 @@ def extract_12s(ncbi_gbff: list[Path], mitofish_genomes: list[Path], mitofish_an
         qc.add("mitofish_genomes", len(genomes), detail="mitofish")
         qc.add("no_12s_no_annotation", len(genomes - annotated - set(tables)), detail="mitofish")
         qc.add("no_12s_annotation_without_genome", len(set(tables) - genomes), detail="mitofish")
+    # Every record read (RefSeq, MitoFish GenBank member, MitoFish genome with its table) gives a 12S or one
+    # reason; genomes without a table and tables without a genome never become records.
+    qc.require_balance(("records", "12s_extracted", RECORD_WITHOUT_12S),
+                       informational=("duplicate_accession", "several_12s_first_kept", "partial_12s_kept",
+                                      "mitofish_genomes", "no_12s_no_annotation", "no_12s_annotation_without_genome",
+                                      "annotation_table_used_ddbj", "annotation_table_used_ncbi_feature_table",
+                                      "annotation_table_second_for_genome", "annotation_table_without_accession",
+                                      "annotation_member_not_recognised"))
     table = pl.DataFrame(rows, schema=TWELVE_S_SCHEMA).sort("source", "accession")
     with atomic_file(out) as tmp_out:
         table.write_parquet(tmp_out)

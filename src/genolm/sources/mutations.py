@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -18,9 +19,11 @@ import numpy as np
 import polars as pl
 
 from genolm.atomic import atomic_file
+from genolm.sources.bgzf import missing_eof_block
 from genolm.sources.chromosomes import canonical_name, select_chromosomes
 from genolm.sources.fasta import GZIP_MAGIC, is_gzip
 from genolm.sources.reference import ReferenceGenome
+from genolm.sources.tables import require_complete_last_line
 from genolm.errors import GenolmInputError
 from genolm.qc import QCCounts
 
@@ -105,13 +108,17 @@ def read_mutations(path: Path, format: str = "auto", *, qc: QCCounts) -> pl.Data
         raise ValueError(f"unknown mutation format {format!r}; expected one of {FORMATS}")
     fmt = detect_format(path) if format == "auto" else format
     reader = {"depmap": _read_depmap, "vcf": _read_vcf, "maf": _read_maf, "parquet": _read_parquet}[fmt]
-    table = reader(path, qc)
+    try:
+        table = reader(path, qc)
+    except (EOFError, gzip.BadGzipFile, zlib.error) as error:
+        raise GenolmInputError(path, f"corrupt or truncated compressed file ({error}): download it again") from None
     return _normalize(table, path, qc)
 
 
 def _read_delimited(path: Path, separator: str, required: Sequence[str], optional: Sequence[str] = (),
                     skip_rows: int = 0) -> pl.DataFrame:
     """All-string table with a `line` column (1-based line number in the file); missing columns name themselves."""
+    require_complete_last_line(path)
     try:
         header = pl.read_csv(path, separator=separator, n_rows=0, skip_rows=skip_rows, quote_char='"').columns
     except (pl.exceptions.PolarsError, OSError) as error:
@@ -169,6 +176,7 @@ def _read_depmap(path: Path, qc: QCCounts) -> pl.DataFrame:
     table = table.rename(_DEPMAP_COLUMNS)
     _require_values(table, path, _DEPMAP_COLUMNS)
     # A model can have several sequencing runs; DepMap flags the one that represents it.
+    qc.add("rows_read", table.height)
     if "IsDefaultEntryForModel" in table.columns:
         default = pl.col("IsDefaultEntryForModel") == "Yes"
         qc.add("not_default_entry_for_model", table.filter(~default.fill_null(False)).height)
@@ -191,6 +199,7 @@ def _read_maf(path: Path, qc: QCCounts) -> pl.DataFrame:
     table = _read_delimited(path, "\t", list(_MAF_COLUMNS), skip_rows=comments).rename(_MAF_COLUMNS)
     _require_values(table, path, _MAF_COLUMNS)
     table = _parse_positions(table, path, "Start_Position")
+    qc.add("rows_read", table.height)
     ref_gap, alt_gap = pl.col("ref") == "-", pl.col("alt") == "-"
     both = table.filter(ref_gap & alt_gap)
     if both.height:
@@ -214,6 +223,11 @@ def _is_symbolic(allele: str) -> bool:
 def _read_vcf(path: Path, qc: QCCounts) -> pl.DataFrame:
     import cyvcf2  # imported here: only VCF input needs it, and it is slow to load
 
+    # htslib reads a cut-short file without complaint: a plain VCF cut inside its last line, and a .vcf.gz cut
+    # at a block boundary, must be refused here.
+    require_complete_last_line(path)
+    if missing_eof_block(path):
+        raise GenolmInputError(path, "BGZF file without its end-of-file block: it was cut short; download it again")
     try:
         vcf = cyvcf2.VCF(str(path))
     except (OSError, Exception) as error:  # cyvcf2 raises bare Exception for unreadable headers
@@ -262,6 +276,7 @@ def _read_vcf(path: Path, qc: QCCounts) -> pl.DataFrame:
         vcf.close()
     table = pl.DataFrame(rows, schema={"sample": pl.Utf8, "chrom": pl.Utf8, "pos": pl.Int64, "ref": pl.Utf8,
                                        "alt": pl.Utf8, "record": pl.Utf8})
+    qc.add("rows_read", table.height)  # one row per (ALT allele, carrier): the records' own reasons are extra
     return table.with_columns(pl.lit(False).alias("needs_padding"))
 
 
@@ -277,6 +292,7 @@ def _read_parquet(path: Path, qc: QCCounts) -> pl.DataFrame:
         table = table.with_row_index("_row", offset=1).with_columns(pl.format("row {}", pl.col("_row")).alias("record"))
     if "needs_padding" not in table.columns:
         table = table.with_columns(pl.lit(False).alias("needs_padding"))
+    qc.add("rows_read", table.height)
     try:
         return table.with_columns(pl.col("pos").cast(pl.Int64), pl.col("sample", "chrom", "ref", "alt").cast(pl.Utf8))
     except pl.exceptions.PolarsError as error:
@@ -315,8 +331,12 @@ def _normalize(table: pl.DataFrame, path: Path, qc: QCCounts) -> pl.DataFrame:
 # ---------------------------------------------------------------------------------------------------- samples
 
 
-def read_samples(path: Path) -> pl.DataFrame:
-    """DepMap Model.csv -> sample, lineage, primary_disease, cell_line_name (one row per ModelID)."""
+def read_samples(path: Path, qc: QCCounts | None = None) -> pl.DataFrame:
+    """DepMap Model.csv -> sample, lineage, primary_disease, cell_line_name (one row per ModelID).
+
+    Every value is trimmed of surrounding whitespace ("Lung " is the lineage Lung: a hand-edited table must not
+    silently lose its samples from a selection by name); how many values were trimmed is counted in `qc`.
+    """
     path = Path(path)
     if not path.is_file():
         raise GenolmInputError(path, "sample annotation file not found")
@@ -325,7 +345,13 @@ def read_samples(path: Path) -> pl.DataFrame:
     for column in ("OncotreePrimaryDisease", "CellLineName"):
         if column not in table.columns:
             table = table.with_columns(pl.lit(None, dtype=pl.Utf8).alias(column))
-    table = table.rename(_SAMPLE_COLUMNS).with_columns(pl.col("sample").str.strip_chars())
+    table = table.rename(_SAMPLE_COLUMNS)
+    columns = list(_SAMPLE_COLUMNS.values())
+    trimmed = table.select(sum((pl.col(c) != pl.col(c).str.strip_chars()).fill_null(False).cast(pl.Int64).sum()
+                               for c in columns)).item()
+    if qc is not None:
+        qc.add("sample_value_whitespace_trimmed", int(trimmed))
+    table = table.with_columns(pl.col(c).str.strip_chars() for c in columns)
     _require_values(table, path, {"ModelID": "sample"})
     duplicated = table.filter(pl.col("sample").is_duplicated())
     if duplicated.height:
@@ -398,7 +424,6 @@ def validate_against_reference(mutations: pl.DataFrame, reference: ReferenceGeno
     # Within a chromosome rows keep their file order, so "first" is the first occurrence in the file.
     deduplicated = clean.unique(subset=_KEY, keep="first", maintain_order=True)
     qc.add("duplicate", clean.height - deduplicated.height)
-    qc.add("mutations_kept", deduplicated.height)
     return deduplicated.sort(_KEY).select(list(MUTATION_COLUMNS)).cast(MUTATION_COLUMNS)
 
 
@@ -445,6 +470,14 @@ def _check_chromosome(rows: pl.DataFrame, reference: ReferenceGenome, source: Pa
         for position in np.flatnonzero(~matches[group]):
             found[int(group[position])] = window[position].tobytes().decode("ascii")
     return rows, pl.Series(matches), [found[i] for i in sorted(found)]
+
+
+# How rows read become rows kept: `rows_read` = `mutations_kept` + these (a stage may add its own, e.g.
+# sample_not_annotated). The VCF reader's record-level reasons (a record without ALT, a symbolic ALT, an ALT no
+# sample carries) describe records that produced no row, so they are informational.
+MUTATION_DROP_REASONS = ("not_default_entry_for_model", "ref_equals_alt", "chromosome_not_selected",
+                         "indel_at_chromosome_start", "ref_mismatch", "duplicate")
+MUTATION_RECORD_REASONS = ("no_alt_allele", "symbolic_alt", "no_sample_carries_alt")
 
 
 def write_parquet(table: pl.DataFrame, path: Path) -> None:

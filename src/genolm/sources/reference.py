@@ -10,15 +10,14 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
-import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
 import pyfaidx
 
-from genolm.atomic import atomic_file
-from genolm.sources.bgzf import BgzfWriter, gzi_path, read_gzi, read_range
+from genolm.atomic import atomic_file, scratch_directory
+from genolm.sources.bgzf import BgzfWriter, gzi_path, is_bgzf_header, missing_eof_block, read_gzi, read_range
 from genolm.sources.chromosomes import (
     AUTOSOMES,
     alias_table,
@@ -28,7 +27,7 @@ from genolm.sources.chromosomes import (
     select_chromosomes,
 )
 from genolm.errors import GenolmInputError
-from genolm.sources.fasta import GZIP_MAGIC, fasta_records, is_gzip
+from genolm.sources.fasta import fasta_records, is_gzip
 from genolm.qc import QCCounts
 
 log = logging.getLogger(__name__)
@@ -39,10 +38,8 @@ _ALLOWED = b"ACGTNRYKMSWBDHV"
 
 
 def _is_bgzip(path: Path) -> bool:
-    # BGZF is gzip with an extra field whose subfield id is "BC" (SAM/BAM specification, section 4.1).
     with open(path, "rb") as handle:
-        head = handle.read(14)
-    return head[:2] == GZIP_MAGIC and len(head) == 14 and bool(head[3] & 4) and head[12:14] == b"BC"
+        return is_bgzf_header(handle.read(14))
 
 
 def prepare_reference(source: Path, out_fasta: Path, *, chromosomes: str | Sequence[str] = "all",
@@ -55,6 +52,8 @@ def prepare_reference(source: Path, out_fasta: Path, *, chromosomes: str | Seque
     """
     source, out_fasta = Path(source), Path(out_fasta)
     spec = parse_chromosome_spec(chromosomes)
+    if not spec:
+        select_chromosomes([], spec, source=source)  # refuses the empty selection before reading 3 GB
     qc = QCCounts("prepare_reference")
     bgzip = out_fasta.name.endswith(".gz")
     renames = renames or {}
@@ -100,13 +99,16 @@ def prepare_reference(source: Path, out_fasta: Path, *, chromosomes: str | Seque
                 qc.add("chromosome_kept", detail=name)
             if not records:
                 raise GenolmInputError(source, "empty file: no FASTA records")
+            qc.add("sequences_read", records)
             if bgzip:
                 out.close()
-                tmp_gzi.write_bytes(out.gzi_bytes())
+        if bgzip:  # after the FASTA is closed (flushed): an index must not be older than its file
+            tmp_gzi.write_bytes(out.gzi_bytes())
         # Raises for explicit names the source does not have, and when "autosomes" finds none.
         select_chromosomes(source_names, spec, source=source)
         tmp_fai.write_text("".join(fai_rows))
         alias_table(source_names, renames).write_csv(tmp_aliases, separator="\t")
+        qc.require_balance(("sequences_read", "chromosome_kept", ("chromosome_not_selected",)))
     return qc
 
 
@@ -119,6 +121,15 @@ def _check_sequence(sequence: bytearray, source: Path, record: str) -> None:
         raise GenolmInputError(
             source, f"invalid character {chr(invalid[0])!r} at sequence position {offset + 1} "
                     f"(allowed: IUPAC nucleotide codes {_ALLOWED.decode()})", record=record)
+
+
+def _check_indexes_not_older(fasta: Path, indexes: list[Path]) -> None:
+    """An index older than its FASTA describes another file: offsets into it cut wrong windows, silently."""
+    modified = fasta.stat().st_mtime
+    for index in indexes:
+        if index.is_file() and index.stat().st_mtime < modified:
+            raise GenolmInputError(index, f"index is older than {fasta.name}, so it may describe another version "
+                                          f"of it: delete it to have it rebuilt, or rerun `genolm prepare-reference`")
 
 
 class ReferenceGenome:
@@ -136,6 +147,11 @@ class ReferenceGenome:
             raise GenolmInputError(
                 self.path, "plain gzip FASTA cannot be read by region: run `genolm prepare-reference` on it "
                            "(or recompress it with `bgzip`)")
+        bgzf = _is_bgzip(self.path)
+        if bgzf and missing_eof_block(self.path):
+            raise GenolmInputError(self.path, "BGZF file without its end-of-file block: it was cut short; prepare "
+                                              "or download it again")
+        _check_indexes_not_older(self.path, [Path(f"{self.path}.fai")] + ([gzi_path(self.path)] if bgzf else []))
         try:
             self._fasta = pyfaidx.Fasta(str(self.path), sequence_always_upper=True, as_raw=True)
         except (pyfaidx.FastaIndexingError, pyfaidx.UnsupportedCompressionFormat, ImportError, ValueError) as error:
@@ -152,7 +168,7 @@ class ReferenceGenome:
             self._file_name[canonical] = file_name
             self.lengths[canonical] = int(entry.rlen)
         self._cached: tuple[str, np.ndarray] | None = None
-        self._blocks = read_gzi(gzi_path(self.path)) if _is_bgzip(self.path) and gzi_path(self.path).is_file() else None
+        self._blocks = read_gzi(gzi_path(self.path)) if bgzf and gzi_path(self.path).is_file() else None
 
     def canonical(self, name: str) -> str | None:
         """The key of `lengths` for a chromosome given in any convention, None if this reference lacks it."""
@@ -220,15 +236,14 @@ def open_reference(path: Path, chromosomes: str, scratch: Path) -> Iterator[Refe
     try:
         reference = ReferenceGenome(path)
     except GenolmInputError:
-        with open(path, "rb") as handle:
-            if handle.read(2) != b"\x1f\x8b":
-                raise
+        # Only a plain gzip FASTA is prepared here; any other refusal (a stale index, a cut BGZF file) stands.
+        if not (Path(path).is_file() and is_gzip(path) and not _is_bgzip(Path(path))):
+            raise
     else:
         yield reference
         return
     log.info("%s is gzip-compressed without an index: preparing an indexed copy", path)
-    scratch.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".reference-", dir=scratch) as tmp:
-        prepared = Path(tmp) / "reference.fa"
+    with scratch_directory(scratch, prefix=".reference-") as tmp:
+        prepared = tmp / "reference.fa"
         prepare_reference(path, prepared, chromosomes=chromosomes)
         yield ReferenceGenome(prepared)

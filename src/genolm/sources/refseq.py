@@ -15,7 +15,7 @@ from pathlib import Path
 
 import polars as pl
 
-from genolm.atomic import atomic_file
+from genolm.atomic import atomic_file, written_path
 from genolm.sources.release import Wanted, join_url
 from genolm.errors import GenolmInputError
 from genolm.qc import QCCounts
@@ -211,7 +211,7 @@ def prepare_assemblies(manifest: Path, out_dir: Path, table: Path) -> QCCounts:
         fasta = Path(out_dir) / f"{accession}.fa.gz"
         step = prepare_reference(Path(download["path"]), fasta, chromosomes="all")
         qc.merge(step)
-        lengths = [int(line.split("\t")[1]) for line in Path(f"{fasta}.fai").read_text().splitlines()]
+        lengths = [int(line.split("\t")[1]) for line in written_path(f"{fasta}.fai").read_text().splitlines()]
         rows.append({
             "accession": accession, "organism": row["organism_name"], "taxid": int(row["taxid"]),
             "species_taxid": int(row["species_taxid"]), "assembly_level": row["assembly_level"],

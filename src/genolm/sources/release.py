@@ -18,7 +18,7 @@ from pathlib import Path
 
 import polars as pl
 
-from genolm.atomic import atomic_file
+from genolm.atomic import atomic_file, make_output_directory, verified_pieces
 from genolm.sources.download import Provenance, download, fetch_small, local_path
 from genolm.errors import GenolmInputError
 
@@ -75,17 +75,17 @@ def fetch_set(wanted: Iterable[Wanted], out_dir: Path, *, expect: str | None = "
     Files already there with a matching provenance record are reused, so a rerun after one failure fetches
     only what is missing. The manifest is removed first and written only when every file succeeded.
     """
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = make_output_directory(out_dir)
     manifest = out_dir / MANIFEST
     manifest.unlink(missing_ok=True)
     rows = []
     for item in wanted:
         if "/" in item.name or item.name in ("", ".", ".."):
             raise GenolmInputError(item.url, f"refusing file name {item.name!r}: it must stay inside {out_dir}")
-        record: Provenance = download(item.url, out_dir / item.name, checksum_listing=item.checksum_listing,
-                                      listing_name=item.listing_name, expect=expect, retries=retries,
-                                      timeout=timeout)
+        with verified_pieces():  # each verified file stays for a rerun to reuse; the manifest is the output
+            record: Provenance = download(item.url, out_dir / item.name, checksum_listing=item.checksum_listing,
+                                          listing_name=item.listing_name, expect=expect, retries=retries,
+                                          timeout=timeout)
         rows.append({"name": item.name, **asdict(record)})
     table = pl.DataFrame(rows, schema={"name": pl.Utf8, "url": pl.Utf8, "path": pl.Utf8, "size": pl.Int64,
                                        "algorithm": pl.Utf8, "checksum": pl.Utf8, "verified": pl.Boolean,

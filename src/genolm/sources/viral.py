@@ -28,6 +28,7 @@ import polars as pl
 from genolm.atomic import atomic_file
 from genolm.sources.fasta import fasta_records
 from genolm.sources.genbank import genbank_records, taxon_id
+from genolm.sources.tables import require_complete_last_line
 from genolm.errors import GenolmInputError
 from genolm.qc import QCCounts
 
@@ -55,6 +56,7 @@ def read_virushostdb(path: Path, qc: QCCounts | None = None) -> dict[str, dict]:
     path = Path(path)
     qc = qc if qc is not None else QCCounts("read_virushostdb")
     try:
+        require_complete_last_line(path)
         handle = open(path, encoding="utf-8", errors="replace", newline="")
     except OSError as error:
         raise GenolmInputError(path, f"cannot read: {error}") from error
@@ -66,6 +68,10 @@ def read_virushostdb(path: Path, qc: QCCounts | None = None) -> dict[str, dict]:
         if missing:
             raise GenolmInputError(path, f"not a Virus-Host DB table: no column(s) {', '.join(missing)}")
         for number, row in enumerate(reader, start=2):
+            if any(value is None for value in row.values()):  # fewer fields than the header: a cut row
+                raise GenolmInputError(path, f"{sum(v is not None for v in row.values())} fields where the header "
+                                             f"has {len(reader.fieldnames)}: a truncated or damaged row",
+                                       record=f"line {number}")
             qc.add("virushostdb_rows")
             taxid = row["virus tax id"].strip()
             if not taxid.isdigit():
@@ -163,6 +169,15 @@ def prepare_viral(fasta: list[Path], gbff: list[Path], virushostdb: Path | None,
             qc.add("phage" if is_phage else ("other_virus" if is_phage is False else "unlabelled"))
     if not genomes:
         raise GenolmInputError(fasta[0] if fasta else "viral genomes", "no genome records")
+    # Nothing is dropped here: every genome is counted once by label and once by label outcome.
+    unlabelled = ("unlabelled_host_unknown", "unlabelled_mixed_hosts", "unlabelled_no_host_listed",
+                  "unlabelled_no_host_information")
+    qc.require_balance(("genomes", "phage", ("other_virus", "unlabelled")),
+                       ("unlabelled", unlabelled[0], unlabelled[1:]),
+                       ("genomes", "labelled_by_host", ("labelled_by_name_rule", *unlabelled)),
+                       informational=("not_in_virushostdb", "virushostdb_rows", "virushostdb_rows_host_unknown",
+                                      "virushostdb_rows_without_accession",
+                                      "virushostdb_viruses_genbank_accessions_only"))
     # Both tables are written before either is renamed into place, so they appear together.
     with atomic_file(out_labels) as tmp_labels, atomic_file(out_genomes) as tmp_genomes:
         pl.DataFrame(genomes, schema=GENOME_SCHEMA).sort("accession").write_parquet(tmp_genomes)

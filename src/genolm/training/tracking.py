@@ -12,11 +12,14 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 from typing import Iterable
 
+from genolm.atomic import written_path
 from genolm.sources.checksums import file_checksum
 
 log = logging.getLogger(__name__)
@@ -165,11 +168,19 @@ class TrackedRun:
         _retry(lambda: self.client.log_batch(self.run_id, metrics=batch))
 
     def log_artifact(self, path: str | Path, artifact_path: str | None = None) -> None:
+        """Log a file or a directory's contents; an output of the running command is read from where its stage
+        holds it until the command ends (genolm.atomic), under its final name."""
         path = Path(path)
-        if path.is_dir():
-            _retry(lambda: self.client.log_artifacts(self.run_id, str(path), artifact_path))
-        elif path.exists():
-            _retry(lambda: self.client.log_artifact(self.run_id, str(path), artifact_path))
+        source = written_path(path)
+        if source.is_dir():
+            _retry(lambda: self.client.log_artifacts(self.run_id, str(source), artifact_path))
+        elif source.exists() and source.name == path.name:
+            _retry(lambda: self.client.log_artifact(self.run_id, str(source), artifact_path))
+        elif source.exists():
+            with tempfile.TemporaryDirectory() as scratch:  # MLflow names the artifact after the file
+                named = Path(scratch) / path.name
+                shutil.copyfile(source, named)
+                _retry(lambda: self.client.log_artifact(self.run_id, str(named), artifact_path))
 
     def finish(self, status: str = "FINISHED") -> None:
         _retry(lambda: self.client.set_terminated(self.run_id, status=status))

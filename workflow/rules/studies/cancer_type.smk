@@ -59,7 +59,7 @@ rule select_cell_lines:
     params:
         seed=SEED,
         lineages=shlex.join(STUDY["lineages"]),
-        split=shlex.join(f"{k}={v}" for k, v in STUDY["split"].items()),
+        split=split_arg(STUDY["split"]),
         cap=f"--max-anchors-per-cell-line {STUDY['max_anchors_per_cell_line']}" if STUDY["max_anchors_per_cell_line"] else "",
         balance="" if STUDY["balance_classes"] else "--no-class-balance",
     log:
@@ -133,7 +133,7 @@ rule pretrain:
         seed=SEED,
         job_dir=lambda wc: f"{CT}/pretrain/{wc.backbone}",
         plots=lambda wc: f"{RESULTS}/plots/cancer_type/pretrain_{wc.backbone}",
-        spec=lambda wc: json.dumps(ct_specs.pretraining_spec(STUDY["backbones"][wc.backbone])),
+        spec=lambda wc: canonical_json(ct_specs.pretraining_spec(STUDY["backbones"][wc.backbone])),
         bases=lambda wc: STUDY["backbones"][wc.backbone]["context_length"],
         model=lambda wc: f"hyenadna-{STUDY['backbones'][wc.backbone]['preset']}",
         tracking=lambda wc: tracking_args("pretrain", backbone=wc.backbone),

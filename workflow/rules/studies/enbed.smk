@@ -52,7 +52,7 @@ rule enbed_pretrain:
         seed=SEED,
         job_dir=lambda wc: f"{EN}/pretrain/{wc.architecture}",
         plots=lambda wc: f"{RESULTS}/plots/enbed/pretrain_{wc.architecture}",
-        spec=lambda wc: json.dumps(en_specs.pretraining_spec(EN_STUDY, wc.architecture)),
+        spec=lambda wc: canonical_json(en_specs.pretraining_spec(EN_STUDY, wc.architecture)),
         tokenizer=lambda wc: EN_STUDY["architectures"][wc.architecture]["tokenizer"]["name"],
         tracking=lambda wc: tracking_args("enbed_pretrain", architecture=wc.architecture),
     log:
@@ -102,7 +102,7 @@ rule enbed_noise:
     params:
         seed=SEED,
         block=EN_STUDY["noise_identification"],
-        model=lambda wc: shlex.quote(json.dumps(EN_STUDY["noise_identification"]["noise_model"])),
+        model=lambda wc: shlex.quote(canonical_json(EN_STUDY["noise_identification"]["noise_model"])),
     log:
         f"{EN}/logs/noise.log",
     conda:

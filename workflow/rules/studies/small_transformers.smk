@@ -99,7 +99,7 @@ rule st_pretrain:
         seed=SEED,
         job_dir=lambda wc: f"{ST}/pretrain/{wc.pretraining}",
         plots=lambda wc: f"{RESULTS}/plots/small_transformers/pretrain_{wc.pretraining}",
-        spec=lambda wc: json.dumps(st_specs.pretraining_spec(ST_STUDY, wc.pretraining)),
+        spec=lambda wc: canonical_json(st_specs.pretraining_spec(ST_STUDY, wc.pretraining)),
         names=lambda wc: shlex.join(
             ["--model-name", st_specs.pretraining_spec(ST_STUDY, wc.pretraining)["model"].get("preset", "model"),
              "--tokenizer-name", st_specs.pretraining_tokenizer_name(ST_STUDY, wc.pretraining)]
@@ -138,7 +138,7 @@ rule st_species_dataset:
                                    else f"--twelve-s {shlex.quote(input.twelve_s)}"),
         args=shlex.join(
             ["--copies", str(ST_STUDY["species"]["copies"]), "--rate", *map(str, ST_STUDY["species"]["rate"]),
-             "--split", *(f"{k}={v}" for k, v in ST_STUDY["species"]["split"].items()),
+             "--split", *shlex.split(split_arg(ST_STUDY["species"]["split"])),
              "--min-length", str(ST_STUDY["species"]["min_length"])]
             + (["--marker-bases", str(ST_STUDY["species"]["marker_bases"])] if ST_STUDY["species"]["marker_bases"] else [])
         ),
@@ -365,12 +365,12 @@ rule st_tables:
             for task in st_figure_tasks()
         ],
     params:
-        languages=json.dumps({name: st_specs.language(ST_STUDY, name) for name in ST_STUDY["species"]["experiments"]}),
+        languages=canonical_json({name: st_specs.language(ST_STUDY, name) for name in ST_STUDY["species"]["experiments"]}),
         task_languages=shlex.join(
             ["--tss-languages",
-             json.dumps({f"tss/{n}": st_specs.task_language(ST_STUDY, "tss", n) for n in st_tss_experiments()}),
+             canonical_json({f"tss/{n}": st_specs.task_language(ST_STUDY, "tss", n) for n in st_tss_experiments()}),
              "--chromatin-languages",
-             json.dumps({f"chromatin/{n}": st_specs.task_language(ST_STUDY, "chromatin", n) for n in ST_CHROMATIN["experiments"]})]
+             canonical_json({f"chromatin/{n}": st_specs.task_language(ST_STUDY, "chromatin", n) for n in ST_CHROMATIN["experiments"]})]
         ),
         examples=lambda wc, input: f"--examples {shlex.quote(input.examples)}" if input.examples else "",
         figure_dir=lambda wc, output: str(Path(output.figures[0]).parent),

@@ -37,7 +37,7 @@ rule virbert_genomes:
         inputs=vb_genome_args,
         seed=SEED,
         unit=VB_STUDY["split_unit"],
-        split=shlex.join(f"{k}={v}" for k, v in VB_STUDY["split"].items()),
+        split=split_arg(VB_STUDY["split"]),
     log:
         f"{VB}/logs/virbert_genomes.log",
     conda:
@@ -106,7 +106,7 @@ rule virbert_pretrain:
         seed=SEED,
         job_dir=lambda wc: f"{VB}/pretrain/{wc.variant}",
         plots=lambda wc: f"{RESULTS}/plots/virbert/pretrain_{wc.variant}",
-        spec=lambda wc: json.dumps(vb_specs.pretraining_spec(VB_STUDY["variants"][wc.variant])),
+        spec=lambda wc: canonical_json(vb_specs.pretraining_spec(VB_STUDY["variants"][wc.variant])),
         model=lambda wc: f"bert-{VB_STUDY['variants'][wc.variant]['preset']}-{wc.variant}",
         tracking=lambda wc: tracking_args("virbert_pretrain", variant=wc.variant),
     log:
@@ -155,7 +155,7 @@ rule virbert_pretrain_transfer:
         seed=SEED,
         job_dir=lambda wc: f"{VB}/pretrain/transfer-human",
         plots=lambda wc: f"{RESULTS}/plots/virbert/pretrain_transfer-human",
-        spec=lambda wc: json.dumps(vb_specs.pretraining_spec(vb_transfer_variant())),
+        spec=lambda wc: canonical_json(vb_specs.pretraining_spec(vb_transfer_variant())),
         model=lambda wc: f"bert-{vb_transfer_variant()['preset']}-human-standin",
         tracking=lambda wc: tracking_args("virbert_pretrain", variant="transfer-human"),
     log:
@@ -217,7 +217,7 @@ rule virbert_tables:
         figure=report(f"{RESULTS}/plots/virbert/recall_vs_label_fraction.png", caption="../../report/metrics_summary.rst",
                       category="Results"),
     params:
-        study=json.dumps(VB_STUDY),
+        study=canonical_json(VB_STUDY),
     log:
         f"{VB}/logs/virbert_tables.log",
     conda:

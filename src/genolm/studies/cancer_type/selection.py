@@ -79,6 +79,11 @@ def select_cell_lines(
     the others counted as `dropped_for_class_balance`), so that with the same number of anchors per cell line
     the classes are balanced in every split and accuracy is balanced accuracy.
     """
+    # Lineages are compared trimmed on both sides, and the trimmed values counted: "Lung " is Lung.
+    lineages = [lineage.strip() for lineage in lineages]
+    qc.add("lineage_whitespace_trimmed", samples.filter(
+        (pl.col("lineage") != pl.col("lineage").str.strip_chars()).fill_null(False)).height)
+    samples = samples.with_columns(pl.col("lineage").str.strip_chars())
     if len(set(lineages)) != len(lineages) or not lineages:
         raise ValueError(f"lineages must be distinct and non-empty, got {lineages}")
     if max_anchors_per_cell_line is not None and max_anchors_per_cell_line < 1:
@@ -103,6 +108,7 @@ def select_cell_lines(
         )
         .sort("sample")
     )
+    qc.add("cell_lines_of_lineages", chosen.height)
     median = float(chosen["n_mutations"].median())
     above = pl.col("n_mutations") > median
     for lineage, count in chosen.filter(~above).group_by("lineage").len().sort("lineage").iter_rows():
@@ -151,4 +157,7 @@ def select_cell_lines(
     )
     qc.add("cell_lines_selected", cell_lines.height)
     qc.add("anchors", anchor_table.height)
+    qc.require_balance(("cell_lines_of_lineages", "cell_lines_selected",
+                        ("not_above_median_mutations", "dropped_for_class_balance")),
+                       informational=("cell_lines_in_split", "anchors", "lineage_whitespace_trimmed"))
     return cell_lines.select("sample", "lineage", "label", "split", "n_mutations", "n_anchors"), anchor_table

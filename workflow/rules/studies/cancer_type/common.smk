@@ -50,7 +50,7 @@ def ct_backbone_input(wildcards):
 def ct_finetune_spec(wildcards):
     exp = ct_experiment(wildcards)
     backbone = ct_backbone_dir(exp["backbone"]) if "backbone" in exp else None
-    return json.dumps(ct_specs.experiment_spec(STUDY, wildcards.experiment, backbone))
+    return canonical_json(ct_specs.experiment_spec(STUDY, wildcards.experiment, backbone))
 
 
 def ct_umap_experiments():

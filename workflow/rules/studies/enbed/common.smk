@@ -35,6 +35,8 @@ def en_run_seed(run):
 
 
 def en_jobs():
+    if not EN_STUDY["enabled"]:  # a config without the study: its blocks hold no experiments
+        return []
     return [(task, name, run) for task, block in en_task_blocks(EN_STUDY).items()
             for name in block["experiments"] for run in en_runs(task)]
 
@@ -82,7 +84,7 @@ def en_label_names(task):
 def en_train_spec(wildcards):
     spec = en_specs.experiment_spec(EN_STUDY, wildcards.task, wildcards.experiment, en_pretrained_dir(wildcards),
                                     en_label_names(wildcards.task))
-    return json.dumps(spec)
+    return canonical_json(spec)
 
 
 def en_experiment_column(wildcards):

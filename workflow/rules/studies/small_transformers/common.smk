@@ -63,7 +63,7 @@ def st_species_base_spec(wildcards):
     directory = st_pretrain_dir(experiment["init_from"]) if "init_from" in experiment else None
     # label_names are filled in from the dataset's labels.json by `genolm species-spec`.
     spec = st_specs.species_spec(ST_STUDY, wildcards.experiment, directory, ["?", "?"])
-    return json.dumps(spec)
+    return canonical_json(spec)
 
 
 def st_species_markers():
@@ -130,7 +130,7 @@ def st_tss_dataset_args(wildcards):
 
 def st_tss_spec(wildcards):
     experiment = ST_TSS["experiments"][wildcards.experiment]
-    return json.dumps(st_specs.tss_spec(ST_STUDY, wildcards.experiment, st_pretrain_dir(experiment["init_from"])))
+    return canonical_json(st_specs.tss_spec(ST_STUDY, wildcards.experiment, st_pretrain_dir(experiment["init_from"])))
 
 
 def st_tss_runs():
@@ -181,7 +181,7 @@ def st_chromatin_spec(wildcards):
     columns = ST_CHROMATIN["label_columns"]
     spec = st_specs.chromatin_spec(ST_STUDY, wildcards.experiment, st_pretrain_dir(experiment["init_from"]),
                                    st_chromatin.label_names(columns), st_chromatin.label_groups(columns))
-    return json.dumps(spec)
+    return canonical_json(spec)
 
 
 def st_chromatin_runs():

@@ -57,7 +57,7 @@ def vb_backbone_input(wildcards):
 def vb_finetune_spec(wildcards):
     arm = vb_arm(wildcards)
     backbone = vb_backbone_dir(arm["backbone"]) if "backbone" in arm and arm["init"] != "random" else None
-    return json.dumps(vb_specs.experiment_spec(VB_STUDY, wildcards.arm, int(wildcards.length),
+    return canonical_json(vb_specs.experiment_spec(VB_STUDY, wildcards.arm, int(wildcards.length),
                                                float(wildcards.fraction), backbone))
 
 

@@ -43,11 +43,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--qc", required=True, type=Path, help="QC table (TSV)")
 
 
-def _read(path: Path) -> pl.DataFrame:
+def _read(path: Path, columns: list[str]) -> pl.DataFrame:
     try:
-        return pl.read_parquet(path)
+        table = pl.read_parquet(path)
     except (pl.exceptions.PolarsError, OSError) as error:
         raise GenolmInputError(path, f"cannot read as parquet ({error})") from error
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise GenolmInputError(path, f"no column(s) {', '.join(missing)}: not the table `genolm prepare-mutations` "
+                                     "writes for this argument")
+    return table
 
 
 def run(args: argparse.Namespace) -> None:
@@ -55,10 +60,11 @@ def run(args: argparse.Namespace) -> None:
     try:
         split_sizes(0, fractions)
     except ValueError as error:
-        raise SystemExit(f"--split: {error}") from None
+        raise GenolmInputError("--split", f"{error}: give fractions that sum to 1") from None
     qc = QCCounts("select_cell_lines")
     cell_lines, anchors = select_cell_lines(
-        _read(args.mutations), _read(args.samples), lineages=args.lineages, split_fractions=fractions,
+        _read(args.mutations, ["sample", "chrom", "pos", "ref", "alt"]), _read(args.samples, ["sample", "lineage"]),
+        lineages=args.lineages, split_fractions=fractions,
         seed=args.seed, max_anchors_per_cell_line=args.max_anchors_per_cell_line,
         balance_classes=args.balance_classes, qc=qc,
     )

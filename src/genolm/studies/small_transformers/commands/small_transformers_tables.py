@@ -23,7 +23,7 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from genolm.atomic import atomic_file
+    from genolm.atomic import atomic_file, written_path
     from genolm.results import collect_metrics
     from genolm.studies.small_transformers import tables
 
@@ -46,5 +46,5 @@ def run(args) -> int:
         tables.plot_species(metrics, languages, majority, args.figure_dir / "species_12s.png")
     if len(pretraining):
         tables.plot_pretraining(pretraining, args.figure_dir / "pretraining.png")
-    print(args.markdown.read_text())
+    print(written_path(args.markdown).read_text())
     return 0

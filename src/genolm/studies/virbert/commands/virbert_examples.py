@@ -39,9 +39,9 @@ def run(args: argparse.Namespace) -> None:
             else ("length", "cap", "max_repeats", "per_genome"))
     missing = [f"--{n.replace('_', '-')}" for n in need if getattr(args, n) is None]
     if missing:
-        raise SystemExit(f"--kind {args.kind} needs {' '.join(missing)}")
+        raise GenolmInputError("--kind", f"--kind {args.kind} needs {' '.join(missing)}: pass them")
     if args.kind == "pretraining" and not 1 <= args.low <= args.high:
-        raise SystemExit("need 1 <= --low <= --high")
+        raise GenolmInputError("--low/--high", "need 1 <= --low <= --high")
     try:
         genomes = pl.read_parquet(args.genomes)
     except (pl.exceptions.PolarsError, OSError) as error:

@@ -6,6 +6,7 @@ import argparse
 import logging
 from pathlib import Path
 
+from genolm.errors import GenolmInputError
 from genolm.atomic import atomic_file
 from genolm.commands._common import split_fraction
 from genolm.qc import QCCounts
@@ -32,7 +33,7 @@ def run(args: argparse.Namespace) -> None:
     from genolm.studies.virbert.genomes import build_genome_table
 
     if (args.viral_genomes is None) != (args.viral_labels is None):
-        raise SystemExit("--viral-genomes and --viral-labels go together")
+        raise GenolmInputError("--viral-genomes", "--viral-genomes and --viral-labels go together: pass both or neither")
     qc = QCCounts("virbert_genomes")
     table = build_genome_table(
         viral=(args.viral_genomes, args.viral_labels) if args.viral_genomes else None,
