@@ -95,7 +95,7 @@ def test_tss_dataset_bad_bed_names_file_and_record(tmp_path):
     result = run_genolm("tss-dataset", "--bed", str(bed), "--assembly", str(tmp_path / "g.fa.gz"), "--organism", "x",
                         "--upstream", "9", "--downstream", "9", "--max-upstream-words", "1", "--word", "9", "--seed",
                         "1", "--out", str(tmp_path / "o"), "--qc", str(tmp_path / "q.tsv"), check=False)
-    assert result.returncode != 0 and "bad.bed, line 2" in result.stderr and "strand" in result.stderr
+    assert result.returncode != 0 and "bad.bed: line 2" in result.stderr and "strand" in result.stderr
     assert not (tmp_path / "o").exists()
 
 

@@ -72,6 +72,10 @@ def _check_tss(study: dict, sources: dict, source: str) -> None:
     for name, organism in tss["organisms"].items():
         for part in ("bed", "assembly"):
             _source_file(sources, f"key {KEY}.tss.organisms.{name}.{part}", organism[part], source)
+    if tss["train_organism"] is None and len(tss["organisms"]) > 1:
+        # Not "the first one listed": the same configuration with its keys in another order must plan the same jobs.
+        raise GenolmInputError(source, f"key {KEY}.tss.train_organism: name the organism to train on, one of "
+                                       f"{', '.join(sorted(tss['organisms']))}")
     if tss["train_organism"] is not None and tss["train_organism"] not in tss["organisms"]:
         raise GenolmInputError(source, f"key {KEY}.tss.train_organism: no organism named {tss['train_organism']!r}")
     _check_experiments(study, "tss", tss["context_length"], source)

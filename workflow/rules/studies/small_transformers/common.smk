@@ -102,8 +102,8 @@ ST_TSS = ST_STUDY["tss"]
 
 
 def st_tss_organisms():
-    """Organisms in config order; empty when the task is off."""
-    return list(ST_TSS["organisms"]) if ST_TSS["enabled"] else []
+    """Organisms by name; empty when the task is off."""
+    return sorted(ST_TSS["organisms"]) if ST_TSS["enabled"] else []  # by name: key order must plan nothing
 
 
 def st_tss_train_organism():
@@ -161,6 +161,9 @@ def st_chromatin_names(baseline):
 
 
 def st_chromatin_inputs():
+    """The bundle's files; none when the task is off (the rule is then never planned, but is still parsed)."""
+    if not st_chromatin_on():
+        return {}
     if ST_CHROMATIN["bundle"]:
         return {"bundle": source_file(ST_CHROMATIN["source"], ST_CHROMATIN["bundle"])}
     return {split: source_file(ST_CHROMATIN["source"], name) for split, name in ST_CHROMATIN["files"].items()}
