@@ -23,7 +23,7 @@ from genolm.sources.benchmarks import read_genomic_benchmark
 from genolm.sources.checksums import parse_checksum_listing
 from genolm.sources.download import ZipLimits, download
 from genolm.sources.mito import extract_12s, read_annotation_table
-from genolm.sources.viral import prepare_viral, read_virushostdb
+from genolm.sources.viral import phage_label, prepare_viral, read_virushostdb
 
 FIXTURES = Path(__file__).parent / "fixtures" / "real_formats"
 FAST = {"timeout": 1.0, "backoff": 0.0, "progress": False}
@@ -115,6 +115,61 @@ def test_mitofish_table_with_an_unreadable_location_names_the_member(tmp_path):
         read_annotation_table(bad, "mitoannotations.zip")
 
 
+# Real lines of a MitoAnnotator table (the program whose tables MitoFish distributes) and of the NCBI feature table
+# that public code made from it, with the real genome (tests/fixtures/real_formats/mitofish/README.md).
+_THY10_ACCESSION = "ZZ000310"  # the tables name the sample `Thy10`, not an accession; the zip member names it
+_MIFISH_SITES = ("GTAAAACTCGTGCCAGC", "CAAACTGGGATTAGATACCCCACTATG")  # MiFish-U forward; reverse, complemented
+
+
+def _thy10_genome() -> str:
+    return "".join((FIXTURES / "mitofish/Thy10.fa").read_text().split("\n")[1:])
+
+
+@pytest.mark.parametrize("fixture, member", [("Thy10.txt", f"{_THY10_ACCESSION}.txt"),
+                                             ("Thy10.tbl", f"{_THY10_ACCESSION}.NCBI.txt")])
+def test_mitoannotator_real_table_gives_the_real_12s(tmp_path, fixture, member):
+    genomes, annotations = tmp_path / "genomes.zip", tmp_path / "mitoannotations.zip"
+    with zipfile.ZipFile(genomes, "w") as archive:
+        archive.writestr("complete_partial_mitogenomes.fa", f">gb|{_THY10_ACCESSION}|Thy10\n{_thy10_genome()}\n")
+    with zipfile.ZipFile(annotations, "w") as archive:
+        archive.write(FIXTURES / "mitofish" / fixture, member)
+    qc = _qc(extract_12s([], [genomes], [annotations], tmp_path / "12s.parquet", zip_limits=ZIP_LIMITS))
+    row = pl.read_parquet(tmp_path / "12s.parquet").row(0, named=True)
+    # `rRNA 69..1014 product 12S rRNA` / `69 1014 rRNA`: 946 bases holding both MiFish primer sites
+    assert (row["start"], row["end"], row["strand"], row["length"]) == (68, 1014, 1, 946)
+    assert row["sequence"] == _thy10_genome()[68:1014] and all(site in row["sequence"] for site in _MIFISH_SITES)
+    assert row["species"] == ("Thy10" if fixture.endswith(".txt") else None)  # only the .txt names an organism
+    assert qc[("12s_extracted", "mitofish")] == 1
+
+
+def test_mitoannotator_both_flavours_read_the_same_features():
+    ddbj = read_annotation_table(FIXTURES / "mitofish/Thy10.txt", "fixture")
+    table = read_annotation_table(FIXTURES / "mitofish/Thy10.tbl", "fixture")
+    assert (ddbj.flavour, table.flavour) == ("ddbj", "ncbi_feature_table")
+
+    def located(features):
+        return {(f.type, f.qualifiers.get("product", [""])[0]): (int(f.location.start), int(f.location.end),
+                                                                 f.location.strand) for f in features}
+
+    # `complement(3893..3963)` in one, `3963 3893` in the other: the same minus-strand tRNA
+    assert located(ddbj.features)[("tRNA", "tRNA-Gln")] == (3892, 3963, -1)
+    shared = {key: value for key, value in located(ddbj.features).items() if key[0] != "source"}
+    assert shared == {key: value for key, value in located(table.features).items() if key[0] != "gene"}
+    # a MitoAnnotator table of a user's genome names a sample, not an accession
+    assert ddbj.accession is None and table.accession is None and ddbj.organism == "Thy10"
+
+
+def test_mitoannotator_table_named_by_sample_is_counted_not_guessed(tmp_path):
+    genomes, annotations = tmp_path / "genomes.zip", tmp_path / "mitoannotations.zip"
+    with zipfile.ZipFile(genomes, "w") as archive:
+        archive.writestr("complete_partial_mitogenomes.fa", f">gb|{_THY10_ACCESSION}|Thy10\n{_thy10_genome()}\n")
+    with zipfile.ZipFile(annotations, "w") as archive:
+        archive.write(FIXTURES / "mitofish/Thy10.txt", "Thy10.txt")
+    qc = _qc(extract_12s([], [genomes], [annotations], tmp_path / "12s.parquet", zip_limits=ZIP_LIMITS))
+    assert qc[("annotation_table_without_accession", "Thy10.txt")] == 1
+    assert qc[("no_12s_no_annotation", "mitofish")] == 1 and pl.read_parquet(tmp_path / "12s.parquet").height == 0
+
+
 def test_demo_mirror_mitofish_is_annotation_tables_and_gives_12s_rows(tmp_path):
     mirror = FIXTURES.parents[2] / "data/demo/mirror/mitofish"
     with zipfile.ZipFile(mirror / "mitoannotations.zip") as archive:
@@ -128,47 +183,95 @@ def test_demo_mirror_mitofish_is_annotation_tables_and_gives_12s_rows(tmp_path):
 
 
 # --- Virus-Host DB ---------------------------------------------------------------------------------------
+# Every fixture row is a real row of a public copy (tests/fixtures/real_formats/virushostdb/README.md); only the
+# genome sequences below are stand-ins, written under the real accessions those rows list.
+
+_VIRAL_GENOMES = {
+    "NC_001416.1": "Escherichia virus Lambda",  # host E. coli
+    "NC_009452.1": "Acidianus bottle-shaped virus",  # host an archaeon
+    "NC_010314.1": "Abaca bunchy top virus segment 1",  # two Musa hosts; one of six segments
+    "NC_010315.1": "Abaca bunchy top virus segment 2",
+    "NC_030472.1": "Chimpanzee faeces associated microphage 1",  # host 1 / root only
+    "NC_026582.1": "uncultured phage WW-nAnB",  # host 1 / root only, named "phage"
+    "NC_007655.1": "Bitter gourd leaf curl betasatellite",  # root and a plant
+    "NC_004421.1": "Aichivirus B",  # older copy: no host at all; newer: Bos taurus
+    "NC_024907.1": "Ancient caribou feces associated virus",  # older: root only; newer: root and a plant
+    "KF787094.1": "Achromobacter phage JWDelta",  # listed under a GenBank accession only
+    "HE956707.1": "Yersinia phage phiR8-01",  # older: a bacterium and an insect genus both named Yersinia
+    "NC_001422.1": "Escherichia phage phiX174",  # not in the fixture: the name rule
+    "NC_001802.1": "Human immunodeficiency virus 1",  # not in the fixture, not a phage name
+}
 
 
 def _viral_fasta(tmp_path: Path) -> Path:
     path = tmp_path / "viral.1.1.genomic.fna"
-    path.write_text(">NC_001416.1 Escherichia phage lambda, complete genome\nACGTACGT\n"
-                    ">NC_001422.1 Escherichia phage phiX174, complete genome\nGGCCGGCC\n"
-                    ">NC_000901.1 Synthetic phage rootus, complete genome\nTTTTAAAA\n"
-                    ">NC_000902.1 Synthetic insect virus, complete genome\nACACACAC\n"
-                    ">NC_000903.1 Synthetic GenBank-only phage, complete genome\nGTGTGTGT\n"
-                    ">NC_000904.1 Some unlisted virus, complete genome\nCACACACA\n")
+    path.write_text("".join(f">{accession} {name}, complete genome\nACGTACGT\n"
+                            for accession, name in _VIRAL_GENOMES.items()))
     return path
 
 
-def test_virushostdb_unknown_host_is_unlabelled_and_every_genome_is_counted(tmp_path):
-    qc = prepare_viral([_viral_fasta(tmp_path)], [], FIXTURES / "virushostdb/virushostdb_newer.tsv",
+# accession -> is_phage per copy; the outcomes the QC table must count
+_OLDER = {"NC_001416.1": True, "NC_009452.1": True, "NC_010314.1": False, "NC_010315.1": False,
+          "NC_030472.1": None, "NC_026582.1": None, "NC_007655.1": False, "NC_004421.1": None,
+          "NC_024907.1": None, "KF787094.1": True, "HE956707.1": None, "NC_001422.1": True, "NC_001802.1": None}
+_NEWER = {**_OLDER, "NC_004421.1": False, "NC_024907.1": False, "HE956707.1": True}
+_OUTCOMES = {
+    "older": {"labelled_by_host": 6, "unlabelled_host_unknown": 3, "unlabelled_no_host_listed": 1,
+              "unlabelled_mixed_hosts": 1, "labelled_by_name_rule": 1, "unlabelled_no_host_information": 1},
+    "newer": {"labelled_by_host": 9, "unlabelled_host_unknown": 2, "unlabelled_no_host_listed": 0,
+              "unlabelled_mixed_hosts": 0, "labelled_by_name_rule": 1, "unlabelled_no_host_information": 1},
+}
+
+
+@pytest.mark.parametrize("copy, expected", [("older", _OLDER), ("newer", _NEWER)])
+def test_virushostdb_real_rows_label_and_count_every_genome(tmp_path, copy, expected):
+    qc = prepare_viral([_viral_fasta(tmp_path)], [], FIXTURES / f"virushostdb/virushostdb_{copy}.tsv",
                        tmp_path / "genomes.parquet", tmp_path / "labels.parquet")
     labels = {r["accession"]: r for r in pl.read_parquet(tmp_path / "labels.parquet").iter_rows(named=True)}
-    # host tax id 1 / root / empty lineage says nothing, even for a virus named "phage": not "other virus"
-    assert labels["NC_000901.1"]["is_phage"] is None and labels["NC_000901.1"]["label_source"] == "virushostdb"
-    assert labels["NC_000902.1"]["is_phage"] is False  # the known (eukaryotic) host decides; `root` is ignored
-    assert labels["NC_001422.1"]["is_phage"] is True
-    # listed under a GenBank accession only: the RefSeq header cannot match it, the name rule labels it
-    assert labels["NC_000903.1"]["is_phage"] is True and labels["NC_000903.1"]["label_source"] == "name"
-    assert labels["NC_000904.1"]["is_phage"] is None
+    assert {accession: row["is_phage"] for accession, row in labels.items()} == expected
+    # host tax id 1 / root / empty lineage says nothing, even for a virus named "phage": not the name rule
+    assert labels["NC_026582.1"]["label_source"] == "virushostdb" and labels["NC_026582.1"]["host_taxids"] == [1]
+    assert labels["NC_001422.1"]["label_source"] == "name"
+    assert labels["NC_010314.1"]["genome_id"] == labels["NC_010315.1"]["genome_id"] == "taxid:438782"
     counts = _qc(qc)
-    assert counts[("virushostdb_rows", "")] == 5 and counts[("virushostdb_rows_host_unknown", "")] == 3
-    assert counts[("virushostdb_viruses_genbank_accessions_only", "")] == 1
-    outcomes = {"labelled_by_host": 2, "unlabelled_host_unknown": 1, "labelled_by_name_rule": 2,
-                "unlabelled_no_host_information": 1}
-    assert {reason: counts.get((reason, ""), 0) for reason in outcomes} == outcomes
+    assert counts[("virushostdb_rows", "")] == {"older": 16, "newer": 17}[copy]
+    assert counts[("virushostdb_rows_host_unknown", "")] == 6
+    # JF801956 (mamavirus), KF787094 and HE956707: a RefSeq header cannot match them, a GenBank one can
+    assert counts[("virushostdb_viruses_genbank_accessions_only", "")] == 3
+    assert {reason: counts.get((reason, ""), 0) for reason in _OUTCOMES[copy]} == _OUTCOMES[copy]
     # input genomes = labelled + every counted unlabelled reason, and nothing is counted twice
     unlabelled = [r for (r, _), n in counts.items() if r.startswith("unlabelled_") and n]
-    assert counts[("genomes", "")] == 6 == counts[("phage", "")] + counts[("other_virus", "")] + \
-        counts[("unlabelled", "")]
+    assert counts[("genomes", "")] == len(_VIRAL_GENOMES) == counts[("phage", "")] + \
+        counts[("other_virus", "")] + counts[("unlabelled", "")]
     assert counts[("unlabelled", "")] == sum(counts[(r, "")] for r in unlabelled)
 
 
-def test_virushostdb_older_copy_without_the_new_columns(tmp_path):
-    viruses = read_virushostdb(FIXTURES / "virushostdb/virushostdb_older.tsv")
-    assert viruses["NC_001416"]["hosts"][562][1] == "Escherichia coli"
-    assert viruses["NC_000901"]["hosts"] == {1: (1, "root", "")}
+def test_virushostdb_newer_columns_are_read_past(tmp_path):
+    older = read_virushostdb(FIXTURES / "virushostdb/virushostdb_older.tsv")
+    newer = read_virushostdb(FIXTURES / "virushostdb/virushostdb_newer.tsv")
+    # the same virus in both copies: the 14-column rows give the same hosts as the 12-column ones
+    assert newer["NC_023556"]["hosts"] == older["NC_023556"]["hosts"]
+    assert newer["NC_024907"]["hosts"][1] == (1, "root", "")  # `sample type` / `source organism` not read
+    assert older["NC_004421"]["hosts"] == {}  # a row with no host fields at all
+
+
+def test_virushostdb_copy_with_quoted_lineages_reads_like_the_plain_one():
+    # a public copy whose lineage fields are wrapped in double quotes (saved through a spreadsheet or similar)
+    quoted = read_virushostdb(FIXTURES / "virushostdb/virushostdb_quoted.tsv")
+    plain = read_virushostdb(FIXTURES / "virushostdb/virushostdb_older.tsv")
+    for accession in ("NC_010314", "NC_023556", "NC_024907"):
+        assert quoted[accession] == plain[accession]
+    # Hepatitis delta virus lists a virus (HBV) as a host: not prokaryotic, so never a phage
+    hosts = quoted["NC_001653"]["hosts"]
+    assert hosts[10407][2].startswith("Viruses;") and phage_label([h[2] for h in hosts.values()]) is False
+
+
+def test_virushostdb_copy_without_its_header_is_refused(tmp_path):
+    # one public copy carries the real rows without the header line: columns cannot be found by name
+    headless = tmp_path / "virushostdb.tsv"
+    headless.write_text("".join((FIXTURES / "virushostdb/virushostdb_newer.tsv").read_text().splitlines(True)[1:]))
+    with pytest.raises(GenolmInputError, match="no header line"):
+        read_virushostdb(headless)
 
 
 def test_unknown_host_viruses_stay_out_of_virbert_labelled_sets(tmp_path):
@@ -179,7 +282,9 @@ def test_unknown_host_viruses_stay_out_of_virbert_labelled_sets(tmp_path):
                   tmp_path / "genomes.parquet", tmp_path / "labels.parquet")
     qc = QCCounts("virbert")
     table = viral_dataset(tmp_path / "genomes.parquet", tmp_path / "labels.parquet", qc)
-    assert "NC_000901.1" not in table["accession"].to_list() and qc.get("dropped_unlabelled", "viral_dataset") == 2
+    kept = table["accession"].to_list()
+    assert "NC_026582.1" not in kept and "NC_030472.1" not in kept and "NC_001416.1" in kept
+    assert qc.get("dropped_unlabelled", "viral_dataset") == sum(v is None for v in _NEWER.values()) == 3
 
 
 # --- Genomic Benchmarks ----------------------------------------------------------------------------------

@@ -66,7 +66,10 @@ def read_virushostdb(path: Path, qc: QCCounts | None = None) -> dict[str, dict]:
         reader = csv.DictReader(handle, delimiter="\t")
         missing = [c for c in VHDB_COLUMNS if c not in (reader.fieldnames or [])]
         if missing:
-            raise GenolmInputError(path, f"not a Virus-Host DB table: no column(s) {', '.join(missing)}")
+            # Copies circulate with the header line cut off; their first row then starts with a tax id.
+            headless = (reader.fieldnames or [""])[0].strip().isdigit()
+            hint = "; the first line is a data row: the copy has no header line" if headless else ""
+            raise GenolmInputError(path, f"not a Virus-Host DB table: no column(s) {', '.join(missing)}{hint}")
         for number, row in enumerate(reader, start=2):
             if any(value is None for value in row.values()):  # fewer fields than the header: a cut row
                 raise GenolmInputError(path, f"{sum(v is not None for v in row.values())} fields where the header "
