@@ -89,13 +89,12 @@ E2E_CONFIG = REPO / "tests" / "e2e" / "config.yaml"
 
 def run_snakemake(workdir: Path, *args: str, timeout: int = 1500, env: dict | None = None,
                   overrides: Path | None = None) -> subprocess.CompletedProcess:
-    """The workflow on the tiny end-to-end config (the demo config.yaml, tests/e2e/config.yaml merged over it,
-    then `overrides`), with this interpreter's tools on PATH. A --configfile replaces the demo configuration
-    instead of merging into it, so the demo is named first explicitly."""
+    """The workflow on the tiny end-to-end config (tests/e2e/config.yaml, which replaces the demo config.yaml, then
+    `overrides` merged over it), with this interpreter's tools on PATH."""
     env = {**(env or os.environ)}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     command = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
-               "--configfile", str(REPO / "config.yaml"), str(E2E_CONFIG), *([str(overrides)] if overrides else []), *args]
+               "--configfile", str(E2E_CONFIG), *([str(overrides)] if overrides else []), *args]
     return subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=REPO, env=env)
 
 

@@ -19,7 +19,7 @@ CONFIG = REPO / "tests" / "e2e" / "config.yaml"
 
 def snakemake(workdir: Path, *args: str, timeout: int = 1500) -> subprocess.CompletedProcess:
     command = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
-               "--configfile", str(REPO / "config.yaml"), str(CONFIG), "--cores", "2", *args]
+               "--configfile", str(CONFIG), "--cores", "2", *args]
     return subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=REPO)
 
 
