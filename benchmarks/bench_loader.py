@@ -28,6 +28,7 @@ from genolm import models, objectives, tokenizers
 from genolm.datasets.shards import SEQUENCE_SCHEMA, ShardWriter
 from genolm.training.data import WindowDataModule
 from genolm.training.trainer import Collator
+from timing import tokens_per_second
 
 
 class OneProcessDataModule(WindowDataModule):
@@ -89,15 +90,8 @@ def step_tokens_per_second(model, objective, batch: dict, device: str, steps: in
         optimizer.zero_grad(set_to_none=True)
 
     with FlopCounterMode(display=False) as counter:
-        step()  # warm-up, counted
-    if device == "cuda":
-        torch.cuda.synchronize()
-    start = time.perf_counter()
-    for _ in range(steps):
-        step()
-    if device == "cuda":
-        torch.cuda.synchronize()
-    return batch["input_ids"].numel() * steps / (time.perf_counter() - start), counter.get_total_flops()
+        step()  # one step counted for its FLOPs (the timing below warms up again)
+    return tokens_per_second(step, batch["input_ids"].numel(), steps, device), counter.get_total_flops()
 
 
 def main() -> None:
