@@ -334,6 +334,19 @@ def test_paper_tables_pivot_mean_and_sd_over_seeds(tmp_path):
     assert (tmp_path / "plots" / "mutation_generation.png").stat().st_size > 1000
 
 
+def test_paper_tables_pivot_nt_folds_from_the_fold_column():
+    """The NT protocol's runs share experiment and seed; the fold column tells them apart: mean ± SD over folds."""
+    from genolm.results import metric_rows
+
+    frames = [metric_rows({"study": "enbed", "task": "demo_promoter", "experiment": "demo_promoter/ENBED",
+                           "model": "enbed", "seed": 1, "fold": fold},
+                          {"test@best/mcc": mcc, "test@last/mcc": -1.0}, "") for fold, mcc in ((1, 0.2), (2, 0.4), (3, 0.6))]
+    rows = tables.study_rows(pl.concat(frames))
+    assert sorted(rows["run"].to_list()) == ["fold1", "fold2", "fold3"]
+    summary = tables.summarize(rows)
+    assert tables.cell(summary, "demo_promoter", "ENBED", "mcc") == "0.400 ± 0.200 (n=3)"
+
+
 @pytest.mark.slow
 def test_enbed_runs_end_to_end_on_the_tiny_config(e2e_local_run):
     """The study through the workflow (tests/e2e/config.yaml): every run's rows, and the paper tables."""

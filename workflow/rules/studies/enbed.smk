@@ -148,6 +148,7 @@ rule enbed_train:
         spec=en_train_spec,
         seed=lambda wc: en_run_seed(wc.run),
         experiment=en_experiment_column,
+        fold=en_fold_argument,
         model=lambda wc: en_specs.model_name(EN_STUDY, wc.task, wc.experiment),
         tokenizer=lambda wc: en_specs.tokenizer_name(EN_STUDY, wc.task, wc.experiment),
         tracking=lambda wc: tracking_args("enbed_train", task=wc.task, experiment=wc.experiment, run=wc.run),
@@ -163,7 +164,7 @@ rule enbed_train:
     shell:
         "python -m genolm train --spec {params.spec:q} --shards {input.shards:q} --seed {params.seed}"
         " --out {params.job_dir:q} --plots {params.plots:q} --study enbed --task {wildcards.task}"
-        " --experiment {params.experiment:q} --model-name {params.model} --tokenizer-name {params.tokenizer}"
+        " --experiment {params.experiment:q} {params.fold} --model-name {params.model} --tokenizer-name {params.tokenizer}"
         " {params.tracking} > {log:q} 2>&1"
 
 

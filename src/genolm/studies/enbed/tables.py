@@ -1,8 +1,8 @@
 """The study's rows pivoted into the paper's table layouts, beside the paper's numbers, and one figure per task
 with the spread over seeds (or NT folds).
 
-Rows come from the results table (genolm.results): experiment `<task>/<name>` (or `<task>/<name>/fold<k>` for the
-NT protocol's runs), split `test`, at the checkpoint chosen on validation (`best`) where the job has one, else
+Rows come from the results table (genolm.results): experiment `<task>/<name>` (the NT protocol's runs carry their
+fold in the `fold` column), split `test`, at the checkpoint chosen on validation (`best`) where the job has one, else
 `last` (baselines). Each cell is mean ± SD over the seeds (or folds) and n.
 
     Table 5   mutation generation: exact match top-1 / top-5 (%), mean / median Levenshtein distance
@@ -49,15 +49,14 @@ PERCENT = {"exact_match_top1", "exact_match_top5", "accuracy", "f1_macro", "bala
 
 def study_rows(metrics: pl.DataFrame) -> pl.DataFrame:
     """Test rows of the study's fine-tuning jobs at the selected checkpoint (best where there is one), with
-    `task`, `name` and `run` parsed from the experiment column."""
+    `name` parsed from the experiment column and `run` naming the run (`fold<k>` from the fold column for the NT
+    protocol's runs, else `seed<n>`)."""
     rows = metrics.filter((pl.col("study") == "enbed") & (pl.col("split") == "test") & (pl.col("task") != "pretraining"))
-    parts = rows["experiment"].str.split("/")
-    rows = rows.with_columns(name=parts.list.get(1, null_on_oob=True),
-                             fold=parts.list.get(2, null_on_oob=True))
-    has_best = rows.filter(pl.col("checkpoint") == "best").select("experiment", "seed").unique().with_columns(best=True)
-    rows = rows.join(has_best, on=["experiment", "seed"], how="left").with_columns(pl.col("best").fill_null(False))
-    rows = rows.filter(pl.col("checkpoint") == pl.when(pl.col("best")).then(pl.lit("best")).otherwise(pl.lit("last")))
-    return rows.with_columns(run=pl.coalesce(pl.col("fold"), pl.format("seed{}", pl.col("seed"))))
+    rows = rows.with_columns(name=rows["experiment"].str.split("/").list.get(1, null_on_oob=True),
+                             run=pl.when(pl.col("fold").is_not_null()).then(pl.format("fold{}", pl.col("fold")))
+                             .otherwise(pl.format("seed{}", pl.col("seed"))))
+    best = (pl.col("checkpoint") == "best").any().over("experiment", "run")
+    return rows.filter(pl.col("checkpoint") == pl.when(best).then(pl.lit("best")).otherwise(pl.lit("last")))
 
 
 def summarize(rows: pl.DataFrame) -> pl.DataFrame:

@@ -86,9 +86,13 @@ def en_train_spec(wildcards):
 
 
 def en_experiment_column(wildcards):
-    """The results table's experiment: task/experiment, and /foldK for the NT protocol's runs."""
-    name = f"{wildcards.task}/{wildcards.experiment}"
-    return f"{name}/{wildcards.run}" if wildcards.run.startswith("fold") else name
+    """The results table's experiment: task/experiment (an NT protocol run's fold goes to the fold column)."""
+    return f"{wildcards.task}/{wildcards.experiment}"
+
+
+def en_fold_argument(wildcards):
+    """`--fold K` for the NT protocol's runs (the results table's fold column), nothing for a seed run."""
+    return f"--fold {wildcards.run.removeprefix('fold')}" if wildcards.run.startswith("fold") else ""
 
 
 def en_metric_tables():
