@@ -49,6 +49,8 @@ def en_shards(wildcards):
         return f"{EN}/shards/pairs"
     if task == "noise_identification":
         return f"{EN}/shards/noise"
+    if task == "function_annotation":
+        return f"{EN}/shards/annotation"
     return f"{EN}/shards/benchmark/{task}/{wildcards.run if wildcards.run.startswith('fold') else 'val'}"
 
 
@@ -57,9 +59,13 @@ def en_experiment(wildcards):
 
 
 def en_pretrained_dir(wildcards):
+    """What an experiment starts from: its architecture's reconstruction pretraining (mutation generation with
+    `reconstruction` set), its corpus pretraining, or nothing (init random, baselines)."""
     experiment = en_experiment(wildcards)
     if "architecture" not in experiment or experiment["init"] == "random":
         return None
+    if wildcards.task == "mutation_generation" and EN_STUDY["mutation_generation"]["reconstruction"] is not None:
+        return f"{EN}/pretrain_reconstruction/{experiment['architecture']}/model"
     return f"{EN}/pretrain/{experiment['architecture']}/model"
 
 
@@ -76,6 +82,8 @@ def en_label_names(task):
         return ["clean", "noisy"]
     if task == "mutation_generation":
         return []
+    if task == "function_annotation":
+        return EN_STUDY["function_annotation"]["classes"]
     return EN_STUDY["benchmarks"][task]["label_names"]
 
 
@@ -97,4 +105,5 @@ def en_fold_argument(wildcards):
 
 def en_metric_tables():
     return [f"{en_run_dir(*job)}/metrics.parquet" for job in en_jobs()] + [
-        f"{EN}/pretrain/{name}/metrics.parquet" for name in en_pretrained_architectures()]
+        f"{EN}/pretrain/{name}/metrics.parquet" for name in en_pretrained_architectures()] + [
+        f"{EN}/pretrain_reconstruction/{name}/metrics.parquet" for name in en_specs.reconstruction_architectures(EN_STUDY)]
