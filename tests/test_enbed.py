@@ -119,6 +119,7 @@ def test_infilling_masks_spans_with_one_n_each_and_keeps_the_rest_in_order():
     # Every kept base is the target's, in order: a subsequence once the Ns are dropped.
     kept = iter(target)
     assert all(base in kept for base in source.replace("N", ""))
+    assert reconstruction.infill(target, 0, 2, generator) == (target, 0, 0)  # density 0: pure reconstruction
 
 
 def test_reconstruction_pairs_come_from_the_corpus_splits(tmp_path):

@@ -10,7 +10,9 @@ text infilling (Lewis et al. 2020) with T5's span placement. Each corpus window 
 `random_spans_noise_mask`), each span replaced by one `N` (a mask base: the corpus has none, every N was
 removed), and the target is the whole window. Written as a pairs shard (`sequence` = corrupted window,
 `target_sequence` = window), it trains every family through the one trainer's generation head: an
-encoder-decoder reads the corrupted window, a decoder-only model reads it as its prompt.
+encoder-decoder reads the corrupted window, a decoder-only model reads it as its prompt. With `noise_density` 0
+the input is the piece itself (pure reconstruction): the demo's choice, because masked spans shift the input
+against the target and the demo's arms then failed to place a copy's first or last bases (docs/studies/enbed.md).
 
 Splits: train pieces come from the corpus' train windows, val and test pieces from its val windows (genome
 regions no training piece saw). Pieces are non-overlapping, drawn without replacement, seeded. QC counts pieces
@@ -35,7 +37,9 @@ MASK_BASE = "N"
 
 
 def infill(sequence: str, noise_density: float, mean_span_length: float, generator: torch.Generator) -> tuple[str, int, int]:
-    """(the sequence with each noise span replaced by one N, masked bases, spans)."""
+    """(the sequence with each noise span replaced by one N, masked bases, spans); density 0 masks nothing."""
+    if noise_density == 0:
+        return sequence, 0, 0
     noise = random_spans_noise_mask(len(sequence), noise_density, mean_span_length, generator)
     starts = noise & ~np.concatenate([[False], noise[:-1]])
     out = [MASK_BASE if start else base for base, is_noise, start in zip(sequence, noise, starts) if not is_noise or start]

@@ -120,8 +120,9 @@ def paper_tables(summary: pl.DataFrame) -> str:
     if "reconstruction" in tasks:
         names = summary.filter(pl.col("task") == "reconstruction")["name"].unique().sort().to_list()
         parts += ["## Reconstruction pretraining of the mutation-generation arms (genolm's, not in the paper)", "",
-                  "Held-out corpus pieces with masked spans -> the whole piece: exact match and Levenshtein distance "
-                  "of the top-1 candidate. An arm that cannot reconstruct cannot copy a parent.", "",
+                  "Held-out corpus pieces (with masked spans where noise_density > 0) -> the whole piece: exact match "
+                  "and Levenshtein distance of the top-1 candidate. An arm that cannot reconstruct cannot copy a "
+                  "parent.", "",
                   _markdown(["architecture", "exact match top-1 (%)", "mean LD", "teacher-forced token accuracy"],
                             [[n, cell(summary, "reconstruction", n, "exact_match_top1"),
                               cell(summary, "reconstruction", n, "levenshtein_mean"),
