@@ -2,8 +2,8 @@
 
     pretraining    an architecture (ENBED 2:1, 1:1, BPE encoder-decoder: span corruption; decoder-only: next token)
                    on the corpus windows
-    reconstruction an architecture a mutation-generation experiment starts from: masked corpus pieces -> the
-                   whole piece through the generation head (genolm.studies.enbed.reconstruction)
+    reconstruction an architecture a mutation-generation experiment starts from: corpus pieces (masked where
+                   noise_density > 0) -> the whole piece, generation head (genolm.studies.enbed.reconstruction)
     experiments    per task: an architecture fine-tuned (init random, or pretrained / gradual from its pretraining)
                    or a baseline model (kmer-logreg for classification, copy-parent for generation)
 
@@ -65,7 +65,7 @@ def reconstruction_architectures(study: dict) -> list[str]:
 
 def reconstruction_spec(study: dict, name: str) -> dict:
     """Reconstruction pretraining (genolm.studies.enbed.reconstruction) of architecture `name`: the generation
-    head on masked corpus pieces of the pairs' length, from random weights, every family alike."""
+    head on corpus pieces of the pairs' length, from random weights, every family alike."""
     block = study["mutation_generation"]
     architecture = study["architectures"][name]
     context = context_tokens(architecture, block["length"])
