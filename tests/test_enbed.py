@@ -22,7 +22,7 @@ from genolm.metrics import generation_metrics
 from genolm.models.enbed import Enbed, global_block_size, split_radii
 from genolm.models.generation import beam_search
 from genolm.qc import QCCounts, read_qc
-from genolm.studies.enbed import benchmark, corpus, noise, pairs, specs, tables
+from genolm.studies.enbed import annotation, benchmark, corpus, noise, pairs, reconstruction, specs, tables
 from genolm.tokenizers.byte import ByteTokenizer
 
 REPO = Path(__file__).resolve().parent.parent
@@ -52,6 +52,24 @@ def test_global_tokens_are_a_count():
     assert math.ceil(100 / global_block_size(100, 8)) == 8
     architecture = {"tokenizer": {"name": "byte"}, "model": {"name": "enbed"}, "global_tokens": 4}
     assert specs.architecture_model(architecture, 129)["global_block_size"] == 33
+
+
+def test_a_radius_cut_to_the_input_computes_the_same_function():
+    """covering_radii: radius 64 on a 25-token input attends to what radius 24 does, with the same buckets."""
+    assert specs.covering_radii([64, 64], 25) == [24, 24]
+    assert specs.covering_radii([64, 64, 64, 128], 25) == [64, 64, 64, 128]  # would merge two bias groups: kept
+    assert specs.covering_radii([64, 128], 513) == [64, 128]
+    config = {k: v for k, v in TINY_ENBED.items() if k != "name"}
+    wide = Enbed(Enbed.make_config(config)).eval()
+    cut = Enbed(Enbed.make_config({**config, "local_radius": specs.covering_radii([64, 64], 25)})).eval()
+    cut.load_state_dict(wide.state_dict())
+    ids = torch.randint(7, 100, (3, 25))
+    labels = torch.randint(7, 100, (3, 9))
+    with torch.no_grad():
+        torch.testing.assert_close(cut(ids, labels=labels).logits, wide(ids, labels=labels).logits)
+        narrower = Enbed(Enbed.make_config({**config, "local_radius": [4, 4]})).eval()
+        narrower.load_state_dict(wide.state_dict())
+        assert not torch.allclose(narrower(ids, labels=labels).logits, wide(ids, labels=labels).logits)
 
 
 # ---- corpus -----------------------------------------------------------------------------------------------------
@@ -89,6 +107,161 @@ def test_corpus_rejects_an_empty_assembly(tmp_path):
     empty = _fasta(tmp_path / "GCF_000000004.1.fa.gz", {"x": ""})
     with pytest.raises(GenolmInputError, match="empty assembly"):
         corpus.corpus_windows([empty], length=4, max_windows=None, val_fraction=0, seed=1, qc=QCCounts("c"))
+
+
+# ---- reconstruction pairs ---------------------------------------------------------------------------------------
+def test_infilling_masks_spans_with_one_n_each_and_keeps_the_rest_in_order():
+    generator = torch.Generator().manual_seed(5)
+    target = "ACGTTGCAACGTTGCAACGTTGCA"
+    source, masked, spans = reconstruction.infill(target, 0.25, 2, generator)
+    assert masked == 6 and spans == 3 and source.count("N") == spans
+    assert len(source) == len(target) - masked + spans
+    # Every kept base is the target's, in order: a subsequence once the Ns are dropped.
+    kept = iter(target)
+    assert all(base in kept for base in source.replace("N", ""))
+    assert reconstruction.infill(target, 0, 2, generator) == (target, 0, 0)  # density 0: pure reconstruction
+
+
+def test_reconstruction_pairs_come_from_the_corpus_splits(tmp_path):
+    rng = random.Random(3)
+    windows = ["".join(rng.choice("ACGT") for _ in range(64)) for _ in range(12)]
+    from genolm.datasets.shards import SEQUENCE_SCHEMA
+
+    rows = [{"sequence": w, "label": None, "sample": "g", "split": "train" if i < 8 else "val", "window_id": i}
+            for i, w in enumerate(windows)]
+    with ShardWriter(tmp_path / "corpus", dataset="c", provenance={}, schema=SEQUENCE_SCHEMA) as writer:
+        writer.write(pa.Table.from_pylist(rows, schema=SEQUENCE_SCHEMA))
+    reconstruction.write_reconstruction_dataset(tmp_path / "corpus", tmp_path / "out", tmp_path / "qc.tsv", length=16,
+                                                train=20, val=3, test=5, noise_density=0.15, mean_span_length=3, seed=2)
+    train_pieces = {w[i : i + 16] for w in windows[:8] for i in range(0, 64, 16)}
+    val_pieces = {w[i : i + 16] for w in windows[8:] for i in range(0, 64, 16)}
+    out = {split: read_shards(tmp_path / "out", split) for split in ("train", "val", "test")}
+    assert [out[s].num_rows for s in ("train", "val", "test")] == [20, 3, 5]
+    assert set(out["train"].column("target_sequence").to_pylist()) <= train_pieces
+    held_out = out["val"].column("target_sequence").to_pylist() + out["test"].column("target_sequence").to_pylist()
+    assert set(held_out) <= val_pieces and len(set(held_out)) == 8  # val and test never share a piece
+    for source, target in zip(out["train"].column("sequence").to_pylist(), out["train"].column("target_sequence").to_pylist()):
+        assert "N" in source and "N" not in target and len(source) < len(target)
+    qc = {(r["reason"], r["detail"]): r["count"] for r in read_qc(tmp_path / "qc.tsv").iter_rows(named=True)}
+    assert qc["pieces", "train"] == 20 and qc["pieces_unused", "corpus val"] == 16 - 8
+    assert qc["pieces_unused", "corpus train"] == 32 - 20
+    with pytest.raises(GenolmInputError, match="asked for"):
+        reconstruction.write_reconstruction_dataset(tmp_path / "corpus", tmp_path / "o2", tmp_path / "q2.tsv", length=16,
+                                                    train=33, val=1, test=1, noise_density=0.15, mean_span_length=3, seed=2)
+
+
+def test_reconstruction_spec_pretrains_the_generating_arms_and_their_experiments_load_it():
+    study = {"architectures": {"enbed": {"tokenizer": {"name": "byte"}, "global_tokens": 8, "pretrain": False,
+                                         "model": {"name": "enbed", "local_radius": [64, 64]}},
+                               "dec": {"tokenizer": {"name": "byte"}, "global_tokens": None, "pretrain": False,
+                                       "model": {"name": "enbed-decoder"}}},
+             "mutation_generation": {"enabled": True, "length": 24, "num_beams": 5,
+                                     "reconstruction": {"training": {"max_steps": 7}},
+                                     "experiments": {"E": {"architecture": "enbed", "init": "pretrained"},
+                                                     "D": {"architecture": "dec", "init": "pretrained"},
+                                                     "R": {"architecture": "enbed", "init": "random"},
+                                                     "copy": {"model": {"name": "copy-parent"}}}}}
+    assert specs.reconstruction_architectures(study) == ["enbed", "dec"]
+    spec = specs.reconstruction_spec(study, "enbed")
+    assert spec["head"]["name"] == "generation" and spec["init"] == "random" and spec["context_length"] == 25
+    assert spec["model"]["local_radius"] == [24, 24] and spec["model"]["global_block_size"] == 4
+    assert spec["training"] == {"max_steps": 7}
+    study["mutation_generation"]["reconstruction"] = None
+    assert specs.reconstruction_architectures(study) == []
+
+
+# ---- function annotation (Table 4) ------------------------------------------------------------------------------
+def _gtf_line(chrom, feature, start, end, strand, gene, transcript_biotype=None, gene_biotype="lncRNA", extra=""):
+    attrs = f'gene_id "{gene}"; gene_version "1"; gene_biotype "{gene_biotype}";'
+    if transcript_biotype:
+        attrs += f' transcript_id "T{gene}"; transcript_biotype "{transcript_biotype}"; tag "basic"; tag "Ensembl_canonical";'
+    return "\t".join([chrom, "havana", feature, str(start), str(end), ".", strand, "0" if feature == "CDS" else ".",
+                      attrs + extra]) + "\n"
+
+
+def test_gtf_reader_parses_ensembl_attributes_and_rejects_bad_lines(tmp_path):
+    from genolm.sources.gtf import parse_attributes, read_gtf, ucsc_name
+
+    attrs = parse_attributes('gene_id "ENSG1"; exon_number 2; tag "basic"; tag "CCDS"; gene_name "A B";')
+    assert attrs == {"gene_id": "ENSG1", "exon_number": "2", "tag": "basic", "gene_name": "A B"}
+    path = tmp_path / "a.gtf.gz"
+    with gzip.open(path, "wt") as handle:
+        handle.write("#!genome-build GRCh38.p14\n" + _gtf_line("1", "exon", 3, 8, "-", "G1", "snoRNA"))
+    (record,) = read_gtf(path)
+    assert (record.seqname, record.feature, record.start, record.end, record.length) == ("1", "exon", 3, 8, 6)
+    assert record.attributes["transcript_biotype"] == "snoRNA" and record.attributes["tag"] == "basic"
+    assert [ucsc_name(n) for n in ("1", "X", "MT", "chr2")] == ["chr1", "chrX", "chrM", "chr2"]
+    (tmp_path / "bad.gtf").write_text("1\thavana\texon\t9\t3\t.\t+\t.\tgene_id \"G\";\n")
+    with pytest.raises(GenolmInputError, match="line 1: start 9, end 3"):
+        list(read_gtf(tmp_path / "bad.gtf"))
+    (tmp_path / "short.gtf").write_text("1\thavana\texon\t1\t3\n")
+    with pytest.raises(GenolmInputError, match="5 tab-separated fields"):
+        list(read_gtf(tmp_path / "short.gtf"))
+
+
+def test_annotation_fragments_follow_strand_class_and_gene(tmp_path):
+    rng = random.Random(1)
+    chrom = "".join(rng.choice("ACGT") for _ in range(4000))
+    lines = []
+    for g in range(6):  # per class: 6 genes, 2 of them exons repeated in a second transcript
+        base = 100 + g * 600
+        lines.append(_gtf_line("1", "CDS", base, base + 59, "+", f"P{g}", "protein_coding", "protein_coding"))
+        lines.append(_gtf_line("1", "exon", base, base + 59, "+", f"P{g}", "protein_coding", "protein_coding"))
+        lines.append(_gtf_line("1", "exon", base + 100, base + 149, "-", f"S{g}", "snoRNA", "snoRNA"))
+        lines.append(_gtf_line("1", "exon", base + 100, base + 149, "-", f"S{g}", "snoRNA", "snoRNA"))
+        lines.append(_gtf_line("1", "exon", base + 200, base + 499, "+", f"L{g}", None, "lncRNA"))  # gene biotype only
+    lines.append(_gtf_line("1", "exon", 3900, 3905, "+", "tiny", "snoRNA", "snoRNA"))  # shorter than min_length
+    lines.append(_gtf_line("5", "exon", 10, 60, "+", "elsewhere", "snoRNA", "snoRNA"))  # chromosome not in assembly
+    (tmp_path / "a.gtf").write_text("".join(lines))
+    _fasta(tmp_path / "genome.fa.gz", {"chr1 UCSC-named": chrom})
+    qc = QCCounts("enbed_annotation")
+    table = annotation.annotation_table(tmp_path / "a.gtf", tmp_path / "genome.fa.gz", classes=("CDS", "snoRNA", "lncRNA"),
+                                        min_length=20, max_length=100, max_per_class=None, val_fraction=0.2,
+                                        test_fraction=0.2, seed=3, qc=qc)
+    rows = table.to_pylist()
+    by_gene = {r["sample"]: r for r in rows}
+    assert by_gene["P0"]["label"] == 0 and by_gene["P0"]["sequence"] == chrom[99:159]
+    assert by_gene["S1"]["label"] == 1 and by_gene["S1"]["sequence"] == annotation.reverse_complement(chrom[799:849])
+    lnc = by_gene["L2"]["sequence"]  # 300 bases cut to a 100-base window of the exon
+    assert by_gene["L2"]["label"] == 2 and len(lnc) == 100 and lnc in chrom[1499:1799]
+    assert qc.get("features_repeated", "snoRNA") == 6 and qc.get("shorter_than_min_length", "snoRNA") == 1
+    assert qc.get("chromosome_not_in_assembly", "chr5") == 1 and qc.get("cut_to_max_length", "lncRNA") == 6
+    counts = {(r["split"], r["label"]) for r in rows}
+    assert len(counts) == 9  # every class in every split
+    for split in ("train", "val", "test"):  # balanced
+        labels = [r["label"] for r in rows if r["split"] == split]
+        assert labels.count(0) == labels.count(1) == labels.count(2) >= 1
+    splits_of_gene = {}
+    for r in rows:
+        splits_of_gene.setdefault(r["sample"], set()).add(r["split"])
+    assert all(len(s) == 1 for s in splits_of_gene.values())
+    with pytest.raises(GenolmInputError, match="no fragment of class"):
+        annotation.annotation_table(tmp_path / "a.gtf", tmp_path / "genome.fa.gz", classes=("CDS", "miRNA"),
+                                    min_length=20, max_length=100, max_per_class=None, val_fraction=0.2,
+                                    test_fraction=0.2, seed=3, qc=QCCounts("x"))
+
+
+def test_demo_annotation_regenerates_byte_for_byte_and_keeps_its_planted_signal(tmp_path):
+    import subprocess
+    import sys
+
+    subprocess.run([sys.executable, str(REPO / "scripts/make_demo_enbed_annotation.py"), "--out", str(tmp_path)],
+                   check=True, capture_output=True)
+    shipped = REPO / "data/demo/enbed/annotation"
+    for name in ("Homo_sapiens.demo.gtf.gz", "Homo_sapiens.demo.dna.toplevel.fa.gz"):
+        assert (tmp_path / name).read_bytes() == (shipped / name).read_bytes(), name
+    classes = ("CDS", "snoRNA", "miRNA")
+    table = annotation.annotation_table(shipped / "Homo_sapiens.demo.gtf.gz",
+                                        shipped / "Homo_sapiens.demo.dna.toplevel.fa.gz", classes=classes,
+                                        min_length=20, max_length=512, max_per_class=None, val_fraction=0.1,
+                                        test_fraction=0.1, seed=1, qc=QCCounts("x")).to_pylist()
+    snornas = [r["sequence"] for r in table if r["label"] == 1]
+    assert all(s[6:12] == "TGATGA" and "CTGA" in s[-11:] for s in snornas)  # box C after the stem, box D at the end
+    cds = [r["sequence"] for r in table if r["label"] == 0]
+    assert all(len(s) % 3 == 0 and not any(s[i : i + 3] in ("TAA", "TAG", "TGA") for i in range(3, len(s) - 3, 3))
+               for s in cds)  # whole codons, no stop codon inside a coding exon's frame
+    gc3 = np.mean([b in "GC" for s in cds for b in s[2::3]])
+    assert gc3 > 0.65  # GC3-rich codon usage
 
 
 # ---- noise model ------------------------------------------------------------------------------------------------
@@ -334,20 +507,35 @@ def test_paper_tables_pivot_mean_and_sd_over_seeds(tmp_path):
     assert (tmp_path / "plots" / "mutation_generation.png").stat().st_size > 1000
 
 
+def test_paper_tables_pivot_nt_folds_from_the_fold_column():
+    """The NT protocol's runs share experiment and seed; the fold column tells them apart: mean ± SD over folds."""
+    from genolm.results import metric_rows
+
+    frames = [metric_rows({"study": "enbed", "task": "demo_promoter", "experiment": "demo_promoter/ENBED",
+                           "model": "enbed", "seed": 1, "fold": fold},
+                          {"test@best/mcc": mcc, "test@last/mcc": -1.0}, "") for fold, mcc in ((1, 0.2), (2, 0.4), (3, 0.6))]
+    rows = tables.study_rows(pl.concat(frames))
+    assert sorted(rows["run"].to_list()) == ["fold1", "fold2", "fold3"]
+    summary = tables.summarize(rows)
+    assert tables.cell(summary, "demo_promoter", "ENBED", "mcc") == "0.400 ± 0.200 (n=3)"
+
+
 @pytest.mark.slow
 def test_enbed_runs_end_to_end_on_the_tiny_config(e2e_local_run):
     """The study through the workflow (tests/e2e/config.yaml): every run's rows, and the paper tables."""
     from genolm.results import read_metrics
 
     runs = sorted((e2e_local_run / "results/enbed/runs").glob("*/*/*/metrics.parquet"))
-    assert len(runs) == 2 * 4  # (mutation generation + noise) x 2 experiments x the e2e config's 2 seeds
+    # ((mutation generation + noise) x 2 experiments + function annotation's k-mer LR) x the e2e config's 2 seeds
+    assert len(runs) == 2 * 5
     rows = pl.concat([read_metrics(p) for p in runs])
     generation = rows.filter((pl.col("task") == "mutation_generation") & (pl.col("split") == "test"))
     assert {"exact_match_top1", "exact_match_top2", "levenshtein_mean"} <= set(generation["metric"])
     assert set(rows["experiment"]) >= {"mutation_generation/ENBED", "mutation_generation/copy-parent",
-                                       "noise_identification/ENBED", "noise_identification/kmer-LR"}
+                                       "noise_identification/ENBED", "noise_identification/kmer-LR",
+                                       "function_annotation/kmer-LR"}
     document = (e2e_local_run / "results/tables/enbed/paper_tables.md").read_text()
-    assert "Table 5" in document and "Table 3" in document
+    assert "Table 5" in document and "Table 3" in document and "Table 4" in document
     assert (e2e_local_run / "results/plots/enbed/mutation_generation.png").is_file()
 
 

@@ -1,4 +1,4 @@
-"""The results table: one tidy row per (study, experiment, split, metric).
+"""The results table: one tidy row per (study, experiment, seed, fold, split, checkpoint, metric).
 
 Lab pipelines read `results/tables/metrics.parquet` (and its `.tsv` twin); its columns are a contract,
 documented in docs/data_contracts.md. Each job writes its own rows; `genolm collect-metrics` concatenates them.
@@ -25,6 +25,7 @@ METRICS_SCHEMA: dict[str, pl.DataType] = {
     "label_fraction": pl.Float64,
     "train_labelled": pl.Int64,
     "seed": pl.Int64,
+    "fold": pl.Int64,  # the cross-validation fold of a K-fold protocol's run; null for every other run
     "split": pl.Utf8,
     "checkpoint": pl.Utf8,
     "metric": pl.Utf8,
@@ -33,7 +34,9 @@ METRICS_SCHEMA: dict[str, pl.DataType] = {
     "ci_high": pl.Float64,
     "mlflow_run_id": pl.Utf8,
 }
-KEY_COLUMNS = ["study", "experiment", "seed", "split", "checkpoint", "metric"]
+KEY_COLUMNS = ["study", "experiment", "seed", "fold", "split", "checkpoint", "metric"]
+# Columns a table written before they existed may lack; they read back as null.
+NULLABLE_ADDITIONS = ("fold",)
 
 
 def metric_rows(context: dict, values: dict[str, float | tuple[float, float, float]], run_id: str) -> pl.DataFrame:
@@ -67,6 +70,7 @@ def read_metrics(path: str | Path) -> pl.DataFrame:
         frame = pl.read_parquet(path)
     except (OSError, pl.exceptions.PolarsError) as error:
         raise GenolmInputError(path, f"cannot read as a parquet metrics table ({str(error).splitlines()[0]})") from None
+    frame = frame.with_columns(pl.lit(None, METRICS_SCHEMA[c]).alias(c) for c in NULLABLE_ADDITIONS if c not in frame.columns)
     missing = [c for c in METRICS_SCHEMA if c not in frame.columns]
     if missing:
         raise GenolmInputError(path, f"not a genolm metrics table: missing column(s) {', '.join(missing)}")
@@ -81,6 +85,6 @@ def collect_metrics(paths: Iterable[str | Path]) -> pl.DataFrame:
     duplicated = table.filter(table.select(KEY_COLUMNS).is_duplicated())
     if len(duplicated):
         raise GenolmInputError(
-            "metrics inputs", f"two jobs report the same (study, experiment, seed, split, checkpoint, metric): {duplicated.row(0, named=True)}"
+            "metrics inputs", f"two jobs report the same ({', '.join(KEY_COLUMNS)}): {duplicated.row(0, named=True)}"
         )
     return table.sort(KEY_COLUMNS)

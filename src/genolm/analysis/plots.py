@@ -91,9 +91,9 @@ def reported_rows(table: pl.DataFrame, split: str = "test") -> pl.DataFrame:
     """The rows a reader compares: `split`, at the checkpoint chosen on validation where there was a choice
     (`best`), else at the final step (`last`: baselines, runs without a validation split)."""
     rows = table.filter(pl.col("split") == split)
-    has_best = rows.group_by("study", "experiment", "seed").agg((pl.col("checkpoint") == "best").any().alias("has_best"))
-    rows = rows.join(has_best, on=["study", "experiment", "seed"])
-    return rows.filter(pl.when(pl.col("has_best")).then(pl.col("checkpoint") == "best").otherwise(True)).drop("has_best")
+    # Per run: a seed, or a fold of a K-fold protocol (a window expression groups null folds together).
+    has_best = (pl.col("checkpoint") == "best").any().over("study", "experiment", "seed", "fold")
+    return rows.filter(pl.when(has_best).then(pl.col("checkpoint") == "best").otherwise(True))
 
 
 def metrics_summary_figure(table: pl.DataFrame):

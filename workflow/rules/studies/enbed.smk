@@ -1,7 +1,9 @@
 # Study 4: ENBED, the byte-level encoder-decoder (docs/studies/enbed.md). Its Python home is src/genolm/studies/enbed.
 #
 #   enbed_corpus (assemblies, N removed) -> enbed_pretrain (per architecture with pretrain: true)
+#   enbed_corpus -> enbed_reconstruction -> enbed_reconstruction_pretrain (per mutation-generation architecture) -+
 #   enbed_corpus -> enbed_noise ------------------------------+
+#   enbed_annotation (Ensembl GTF + assembly) ----------------+
 #   enbed_pairs (FASTA + parent/child/clade table) -----------+-> enbed_train (per task, experiment, seed or fold)
 #   prepare_benchmark -> enbed_benchmark (val split or fold) -+          -> enbed_tables (paper layouts, figures)
 
@@ -65,7 +67,7 @@ rule enbed_pretrain:
     conda:
         "../../../envs/train.yaml"
     shell:
-        "python -m genolm train --spec {params.spec:q} --shards {input.shards:q} --seed {params.seed}"
+        "python -m genolm train --spec {params.spec:q} --threads {threads} --shards {input.shards:q} --seed {params.seed}"
         " --out {params.job_dir:q} --plots {params.plots:q} --study enbed --task pretraining"
         " --experiment pretrain/{wildcards.architecture} --model-name {wildcards.architecture}"
         " --tokenizer-name {params.tokenizer} {params.tracking} > {log:q} 2>&1"
@@ -93,6 +95,56 @@ rule enbed_pairs:
         " --test-fraction {params.block[test_fraction]} --seed {params.seed} --out {output.shards:q} --qc {output.qc:q} > {log:q} 2>&1"
 
 
+rule enbed_reconstruction:
+    input:
+        corpus=f"{EN}/shards/corpus",
+    output:
+        shards=directory(f"{EN}/shards/reconstruction"),
+        qc=f"{EN}/qc/reconstruction.tsv",
+    params:
+        seed=SEED,
+        length=EN_STUDY["mutation_generation"]["length"],
+        block=EN_STUDY["mutation_generation"]["reconstruction"] or {},
+    log:
+        f"{EN}/logs/reconstruction.log",
+    conda:
+        "../../../envs/data.yaml"
+    shell:
+        "python -m genolm enbed-reconstruction --corpus {input.corpus:q} --length {params.length}"
+        " --train {params.block[train]} --val {params.block[val]} --test {params.block[test]}"
+        " --noise-density {params.block[noise_density]} --mean-span-length {params.block[mean_span_length]}"
+        " --seed {params.seed} --out {output.shards:q} --qc {output.qc:q} > {log:q} 2>&1"
+
+
+rule enbed_reconstruction_pretrain:
+    input:
+        shards=f"{EN}/shards/reconstruction",
+    output:
+        weights=f"{EN}/pretrain_reconstruction/{{architecture}}/model/model.safetensors",
+        metrics=f"{EN}/pretrain_reconstruction/{{architecture}}/metrics.parquet",
+    params:
+        seed=SEED,
+        job_dir=lambda wc: f"{EN}/pretrain_reconstruction/{wc.architecture}",
+        plots=lambda wc: f"{RESULTS}/plots/enbed/pretrain_reconstruction_{wc.architecture}",
+        spec=lambda wc: json.dumps(en_specs.reconstruction_spec(EN_STUDY, wc.architecture)),
+        tokenizer=lambda wc: EN_STUDY["architectures"][wc.architecture]["tokenizer"]["name"],
+        tracking=lambda wc: tracking_args("enbed_reconstruction_pretrain", architecture=wc.architecture),
+    log:
+        f"{EN}/logs/pretrain_reconstruction_{{architecture}}.log",
+    threads: EN_THREADS
+    resources:
+        **training_gpu_resources(),
+        mem_mb=training_mem_mb(config["compute"]["training_mem_mb"]),
+        runtime=config["compute"]["training_runtime_min"],
+    conda:
+        "../../../envs/train.yaml"
+    shell:
+        "python -m genolm train --spec {params.spec:q} --threads {threads} --shards {input.shards:q} --seed {params.seed}"
+        " --out {params.job_dir:q} --plots {params.plots:q} --study enbed --task pretraining"
+        " --experiment pretrain_reconstruction/{wildcards.architecture} --model-name {wildcards.architecture}"
+        " --tokenizer-name {params.tokenizer} {params.tracking} > {log:q} 2>&1"
+
+
 rule enbed_noise:
     input:
         corpus=f"{EN}/shards/corpus",
@@ -110,6 +162,30 @@ rule enbed_noise:
     shell:
         "python -m genolm enbed-noise --corpus {input.corpus:q} --length {params.block[length]} --margin {params.block[margin]}"
         " --train {params.block[train]} --val {params.block[val]} --test {params.block[test]} --model {params.model}"
+        " --seed {params.seed} --out {output.shards:q} --qc {output.qc:q} > {log:q} 2>&1"
+
+
+rule enbed_annotation:
+    input:
+        gtf=resolve_url(EN_STUDY["function_annotation"]["gtf"] or "missing.gtf"),
+        assembly=resolve_url(EN_STUDY["function_annotation"]["assembly"] or "missing.fa"),
+    output:
+        shards=directory(f"{EN}/shards/annotation"),
+        qc=f"{EN}/qc/annotation.tsv",
+    params:
+        seed=SEED,
+        block=EN_STUDY["function_annotation"],
+        classes=" ".join(EN_STUDY["function_annotation"]["classes"]),
+        max_per_class=(f"--max-per-class {EN_STUDY['function_annotation']['max_per_class']}"
+                       if EN_STUDY["function_annotation"]["max_per_class"] else ""),
+    log:
+        f"{EN}/logs/annotation.log",
+    conda:
+        "../../../envs/data.yaml"
+    shell:
+        "python -m genolm enbed-annotation --gtf {input.gtf:q} --assembly {input.assembly:q} --classes {params.classes}"
+        " --min-length {params.block[min_length]} --max-length {params.block[max_length]} {params.max_per_class}"
+        " --val-fraction {params.block[val_fraction]} --test-fraction {params.block[test_fraction]}"
         " --seed {params.seed} --out {output.shards:q} --qc {output.qc:q} > {log:q} 2>&1"
 
 
@@ -148,6 +224,7 @@ rule enbed_train:
         spec=en_train_spec,
         seed=lambda wc: en_run_seed(wc.run),
         experiment=en_experiment_column,
+        fold=en_fold_argument,
         model=lambda wc: en_specs.model_name(EN_STUDY, wc.task, wc.experiment),
         tokenizer=lambda wc: en_specs.tokenizer_name(EN_STUDY, wc.task, wc.experiment),
         tracking=lambda wc: tracking_args("enbed_train", task=wc.task, experiment=wc.experiment, run=wc.run),
@@ -161,9 +238,9 @@ rule enbed_train:
     conda:
         "../../../envs/train.yaml"
     shell:
-        "python -m genolm train --spec {params.spec:q} --shards {input.shards:q} --seed {params.seed}"
+        "python -m genolm train --spec {params.spec:q} --threads {threads} --shards {input.shards:q} --seed {params.seed}"
         " --out {params.job_dir:q} --plots {params.plots:q} --study enbed --task {wildcards.task}"
-        " --experiment {params.experiment:q} --model-name {params.model} --tokenizer-name {params.tokenizer}"
+        " --experiment {params.experiment:q} {params.fold} --model-name {params.model} --tokenizer-name {params.tokenizer}"
         " {params.tracking} > {log:q} 2>&1"
 
 

@@ -7,7 +7,8 @@ from genolm.errors import GenolmInputError
 
 def task_blocks(study: dict) -> dict[str, dict]:
     """Every task of the study that is on: task name -> its block (benchmarks by their own name)."""
-    tasks = {t: study[t] for t in ("mutation_generation", "noise_identification") if study[t]["enabled"]}
+    tasks = {t: study[t] for t in ("mutation_generation", "noise_identification", "function_annotation")
+             if study[t]["enabled"]}
     return {**tasks, **study["benchmarks"]}
 
 
@@ -21,6 +22,9 @@ def check_config(config: dict, study: dict, source: str) -> None:
     generation = study["mutation_generation"]
     if generation["enabled"] and (not generation["fasta"] or not generation["pairs"]):
         raise GenolmInputError(source, f"key {key}.mutation_generation: fasta and pairs are needed (or enabled: false)")
+    annotation = study["function_annotation"]
+    if annotation["enabled"] and (not annotation["gtf"] or not annotation["assembly"]):
+        raise GenolmInputError(source, f"key {key}.function_annotation: gtf and assembly are needed (or enabled: false)")
     for task in study["benchmarks"]:
         if task not in config.get("datasets", {}).get("benchmarks", {}):
             raise GenolmInputError(source, f"key {key}.benchmarks.{task}: no benchmark named {task!r} under datasets.benchmarks")
@@ -34,6 +38,8 @@ def check_config(config: dict, study: dict, source: str) -> None:
             architecture = study["architectures"].get(experiment["architecture"])
             if architecture is None:
                 raise GenolmInputError(source, f"key {where}.architecture: no architecture named {experiment['architecture']!r}")
-            if experiment["init"] != "random" and not architecture["pretrain"]:
+            reconstructed = task == "mutation_generation" and study["mutation_generation"]["reconstruction"] is not None
+            if experiment["init"] != "random" and not architecture["pretrain"] and not reconstructed:
                 raise GenolmInputError(source, f"key {where}.init: {experiment['init']!r} loads the pretraining of "
-                                               f"{experiment['architecture']!r}, which has pretrain: false")
+                                               f"{experiment['architecture']!r}, which has pretrain: false "
+                                               "(and no mutation_generation.reconstruction)")

@@ -1,13 +1,14 @@
 """The study's rows pivoted into the paper's table layouts, beside the paper's numbers, and one figure per task
 with the spread over seeds (or NT folds).
 
-Rows come from the results table (genolm.results): experiment `<task>/<name>` (or `<task>/<name>/fold<k>` for the
-NT protocol's runs), split `test`, at the checkpoint chosen on validation (`best`) where the job has one, else
+Rows come from the results table (genolm.results): experiment `<task>/<name>` (the NT protocol's runs carry their
+fold in the `fold` column), split `test`, at the checkpoint chosen on validation (`best`) where the job has one, else
 `last` (baselines). Each cell is mean ± SD over the seeds (or folds) and n.
 
     Table 5   mutation generation: exact match top-1 / top-5 (%), mean / median Levenshtein distance
     Table 6   the architecture ablation's top-1 (%)
     Table 3   noise identification: F1 (macro, %)
+    Table 4   biological function annotation: F1 (macro, %)
     Tables 1/10, 12 (NT: MCC, accuracy) and 2/11 (GB: accuracy) for the benchmark tasks
 
 The paper's numbers are copied from its tables (study4_enbed_paper.txt); a demo task is not the paper's task, so
@@ -49,15 +50,25 @@ PERCENT = {"exact_match_top1", "exact_match_top5", "accuracy", "f1_macro", "bala
 
 def study_rows(metrics: pl.DataFrame) -> pl.DataFrame:
     """Test rows of the study's fine-tuning jobs at the selected checkpoint (best where there is one), with
-    `task`, `name` and `run` parsed from the experiment column."""
+    `name` parsed from the experiment column and `run` naming the run (`fold<k>` from the fold column for the NT
+    protocol's runs, else `seed<n>`)."""
     rows = metrics.filter((pl.col("study") == "enbed") & (pl.col("split") == "test") & (pl.col("task") != "pretraining"))
-    parts = rows["experiment"].str.split("/")
-    rows = rows.with_columns(name=parts.list.get(1, null_on_oob=True),
-                             fold=parts.list.get(2, null_on_oob=True))
-    has_best = rows.filter(pl.col("checkpoint") == "best").select("experiment", "seed").unique().with_columns(best=True)
-    rows = rows.join(has_best, on=["experiment", "seed"], how="left").with_columns(pl.col("best").fill_null(False))
-    rows = rows.filter(pl.col("checkpoint") == pl.when(pl.col("best")).then(pl.lit("best")).otherwise(pl.lit("last")))
-    return rows.with_columns(run=pl.coalesce(pl.col("fold"), pl.format("seed{}", pl.col("seed"))))
+    rows = rows.with_columns(name=rows["experiment"].str.split("/").list.get(1, null_on_oob=True),
+                             run=pl.when(pl.col("fold").is_not_null()).then(pl.format("fold{}", pl.col("fold")))
+                             .otherwise(pl.format("seed{}", pl.col("seed"))))
+    best = (pl.col("checkpoint") == "best").any().over("experiment", "run")
+    return rows.filter(pl.col("checkpoint") == pl.when(best).then(pl.lit("best")).otherwise(pl.lit("last")))
+
+
+def reconstruction_rows(metrics: pl.DataFrame) -> pl.DataFrame:
+    """Test rows of the reconstruction pretrainings (experiment `pretrain_reconstruction/<architecture>`), at the
+    checkpoint chosen on validation: did each mutation-generation arm learn to copy before fine-tuning?"""
+    rows = metrics.filter((pl.col("study") == "enbed") & (pl.col("split") == "test")
+                          & pl.col("experiment").str.starts_with("pretrain_reconstruction/"))
+    rows = rows.with_columns(task=pl.lit("reconstruction"), name=pl.col("experiment").str.split("/").list.get(1),
+                             run=pl.format("seed{}", pl.col("seed")))
+    best = (pl.col("checkpoint") == "best").any().over("experiment", "run")
+    return rows.filter(pl.col("checkpoint") == pl.when(best).then(pl.lit("best")).otherwise(pl.lit("last")))
 
 
 def summarize(rows: pl.DataFrame) -> pl.DataFrame:
@@ -73,7 +84,7 @@ def cell(summary: pl.DataFrame, task: str, name: str, metric: str) -> str:
         return "-"
     mean, sd, n = found.row(0, named=True)["mean"], found.row(0, named=True)["sd"], found.row(0, named=True)["n"]
     scale = 100 if metric in PERCENT or metric.startswith("exact_match") else 1
-    digits = 3 if metric == "mcc" else 1  # MCC as the paper's Table 1 prints it
+    digits = 3 if metric in ("mcc", "token_accuracy") else 1  # MCC as the paper's Table 1 prints it
     sd_text = "" if sd is None or n < 2 else f" ± {scale * sd:.{digits}f}"
     return f"{scale * mean:.{digits}f}{sd_text} (n={n})"
 
@@ -106,6 +117,16 @@ def paper_tables(summary: pl.DataFrame) -> str:
                   _markdown(["model", "top-1 (%)", "top-5 (%)", "mean LD", "median LD"],
                             [[k] + [str(v.get(m, "-")) for m in GENERATION_METRICS] for k, v in PAPER_GENERATION.items()]),
                   ""]
+    if "reconstruction" in tasks:
+        names = summary.filter(pl.col("task") == "reconstruction")["name"].unique().sort().to_list()
+        parts += ["## Reconstruction pretraining of the mutation-generation arms (genolm's, not in the paper)", "",
+                  "Held-out corpus pieces (with masked spans where noise_density > 0) -> the whole piece: exact match "
+                  "and Levenshtein distance of the top-1 candidate. An arm that cannot reconstruct cannot copy a "
+                  "parent.", "",
+                  _markdown(["architecture", "exact match top-1 (%)", "mean LD", "teacher-forced token accuracy"],
+                            [[n, cell(summary, "reconstruction", n, "exact_match_top1"),
+                              cell(summary, "reconstruction", n, "levenshtein_mean"),
+                              cell(summary, "reconstruction", n, "token_accuracy")] for n in names]), ""]
     if "noise_identification" in tasks:
         names = summary.filter(pl.col("task") == "noise_identification")["name"].unique().sort().to_list()
         parts += ["## Table 3: erroneous sequence identification", "",
@@ -115,8 +136,17 @@ def paper_tables(summary: pl.DataFrame) -> str:
                               cell(summary, "noise_identification", n, "accuracy"),
                               cell(summary, "noise_identification", n, "mcc")] for n in names]),
                   "", "The paper's Table 3 (F1): " + ", ".join(f"{k} {v}" for k, v in PAPER_NOISE_F1.items()), ""]
+    if "function_annotation" in tasks:
+        names = summary.filter(pl.col("task") == "function_annotation")["name"].unique().sort().to_list()
+        parts += ["## Table 4: biological function identification", "",
+                  _markdown(["experiment", "model", "F1 macro (%)", "accuracy (%)", "MCC"],
+                            [[n, _first(summary, "function_annotation", n, "model"),
+                              cell(summary, "function_annotation", n, "f1_macro"),
+                              cell(summary, "function_annotation", n, "accuracy"),
+                              cell(summary, "function_annotation", n, "mcc")] for n in names]),
+                  "", "The paper's Table 4 (F1): " + ", ".join(f"{k} {v}" for k, v in PAPER_FUNCTION_F1.items()), ""]
     for task in tasks:
-        if task in ("mutation_generation", "noise_identification"):
+        if task in ("mutation_generation", "noise_identification", "reconstruction", "function_annotation"):
             continue
         names = summary.filter(pl.col("task") == task)["name"].unique().sort().to_list()
         parts += [f"## Tables 1/10, 12 and 2/11 layout: benchmark {task}", "",
@@ -127,8 +157,9 @@ def paper_tables(summary: pl.DataFrame) -> str:
                   _markdown(["task", "MCC", "accuracy (%)", "accuracy, no pretraining (%)"],
                             [[k, v.get("mcc", "-"), v.get("accuracy", "-"), v.get("accuracy_no_pretraining", "-")]
                              for k, v in PAPER_BENCHMARKS.items()]), ""]
-    parts += ["The paper's Table 4 (function annotation, F1), not run by this configuration: "
-              + ", ".join(f"{k} {v}" for k, v in PAPER_FUNCTION_F1.items()), ""]
+    if "function_annotation" not in tasks:
+        parts += ["The paper's Table 4 (function annotation, F1), not run by this configuration: "
+                  + ", ".join(f"{k} {v}" for k, v in PAPER_FUNCTION_F1.items()), ""]
     return "\n".join(parts)
 
 
@@ -169,7 +200,7 @@ def plot_task(rows: pl.DataFrame, task: str, metrics: tuple[str, ...], path: Pat
 
 def write_outputs(metrics: pl.DataFrame, out_dir: Path, plots: Path) -> Path:
     rows = study_rows(metrics)
-    summary = summarize(rows)
+    summary = summarize(pl.concat([rows, reconstruction_rows(metrics)], how="vertical_relaxed"))
     out_dir.mkdir(parents=True, exist_ok=True)
     plots.mkdir(parents=True, exist_ok=True)
     with atomic_file(out_dir / "paper_tables_summary.tsv") as tmp:

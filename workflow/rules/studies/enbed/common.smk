@@ -51,6 +51,8 @@ def en_shards(wildcards):
         return f"{EN}/shards/pairs"
     if task == "noise_identification":
         return f"{EN}/shards/noise"
+    if task == "function_annotation":
+        return f"{EN}/shards/annotation"
     return f"{EN}/shards/benchmark/{task}/{wildcards.run if wildcards.run.startswith('fold') else 'val'}"
 
 
@@ -59,9 +61,13 @@ def en_experiment(wildcards):
 
 
 def en_pretrained_dir(wildcards):
+    """What an experiment starts from: its architecture's reconstruction pretraining (mutation generation with
+    `reconstruction` set), its corpus pretraining, or nothing (init random, baselines)."""
     experiment = en_experiment(wildcards)
     if "architecture" not in experiment or experiment["init"] == "random":
         return None
+    if wildcards.task == "mutation_generation" and EN_STUDY["mutation_generation"]["reconstruction"] is not None:
+        return f"{EN}/pretrain_reconstruction/{experiment['architecture']}/model"
     return f"{EN}/pretrain/{experiment['architecture']}/model"
 
 
@@ -78,6 +84,8 @@ def en_label_names(task):
         return ["clean", "noisy"]
     if task == "mutation_generation":
         return []
+    if task == "function_annotation":
+        return EN_STUDY["function_annotation"]["classes"]
     return EN_STUDY["benchmarks"][task]["label_names"]
 
 
@@ -88,11 +96,16 @@ def en_train_spec(wildcards):
 
 
 def en_experiment_column(wildcards):
-    """The results table's experiment: task/experiment, and /foldK for the NT protocol's runs."""
-    name = f"{wildcards.task}/{wildcards.experiment}"
-    return f"{name}/{wildcards.run}" if wildcards.run.startswith("fold") else name
+    """The results table's experiment: task/experiment (an NT protocol run's fold goes to the fold column)."""
+    return f"{wildcards.task}/{wildcards.experiment}"
+
+
+def en_fold_argument(wildcards):
+    """`--fold K` for the NT protocol's runs (the results table's fold column), nothing for a seed run."""
+    return f"--fold {wildcards.run.removeprefix('fold')}" if wildcards.run.startswith("fold") else ""
 
 
 def en_metric_tables():
     return [f"{en_run_dir(*job)}/metrics.parquet" for job in en_jobs()] + [
-        f"{EN}/pretrain/{name}/metrics.parquet" for name in en_pretrained_architectures()]
+        f"{EN}/pretrain/{name}/metrics.parquet" for name in en_pretrained_architectures()] + [
+        f"{EN}/pretrain_reconstruction/{name}/metrics.parquet" for name in en_specs.reconstruction_architectures(EN_STUDY)]
