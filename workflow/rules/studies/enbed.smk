@@ -126,7 +126,7 @@ rule enbed_reconstruction_pretrain:
         seed=SEED,
         job_dir=lambda wc: f"{EN}/pretrain_reconstruction/{wc.architecture}",
         plots=lambda wc: f"{RESULTS}/plots/enbed/pretrain_reconstruction_{wc.architecture}",
-        spec=lambda wc: json.dumps(en_specs.reconstruction_spec(EN_STUDY, wc.architecture)),
+        spec=lambda wc: canonical_json(en_specs.reconstruction_spec(EN_STUDY, wc.architecture)),
         tokenizer=lambda wc: EN_STUDY["architectures"][wc.architecture]["tokenizer"]["name"],
         tracking=lambda wc: tracking_args("enbed_reconstruction_pretrain", architecture=wc.architecture),
     log:
