@@ -127,24 +127,16 @@ def paper_tables(summary: pl.DataFrame) -> str:
                             [[n, cell(summary, "reconstruction", n, "exact_match_top1"),
                               cell(summary, "reconstruction", n, "levenshtein_mean"),
                               cell(summary, "reconstruction", n, "token_accuracy")] for n in names]), ""]
-    if "noise_identification" in tasks:
-        names = summary.filter(pl.col("task") == "noise_identification")["name"].unique().sort().to_list()
-        parts += ["## Table 3: erroneous sequence identification", "",
-                  _markdown(["experiment", "model", "F1 macro (%)", "accuracy (%)", "MCC"],
-                            [[n, _first(summary, "noise_identification", n, "model"),
-                              cell(summary, "noise_identification", n, "f1_macro"),
-                              cell(summary, "noise_identification", n, "accuracy"),
-                              cell(summary, "noise_identification", n, "mcc")] for n in names]),
-                  "", "The paper's Table 3 (F1): " + ", ".join(f"{k} {v}" for k, v in PAPER_NOISE_F1.items()), ""]
-    if "function_annotation" in tasks:
-        names = summary.filter(pl.col("task") == "function_annotation")["name"].unique().sort().to_list()
-        parts += ["## Table 4: biological function identification", "",
-                  _markdown(["experiment", "model", "F1 macro (%)", "accuracy (%)", "MCC"],
-                            [[n, _first(summary, "function_annotation", n, "model"),
-                              cell(summary, "function_annotation", n, "f1_macro"),
-                              cell(summary, "function_annotation", n, "accuracy"),
-                              cell(summary, "function_annotation", n, "mcc")] for n in names]),
-                  "", "The paper's Table 4 (F1): " + ", ".join(f"{k} {v}" for k, v in PAPER_FUNCTION_F1.items()), ""]
+    for task, title, paper in (("noise_identification", "Table 3: erroneous sequence identification", PAPER_NOISE_F1),
+                               ("function_annotation", "Table 4: biological function identification", PAPER_FUNCTION_F1)):
+        if task in tasks:
+            names = summary.filter(pl.col("task") == task)["name"].unique().sort().to_list()
+            parts += [f"## {title}", "",
+                      _markdown(["experiment", "model", "F1 macro (%)", "accuracy (%)", "MCC"],
+                                [[n, _first(summary, task, n, "model"), cell(summary, task, n, "f1_macro"),
+                                  cell(summary, task, n, "accuracy"), cell(summary, task, n, "mcc")] for n in names]),
+                      "", f"The paper's {title.split(':')[0]} (F1): " + ", ".join(f"{k} {v}" for k, v in paper.items()),
+                      ""]
     for task in tasks:
         if task in ("mutation_generation", "noise_identification", "reconstruction", "function_annotation"):
             continue
