@@ -107,5 +107,14 @@ def e2e_local_run(tmp_path_factory) -> Path:
     return workdir
 
 
+def assert_rebuilt_byte_for_byte(command: list[str], built: Path, shipped: Path, timeout: int = 180) -> None:
+    """Run a demo-data generator writing into `built`: the same files as `shipped`, byte for byte."""
+    subprocess.run([sys.executable, *command], check=True, timeout=timeout)
+    files = sorted(p.relative_to(built) for p in built.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(shipped) for p in shipped.rglob("*") if p.is_file())
+    for path in files:
+        assert (built / path).read_bytes() == (shipped / path).read_bytes(), path
+
+
 def have(tool: str) -> bool:
     return shutil.which(tool) is not None

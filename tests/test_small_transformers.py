@@ -4,8 +4,6 @@ Algorithm 2, the thesis-table pivot, bad inputs, and the study end to end on a t
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +12,7 @@ import pytest
 import torch
 import yaml
 
-from conftest import REPO, run_genolm
+from conftest import REPO, assert_rebuilt_byte_for_byte, run_genolm
 from genolm.datasets.shards import read_manifest, read_shards
 from genolm.errors import GenolmInputError
 from genolm.qc import QCCounts, read_qc
@@ -279,9 +277,5 @@ def test_top5_accuracy_is_not_merged_with_top1():
 
 
 def test_demo_mirror_is_rebuilt_byte_for_byte(tmp_path):
-    subprocess.run([sys.executable, str(REPO / "scripts/make_demo_small_transformers.py"), "--mirror", str(tmp_path)],
-                   check=True, timeout=120)
-    built = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
-    assert built == sorted(p.relative_to(DEMO) for p in DEMO.rglob("*") if p.is_file())
-    for path in built:
-        assert (tmp_path / path).read_bytes() == (DEMO / path).read_bytes(), path
+    assert_rebuilt_byte_for_byte([str(REPO / "scripts/make_demo_small_transformers.py"), "--mirror", str(tmp_path)],
+                                 tmp_path, DEMO, timeout=120)

@@ -6,14 +6,12 @@ trainer's multi-label head, the Table 5.2 / 5.4 pivots, and the demo inputs rebu
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import polars as pl
 import pytest
 
-from conftest import REPO, run_genolm
+from conftest import REPO, assert_rebuilt_byte_for_byte, run_genolm
 from genolm.datasets.shards import read_shards
 from genolm.qc import QCCounts
 from genolm.sources import epd
@@ -276,12 +274,8 @@ def test_tables_pivot_tss_and_chromatin_beside_the_thesis(tmp_path):
 
 # ---- the demo inputs ----------------------------------------------------------------------------------------------
 def test_demo_task_inputs_are_rebuilt_byte_for_byte_and_carry_the_planted_promoters(tmp_path):
-    subprocess.run([sys.executable, str(REPO / "scripts/make_demo_small_transformers_tasks.py"), "--out", str(tmp_path)],
-                   check=True, timeout=180)
-    built = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
-    assert built == sorted(p.relative_to(TASKS) for p in TASKS.rglob("*") if p.is_file())
-    for path in built:
-        assert (tmp_path / path).read_bytes() == (TASKS / path).read_bytes(), path
+    assert_rebuilt_byte_for_byte([str(REPO / "scripts/make_demo_small_transformers_tasks.py"), "--out", str(tmp_path)],
+                                 tmp_path, TASKS)
     from genolm.sources.fasta import read_fasta
 
     genome = {name: sequence.upper() for name, sequence in read_fasta(TASKS / "epd/demo_promoters.fa.gz")}
