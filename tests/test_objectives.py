@@ -167,3 +167,30 @@ def test_objectives_refuse_models_they_cannot_train():
     with pytest.raises(ValueError, match="unknown objective"):
         build_objective("nsp", tokenizer, bert)
     assert set(OBJECTIVES) == {"mlm", "kmer_mlm", "strided_mlm", "sop", "span_corruption", "next_token"}
+
+
+@pytest.mark.parametrize("family", ["bert", "albert", "longformer", "longalbert"])
+def test_masked_lm_scores_only_masked_positions_with_the_full_heads_loss(family):
+    """The objective projects only the scored positions onto the vocabulary; loss, accuracy and perplexity equal
+    those of the full [B, L, V] logits that the model's forward gives."""
+    from genolm.metrics import token_metrics
+    from genolm.objectives.base import token_cross_entropy
+
+    tokenizer = tokenizers.build("kmer", k=3)
+    sizes = {"hidden_size": 16, "num_attention_heads": 2, "intermediate_size": 32, "max_position_embeddings": 160}
+    extra = {"bert": {"num_hidden_layers": 1}, "albert": {"num_hidden_layers": 1, "embedding_size": 8},
+             "longformer": {"num_hidden_layers": 1, "attention_window": 16},
+             "longalbert": {"num_hidden_layers": 1, "embedding_size": 8, "attention_window": 16}}[family]
+    model = models.build(family, {**sizes, **extra}, tokenizer=tokenizer).eval()
+    objective = build_objective("mlm", tokenizer, model)
+    batch = objective.collate(random_dna(6, 120, seed=3), max_length=128, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        result = objective(model, batch)
+        full = model(batch["input_ids"], batch["attention_mask"]).logits
+    assert result.token_logits.shape[1] == int((batch["labels"] != -100).sum())
+    torch.testing.assert_close(result.loss, token_cross_entropy(full, batch["labels"]))
+    scored, dense = token_metrics(tokenizer.vocab_size), token_metrics(tokenizer.vocab_size)
+    scored.update(result.token_logits, result.token_labels)
+    dense.update(full, batch["labels"])
+    for name, value in dense.compute().items():
+        torch.testing.assert_close(scored.compute()[name], value)

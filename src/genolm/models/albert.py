@@ -63,8 +63,12 @@ class Albert(ZooModel):
         return [nn.ModuleList([albert.embeddings, albert.encoder.embedding_hidden_mapping_in]),
                 *albert.encoder.albert_layer_groups]
 
+    def lm_logits(self, hidden: Tensor) -> Tensor:
+        """The masked-LM head alone: a masking objective scores only the positions it masked."""
+        return self.hf.predictions(hidden)
+
     def forward(self, input_ids: Tensor, attention_mask: Tensor | None = None, token_type_ids: Tensor | None = None,
                 with_logits: bool = True) -> ModelOutput:
         mask = padding_mask(input_ids, attention_mask)
         hidden = self.hf.albert(input_ids=input_ids, attention_mask=mask, token_type_ids=token_type_ids).last_hidden_state
-        return ModelOutput(hidden=hidden, mask=mask, logits=self.hf.predictions(hidden) if with_logits else None)
+        return ModelOutput(hidden=hidden, mask=mask, logits=self.lm_logits(hidden) if with_logits else None)

@@ -64,11 +64,15 @@ class Bert(ZooModel):
     def layer_groups(self) -> list[nn.Module]:
         return [self.hf.bert.embeddings, *self.hf.bert.encoder.layer]
 
+    def lm_logits(self, hidden: Tensor) -> Tensor:
+        """The masked-LM head alone: a masking objective scores only the positions it masked."""
+        return self.hf.cls(hidden)
+
     def forward(self, input_ids: Tensor, attention_mask: Tensor | None = None, token_type_ids: Tensor | None = None,
                 with_logits: bool = True) -> ModelOutput:
         mask = padding_mask(input_ids, attention_mask)
         hidden = self.hf.bert(input_ids=input_ids, attention_mask=mask, token_type_ids=token_type_ids).last_hidden_state
-        return ModelOutput(hidden=hidden, mask=mask, logits=self.hf.cls(hidden) if with_logits else None)
+        return ModelOutput(hidden=hidden, mask=mask, logits=self.lm_logits(hidden) if with_logits else None)
 
     @classmethod
     def from_hf(cls, directory: str | os.PathLike) -> Bert:

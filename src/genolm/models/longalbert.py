@@ -92,8 +92,12 @@ class Longalbert(ZooModel):
     def layer_groups(self) -> list[nn.Module]:
         return [self.backbone.embeddings, self.backbone.encoder.layer[0]]
 
+    def lm_logits(self, hidden: Tensor) -> Tensor:
+        """The masked-LM head alone: a masking objective scores only the positions it masked."""
+        return self.lm_head(hidden)
+
     def forward(self, input_ids: Tensor, attention_mask: Tensor | None = None, token_type_ids: Tensor | None = None,
                 with_logits: bool = True) -> ModelOutput:
         inputs = longformer_inputs(self.config, input_ids, attention_mask)
         hidden = self.backbone(input_ids=input_ids, token_type_ids=token_type_ids, **inputs).last_hidden_state
-        return ModelOutput(hidden=hidden, mask=inputs["attention_mask"], logits=self.lm_head(hidden) if with_logits else None)
+        return ModelOutput(hidden=hidden, mask=inputs["attention_mask"], logits=self.lm_logits(hidden) if with_logits else None)

@@ -84,9 +84,13 @@ class Longformer(ZooModel):
     def layer_groups(self) -> list[nn.Module]:
         return [self.hf.longformer.embeddings, *self.hf.longformer.encoder.layer]
 
+    def lm_logits(self, hidden: Tensor) -> Tensor:
+        """The masked-LM head alone: a masking objective scores only the positions it masked."""
+        return self.hf.lm_head(hidden)
+
     def forward(self, input_ids: Tensor, attention_mask: Tensor | None = None, token_type_ids: Tensor | None = None,
                 with_logits: bool = True) -> ModelOutput:
         inputs = longformer_inputs(self.config, input_ids, attention_mask)
         hidden = self.hf.longformer(input_ids=input_ids, token_type_ids=token_type_ids, **inputs).last_hidden_state
         return ModelOutput(hidden=hidden, mask=inputs["attention_mask"],
-                           logits=self.hf.lm_head(hidden) if with_logits else None)
+                           logits=self.lm_logits(hidden) if with_logits else None)
