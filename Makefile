@@ -38,8 +38,10 @@ system-deps:
 	  else echo "missing$$missing: install them (Debian: sudo apt-get install bcftools tabix samtools slurm-wlm munge python-pyvcf-examples)"; exit 1; fi; \
 	fi
 
+# Two pytest-xdist workers: the end-to-end run and the SLURM cluster set up side by side (tests/conftest.py).
+TEST_WORKERS ?= 2
 test: $(VENV)/.installed system-deps
-	PATH="$(abspath $(VENV))/bin:$$PATH" $(VENV)/bin/python -m pytest
+	PATH="$(abspath $(VENV))/bin:$$PATH" $(VENV)/bin/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 test-fast: $(VENV)/.installed
 	PATH="$(abspath $(VENV))/bin:$$PATH" $(VENV)/bin/python -m pytest -m "not slow"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -9,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO_MIRROR = REPO / "data" / "demo" / "mirror"
@@ -99,12 +101,42 @@ def run_snakemake(workdir: Path, *args: str, timeout: int = 1500, env: dict | No
 
 
 @pytest.fixture(scope="session")
-def e2e_local_run(tmp_path_factory) -> Path:
-    """The demo workflow shrunk to tiny models, through the local profile, once per session (its work directory)."""
-    workdir = tmp_path_factory.mktemp("e2e")
+def e2e_local_run(tmp_path_factory, worker_id) -> Path:
+    """The demo workflow shrunk to tiny models, through the local profile, once per test session (its work
+    directory). Under pytest-xdist the workers share one run: the first to ask builds it under a file lock in
+    their common temporary root, the others wait and reuse it (or its failure)."""
+    if worker_id == "master":
+        return _e2e_run(tmp_path_factory.mktemp("e2e"))
+    shared = tmp_path_factory.getbasetemp().parent
+    with FileLock(shared / "e2e.lock"):
+        state = shared / "e2e.json"
+        if not state.exists():
+            try:
+                state.write_text(json.dumps({"workdir": str(_e2e_run(shared / "e2e"))}))
+            except AssertionError as failure:
+                state.write_text(json.dumps({"failure": str(failure)}))
+        built = json.loads(state.read_text())
+    assert "failure" not in built, built.get("failure")
+    return Path(built["workdir"])
+
+
+def _e2e_run(workdir: Path) -> Path:
+    workdir.mkdir(parents=True, exist_ok=True)
     result = run_snakemake(workdir, "--cores", "2", "--profile", str(REPO / "profiles" / "local"))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-6000:]
     return workdir
+
+
+def pytest_collection_modifyitems(config, items):
+    """For `make test` (pytest-xdist, --dist loadgroup): the users of the shared end-to-end run go to one worker
+    and the SLURM tests, whose cluster is per worker, to one worker, so neither is built twice and the two long
+    setups run side by side."""
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if "slurm_cluster" in fixtures:
+            item.add_marker(pytest.mark.xdist_group("slurm"))
+        elif "e2e_local_run" in fixtures:
+            item.add_marker(pytest.mark.xdist_group("e2e"))
 
 
 def assert_rebuilt_byte_for_byte(command: list[str], built: Path, shipped: Path, timeout: int = 180) -> None:
