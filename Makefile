@@ -63,6 +63,7 @@ benchmark: $(VENV)/.bench-installed
 	$(VENV)/bin/python benchmarks/bench_full_scale.py
 	$(VENV)/bin/python benchmarks/bench_tokenizers.py
 	$(VENV)/bin/python benchmarks/bench_models.py
+	$(VENV)/bin/python benchmarks/bench_mlm.py
 
 clean:
 	rm -rf results resources .snakemake

@@ -74,3 +74,9 @@ def test_ratios_against_the_reference():
     [row] = table_rows(out, "257")
     diff, genolm_error, reference_error = map(float, row[-3:])
     assert diff < 1e-6 and genolm_error < 1e-6 and reference_error < 1e-6  # the same function
+
+
+def test_mlm_benchmark_prints_both_steps_and_their_ratio():
+    out = run_bench(BENCH / "bench_mlm.py", "--batch", "4", "--length", "40", "--steps", "1")
+    assert "every position" in out and "scored positions only" in out
+    assert float(out.split("ratio")[-1]) > 0
