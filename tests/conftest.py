@@ -127,10 +127,11 @@ def _e2e_run(workdir: Path) -> Path:
     return workdir
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own hook reads the xdist_group marks
 def pytest_collection_modifyitems(config, items):
     """For `make test` (pytest-xdist, --dist loadgroup): the users of the shared end-to-end run go to one worker
-    and the SLURM tests, whose cluster is per worker, to one worker, so neither is built twice and the two long
-    setups run side by side."""
+    and the SLURM tests to one worker, so the two long setups run side by side and only one test cluster runs (a
+    cluster's jobs find it through /etc/slurm/slurm.conf, which two clusters would fight over)."""
     for item in items:
         fixtures = set(getattr(item, "fixturenames", ()))
         if "slurm_cluster" in fixtures:
