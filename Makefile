@@ -38,10 +38,12 @@ system-deps:
 	  else echo "missing$$missing: install them (Debian: sudo apt-get install bcftools tabix samtools slurm-wlm munge python-pyvcf-examples)"; exit 1; fi; \
 	fi
 
-# Two pytest-xdist workers: the end-to-end run and the SLURM cluster set up side by side (tests/conftest.py).
+# Two pytest-xdist workers, a test file at a time: test_slurm.py's tests share one worker and so one test cluster
+# (a cluster's jobs find it through /etc/slurm/slurm.conf, which two would fight over), and the workers share one
+# end-to-end run (tests/conftest.py). Not --dist loadgroup: pytest 9.2 ignores the node ids pytest-xdist 3.8 renames.
 TEST_WORKERS ?= 2
 test: $(VENV)/.installed system-deps
-	PATH="$(abspath $(VENV))/bin:$$PATH" $(VENV)/bin/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
+	PATH="$(abspath $(VENV))/bin:$$PATH" $(VENV)/bin/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 test-fast: $(VENV)/.installed
 	PATH="$(abspath $(VENV))/bin:$$PATH" $(VENV)/bin/python -m pytest -m "not slow"

@@ -127,19 +127,6 @@ def _e2e_run(workdir: Path) -> Path:
     return workdir
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own hook reads the xdist_group marks
-def pytest_collection_modifyitems(config, items):
-    """For `make test` (pytest-xdist, --dist loadgroup): the users of the shared end-to-end run go to one worker
-    and the SLURM tests to one worker, so the two long setups run side by side and only one test cluster runs (a
-    cluster's jobs find it through /etc/slurm/slurm.conf, which two clusters would fight over)."""
-    for item in items:
-        fixtures = set(getattr(item, "fixturenames", ()))
-        if "slurm_cluster" in fixtures:
-            item.add_marker(pytest.mark.xdist_group("slurm"))
-        elif "e2e_local_run" in fixtures:
-            item.add_marker(pytest.mark.xdist_group("e2e"))
-
-
 def assert_rebuilt_byte_for_byte(command: list[str], built: Path, shipped: Path, timeout: int = 180) -> None:
     """Run a demo-data generator writing into `built`: the same files as `shipped`, byte for byte."""
     subprocess.run([sys.executable, *command], check=True, timeout=timeout)
