@@ -127,6 +127,17 @@ def _e2e_run(workdir: Path) -> Path:
     return workdir
 
 
+# pytest-xdist (`make test`: --dist loadfile) hands out test files in collection order. The two long setups, the
+# SLURM run and the shared end-to-end run, go first, one to each worker, so that they overlap instead of one of them
+# ending the session alone.
+LONG_SETUPS_FIRST = ("test_slurm.py", "test_workflow.py")
+
+
+def pytest_collection_modifyitems(config, items):
+    rank = {name: position for position, name in enumerate(LONG_SETUPS_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: the other files keep their order
+
+
 def assert_rebuilt_byte_for_byte(command: list[str], built: Path, shipped: Path, timeout: int = 180) -> None:
     """Run a demo-data generator writing into `built`: the same files as `shipped`, byte for byte."""
     subprocess.run([sys.executable, *command], check=True, timeout=timeout)
