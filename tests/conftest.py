@@ -113,8 +113,8 @@ def e2e_local_run(tmp_path_factory, worker_id) -> Path:
         if not state.exists():
             try:
                 state.write_text(json.dumps({"workdir": str(_e2e_run(shared / "e2e"))}))
-            except AssertionError as failure:
-                state.write_text(json.dumps({"failure": str(failure)}))
+            except Exception as failure:  # a failed or timed-out run is not rebuilt by the next worker
+                state.write_text(json.dumps({"failure": f"{type(failure).__name__}: {failure}"}))
         built = json.loads(state.read_text())
     assert "failure" not in built, built.get("failure")
     return Path(built["workdir"])

@@ -66,7 +66,10 @@ def comparable(table: pl.DataFrame) -> pl.DataFrame:
     return table.drop("mlflow_run_id").sort(["study", "experiment", "seed", "split", "checkpoint", "metric"])
 
 
-def test_demo_workflow_through_the_slurm_profile_gives_the_local_results(slurm_run, e2e_local_run):
+def test_demo_workflow_through_the_slurm_profile_gives_the_local_results(slurm_run, request):
+    # The local run is asked for here, not as an argument: pytest would set the session-scoped fixture up before the
+    # module's SLURM run, and under pytest-xdist wait for the other worker's end-to-end run instead of overlapping it.
+    e2e_local_run = request.getfixturevalue("e2e_local_run")
     slurm, local = (comparable(pl.read_parquet(run / "results" / "tables" / "metrics.parquet")
                                .filter((pl.col("study") == "cancer_type") & (pl.col("seed") == SEED)))
                     for run in (slurm_run, e2e_local_run))
