@@ -83,12 +83,9 @@ class MaskedLM(Objective):
     def forward(self, model, batch: dict[str, Tensor]) -> ObjectiveResult:
         extra = {"token_type_ids": batch["token_type_ids"]} if "token_type_ids" in batch else {}
         labels = batch["labels"]
-        if not hasattr(model, "lm_logits"):
-            out = model(batch["input_ids"], batch["attention_mask"], **extra)
-            return ObjectiveResult(loss=token_cross_entropy(out.logits, labels), token_logits=out.logits,
-                                   token_labels=labels)
         # Only about 15 % of the positions are scored: projecting just those onto the vocabulary (4,101 6-mers
-        # in DNABERT) is most of a small model's step saved. The loss is the same mean over scored positions.
+        # in DNABERT) through the model's head alone (`lm_logits`, which every "mlm"-family model has) is most of
+        # a small model's step saved. The loss is the same mean over the scored positions.
         out = model(batch["input_ids"], batch["attention_mask"], with_logits=False, **extra)
         scored = labels != -100
         logits = model.lm_logits(out.hidden[scored]).unsqueeze(0)
