@@ -177,7 +177,8 @@ def unit_resamples(n_units: int, *, seed: int, resamples: int = 1000) -> np.ndar
     """How often each of `n_units` units is drawn in each of `resamples` bootstrap draws (with replacement, as
     many draws as units): a [resamples, n_units] matrix of multiplicities, each row summing to n_units."""
     rng = np.random.default_rng(seed)
-    drawn = rng.integers(0, n_units, (resamples, n_units))
+    # One draw per resample, as the per-resample loop drew them: the intervals stay those already reported.
+    drawn = np.stack([rng.integers(0, n_units, n_units) for _ in range(resamples)])
     counts = np.zeros((resamples, n_units), dtype=np.float64)
     np.add.at(counts, (np.arange(resamples)[:, None], drawn), 1.0)
     return counts
