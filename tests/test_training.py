@@ -3,6 +3,7 @@ killed job resumes from its checkpoint."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -14,7 +15,7 @@ import polars as pl
 import pytest
 import torch
 
-from conftest import REPO, hyenadna_spec, run_genolm, train_args
+from conftest import REPO, TINY_HYENADNA, hyenadna_spec, run_genolm, train_args
 from genolm.models.heads import pool_hidden_states
 from genolm.results import METRICS_SCHEMA, read_metrics
 from genolm.training.optim import warmup_cosine_factor
@@ -126,3 +127,24 @@ def test_killed_job_resumes_from_its_last_checkpoint(tiny_shards, tmp_path):
     history = pl.read_csv(out / "history.tsv", separator="\t").filter(pl.col("metric") == "train/loss")
     assert history["step"].max() >= 20
     assert (out / "metrics.parquet").exists()
+
+
+def test_a_job_rerun_with_another_spec_starts_over_instead_of_resuming(tiny_shards, tmp_path):
+    """Snakemake reruns a rule whose params changed: the job directory still holds the old model's checkpoints and
+    MLflow run, which the new job (here a wider model) must not resume."""
+    out = tmp_path / "job"
+    run_genolm(*finetune_args(tiny_shards, out, tmp_path / "results", steps=4))
+    old_run = (out / "mlflow_run_id").read_text()
+    assert (out / "checkpoints" / "last.ckpt").exists()
+
+    wider = {**TINY_HYENADNA, "d_model": 24}
+    result = run_genolm(*finetune_args(tiny_shards, out, tmp_path / "results", steps=4, architecture=wider))
+    assert "holds the state of another job" in result.stderr and "resuming from" not in result.stderr
+    assert (out / "mlflow_run_id").read_text() != old_run
+    assert json.loads((out / "model" / "config.json").read_text())["config"]["d_model"] == 24
+
+    # The same job again resumes (nothing left to train) and keeps its run.
+    run_id = (out / "mlflow_run_id").read_text()
+    again = run_genolm(*finetune_args(tiny_shards, out, tmp_path / "results", steps=4, architecture=wider))
+    assert "resuming from" in again.stderr and "another job" not in again.stderr
+    assert (out / "mlflow_run_id").read_text() == run_id

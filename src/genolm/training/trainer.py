@@ -28,6 +28,8 @@ The job directory:
 
     <job_dir>/checkpoints/last.ckpt   resumed from when the job is restarted (also after SIGKILL)
     <job_dir>/checkpoints/best.ckpt   the step with the best validation score (fine-tuning with a val split)
+    <job_dir>/checkpoints/job.json    what the checkpoints belong to (spec, seed, shards' manifest): a restart
+                                      resumes only the same job (`discard_stale_state`)
     <job_dir>/mlflow_run_id           the MLflow run continued on restart
     <job_dir>/model/                  model (config.json + model.safetensors), tokenizer and, after fine-tuning,
                                       head.json + head.safetensors: `load_task_model` reads it back
@@ -48,8 +50,10 @@ copy-the-parent baseline (`copy-parent`) predicts each input unchanged and is sc
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -66,7 +70,7 @@ from genolm import models, tokenizers
 from genolm.atomic import atomic_directory
 from genolm.config import load_schema, validate_config
 from genolm.datasets.labels import labelled_subset
-from genolm.datasets.shards import read_manifest
+from genolm.datasets.shards import MANIFEST_NAME, read_manifest
 from genolm.errors import GenolmInputError
 from genolm.metrics import (classification_metrics, generation_metrics, group_metrics, localization_metrics,
                             multilabel_metrics)
@@ -79,7 +83,7 @@ from genolm.results import metric_rows, write_table
 from genolm.training.data import WindowDataModule, WindowDataset
 from genolm.training.init_modes import GradualUnfreezing, load_backbone, prepare_for_finetuning
 from genolm.training.modules import FinetuneModule, PretrainModule, Seq2SeqModule
-from genolm.training.tracking import TrackedRun
+from genolm.training.tracking import RUN_ID_FILE, TrackedRun
 
 log = logging.getLogger(__name__)
 
@@ -453,6 +457,32 @@ def prepare(spec: dict, *, shards: Path, seed: int) -> TrainingJob:
             raise GenolmInputError("spec", f"{backbone.name} downsamples its input, so it cannot localize a token")
         job.head = build_head(spec["head"], backbone.d_model)
     return job
+
+
+def discard_stale_state(job_dir: Path, spec: dict, *, shards: Path, seed: int) -> None:
+    """Keep `job_dir`'s checkpoints and MLflow run only if they belong to this job: the same spec, seed and shards.
+
+    Resuming is for a restarted job (a preempted or killed one). A job rerun after its spec or data changed (Snakemake
+    reruns a rule whose params or inputs changed) would otherwise resume another model's state: a different
+    architecture fails to load, a different learning rate or data continues silently. Such state is removed and the
+    job starts over under a new MLflow run; the record is written before any checkpoint, so a job killed at any
+    point resumes."""
+    manifest = Path(shards) / MANIFEST_NAME
+    identity = {"spec": spec, "seed": seed,
+                "shards": hashlib.sha256(manifest.read_bytes()).hexdigest() if manifest.is_file() else None}
+    checkpoints, run_id = Path(job_dir) / "checkpoints", Path(job_dir) / RUN_ID_FILE
+    record = checkpoints / "job.json"
+    if checkpoints.exists() or run_id.exists():
+        try:
+            recorded = json.loads(record.read_text())
+        except (OSError, json.JSONDecodeError):
+            recorded = None
+        if recorded != json.loads(json.dumps(identity)):
+            log.warning("%s holds the state of another job (its spec, seed or shards differ): starting over", job_dir)
+            shutil.rmtree(checkpoints, ignore_errors=True)
+            run_id.unlink(missing_ok=True)
+    checkpoints.mkdir(parents=True, exist_ok=True)
+    record.write_text(json.dumps(identity, sort_keys=True))  # working state, like the checkpoints: not staged
 
 
 def train(spec: dict, *, shards: Path, job_dir: Path, seed: int, run: TrackedRun | None, plots: Path,
