@@ -148,3 +148,21 @@ def test_a_job_rerun_with_another_spec_starts_over_instead_of_resuming(tiny_shar
     again = run_genolm(*finetune_args(tiny_shards, out, tmp_path / "results", steps=4, architecture=wider))
     assert "resuming from" in again.stderr and "another job" not in again.stderr
     assert (out / "mlflow_run_id").read_text() == run_id
+
+
+def test_a_job_rerun_after_its_backbone_was_pretrained_again_starts_over(tiny_shards, tmp_path):
+    """Same spec (the backbone's path), new backbone weights: resuming would re-evaluate the model fine-tuned from
+    the old weights, so the job starts over."""
+    from genolm.models.hyenadna import HyenaDNA, HyenaDNAConfig
+
+    pretrained = tmp_path / "pretrained"
+    config = HyenaDNAConfig(d_model=16, n_layer=1, d_inner=32, filter_order=16).with_context(64)
+    HyenaDNA(config).save_released(pretrained)
+    args = finetune_args(tiny_shards, tmp_path / "job", tmp_path / "results", steps=2, checkpoint=str(pretrained))
+    run_genolm(*args)
+    assert "resuming from" in run_genolm(*args).stderr  # unchanged: a restart resumes
+
+    time.sleep(0.01)
+    HyenaDNA(config).save_released(pretrained)  # pretrained again
+    result = run_genolm(*args)
+    assert "holds the state of another job" in result.stderr and "resuming from" not in result.stderr

@@ -36,7 +36,7 @@ def run(args) -> int:
     inputs = [args.shards] + ([Path(model["checkpoint"])] if model.get("checkpoint") else [])
     args.tokenizer_name = args.tokenizer_name or spec["tokenizer"].get("name") or "pretrained"
     job = prepare(spec, shards=args.shards, seed=args.seed)  # bad input fails before an MLflow run is opened
-    discard_stale_state(args.out, spec, shards=args.shards, seed=args.seed)
+    discard_stale_state(args.out, spec, seed=args.seed, inputs=inputs)
     job_run = open_training_run(args, args.out, inputs=inputs)
     run_job(job, job_dir=args.out, run=job_run, plots=args.plots or args.out,
             context=results_context(args, context_length=args.context_bases or spec["context_length"], init=spec["init"]))

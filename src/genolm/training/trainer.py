@@ -28,8 +28,8 @@ The job directory:
 
     <job_dir>/checkpoints/last.ckpt   resumed from when the job is restarted (also after SIGKILL)
     <job_dir>/checkpoints/best.ckpt   the step with the best validation score (fine-tuning with a val split)
-    <job_dir>/checkpoints/job.json    what the checkpoints belong to (spec, seed, shards' manifest): a restart
-                                      resumes only the same job (`discard_stale_state`)
+    <job_dir>/checkpoints/job.json    what the checkpoints belong to (spec, seed, versions of the shards and
+                                      backbone): a restart resumes only the same job (`discard_stale_state`)
     <job_dir>/mlflow_run_id           the MLflow run continued on restart
     <job_dir>/model/                  model (config.json + model.safetensors), tokenizer and, after fine-tuning,
                                       head.json + head.safetensors: `load_task_model` reads it back
@@ -459,17 +459,27 @@ def prepare(spec: dict, *, shards: Path, seed: int) -> TrainingJob:
     return job
 
 
-def discard_stale_state(job_dir: Path, spec: dict, *, shards: Path, seed: int) -> None:
-    """Keep `job_dir`'s checkpoints and MLflow run only if they belong to this job: the same spec, seed and shards.
+def _fingerprint(path: Path) -> list:
+    """What identifies an input's version cheaply: a shard set by its manifest (written last), any other file or
+    directory (a backbone checkpoint) by each file's size and modification time."""
+    path = Path(path)
+    if (path / MANIFEST_NAME).is_file():
+        return [MANIFEST_NAME, hashlib.sha256((path / MANIFEST_NAME).read_bytes()).hexdigest()]
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+    return [[p.name if p == path else str(p.relative_to(path)), p.stat().st_size, p.stat().st_mtime_ns] for p in files]
 
-    Resuming is for a restarted job (a preempted or killed one). A job rerun after its spec or data changed (Snakemake
-    reruns a rule whose params or inputs changed) would otherwise resume another model's state: a different
-    architecture fails to load, a different learning rate or data continues silently. Such state is removed and the
-    job starts over under a new MLflow run; the record is written before any checkpoint, so a job killed at any
-    point resumes."""
-    manifest = Path(shards) / MANIFEST_NAME
-    identity = {"spec": spec, "seed": seed,
-                "shards": hashlib.sha256(manifest.read_bytes()).hexdigest() if manifest.is_file() else None}
+
+def discard_stale_state(job_dir: Path, spec: dict, *, seed: int, inputs: list[Path]) -> None:
+    """Keep `job_dir`'s checkpoints and MLflow run only if they belong to this job: the same spec, seed and inputs
+    (shards, backbone checkpoint).
+
+    Resuming is for a restarted job (a preempted or killed one). A job rerun after its spec or inputs changed
+    (Snakemake reruns a rule whose params or inputs changed: an edited config, a backbone pretrained again) would
+    otherwise resume another job's state: a different architecture fails to load, and the same architecture
+    silently continues, or at its last step simply re-evaluates, the old model. Such state is removed and the job
+    starts over under a new MLflow run. The record is written before any checkpoint, so a job killed at any point
+    resumes."""
+    identity = {"spec": spec, "seed": seed, "inputs": [_fingerprint(p) for p in inputs]}
     checkpoints, run_id = Path(job_dir) / "checkpoints", Path(job_dir) / RUN_ID_FILE
     record = checkpoints / "job.json"
     if checkpoints.exists() or run_id.exists():
@@ -478,7 +488,7 @@ def discard_stale_state(job_dir: Path, spec: dict, *, shards: Path, seed: int) -
         except (OSError, json.JSONDecodeError):
             recorded = None
         if recorded != json.loads(json.dumps(identity)):
-            log.warning("%s holds the state of another job (its spec, seed or shards differ): starting over", job_dir)
+            log.warning("%s holds the state of another job (its spec, seed or inputs differ): starting over", job_dir)
             shutil.rmtree(checkpoints, ignore_errors=True)
             run_id.unlink(missing_ok=True)
     checkpoints.mkdir(parents=True, exist_ok=True)
