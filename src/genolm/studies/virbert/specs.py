@@ -7,7 +7,8 @@
                           fraction drawn by genome (group_column `sample` = genome_id): pretrained / frozen load
                           the backbone, random builds the same architecture with fresh weights, baselines fit
                           their own model. Fragments whose tokens exceed the model's `max_tokens` are cut in two
-                          halves joined by the split-and-concatenate head ([CLS] of each, dense + ReLU).
+                          halves joined by the split-and-concatenate head ([CLS] of each, or the mean over each
+                          half's tokens with `head: {pooling: mean}`; dense + ReLU).
 
 Labels: 0 other virus, 1 phage (genomes.LABEL_NAMES), so `f1_class1` is the binary F1 with phage positive.
 """
@@ -70,7 +71,7 @@ def experiment_spec(study: dict, arm_name: str, length: int, fraction: float, ba
     init and baselines)."""
     arm = study["arms"][arm_name]
     spec = {"label_fraction": fraction, "group_column": "sample", "training": arm.get("training", {})}
-    head = {"name": "classification", "pooling": "cls", "label_names": list(LABEL_NAMES), **arm.get("head", {})}
+    head = {"name": "classification", "label_names": list(LABEL_NAMES), **arm.get("head", {})}
     if "model" in arm:
         tokenizer = arm.get("tokenizer") or {"name": "kmer", "k": 6}
         k, stride = tokenizer.get("k", 6), tokenizer.get("stride", 1)
