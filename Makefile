@@ -67,6 +67,7 @@ benchmark: $(VENV)/.bench-installed
 	$(VENV)/bin/python benchmarks/bench_tokenizers.py
 	$(VENV)/bin/python benchmarks/bench_models.py
 	$(VENV)/bin/python benchmarks/bench_mlm.py
+	$(VENV)/bin/python benchmarks/bench_bootstrap.py
 
 clean:
 	rm -rf results resources .snakemake

@@ -76,6 +76,11 @@ def test_ratios_against_the_reference():
     assert diff < 1e-6 and genolm_error < 1e-6 and reference_error < 1e-6  # the same function
 
 
+def test_bootstrap_benchmark_checks_equal_intervals_and_prints_the_ratio():
+    out = run_bench(BENCH / "bench_bootstrap.py", "--units", "6", "--per-unit", "3", "--classes", "3", "--resamples", "50")
+    assert "intervals equal" in out and float(out.split("ratio")[-1]) > 0
+
+
 def test_mlm_benchmark_prints_both_steps_and_their_ratio():
     out = run_bench(BENCH / "bench_mlm.py", "--batch", "4", "--length", "40", "--steps", "1")
     assert "every position" in out and "scored positions only" in out

@@ -24,6 +24,8 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
+    from lightning.fabric.utilities.rank_zero import rank_zero_only
+
     from genolm.training.trainer import discard_stale_state, prepare, run_job, validate_spec
 
     if args.threads:
@@ -36,7 +38,8 @@ def run(args) -> int:
     inputs = [args.shards] + ([Path(model["checkpoint"])] if model.get("checkpoint") else [])
     args.tokenizer_name = args.tokenizer_name or spec["tokenizer"].get("name") or "pretrained"
     job = prepare(spec, shards=args.shards, seed=args.seed)  # bad input fails before an MLflow run is opened
-    discard_stale_state(args.out, spec, seed=args.seed, inputs=inputs)
+    if rank_zero_only.rank == 0:  # one process decides (under DDP the others would race it for the same files)
+        discard_stale_state(args.out, spec, seed=args.seed, inputs=inputs)
     job_run = open_training_run(args, args.out, inputs=inputs)
     run_job(job, job_dir=args.out, run=job_run, plots=args.plots or args.out,
             context=results_context(args, context_length=args.context_bases or spec["context_length"], init=spec["init"]))
