@@ -166,6 +166,9 @@ def test_specs_tokens_split_concat_and_baselines():
     assert long["head"]["name"] == "split_concat" and long["context_length"] == 497  # two halves of 500 nt
     random = specs.experiment_spec(study, "supervised", 150, 0.01, None)
     assert random["init"] == "random" and random["model"]["name"] == "bert"
+    assert "pooling" not in short["head"]  # the trainer's schema default: the documents' [CLS]
+    study["arms"]["supervised"]["head"] = {"pooling": "mean"}
+    assert specs.experiment_spec(study, "supervised", 150, 0.01, None)["head"]["pooling"] == "mean"
     assert len(specs.arm_grid(study)) == 2 * 2 + 2 * 2 + 2 * 1
     assert specs.experiment_name("kmer-LR", 150, 1.0) == "kmer-LR_L150_f1"
 
