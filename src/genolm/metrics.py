@@ -1,6 +1,7 @@
 """Evaluation metrics: torchmetrics collections the training modules update batch by batch and compute at the end
 of an epoch (synchronized across processes under DDP), and the bootstrap over units, written here because it
-scores a thousand resamples in one matrix product (scikit-learn per resample took ~10 s a job; tested equal to it).
+scores a thousand resamples in one matrix product (about 300x scikit-learn per resample, benchmarks/bench_bootstrap.py;
+tested equal to it resample by resample).
 
     classification_metrics   accuracy, balanced accuracy (= macro recall), macro recall, macro F1, Matthews
                              correlation (multi-class), macro AUROC, top-k accuracy; per class c: recall
