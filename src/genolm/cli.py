@@ -17,7 +17,13 @@ import sys
 import traceback
 
 from genolm import __version__, commands, studies
-from genolm.atomic import staged_outputs
+from genolm.atomic import (
+    CommandTerminated,
+    handle_termination_signals,
+    is_out_of_space,
+    out_of_space_error,
+    staged_outputs,
+)
 from genolm.errors import GenolmInputError
 
 log = logging.getLogger("genolm")
@@ -120,8 +126,9 @@ def run_command(args: argparse.Namespace) -> int:
     """Run the chosen command as one stage (`genolm.atomic.staged_outputs`: all of its outputs or none).
 
     Bad input (GenolmInputError, or a path the system refuses) is the user's to fix: one line naming the file,
-    the record and what to do, and exit status 2. Anything else is a bug in genolm: a line saying so, then the
-    traceback, and exit status 1.
+    the record and what to do, and exit status 2. A full disk or quota (ENOSPC, EDQUOT) is reported the same
+    way, naming the path. Anything else is a bug in genolm: a line saying so, then the traceback, and exit
+    status 1.
     """
     try:
         with staged_outputs():
@@ -130,6 +137,11 @@ def run_command(args: argparse.Namespace) -> int:
         print(_error_line(args.command, error), file=sys.stderr)
         return 2
     except OSError as error:
+        if is_out_of_space(error):
+            # A write outside `atomic_file` (which names its output itself): the path is the error's, if any.
+            where = error.filename if error.filename is not None else "(an output of this command)"
+            print(_error_line(args.command, out_of_space_error(where)), file=sys.stderr)
+            return 2
         if error.filename is None:
             raise
         reason = error.strerror or type(error).__name__
@@ -149,10 +161,15 @@ def main(argv: list[str] | None = None) -> int:
         force=True,  # main() may run more than once in a process (the tests call it in-process)
     )
     try:
-        return run_command(args)
+        # SIGTERM (SLURM, Snakemake) and SIGINT raise inside the command, so every temporary is removed.
+        with handle_termination_signals():
+            return run_command(args)
     except KeyboardInterrupt:
         print(f"genolm {args.command}: interrupted; no output was left behind", file=sys.stderr)
         return 130
+    except CommandTerminated as terminated:
+        print(f"genolm {args.command}: {terminated}; no output was left behind", file=sys.stderr)
+        return 128 + terminated.signum
     except Exception:
         print(f"genolm {args.command}: internal error: this is a bug in genolm, not in your input; please report "
               "it with the traceback below", file=sys.stderr)
