@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
+import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from genolm.sources.chromosomes import (
 )
 from genolm.errors import GenolmInputError
 from genolm.sources.fasta import fasta_records, is_gzip
+from genolm.sources.fasta_index import ensure_fasta_indexes
 from genolm.qc import QCCounts
 
 log = logging.getLogger(__name__)
@@ -123,15 +125,6 @@ def _check_sequence(sequence: bytearray, source: Path, record: str) -> None:
                     f"(allowed: IUPAC nucleotide codes {_ALLOWED.decode()})", record=record)
 
 
-def _check_indexes_not_older(fasta: Path, indexes: list[Path]) -> None:
-    """An index older than its FASTA describes another file: offsets into it cut wrong windows, silently."""
-    modified = fasta.stat().st_mtime
-    for index in indexes:
-        if index.is_file() and index.stat().st_mtime < modified:
-            raise GenolmInputError(index, f"index is older than {fasta.name}, so it may describe another version "
-                                          f"of it: delete it to have it rebuilt, or rerun `genolm prepare-reference`")
-
-
 class ReferenceGenome:
     """Random access to an indexed FASTA by canonical chromosome name, always uppercase.
 
@@ -151,9 +144,12 @@ class ReferenceGenome:
         if bgzf and missing_eof_block(self.path):
             raise GenolmInputError(self.path, "BGZF file without its end-of-file block: it was cut short; prepare "
                                               "or download it again")
-        _check_indexes_not_older(self.path, [Path(f"{self.path}.fai")] + ([gzi_path(self.path)] if bgzf else []))
+        ensure_fasta_indexes(self.path)  # checked against the content (and rebuilt if stale): pyfaidx trusts them
         try:
-            self._fasta = pyfaidx.Fasta(str(self.path), sequence_always_upper=True, as_raw=True)
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", ".*is older than FASTA file", RuntimeWarning)
+                self._fasta = pyfaidx.Fasta(str(self.path), sequence_always_upper=True, as_raw=True, rebuild=False,
+                                            build_index=False)
         except (pyfaidx.FastaIndexingError, pyfaidx.UnsupportedCompressionFormat, ImportError, ValueError) as error:
             raise GenolmInputError(
                 self.path, f"cannot index this FASTA ({error}); `genolm prepare-reference` writes a readable copy"
