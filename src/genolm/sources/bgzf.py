@@ -108,9 +108,8 @@ def read_gzi(path: Path) -> list[tuple[int, int]]:
     return [(0, 0)] + [struct.unpack_from("<QQ", data, 8 + 16 * i) for i in range(count)]
 
 
-def read_at_most(path: Path, blocks: list[tuple[int, int]], start: int, length: int) -> bytes:
-    """Up to `length` uncompressed bytes from uncompressed offset `start` (fewer where the file ends first),
-    using the blocks of `read_gzi` or `walk_blocks`."""
+def read_range(path: Path, blocks: list[tuple[int, int]], start: int, length: int) -> bytes:
+    """`length` uncompressed bytes from uncompressed offset `start`, using the blocks of `read_gzi`."""
     index = bisect.bisect_right([u for _, u in blocks], start) - 1
     compressed, uncompressed = blocks[index]
     out = bytearray()
@@ -128,12 +127,7 @@ def read_at_most(path: Path, blocks: list[tuple[int, int]], start: int, length: 
             if inflate.eof:
                 pending = inflate.unused_data
                 inflate = zlib.decompressobj(31)
-    return bytes(out[skip:skip + length])
-
-
-def read_range(path: Path, blocks: list[tuple[int, int]], start: int, length: int) -> bytes:
-    """`length` uncompressed bytes from uncompressed offset `start`, using the blocks of `read_gzi`."""
-    data = read_at_most(path, blocks, start, length)
+    data = bytes(out[skip:skip + length])
     if len(data) != length:
         raise ValueError(f"{path}: ends before uncompressed byte {start + length}")
     return data
