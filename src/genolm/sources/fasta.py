@@ -11,7 +11,8 @@ Every stage that reads FASTA (the reference, viral genomes, MitoFish headers, be
 - a record's sequence may be empty: whether that is acceptable is the caller's decision.
 
 Malformed input raises GenolmInputError naming the file and the line (and the record, where there is one).
-Random access to an indexed reference stays with pyfaidx (`genolm.sources.reference.ReferenceGenome`).
+Random access to an indexed reference stays with pyfaidx (`genolm.sources.reference.ReferenceGenome`), after
+`genolm.sources.fasta_index.ensure_fasta_indexes` has checked the indexes against the file.
 """
 
 from __future__ import annotations
