@@ -353,6 +353,8 @@ def _sweep_beside(path: Path) -> None:
     """Remove dead processes' temporaries in the directory `path` is written to (once per directory and stage)."""
     stage = _STAGE.get()
     directory = path.parent.absolute()
+    if _TEMPORARY_NAME.match(directory.name):  # inside a temporary directory of ours: nothing to sweep there
+        return
     if stage is not None:
         if directory in stage.swept:
             return

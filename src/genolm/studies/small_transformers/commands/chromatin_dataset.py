@@ -26,8 +26,7 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    import tempfile
-
+    from genolm.atomic import scratch_directory
     from genolm.errors import GenolmInputError
 
     if args.bundle is None:
@@ -36,9 +35,9 @@ def run(args) -> int:
         return _build(args)
     if args.train or args.val or args.test:
         raise GenolmInputError("--bundle", "give either the bundle or its .mat files, not both")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".deepsea-", dir=args.out.parent) as tmp:
-        found = extract_bundle(args.bundle, Path(tmp))
+    # A scratch directory (named with this process's id): one a SIGKILL leaves is removed by the next run.
+    with scratch_directory(args.out.parent, prefix=".deepsea-") as tmp:
+        found = extract_bundle(args.bundle, tmp)
         args.train, args.val, args.test = found["train.mat"], found.get("valid.mat"), found["test.mat"]
         return _build(args)
 
