@@ -11,8 +11,9 @@ fold in the `fold` column), split `test`, at the checkpoint chosen on validation
     Table 4   biological function annotation: F1 (macro, %)
     Tables 1/10, 12 (NT: MCC, accuracy) and 2/11 (GB: accuracy) for the benchmark tasks
 
-The paper's numbers are copied from its tables (study4_enbed_paper.txt); a demo task is not the paper's task, so
-they stand beside the demo's as the paper's reference, not as the same measurement.
+The paper's numbers are copied from its tables (Malusare et al. 2024, Bioinformatics Advances 4:vbae117); a demo
+task is not the paper's task, so they stand beside the demo's as the paper's reference, not as the same
+measurement.
 """
 
 from __future__ import annotations
@@ -99,7 +100,7 @@ def paper_tables(summary: pl.DataFrame) -> str:
     """The markdown document: each of the study's tasks in its paper table's layout, the paper's numbers beside."""
     parts = ["# ENBED: the demo's (or a real run's) numbers in the paper's table layouts", "",
              "Each cell: mean ± SD over seeds (NT tasks: over folds), n runs; test split, checkpoint chosen on "
-             "validation. The paper's numbers (study4_enbed_paper.txt) are for its own data and scale.", ""]
+             "validation. The paper's numbers (Malusare et al. 2024) are for its own data and scale.", ""]
     tasks = summary["task"].unique().sort().to_list()
     if "mutation_generation" in tasks:
         rows = summary.filter(pl.col("task") == "mutation_generation")
