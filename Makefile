@@ -10,7 +10,24 @@ CORES ?= all
 # One target per study, named after its rule file (workflow/rules/studies/<study>.smk): `make cancer_type`.
 STUDIES := $(basename $(notdir $(wildcard workflow/rules/studies/*.smk)))
 
-.PHONY: demo test test-fast system-deps lint benchmark clean $(STUDIES)
+TARGETS := help demo test test-fast system-deps lint benchmark clean $(STUDIES)
+
+.PHONY: $(TARGETS)
+
+# `make help`: every target, one line each (a study's line is the title of its page, docs/studies/<study>.md).
+help:
+	@echo "make <target>:"
+	@echo "  help                 this list"
+	@echo "  demo                 the whole workflow (every study) on the embedded demo data"
+	@echo "  test                 the whole test suite, on TEST_WORKERS ($(TEST_WORKERS)) workers"
+	@echo "  test-fast            the test suite without the end-to-end workflow runs"
+	@echo "  system-deps          check (as root: install) the tools the tests run against"
+	@echo "  lint                 snakemake --lint"
+	@echo "  benchmark            speed and memory tables (docs/performance.md)"
+	@echo "  clean                remove results/, resources/ and .snakemake/"
+	@for study in $(STUDIES); do \
+	  printf '  %-20s %s\n' "$$study" "one study alone: $$(sed -n '1s/^# //p' docs/studies/$$study.md 2>/dev/null)"; \
+	done
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -71,3 +88,13 @@ benchmark: $(VENV)/.bench-installed
 
 clean:
 	rm -rf results resources .snakemake
+
+# The Makefile and pyproject.toml are sources, never made: without these empty rules the fallback below would be
+# tried for them.
+Makefile pyproject.toml: ;
+
+# A misspelt target: say which names exist instead of make's bare "No rule to make target".
+%:
+	@echo "make: no target '$@'. Valid targets: $(TARGETS)" >&2
+	@echo "('make help' says what each does)" >&2
+	@exit 1

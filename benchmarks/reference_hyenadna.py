@@ -1,4 +1,5 @@
-"""The reference HyenaDNA (`standalone_hyenadna.py` of the HazyResearch/hyena-dna repository), for benchmarks only.
+"""The reference HyenaDNA (`standalone_hyenadna.py` of the HazyResearch/hyena-dna repository), for benchmarks and
+scripts/make_golden_vectors.py only.
 
 It is never part of genolm: the benchmark set-up installs the public file, pinned by commit and SHA-256, into a
 cache directory (`$GENOLM_CACHE`, else `~/.cache/genolm`) and imports it from there. A machine without internet

@@ -40,10 +40,10 @@ def test_summary_shows_each_experiment_with_every_seed_and_chance():
         assert len(bars) == 3
         points = sum(len(c.get_offsets()) for c in ax.collections if isinstance(c, PathCollection))
         assert points == 9  # three seeds per experiment, each shown
-        assert any(line.get_linestyle() == "--" and line.get_ydata()[0] == 0.5 for line in ax.lines)  # chance
+        assert any(line.get_linestyle() == "--" and line.get_ydata()[0] == 50 for line in ax.lines)  # chance, in %
         assert "over 3 seeds" in ax.get_title()
     per_window = dict(zip(["32K-main", "32K-random", "kmer-LR"], (p.get_height() for p in axes[0].patches)))
-    assert abs(per_window["32K-main"] - 0.82) < 1e-9  # the mean over seeds, at the selected checkpoint
+    assert abs(per_window["32K-main"] - 82) < 1e-9  # the mean over seeds (%), at the selected checkpoint
 
 
 def test_cancer_type_summary_pivots_seeds_beside_the_thesis():

@@ -1,5 +1,4 @@
 import json
-import os
 import shutil
 from pathlib import Path
 
@@ -10,16 +9,22 @@ from safetensors.torch import load_file, save_file
 from genolm.errors import GenolmInputError
 from genolm.models.hyenadna import HyenaDNA, HyenaDNAConfig
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-GOLDEN_DIR = Path(os.environ.get("GENOLM_GOLDEN_DIR", REPO_ROOT.parent / "shared" / "golden")) / "hyenadna"
-CASES = ["tiny_shift0", "tiny_shift005"]
+# Outputs of the pinned reference HyenaDNA on random weights, written by scripts/make_golden_vectors.py.
+GOLDEN_DIR = Path(__file__).resolve().parent / "golden" / "hyenadna"
+CASES = ["shift0", "shift005"]
+# The committed cases' architecture (scripts/make_golden_vectors.py CONFIG), as genolm names it.
+GOLDEN_CONFIG = HyenaDNAConfig(d_model=32, n_layer=2, d_inner=128, l_max=258, filter_order=16)
 
 
 def golden_case(name):
     case_dir = GOLDEN_DIR / name
-    if not (case_dir / "io.safetensors").is_file():
-        pytest.fail(f"golden vectors missing: {case_dir} (set GENOLM_GOLDEN_DIR)")
     return case_dir, json.loads((case_dir / "case.json").read_text()), load_file(str(case_dir / "io.safetensors"))
+
+
+def test_golden_cases_cover_both_shifts_and_a_shorter_input():
+    cases = {name: golden_case(name)[1] for name in CASES}
+    assert {case["shift"] for case in cases.values()} == {0.0, 0.05}
+    assert cases["shift005"]["seq_len"] < cases["shift0"]["seq_len"] == GOLDEN_CONFIG.l_max
 
 
 def rel_err(a, b):
@@ -50,7 +55,7 @@ def test_golden_vectors(name):
 
 
 def test_golden_depends_on_shift():
-    case_dir, case, io = golden_case("tiny_shift005")
+    case_dir, case, io = golden_case("shift005")
     model = HyenaDNA.from_released(case_dir, shift=0.0)
     assert rel_err(eval_hidden(model, io["input_ids"]), io["hidden_states"]) > 1e-3
 
@@ -63,9 +68,9 @@ def test_published_parameter_counts():
 
 
 def test_released_config_layout():
-    case_dir, _, _ = golden_case("tiny_shift0")
+    case_dir, _, _ = golden_case("shift0")
     config = HyenaDNAConfig.from_released(json.loads((case_dir / "config.json").read_text()))
-    assert config == HyenaDNAConfig.preset("tiny-1k")
+    assert config == GOLDEN_CONFIG
     tweaked = HyenaDNAConfig(d_model=64, hyena_order=3, shift=0.05, sine_freq=3.0, residual_in_fp32=False)
     assert HyenaDNAConfig.from_released(json.loads(json.dumps(tweaked.to_released()))) == tweaked
     assert HyenaDNAConfig.preset("large-1m").with_context(4096).l_max == 4098
@@ -75,7 +80,7 @@ def test_released_config_layout():
 
 def test_hf_layout_checkpoint(tmp_path):
     """The Hugging Face port: flat config, `hyena.` prefix, tied and shared tensors stored once."""
-    case_dir, _, io = golden_case("tiny_shift0")
+    case_dir, _, io = golden_case("shift0")
     released = torch.load(case_dir / "weights.ckpt", weights_only=True)["state_dict"]
     state = {}
     for key, value in released.items():
@@ -84,17 +89,18 @@ def test_hf_layout_checkpoint(tmp_path):
             continue
         state["hyena." + key] = value.clone()
     save_file(state, str(tmp_path / "model.safetensors"))
-    hf_config = {"d_model": 128, "n_layer": 2, "d_inner": 512, "vocab_size": 12, "max_seq_len": 1026,
-                 "emb_dim": 5, "filter_order": 64, "short_filter_order": 3, "activation_freq": 10,
-                 "hyena_order": 2, "num_inner_mlps": 2, "pad_vocab_size_multiple": 8}
+    c = GOLDEN_CONFIG
+    hf_config = {"d_model": c.d_model, "n_layer": c.n_layer, "d_inner": c.d_inner, "vocab_size": 12,
+                 "max_seq_len": c.l_max, "emb_dim": 5, "filter_order": c.filter_order, "short_filter_order": 3,
+                 "activation_freq": 10, "hyena_order": 2, "num_inner_mlps": 2, "pad_vocab_size_multiple": 8}
     (tmp_path / "config.json").write_text(json.dumps(hf_config))
     model = HyenaDNA.from_released(tmp_path, shift=0.0)
-    assert model.config == HyenaDNAConfig.preset("tiny-1k")
+    assert model.config == GOLDEN_CONFIG
     assert rel_err(eval_hidden(model, io["input_ids"]), io["hidden_states"]) <= 1e-5
 
 
 def test_rejects_wrong_key_naming_it(tmp_path):
-    case_dir, _, _ = golden_case("tiny_shift0")
+    case_dir, _, _ = golden_case("shift0")
     shutil.copy(case_dir / "config.json", tmp_path / "config.json")
     ckpt = torch.load(case_dir / "weights.ckpt", weights_only=True)
     state = ckpt["state_dict"]

@@ -19,13 +19,19 @@ METRICS_SCHEMA: dict[str, pl.DataType] = {
     "task": pl.Utf8,
     "experiment": pl.Utf8,
     "model": pl.Utf8,
+    # The spec's tokenizer registry name; "pretrained" where the spec loads it from a directory
+    # ({pretrained: <dir>}); a baseline's input for models without one ("mutation-list", "<k>-mer spectrum").
     "tokenizer": pl.Utf8,
     "context_length": pl.Int64,
+    # The spec's init mode (pretrained, random, frozen, gradual); "none" where there is no backbone to initialise
+    # (the cancer-type mutation-spectrum oracle).
     "init": pl.Utf8,
     "label_fraction": pl.Float64,
     "train_labelled": pl.Int64,
     "seed": pl.Int64,
     "fold": pl.Int64,  # the cross-validation fold of a K-fold protocol's run; null for every other run
+    # train, val, test; reference (embedding metrics); "all" for an evaluation over every split of a dataset
+    # together (the small-transformers TSS localization, reported beside its test split).
     "split": pl.Utf8,
     "checkpoint": pl.Utf8,
     "metric": pl.Utf8,

@@ -1,7 +1,11 @@
-"""Figures a user would rather look at than read: training curves and UMAP grids."""
+"""Figures a user would rather look at than read: training curves, UMAP grids, the results summary, and what every
+study's figures share: readable metric names with units (`METRIC_DISPLAY`) and spreads that stay inside a
+metric's range (`spread_bars`)."""
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib
@@ -13,6 +17,87 @@ import polars as pl
 import seaborn as sns
 
 from genolm.atomic import atomic_file
+
+
+@dataclass(frozen=True)
+class MetricDisplay:
+    """How a figure shows a metric: a readable name, the unit after scaling, and the range of scaled values."""
+
+    name: str
+    unit: str = ""
+    scale: float = 1.0
+    low: float | None = None
+    high: float | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} ({self.unit})" if self.unit else self.name
+
+
+_PERCENT = {"unit": "%", "scale": 100.0, "low": 0.0, "high": 100.0}
+_UNIT_INTERVAL = {"low": 0.0, "high": 1.0}
+_EDITS = {"unit": "edits", "low": 0.0}
+# The results table's metric names (genolm.metrics, the studies' evaluations) as figures show them: the one place
+# a figure takes a metric's name, unit and range from.
+METRIC_DISPLAY = {
+    "accuracy": MetricDisplay("accuracy", **_PERCENT),
+    "balanced_accuracy": MetricDisplay("balanced accuracy", **_PERCENT),
+    "unit_balanced_accuracy": MetricDisplay("balanced accuracy per unit", **_PERCENT),
+    "chance_balanced_accuracy": MetricDisplay("chance balanced accuracy", **_PERCENT),
+    "f1_macro": MetricDisplay("macro F1", **_PERCENT),
+    "recall_macro": MetricDisplay("macro recall", **_PERCENT),
+    "exact_match_top1": MetricDisplay("exact match, top 1", **_PERCENT),
+    "mcc": MetricDisplay("Matthews correlation (MCC)", low=-1.0, high=1.0),
+    "auroc": MetricDisplay("AUROC", **_UNIT_INTERVAL),
+    "auroc_macro": MetricDisplay("macro AUROC", **_UNIT_INTERVAL),
+    "auprc": MetricDisplay("AUPRC", **_UNIT_INTERVAL),
+    "levenshtein_mean": MetricDisplay("mean Levenshtein distance", **_EDITS),
+    "levenshtein_median": MetricDisplay("median Levenshtein distance", **_EDITS),
+}
+# Skewed counts with a floor at 0: a mean ± SD bar would reach below 0, so their runs show as median and quartiles.
+QUARTILE_METRICS = frozenset({"levenshtein_mean", "levenshtein_median"})
+
+
+def metric_display(metric: str) -> MetricDisplay:
+    """The display of `metric`; `exact_match_top<k>` for any k; any other name not in METRIC_DISPLAY is shown with
+    its underscores as spaces, without unit or range."""
+    if metric in METRIC_DISPLAY:
+        return METRIC_DISPLAY[metric]
+    top_k = re.fullmatch(r"exact_match_top(\d+)", metric)
+    if top_k:
+        return MetricDisplay(f"exact match, top {top_k.group(1)}", **_PERCENT)
+    return MetricDisplay(metric.replace("_", " "))
+
+
+def spread_bars(values, metric: str) -> tuple[float, float, float]:
+    """(centre, lower, upper) of one experiment's runs, scaled for display, with lower <= centre <= upper inside
+    the metric's range: median and 25th/75th percentiles for QUARTILE_METRICS, else mean ± SD (ddof 1) clipped
+    to the range."""
+    display = metric_display(metric)
+    scaled = np.asarray(values, dtype=float) * display.scale
+    if metric in QUARTILE_METRICS:
+        low, centre, high = np.percentile(scaled, [25, 50, 75])
+    else:
+        centre = float(scaled.mean())
+        sd = float(scaled.std(ddof=1)) if len(scaled) > 1 else 0.0
+        low, high = centre - sd, centre + sd
+    low = low if display.low is None else max(low, display.low)
+    high = high if display.high is None else min(high, display.high)
+    return float(centre), float(low), float(high)
+
+
+def draw_runs(ax, x: float, values, metric: str, *, color, point_color) -> None:
+    """One experiment at `x`: a bar at the centre of its runs, the spread as an error bar, each run as a point."""
+    centre, low, high = spread_bars(values, metric)
+    ax.bar(x, centre, yerr=[[centre - low], [high - centre]], capsize=3, color=color, edgecolor="grey")
+    scaled = np.asarray(values, dtype=float) * metric_display(metric).scale
+    jitter = np.linspace(-0.15, 0.15, len(scaled)) if len(scaled) > 1 else np.zeros(1)
+    ax.scatter(x + jitter, scaled, s=14, color=point_color, zorder=3)
+
+
+def spread_kind(metric: str) -> str:
+    """What draw_runs' bar and error bar show for `metric`, for an axis label."""
+    return "median, 25th-75th percentile" if metric in QUARTILE_METRICS else "mean ± SD"
 
 
 def _save(fig, path: Path) -> None:
@@ -96,43 +181,68 @@ def reported_rows(table: pl.DataFrame, split: str = "test") -> pl.DataFrame:
     return rows.filter(pl.when(has_best).then(pl.col("checkpoint") == "best").otherwise(True))
 
 
+def _chance_by_experiment(rows: pl.DataFrame) -> dict[str, float]:
+    """Chance balanced accuracy (1 / the number of classes, recorded by every classification run) per experiment."""
+    chance = rows.filter(pl.col("metric") == "chance_balanced_accuracy")
+    return dict(chance.group_by("experiment").agg(pl.col("value").max()).iter_rows())
+
+
 def metrics_summary_figure(table: pl.DataFrame):
-    """One row per study, one panel per level (window, unit): test balanced accuracy of every experiment as the
-    mean over seeds (bar) with each seed's value (dots) and the standard deviation over seeds (error bar), beside
-    the chance level (1 / classes) as a dashed line."""
+    """One row per (study, task), one panel per level (window, unit) that has results: test balanced accuracy of
+    every experiment as the mean over seeds (bar) with each seed's value (dots) and the standard deviation over
+    seeds (error bar, clipped to 0-100 %), beside chance (1 / the task's classes, from the runs'
+    `chance_balanced_accuracy`) as a dashed line. A level without results gets no panel."""
     sns.set_theme(style="whitegrid", context="notebook")
-    rows = reported_rows(table)
-    studies = sorted(set(rows.filter(pl.col("metric").is_in([m for m, _ in SUMMARY_PANELS]))["study"]))
-    experiments = {s: sorted(set(rows.filter(pl.col("study") == s)["experiment"])) for s in studies}
-    width = max(5.0, 0.9 * max((len(e) for e in experiments.values()), default=1))
-    fig, axes = plt.subplots(max(1, len(studies)), len(SUMMARY_PANELS), figsize=(width * len(SUMMARY_PANELS),
-                             3.8 * max(1, len(studies))), squeeze=False)
-    for row, study in enumerate(studies or ["(no classification results)"]):
-        for column, (metric, level) in enumerate(SUMMARY_PANELS):
+    rows = reported_rows(table).with_columns(pl.col("task").fill_null(""))
+    measured = rows.filter(pl.col("metric").is_in([m for m, _ in SUMMARY_PANELS]))
+    groups = sorted(set(zip(measured["study"], measured["task"])))
+    layout = [(study, task, [(m, level) for m, level in SUMMARY_PANELS
+                             if len(measured.filter((pl.col("study") == study) & (pl.col("task") == task)
+                                                    & (pl.col("metric") == m)))])
+              for study, task in groups]
+    columns = max((len(panels) for *_, panels in layout), default=1)
+    experiments = max((measured.filter((pl.col("study") == s) & (pl.col("task") == t))["experiment"].n_unique()
+                       for s, t, _ in layout), default=1)
+    width = max(5.0, 0.9 * experiments)
+    fig, axes = plt.subplots(max(1, len(layout)), columns, figsize=(width * columns, 3.8 * max(1, len(layout))),
+                             squeeze=False)
+    if not layout:
+        axes[0][0].set_axis_off()
+        axes[0][0].set_title("no classification results")
+    for row, (study, task, panels) in enumerate(layout):
+        group = rows.filter((pl.col("study") == study) & (pl.col("task") == task))
+        chance = _chance_by_experiment(group)
+        for column in range(len(panels), columns):
+            fig.delaxes(axes[row][column])
+        for column, (metric, level) in enumerate(panels):
             ax = axes[row][column]
-            sub = rows.filter((pl.col("study") == study) & (pl.col("metric") == metric))
-            names = [e for e in experiments.get(study, []) if e in set(sub["experiment"])]
-            stats = sub.group_by("experiment").agg(pl.col("value").mean().alias("mean"),
-                                                   pl.col("value").std(ddof=1).fill_null(0.0).alias("sd"),
-                                                   pl.len().alias("seeds"))
-            stats = {r["experiment"]: r for r in stats.iter_rows(named=True)}
-            x = np.arange(len(names))
-            ax.bar(x, [stats[n]["mean"] for n in names], yerr=[stats[n]["sd"] for n in names], capsize=3,
-                   color=sns.color_palette("pastel", max(1, len(names))), edgecolor="grey")
+            display = metric_display(metric)
+            sub = group.filter(pl.col("metric") == metric)
+            names = sorted(set(sub["experiment"]))
+            colors = sns.color_palette("pastel", len(names))
+            seeds = 0
             for i, name in enumerate(names):
                 values = sub.filter(pl.col("experiment") == name)["value"].to_numpy()
-                jitter = np.linspace(-0.15, 0.15, len(values)) if len(values) > 1 else np.zeros(1)
-                ax.scatter(i + jitter, values, s=14, c="black", zorder=3)
-                ax.annotate(f"{stats[name]['mean']:.2f}", (i, 1.06), ha="center", fontsize=7)
-            chance = table.filter((pl.col("study") == study) & (pl.col("metric") == "chance_balanced_accuracy"))
-            if len(chance):
-                ax.axhline(float(chance["value"].max()), ls="--", c="grey", lw=1, label="chance")
+                seeds = max(seeds, len(values))
+                draw_runs(ax, i, values, metric, color=colors[i], point_color="black")
+                ax.annotate(f"{values.mean() * display.scale:.1f}", (i, 1.06 * display.high), ha="center", fontsize=7)
+            levels = {chance[n] * display.scale for n in names if n in chance}
+            if len(levels) == 1:
+                ax.axhline(next(iter(levels)), ls="--", c="grey", lw=1, label="chance")
+            elif levels:  # experiments of one task with different label sets: chance beside each bar
+                for i, name in enumerate(names):
+                    if name in chance:
+                        ax.hlines(chance[name] * display.scale, i - 0.45, i + 0.45, linestyles="--", colors="grey",
+                                  lw=1, label="chance" if i == 0 else None)
+            if levels:
                 ax.legend(fontsize=7, loc="lower right")
-            seeds = max((stats[n]["seeds"] for n in names), default=0)
-            ax.set_xticks(x, names, rotation=30, ha="right", fontsize=8)
-            ax.set_ylim(0, 1.12)
-            ax.set_ylabel("test balanced accuracy")
-            ax.set_title(f"{study}: {level} (mean ± sd over {seeds} seeds)", fontsize=9)
+            # ENBED-style experiment names repeat the task the row title already gives.
+            ticks = [n.removeprefix(f"{task}/") if task else n for n in names]
+            ax.set_xticks(np.arange(len(names)), ticks, rotation=30, ha="right", fontsize=8)
+            ax.set_ylim(display.low, 1.12 * display.high)
+            ax.set_ylabel(f"test {display.label}")
+            heading = f"{study}, {task}" if task and task != study else study
+            ax.set_title(f"{heading}: {level} (mean ± sd over {seeds} seeds)", fontsize=9)
     fig.tight_layout()
     return fig
 

@@ -114,7 +114,7 @@ class Tokenizer(ABC):
                      padding_side: str | None = None, truncation: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """(input_ids, attention_mask), both int64 [B, T], padded with pad_id to T = max_length or the longest.
 
-        padding_side None means the tokenizer's default ("right"; "left" for the HyenaDNA character tokenizer).
+        padding_side None means the tokenizer's default ("right" for every tokenizer, character included).
         Truncation keeps the start of each body and still frames it with the special tokens.
         """
         flat, lengths = self.encode_ragged(list(sequences))

@@ -11,15 +11,15 @@ fold in the `fold` column), split `test`, at the checkpoint chosen on validation
     Table 4   biological function annotation: F1 (macro, %)
     Tables 1/10, 12 (NT: MCC, accuracy) and 2/11 (GB: accuracy) for the benchmark tasks
 
-The paper's numbers are copied from its tables (study4_enbed_paper.txt); a demo task is not the paper's task, so
-they stand beside the demo's as the paper's reference, not as the same measurement.
+The paper's numbers are copied from its tables (Malusare et al. 2024, Bioinformatics Advances 4:vbae117); a demo
+task is not the paper's task, so they stand beside the demo's as the paper's reference, not as the same
+measurement.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import polars as pl
 
 from genolm.atomic import atomic_file
@@ -99,7 +99,7 @@ def paper_tables(summary: pl.DataFrame) -> str:
     """The markdown document: each of the study's tasks in its paper table's layout, the paper's numbers beside."""
     parts = ["# ENBED: the demo's (or a real run's) numbers in the paper's table layouts", "",
              "Each cell: mean ± SD over seeds (NT tasks: over folds), n runs; test split, checkpoint chosen on "
-             "validation. The paper's numbers (study4_enbed_paper.txt) are for its own data and scale.", ""]
+             "validation. The paper's numbers (Malusare et al. 2024) are for its own data and scale.", ""]
     tasks = summary["task"].unique().sort().to_list()
     if "mutation_generation" in tasks:
         rows = summary.filter(pl.col("task") == "mutation_generation")
@@ -160,33 +160,47 @@ def _first(summary: pl.DataFrame, task: str, name: str, column: str) -> str:
     return str(found[column][0]) if len(found) else "-"
 
 
+def task_figure(rows: pl.DataFrame, task: str, metrics: tuple[str, ...]):
+    """One panel per metric that has runs, titled with its readable name and unit (genolm.analysis.plots): each
+    experiment's runs as points, a bar and error bar from `spread_bars` (mean ± SD clipped to the metric's range;
+    median and quartiles for Levenshtein distances, which cannot go below 0)."""
+    import matplotlib.pyplot as plt
+
+    from genolm.analysis.plots import draw_runs, metric_display, spread_kind
+
+    data = rows.filter(pl.col("task") == task)
+    names = data["name"].unique().sort().to_list()
+    shown = [m for m in metrics if len(data.filter(pl.col("metric") == m))]
+    fig, axes = plt.subplots(1, max(1, len(shown)), figsize=(3.2 * max(1, len(shown)), 3.4), squeeze=False)
+    for ax, metric in zip(axes[0], shown):
+        display = metric_display(metric)
+        for x, name in enumerate(names):
+            values = data.filter((pl.col("name") == name) & (pl.col("metric") == metric))["value"].to_numpy()
+            if len(values):
+                draw_runs(ax, x, values, metric, color="#9ecae1", point_color="#08519c")
+        ax.set_xticks(range(len(names)), names, rotation=45, ha="right", fontsize=7)
+        ax.set_title(display.name, fontsize=9)
+        ax.set_ylabel(display.label, fontsize=8)
+        ax.set_xlabel(f"bar: {spread_kind(metric)}", fontsize=7)
+        if display.low is not None:
+            ax.set_ylim(bottom=display.low)
+    if not shown:
+        axes[0][0].set_axis_off()
+    runs = data["run"].unique().len()
+    fig.suptitle(f"ENBED {task.replace('_', ' ')}: test, {runs} runs (points: runs)", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
 def plot_task(rows: pl.DataFrame, task: str, metrics: tuple[str, ...], path: Path) -> None:
-    """One panel per metric: each experiment's runs as points, their mean as a bar, SD as an error bar."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    data = rows.filter(pl.col("task") == task)
-    names = data["name"].unique().sort().to_list()
-    fig, axes = plt.subplots(1, len(metrics), figsize=(3.2 * len(metrics), 3.2), squeeze=False)
-    for ax, metric in zip(axes[0], metrics):
-        for x, name in enumerate(names):
-            values = data.filter((pl.col("name") == name) & (pl.col("metric") == metric))["value"].to_numpy()
-            if not len(values):
-                continue
-            scale = 100 if metric in PERCENT or metric.startswith("exact_match") else 1
-            values = values * scale
-            ax.bar(x, values.mean(), color="#9ecae1", yerr=values.std(ddof=1) if len(values) > 1 else 0, capsize=3)
-            ax.scatter(np.full(len(values), x) + np.linspace(-0.15, 0.15, len(values)), values, color="#08519c", s=12,
-                       zorder=3)
-        ax.set_xticks(range(len(names)), names, rotation=45, ha="right", fontsize=7)
-        ax.set_title(metric, fontsize=9)
-    runs = data["run"].unique().len()
-    fig.suptitle(f"ENBED {task}: test, mean ± SD over {runs} runs (points: runs)", fontsize=9)
-    fig.tight_layout()
+    fig = task_figure(rows, task, metrics)
     with atomic_file(path) as tmp:
-        fig.savefig(tmp, dpi=120, format="png")
+        fig.savefig(tmp, dpi=120, format="png", bbox_inches="tight")
     plt.close(fig)
 
 

@@ -150,40 +150,58 @@ def pivot_tables(summary: pl.DataFrame, study: dict) -> str:
     return "\n".join(lines)
 
 
-def plot_recall(summary: pl.DataFrame, metrics: pl.DataFrame, study: dict, path: Path) -> None:
-    """Macro recall against label fraction, one line per arm (mean, sd bars, seeds as dots), a panel per length."""
-    import matplotlib
-
-    matplotlib.use("Agg")
+def recall_figure(summary: pl.DataFrame, metrics: pl.DataFrame, study: dict):
+    """Macro recall against label fraction, one line per arm (mean, SD bars clipped to 0-100 %, seeds as dots), a
+    panel per length; the logarithmic fraction axis is ticked at the fractions trained."""
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullLocator
 
+    from genolm.analysis.plots import metric_display
+
+    display = metric_display("recall_macro")
     lengths = study["lengths"]
     fig, axes = plt.subplots(1, len(lengths), figsize=(5.5 * len(lengths), 4.2), squeeze=False)
     recall = summary.filter(pl.col("metric") == "recall_m")
     per_seed = metrics.filter((pl.col("split") == "test") & (pl.col("metric") == "recall_macro"))
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for ax, length in zip(axes[0], lengths):
+        fractions = set()
         for i, arm in enumerate(study["arms"]):
             part = recall.filter((pl.col("arm") == arm) & (pl.col("length") == length)).sort("fraction")
             if not len(part):
                 continue
             colour = colours[i % len(colours)]
-            x, y = part["fraction"].to_numpy(), part["mean"].to_numpy() * 100
-            sd = np.nan_to_num(part["sd"].fill_null(0).to_numpy() * 100)
-            ax.errorbar(x, y, yerr=sd, marker="o", capsize=3, color=colour, label=f"{arm} (n={part['seeds'].max()})",
-                        linestyle="-" if len(part) > 1 else "none")
+            x, y = part["fraction"].to_numpy(), part["mean"].to_numpy() * display.scale
+            fractions.update(x.tolist())
+            sd = np.nan_to_num(part["sd"].fill_null(0).to_numpy() * display.scale)
+            low, high = np.maximum(y - sd, display.low), np.minimum(y + sd, display.high)
+            ax.errorbar(x, y, yerr=[y - low, high - y], marker="o", capsize=3, color=colour,
+                        label=f"{arm} (n={part['seeds'].max()})", linestyle="-" if len(part) > 1 else "none")
             checkpoint = part["checkpoint"][0]
             for fraction in x:
                 dots = per_seed.filter((pl.col("experiment") == f"{arm}_L{length}_f{fraction:g}")
-                                       & (pl.col("checkpoint") == checkpoint))["value"].to_numpy() * 100
+                                       & (pl.col("checkpoint") == checkpoint))["value"].to_numpy() * display.scale
                 ax.scatter(np.full(len(dots), fraction), dots, s=10, color=colour, alpha=0.5)
         ax.axhline(50, color="grey", linestyle=":", linewidth=1, label="chance (majority)")
         ax.set_xscale("log")
+        # Ticks at the trained fractions (0.01, 0.1, 1), not the log axis' powers of ten (10^-2, 10^0).
+        ax.set_xticks(sorted(fractions), [f"{f:g}" for f in sorted(fractions)])
+        ax.xaxis.set_minor_locator(NullLocator())
         ax.set_xlabel("label fraction (of training genomes)")
-        ax.set_ylabel("test macro recall (%)")
+        ax.set_ylabel(f"test {display.label}")
         ax.set_title(f"phage vs other virus, {length} nt fragments")
         ax.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
+    return fig
+
+
+def plot_recall(summary: pl.DataFrame, metrics: pl.DataFrame, study: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig = recall_figure(summary, metrics, study)
     with atomic_file(path) as tmp:
         fig.savefig(tmp, dpi=120, format="png")
     plt.close(fig)
