@@ -9,10 +9,12 @@ from pathlib import Path
 SRC = Path(workflow.basedir) / "src"
 sys.path.insert(0, str(SRC))
 
-from genolm.config import canonical_json, check_semantics, validate_config  # noqa: E402
+from genolm.config import canonical_json, check_config_files, check_semantics, validate_config  # noqa: E402
 
 CONFIG_SOURCE = ("config (" + (", ".join(map(str, workflow.overwrite_configfiles)) or "config.yaml")
                  + " and --config overrides)")
+# Snakemake read the config files with a YAML reader that lets a key given twice win silently: genolm's refuses it.
+check_config_files(workflow.overwrite_configfiles or [Path(workflow.basedir) / "config.yaml"])
 # Validate and fill defaults before any job is planned: a misspelt key fails here, naming the key; so do values
 # that cannot work (split fractions, chromosome names, release names).
 validate_config(config, source=CONFIG_SOURCE)
