@@ -186,6 +186,48 @@ def check_semantics(config: dict, source: str = "config",
     visit(config, (), None, None)
 
 
+def registry_names(kind: str, model: str | None = None) -> list[str]:
+    """The names `kind` ("tokenizer", "model", "objective", "preset" of `model`) can take: the registries' own
+    (imported here, not at the top: the models and objectives import torch, and most of config.py's users
+    never need them)."""
+    if kind == "tokenizer":
+        from genolm.tokenizers.registry import TOKENIZERS
+        return sorted(TOKENIZERS)
+    if kind == "objective":
+        from genolm.objectives import OBJECTIVES
+        return sorted(OBJECTIVES)
+    from genolm.models.registry import MODELS, model_class
+    if kind == "model":
+        return sorted(MODELS)
+    return sorted(model_class(model).presets)
+
+
+def check_registry_names(config: dict, source: str = "config") -> None:
+    """Every `tokenizer`, `model` or `objective` mapping with a `name` in the config names one the registries
+    know, and a model's `preset` is one of that model's presets; an unknown name fails naming the key, the close
+    matches and every valid name. Run once per workflow (common.smk): loading the registries takes seconds."""
+    specs: list[tuple[tuple[str, ...], str, dict]] = []
+
+    def visit(value: Any, path: tuple[str, ...]) -> None:
+        items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+        for key, item in items:
+            here = path + (str(key),)
+            if key in ("tokenizer", "model", "objective") and isinstance(item, dict) and isinstance(item.get("name"), str):
+                specs.append((here, key, item))
+            visit(item, here)
+
+    visit(config, ())
+    for path, kind, spec in specs:
+        valid = registry_names(kind)
+        if spec["name"] not in valid:
+            raise GenolmInputError(source, f"key {'.'.join(path)}.name: {unknown_name(kind, spec['name'], valid)}")
+        if kind == "model" and isinstance(spec.get("preset"), str):
+            presets = registry_names("preset", spec["name"])
+            if spec["preset"] not in presets:
+                raise GenolmInputError(source, f"key {'.'.join(path)}.preset: "
+                                               f"{unknown_name(spec['name'] + ' preset', spec['preset'], presets)}")
+
+
 def study_block(config: dict, name: str) -> dict:
     """A study's validated config block; a study absent from the config is disabled, its keys at their defaults."""
     if name in config.get("studies", {}):
