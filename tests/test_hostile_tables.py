@@ -107,7 +107,6 @@ def test_a_key_given_twice_in_a_config_file_is_refused_naming_both_lines(tmp_pat
     path = tmp_path / "config.yaml"
     text = (REPO / "config.yaml").read_text()
     path.write_text("seeds: [1, 2, 3]\n" + text + "\nseeds: [4]\n")
-    last = len(path.read_text().splitlines())
     first = 1 + next(i for i, line in enumerate(text.splitlines(), start=1) if line.startswith("seeds:"))
     with pytest.raises(GenolmInputError) as error:
         load_config(path)
@@ -116,7 +115,6 @@ def test_a_key_given_twice_in_a_config_file_is_refused_naming_both_lines(tmp_pat
     nested.write_text("studies:\n  virbert:\n    enabled: true\n    enabled: false\n")
     with pytest.raises(GenolmInputError, match=r"nested\.yaml: duplicate key 'enabled' \(lines 3 and 4\)"):
         load_config(nested)
-    assert last > first
 
 
 def test_duplicate_keys_in_a_schema_or_a_spec_file_are_refused(tmp_path):
@@ -201,21 +199,17 @@ def test_a_misspelt_study_or_backbone_names_the_valid_names(demo_config):
         validate_config(config)
 
 
-@pytest.mark.parametrize("where, kind, typo, meant", [
-    (("pretraining", "mito", "tokenizer"), "tokenizer", "kmer-bpe", "kmer_bpe"),
-    (("pretraining", "mito", "objective"), "objective", "mlmm", "mlm"),
-    (("pretraining", "mito", "model"), "model", "longformerr", "longformer"),
-    (("pretraining", "mito", "model"), "preset", "longformer-smal", "longformer-small"),
+@pytest.mark.parametrize("part, key, typo, meant", [
+    ("tokenizer", "name", "kmer-bpe", "kmer_bpe"),
+    ("objective", "name", "mlmm", "mlm"),
+    ("model", "name", "longformerr", "longformer"),
+    ("model", "preset", "longformer-smal", "longformer-small"),
 ])
-def test_registry_names_are_checked_with_close_matches(demo_config, where, kind, typo, meant):
+def test_registry_names_are_checked_with_close_matches(demo_config, part, key, typo, meant):
     config = validate_config(demo_config)
     check_registry_names(config)  # the demo's names are all known
-    study = config["studies"]["small_transformers"]
-    job = where[1] if where[1] in study["pretraining"] else next(iter(study["pretraining"]))
-    spec = copy.deepcopy(study["pretraining"][job][where[2]])
-    spec["preset" if kind == "preset" else "name"] = typo
-    study["pretraining"][job][where[2]] = spec
-    key = "preset" if kind == "preset" else "name"
-    with pytest.raises(GenolmInputError, match=rf"key studies\.small_transformers\.pretraining\.{job}\.{where[2]}\.{key}: "
-                                               rf"no .*named '{typo}' \(did you mean '{meant}'.*valid: "):
+    job = config["studies"]["small_transformers"]["pretraining"]["mito-longformer-9mer"]
+    job[part] = {**job[part], key: typo}
+    with pytest.raises(GenolmInputError, match=rf"key studies\.small_transformers\.pretraining\.mito-longformer-9mer\."
+                                               rf"{part}\.{key}: no .*named '{typo}' \(did you mean '{meant}'.*valid: "):
         check_registry_names(config)
