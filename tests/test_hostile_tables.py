@@ -57,6 +57,12 @@ def test_field_counts_honour_quotes_blank_lines_gzip_and_comment_lines(tmp_path)
     packed.write_bytes(gzip.compress((table + "7,8\n").encode()))
     with pytest.raises(GenolmInputError, match=r"t\.csv\.gz: line 5: malformed table: 2 fields"):
         require_field_counts(packed, ",", 3)
+    spanning = tmp_path / "notes.csv"  # a quoted field over two lines: counted by records, not lines
+    spanning.write_text('a,b,c\n1,"two\nlines",3\n4,5,6\n7,8\n')
+    with pytest.raises(GenolmInputError, match=r"notes\.csv: line 5: malformed table: 2 fields"):
+        require_field_counts(spanning, ",", 3)
+    spanning.write_text('a,b,c\n1,"two\nlines, with a comma",3\n4,5,6\n')
+    require_field_counts(spanning, ",", 3)
     maf = tmp_path / "x.maf"
     maf.write_text("#version 2.4\n#x\nTumor_Sample_Barcode\tChromosome\tStart_Position\tReference_Allele\t"
                    "Tumor_Seq_Allele2\nACH-1\tchr1\t10\tA\tC\nACH-1\tchr1\t12\tA\n")
