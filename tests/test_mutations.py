@@ -220,7 +220,7 @@ def test_duplicates_are_counted_and_dropped(tmp_path, reference):
         ("chr1,12,A,<DEL>,0.5,30,SNV,G,ACH-1,Yes\n", "invalid ALT allele '<DEL>'", "line 3"),
         ("chr1,12,,C,0.5,30,SNV,G,ACH-1,Yes\n", "empty value in column Ref", "line 3"),
         ("chr1,12,A,C,0.5,30,SNV,G,ACH-1,Yes,extra,fields\n", "malformed table", "line 3"),
-        ("chr1,12,A,C\n", "empty value in column ModelID", "line 3"),
+        ("chr1,12,A,C\n", "malformed table: 4 fields where the header has 10", "line 3"),
     ],
 )
 def test_malformed_depmap_rows_name_the_line(tmp_path, rows, message, record):

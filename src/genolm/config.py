@@ -7,19 +7,20 @@ fails before any job starts, with the key's full path in the message.
 from __future__ import annotations
 
 import copy
+import difflib
 import hashlib
 import importlib
 import importlib.resources
 import json
 import pkgutil
 from pathlib import Path
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import jsonschema
-import yaml
 
 from genolm.errors import GenolmInputError
+from genolm.yaml_files import load_yaml, read_yaml
 
 SCHEMA_RESOURCE = importlib.resources.files("genolm") / "schemas" / "config.schema.yaml"
 
@@ -28,10 +29,9 @@ def load_schema(path: str | Path | None = None) -> dict:
     """The config schema: the copy shipped inside the package unless `path` names another file, with each study's
     own block schema (genolm/studies/<study>/config.schema.yaml) merged in under `studies.<study>`."""
     if path is None:
-        schema = yaml.safe_load(SCHEMA_RESOURCE.read_text(encoding="utf-8"))
+        schema = load_yaml(SCHEMA_RESOURCE.read_text(encoding="utf-8"), SCHEMA_RESOURCE)
     else:
-        with open(path, encoding="utf-8") as handle:
-            schema = yaml.safe_load(handle)
+        schema = read_yaml(path)
     studies = schema["properties"]["studies"].setdefault("properties", {})
     for name, study_schema in study_schemas().items():
         schema["$defs"].update(study_schema.pop("$defs", {}))
@@ -49,7 +49,7 @@ def study_schemas() -> dict[str, dict]:
     for study in pkgutil.iter_modules(studies.__path__):
         resource = importlib.resources.files(f"genolm.studies.{study.name}") / "config.schema.yaml"
         if resource.is_file():
-            found[study.name] = yaml.safe_load(resource.read_text(encoding="utf-8"))
+            found[study.name] = load_yaml(resource.read_text(encoding="utf-8"), resource)
     return found
 
 
@@ -82,17 +82,52 @@ def validate_config(config: dict, schema: dict | None = None, source: str = "con
         error = errors[0]
         key = ".".join(str(p) for p in error.absolute_path) or "(top level)"
         if error.validator == "additionalProperties":
-            unknown = sorted(set(error.instance) - set(error.schema.get("properties", {})))
-            allowed = ", ".join(sorted(error.schema.get("properties", {}))) or "none"
-            message = f"unknown key {', '.join(map(repr, unknown))} under {key} (allowed: {allowed})"
+            allowed = sorted(error.schema.get("properties", {}))
+            unknown = sorted(set(error.instance) - set(allowed))
+            message = f"unknown key {', '.join(map(repr, unknown))} under {key} {name_hint(unknown[0], allowed)}"
         else:
-            message = f"key {key}: {error.message}"
+            message = f"key {key}: {error.message}{_command_line_list_hint(error)}"
         more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
         raise GenolmInputError(source, message + more)
     _check_references(config, source)
     _check_dataset_references(config, source)
     check_semantics(config, source)
     return config
+
+
+def name_hint(name: str, valid: Iterable[str]) -> str:
+    """`(did you mean 'cancer_type'? valid: a, b, c)`: what a message about an unknown name ends with."""
+    valid = sorted(valid)
+    close = difflib.get_close_matches(str(name), valid, n=3, cutoff=0.6)
+    guess = f"did you mean {' or '.join(map(repr, close))}? " if close else ""
+    return f"({guess}valid: {', '.join(valid) or 'none'})"
+
+
+def unknown_name(kind: str, name: str, valid: Iterable[str]) -> str:
+    """`no backbone named 'hyena' (did you mean 'hyenadna'? valid: ...)`."""
+    return f"no {kind} named {name!r} {name_hint(name, valid)}"
+
+
+_YAML_TYPES = {"integer": int, "number": (int, float), "boolean": bool}
+
+
+def _command_line_list_hint(error: jsonschema.ValidationError) -> str:
+    """Snakemake's `--config seeds=[1, 2]` reads the items of a list (and the values of a mapping) as strings,
+    ['1', '2']; a config file reads them as numbers. Say so where a string inside a list or mapping would have
+    had the expected type in a file."""
+    if error.validator != "type" or not isinstance(error.instance, str) or len(error.absolute_path) < 2:
+        return ""
+    expected = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
+    try:
+        parsed = load_yaml(error.instance, "value")
+    except GenolmInputError:
+        return ""
+    if not any(isinstance(parsed, _YAML_TYPES[t]) and not (t != "boolean" and isinstance(parsed, bool))
+               for t in expected if t in _YAML_TYPES):
+        return ""
+    top = error.absolute_path[0]
+    return (f" (Snakemake's --config reads the values inside a list or mapping as strings: give `{top}` in a YAML "
+            f"file instead, after the main one: --configfile config.yaml more.yaml)")
 
 
 def _chromosome_names(value: Any) -> list[str] | None:
@@ -149,6 +184,48 @@ def check_semantics(config: dict, source: str = "config",
             visit(item, here, reference, lengths)
 
     visit(config, (), None, None)
+
+
+def registry_names(kind: str, model: str | None = None) -> list[str]:
+    """The names `kind` ("tokenizer", "model", "objective", "preset" of `model`) can take: the registries' own
+    (imported here, not at the top: the models and objectives import torch, and most of config.py's users
+    never need them)."""
+    if kind == "tokenizer":
+        from genolm.tokenizers.registry import TOKENIZERS
+        return sorted(TOKENIZERS)
+    if kind == "objective":
+        from genolm.objectives import OBJECTIVES
+        return sorted(OBJECTIVES)
+    from genolm.models.registry import MODELS, model_class
+    if kind == "model":
+        return sorted(MODELS)
+    return sorted(model_class(model).presets)
+
+
+def check_registry_names(config: dict, source: str = "config") -> None:
+    """Every `tokenizer`, `model` or `objective` mapping with a `name` in the config names one the registries
+    know, and a model's `preset` is one of that model's presets; an unknown name fails naming the key, the close
+    matches and every valid name. Run once per workflow (common.smk): loading the registries takes seconds."""
+    specs: list[tuple[tuple[str, ...], str, dict]] = []
+
+    def visit(value: Any, path: tuple[str, ...]) -> None:
+        items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+        for key, item in items:
+            here = path + (str(key),)
+            if key in ("tokenizer", "model", "objective") and isinstance(item, dict) and isinstance(item.get("name"), str):
+                specs.append((here, key, item))
+            visit(item, here)
+
+    visit(config, ())
+    for path, kind, spec in specs:
+        valid = registry_names(kind)
+        if spec["name"] not in valid:
+            raise GenolmInputError(source, f"key {'.'.join(path)}.name: {unknown_name(kind, spec['name'], valid)}")
+        if kind == "model" and isinstance(spec.get("preset"), str):
+            presets = registry_names("preset", spec["name"])
+            if spec["preset"] not in presets:
+                raise GenolmInputError(source, f"key {'.'.join(path)}.preset: "
+                                               f"{unknown_name(spec['name'] + ' preset', spec['preset'], presets)}")
 
 
 def study_block(config: dict, name: str) -> dict:
@@ -216,15 +293,14 @@ def _check_dataset_references(config: dict, source: str) -> None:
 
 
 def load_config(path: str | Path) -> dict:
-    path = Path(path)
-    try:
-        with open(path) as handle:
-            config = yaml.safe_load(handle) or {}
-    except yaml.YAMLError as error:
-        raise GenolmInputError(path, f"not valid YAML: {error}") from None
-    except OSError as error:
-        raise GenolmInputError(path, f"cannot read: {error.strerror}") from None
-    return validate_config(config, source=str(path))
+    return validate_config(read_yaml(path) or {}, source=str(path))
+
+
+def check_config_files(paths: list[str | Path]) -> None:
+    """Re-read config files that another YAML reader loaded (Snakemake's, for --configfile) with genolm's, which
+    refuses a key given twice in one mapping (that reader lets the last one win silently)."""
+    for path in paths:
+        read_yaml(path)
 
 
 def canonical_json(value: Any) -> str:

@@ -17,15 +17,17 @@ def json_arg(text: str):
             content = path.read_text()
         except OSError as error:
             raise argparse.ArgumentTypeError(f"cannot read {path}: {error.strerror or error}") from None
-        import yaml
+        from genolm.errors import GenolmInputError
+        from genolm.yaml_files import load_yaml
 
         try:
             if path.suffix == ".json":  # YAML 1.1 would read 1e-08 as a string
                 return json.loads(content)
-            return yaml.safe_load(content)
-        except (ValueError, yaml.YAMLError) as error:
-            raise argparse.ArgumentTypeError(f"{path} is not valid {path.suffix.lstrip('.') or 'YAML'}: "
-                                             f"{str(error).splitlines()[0]}") from None
+            return load_yaml(content, path)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(f"{path} is not valid JSON: {str(error).splitlines()[0]}") from None
+        except GenolmInputError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:

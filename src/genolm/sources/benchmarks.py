@@ -27,12 +27,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
-import yaml
 
 from genolm.errors import GenolmInputError
 from genolm.sources.fasta import fasta_records
 from genolm.sources.tables import require_complete_last_line
 from genolm.qc import QCCounts
+from genolm.yaml_files import read_yaml
 
 BENCHMARK_SCHEMA = {"benchmark": pl.Utf8, "task": pl.Utf8, "split": pl.Utf8, "id": pl.Utf8, "label": pl.Int64,
                     "class_name": pl.Utf8, "sequence": pl.Utf8}
@@ -66,10 +66,7 @@ def read_benchmark_metadata(root: Path) -> dict[str, ClassReference] | None:
     path = Path(root) / "metadata.yaml"
     if not path.is_file():
         return None
-    try:
-        metadata = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
-        raise GenolmInputError(path, f"not valid YAML: {error}") from error
+    metadata = read_yaml(path)
     classes = metadata.get("classes") if isinstance(metadata, dict) else None
     if not isinstance(classes, dict) or not classes:
         raise GenolmInputError(path, "no `classes:` mapping (class name -> url, type)")

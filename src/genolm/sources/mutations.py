@@ -9,7 +9,6 @@ first base after the (missing) padding base: the first deleted base, or the base
 
 from __future__ import annotations
 
-import csv
 import gzip
 import zlib
 from collections.abc import Sequence
@@ -23,7 +22,7 @@ from genolm.sources.bgzf import missing_eof_block
 from genolm.sources.chromosomes import canonical_name, select_chromosomes
 from genolm.sources.fasta import GZIP_MAGIC, is_gzip
 from genolm.sources.reference import ReferenceGenome
-from genolm.sources.tables import require_complete_last_line
+from genolm.sources.tables import require_complete_last_line, require_field_counts
 from genolm.errors import GenolmInputError
 from genolm.qc import QCCounts
 
@@ -128,30 +127,16 @@ def _read_delimited(path: Path, separator: str, required: Sequence[str], optiona
         raise GenolmInputError(path, f"missing required column(s) {', '.join(missing)} "
                                      f"(found: {', '.join(header[:40])})", record=f"line {skip_rows + 1}")
     columns = list(required) + [c for c in optional if c in header]
+    # Reading only some columns would accept rows with too many fields, and polars pads rows with too few with
+    # empty values: both are refused here, naming the line.
+    require_field_counts(path, separator, len(header), skip_rows=skip_rows)
     try:
-        # Reading only some columns would silently accept rows with too many fields, so every field is parsed
-        # once first, streaming, to catch them (rows with too few fields read as empty values, checked later).
-        pl.scan_csv(path, separator=separator, skip_rows=skip_rows, infer_schema=False).select(
-            pl.all().null_count()).collect(engine="streaming")
         table = pl.read_csv(path, separator=separator, skip_rows=skip_rows, columns=columns, infer_schema=False)
     except pl.exceptions.PolarsError as error:
-        line = _first_ragged_line(path, separator, skip_rows, len(header))
-        where = f"line {line}" if line else None
-        raise GenolmInputError(path, f"malformed table ({str(error).splitlines()[0]})", record=where) from error
+        raise GenolmInputError(path, f"malformed table ({str(error).splitlines()[0]})") from error
     # Header is line skip_rows + 1, so data row i (0-based) is line skip_rows + 2 + i. Quoted fields spanning
     # lines would shift this; neither DepMap nor MAF files have them.
     return table.with_row_index("line", offset=skip_rows + 2)
-
-
-def _first_ragged_line(path: Path, separator: str, skip_rows: int, n_fields: int) -> int | None:
-    opener = gzip.open if is_gzip(path) else open
-    with opener(path, "rt", newline="") as handle:
-        for _ in range(skip_rows):
-            handle.readline()
-        for index, fields in enumerate(csv.reader(handle, delimiter=separator)):
-            if fields and len(fields) != n_fields:
-                return skip_rows + 1 + index
-    return None
 
 
 def _require_values(table: pl.DataFrame, path: Path, columns: dict[str, str]) -> None:

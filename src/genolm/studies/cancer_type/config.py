@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from genolm.config import unknown_name
 from genolm.errors import GenolmInputError
 
 
@@ -12,7 +13,8 @@ def check_config(config: dict, study: dict, source: str) -> None:
     for name, experiment in study.get("experiments", {}).items():
         if "backbone" in experiment and experiment["backbone"] not in study.get("backbones", {}):
             raise GenolmInputError(
-                source, f"key studies.cancer_type.experiments.{name}.backbone: no backbone named {experiment['backbone']!r}"
+                source, f"key studies.cancer_type.experiments.{name}.backbone: "
+                        f"{unknown_name('backbone', experiment['backbone'], study.get('backbones', {}))}"
             )
         if "backbone" in experiment:
             limit = study["backbones"][experiment["backbone"]]["context_length"]
@@ -21,7 +23,8 @@ def check_config(config: dict, study: dict, source: str) -> None:
                                                f"{experiment['context_length']} exceeds its backbone's context_length {limit}")
     for name in study["umap"]["experiments"] or []:
         if name not in study.get("experiments", {}):
-            raise GenolmInputError(source, f"key studies.cancer_type.umap.experiments: no experiment named {name!r}")
+            raise GenolmInputError(source, f"key studies.cancer_type.umap.experiments: "
+                                           f"{unknown_name('experiment', name, study.get('experiments', {}))}")
         if "backbone" not in study["experiments"][name]:
             raise GenolmInputError(source, f"key studies.cancer_type.umap.experiments: {name!r} is a baseline; "
                                            "only backbone experiments have embeddings")

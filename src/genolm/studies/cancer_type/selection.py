@@ -15,6 +15,7 @@ import polars as pl
 
 from genolm.errors import GenolmInputError
 from genolm.qc import QCCounts
+from genolm.sources.tables import category_key, category_key_expr
 
 _SOURCE = "cell-line selection"
 
@@ -78,28 +79,43 @@ def select_cell_lines(
     `balance_classes`, every lineage keeps as many cell lines as the smallest one has (a seeded random subset,
     the others counted as `dropped_for_class_balance`), so that with the same number of anchors per cell line
     the classes are balanced in every split and accuracy is balanced accuracy.
+
+    Lineages match whatever their case and spacing (`sources.tables.category_key`); every cell line left out is
+    counted in `qc` with its reason (`lineage_not_selected` with the table's value, `duplicate_sample`,
+    `not_above_median_mutations`, `dropped_for_class_balance`), and the table must add up.
     """
-    # Lineages are compared trimmed on both sides, and the trimmed values counted: "Lung " is Lung.
-    lineages = [lineage.strip() for lineage in lineages]
-    qc.add("lineage_whitespace_trimmed", samples.filter(
-        (pl.col("lineage") != pl.col("lineage").str.strip_chars()).fill_null(False)).height)
-    samples = samples.with_columns(pl.col("lineage").str.strip_chars())
-    if len(set(lineages)) != len(lineages) or not lineages:
-        raise ValueError(f"lineages must be distinct and non-empty, got {lineages}")
+    # A lineage is matched as the config names it, whatever its case and spacing in the table ("lung", "Lung "
+    # are Lung: sources.tables.category_key); each cell line then carries the config's spelling.
+    lineages = [" ".join(lineage.split()) for lineage in lineages]
+    keys = [category_key(lineage) for lineage in lineages]
+    if len(set(keys)) != len(keys) or not lineages:
+        raise ValueError(f"lineages must be distinct (ignoring case and spacing) and non-empty, got {lineages}")
     if max_anchors_per_cell_line is not None and max_anchors_per_cell_line < 1:
         raise ValueError("max_anchors_per_cell_line must be at least 1")
-    present = set(samples["lineage"].drop_nulls().unique().to_list())
+    qc.add("cell_lines_read", samples.height)
+    unique_samples = samples.unique("sample", keep="first", maintain_order=True)
+    qc.add("duplicate_sample", samples.height - unique_samples.height)
+    spelling = {key: lineage for key, lineage in zip(keys, lineages)}
+    samples = unique_samples.with_columns(
+        category_key_expr("lineage").replace_strict(spelling, default=None, return_dtype=pl.Utf8).alias("_selected"))
+    qc.add("lineage_spelling_normalized", samples.filter(
+        pl.col("_selected").is_not_null() & (pl.col("lineage") != pl.col("_selected"))).height)
+    present = set(samples["_selected"].drop_nulls().to_list())
     absent = [lineage for lineage in lineages if lineage not in present]
     if absent:
-        raise GenolmInputError(_SOURCE, f"lineage(s) {', '.join(map(repr, absent))} not among the samples; "
-                                        f"lineages present: {', '.join(sorted(present))}")
+        found = sorted(samples["lineage"].drop_nulls().unique().to_list())
+        raise GenolmInputError(_SOURCE, f"lineage(s) {', '.join(map(repr, absent))} not among the samples "
+                                        "(compared ignoring case and spacing); lineages present: "
+                                        f"{', '.join(found)}")
+    left_out = samples.filter(pl.col("_selected").is_null())
+    for value, count in left_out.group_by("lineage").len().sort("lineage", nulls_last=True).iter_rows():
+        qc.add("lineage_not_selected", count, detail="(no lineage)" if value is None else value)
     rng = np.random.default_rng(seed)
 
     counts = mutations.group_by("sample").len("n_mutations")
     chosen = (
-        samples.filter(pl.col("lineage").is_in(lineages))
-        .select("sample", "lineage")
-        .unique("sample", keep="first", maintain_order=True)
+        samples.filter(pl.col("_selected").is_not_null())
+        .select("sample", pl.col("_selected").alias("lineage"))
         .join(counts, on="sample", how="left")
         .with_columns(
             pl.col("n_mutations").fill_null(0).cast(pl.Int64),
@@ -157,7 +173,8 @@ def select_cell_lines(
     )
     qc.add("cell_lines_selected", cell_lines.height)
     qc.add("anchors", anchor_table.height)
-    qc.require_balance(("cell_lines_of_lineages", "cell_lines_selected",
+    qc.require_balance(("cell_lines_read", "cell_lines_of_lineages", ("duplicate_sample", "lineage_not_selected")),
+                       ("cell_lines_of_lineages", "cell_lines_selected",
                         ("not_above_median_mutations", "dropped_for_class_balance")),
-                       informational=("cell_lines_in_split", "anchors", "lineage_whitespace_trimmed"))
+                       informational=("cell_lines_in_split", "anchors", "lineage_spelling_normalized"))
     return cell_lines.select("sample", "lineage", "label", "split", "n_mutations", "n_anchors"), anchor_table

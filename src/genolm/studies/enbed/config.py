@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from genolm.config import unknown_name
 from genolm.errors import GenolmInputError
 
 
@@ -37,7 +38,8 @@ def check_config(config: dict, study: dict, source: str) -> None:
                 continue
             architecture = study["architectures"].get(experiment["architecture"])
             if architecture is None:
-                raise GenolmInputError(source, f"key {where}.architecture: no architecture named {experiment['architecture']!r}")
+                raise GenolmInputError(source, f"key {where}.architecture: "
+                                               f"{unknown_name('architecture', experiment['architecture'], study['architectures'])}")
             reconstructed = task == "mutation_generation" and study["mutation_generation"]["reconstruction"] is not None
             if experiment["init"] != "random" and not architecture["pretrain"] and not reconstructed:
                 raise GenolmInputError(source, f"key {where}.init: {experiment['init']!r} loads the pretraining of "

@@ -3,6 +3,7 @@ express: corpora name sources, pretraining jobs name corpora, experiments name p
 
 from __future__ import annotations
 
+from genolm.config import unknown_name
 from genolm.errors import GenolmInputError
 
 KEY = "studies.small_transformers"
@@ -22,7 +23,8 @@ def check_config(config: dict, study: dict, source: str) -> None:
             raise GenolmInputError(source, f"{where}.file: source {corpus['source']!r} has no file {corpus['file']!r}")
     for name, job in study.get("pretraining", {}).items():
         if job["corpus"] not in study.get("corpora", {}):
-            raise GenolmInputError(source, f"key {KEY}.pretraining.{name}.corpus: no corpus named {job['corpus']!r}")
+            raise GenolmInputError(source, f"key {KEY}.pretraining.{name}.corpus: "
+                                           f"{unknown_name('corpus', job['corpus'], study.get('corpora', {}))}")
     _check_tss(study, sources, source)
     _check_chromatin(study, sources, source)
     species = study["species"]
@@ -38,8 +40,8 @@ def check_config(config: dict, study: dict, source: str) -> None:
                                        "configure datasets.mito")
     for name, experiment in species["experiments"].items():
         if "init_from" in experiment and experiment["init_from"] not in study.get("pretraining", {}):
-            raise GenolmInputError(source, f"key {KEY}.species.experiments.{name}.init_from: no pretraining job named "
-                                           f"{experiment['init_from']!r}")
+            raise GenolmInputError(source, f"key {KEY}.species.experiments.{name}.init_from: "
+                                           f"{unknown_name('pretraining job', experiment['init_from'], study.get('pretraining', {}))}")
         if "init_from" in experiment:
             limit = study["pretraining"][experiment["init_from"]]["context_length"]
             if species["context_length"] > limit:
@@ -57,8 +59,8 @@ def _check_experiments(study: dict, task: str, context_length: int, source: str)
         if "init_from" not in experiment:
             continue
         if experiment["init_from"] not in study.get("pretraining", {}):
-            raise GenolmInputError(source, f"key {KEY}.{task}.experiments.{name}.init_from: no pretraining job named "
-                                           f"{experiment['init_from']!r}")
+            raise GenolmInputError(source, f"key {KEY}.{task}.experiments.{name}.init_from: "
+                                           f"{unknown_name('pretraining job', experiment['init_from'], study.get('pretraining', {}))}")
         limit = study["pretraining"][experiment["init_from"]]["context_length"]
         if context_length > limit:
             raise GenolmInputError(source, f"key {KEY}.{task}.context_length: {context_length} exceeds the "

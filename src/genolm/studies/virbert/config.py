@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from genolm.config import unknown_name
 from genolm.errors import GenolmInputError
 
 
@@ -28,7 +29,8 @@ def check_config(config: dict, study: dict, source: str) -> None:
                     raise GenolmInputError(source, f"{key}.transfer.reference_source: no source named "
                                                    f"{transfer['reference_source']!r} under sources")
             elif arm["backbone"] not in study["variants"]:
-                raise GenolmInputError(source, f"{where}.backbone: no variant named {arm['backbone']!r}")
+                raise GenolmInputError(source, f"{where}.backbone: "
+                                               f"{unknown_name('variant', arm['backbone'], [*study['variants'], 'transfer'])}")
         for value in arm.get("lengths") or []:
             if value not in study["lengths"]:
                 raise GenolmInputError(source, f"{where}.lengths: {value} is not in studies.virbert.lengths")
