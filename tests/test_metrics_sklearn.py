@@ -310,3 +310,16 @@ def test_a_table_written_before_the_note_column_reads_back_with_null_notes(tmp_p
     frame.write_parquet(tmp_path / "old.parquet")
     table = read_metrics(tmp_path / "old.parquet")
     assert "note" in table.columns and table["note"].to_list() == [None]
+
+
+def test_metric_names_with_label_characters_mlflow_refuses_are_logged(tmp_path):
+    """Per-class names carry labels (`f1/Lung (NSCLC)`); MLflow refuses parentheses and commas in metric names."""
+    from mlflow.tracking import MlflowClient
+
+    from genolm.training.tracking import TrackedRun
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    run = TrackedRun(tracking_uri=uri, experiment="metrics", job_dir=tmp_path / "job", run_name="r")
+    run.log_metrics({"final_test_best_f1/Lung (NSCLC), left": 0.5, "final_test_best_auroc/DNase:5": 0.7})
+    logged = MlflowClient(uri).get_run(run.run_id).data.metrics
+    assert logged == {"final_test_best_f1/Lung _NSCLC__ left": 0.5, "final_test_best_auroc/DNase:5": 0.7}
