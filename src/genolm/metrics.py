@@ -175,14 +175,18 @@ class GroupedMultilabelAUROC(torchmetrics.Metric):
                 raise ValueError(f"label group {group!r} names unknown labels {unknown}")
             self.groups[group] = [index[m] for m in members]
         self.auroc = MultilabelAUROC(num_labels=len(self.label_names), average=None)
+        # Own summed states (synchronized with this metric under DDP, unlike the child's, which synchronizes only
+        # inside its own compute): which labels have both values in the targets.
+        self.add_state("positives", torch.zeros(len(self.label_names), dtype=torch.long), dist_reduce_fx="sum")
+        self.add_state("examples", torch.tensor(0, dtype=torch.long), dist_reduce_fx="sum")
 
     def update(self, preds: Tensor, target: Tensor) -> None:
         self.auroc.update(preds, target.long())
+        self.positives += target.long().sum(0)
+        self.examples += len(target)
 
     def compute(self) -> dict[str, Tensor]:
-        target = dim_zero_cat(self.auroc.target)
-        positives = target.sum(0)
-        defined = (positives > 0) & (positives < len(target))
+        defined = (self.positives > 0) & (self.positives < self.examples)
         with warnings.catch_warnings():  # the undefined labels torchmetrics warns about are set NaN below
             warnings.filterwarnings("ignore", message="No (positive|negative) samples in targets")
             per_label = self.auroc.compute().double()
