@@ -176,6 +176,8 @@ def test_per_class_metrics_named_by_index_without_label_names():
     assert {"recall/0", "f1/2", "predicted_rate/1"} <= set(values)
     with pytest.raises(ValueError, match="2 label names for 3 classes"):
         classification_metrics(3, label_names=["a", "b"])
+    with pytest.raises(ValueError, match="label names repeat"):
+        classification_metrics(3, label_names=["a", "b", "a"])
 
 
 @pytest.mark.parametrize("seed", range(6))

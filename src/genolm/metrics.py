@@ -116,6 +116,9 @@ class PerClassScores(MulticlassStatScores):
     def __init__(self, label_names: Sequence[str]):
         super().__init__(len(label_names), average=None)
         self.label_names = [str(name) for name in label_names]
+        repeated = sorted({name for name in self.label_names if self.label_names.count(name) > 1})
+        if repeated:  # two classes would write one metric name
+            raise ValueError(f"label names repeat: {repeated}")
 
     def compute(self) -> dict[str, Tensor]:
         tp, fp, tn, fn = (s.double() for s in self._final_state()[:4])
