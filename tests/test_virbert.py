@@ -130,16 +130,16 @@ def test_classification_metrics_match_sklearn():
     proba = rng.dirichlet([1, 1], 300)
     proba[labels == 1, 1] += 0.3
     proba /= proba.sum(1, keepdims=True)
-    metrics = classification_metrics(2)
+    metrics = classification_metrics(2, label_names=["other", "phage"])
     metrics.update(torch.from_numpy(proba), torch.from_numpy(labels))
     values = {k: float(v) for k, v in metrics.compute().items()}
     pred = proba.argmax(1)
     assert values["recall_macro"] == pytest.approx(recall_score(labels, pred, average="macro"))
-    assert values["f1_class1"] == pytest.approx(f1_score(labels, pred, pos_label=1))  # binary F1, phage positive
-    assert values["f1_class0"] == pytest.approx(f1_score(labels, pred, pos_label=0))
-    for c in (0, 1):
-        assert values[f"recall_class{c}"] == pytest.approx(recall_score(labels, pred, labels=[c], average=None)[0])
-        assert values[f"predicted_rate_class{c}"] == pytest.approx((pred == c).mean())
+    assert values["f1/phage"] == pytest.approx(f1_score(labels, pred, pos_label=1))  # binary F1, phage positive
+    assert values["f1/other"] == pytest.approx(f1_score(labels, pred, pos_label=0))
+    for c, name in enumerate(("other", "phage")):
+        assert values[f"recall/{name}"] == pytest.approx(recall_score(labels, pred, labels=[c], average=None)[0])
+        assert values[f"predicted_rate/{name}"] == pytest.approx((pred == c).mean())
 
 
 def test_linear_schedule():
@@ -183,7 +183,7 @@ def test_tables_pivot_and_figure(tmp_path):
         for fraction in (1.0, 0.1):
             for seed in (1, 2, 3):
                 for checkpoint in (("last",) if arm == "kmer-LR" else ("best", "last")):
-                    for metric, value in (("recall_macro", base + 0.01 * seed), ("f1_class1", base)):
+                    for metric, value in (("recall_macro", base + 0.01 * seed), ("f1/phage", base)):
                         rows.append({"study": "virbert", "experiment": f"{arm}_L150_f{fraction:g}", "model": arm,
                                      "init": "x", "seed": seed, "split": "test", "checkpoint": checkpoint,
                                      "metric": metric, "value": value - (0.1 if checkpoint == "last" else 0),
@@ -226,7 +226,7 @@ def test_study_end_to_end(e2e_local_run):
     assert {"pretrained_L150_f1", "pretrained_L150_f0.1", "supervised_L150_f0.1", "linear_L150_f1",
             "transfer_L150_f1", "kmer-LR_L150_f0.1", "pretrain-virbert", "pretrain-transfer-human"} <= experiments
     test = table.filter((pl.col("split") == "test") & (pl.col("experiment") == "pretrained_L150_f0.1"))
-    assert {"recall_macro", "f1_class1", "recall_class0", "recall_class1", "predicted_rate_class1"} <= set(test["metric"])
+    assert {"recall_macro", "f1/phage", "recall/other", "recall/phage", "predicted_rate/phage"} <= set(test["metric"])
     assert set(test["checkpoint"]) == {"best", "last"}
     assert table.filter(pl.col("experiment") == "transfer_L150_f1")["model"][0].endswith("human-standin")
     text = (results / "virbert" / "tables" / "paper_tables.md").read_text()

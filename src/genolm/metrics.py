@@ -3,11 +3,11 @@ of an epoch (synchronized across processes under DDP), and the bootstrap over un
 scores a thousand resamples in one matrix product (about 300x scikit-learn per resample, benchmarks/bench_bootstrap.py;
 tested equal to it resample by resample).
 
-    classification_metrics   accuracy, balanced accuracy (= macro recall), macro recall, macro F1, Matthews
-                             correlation (multi-class), macro AUROC, top-k accuracy; per class c: recall
-                             (`recall_class<c>`), one-vs-rest F1 (`f1_class<c>`: with two classes, the binary F1
-                             with c as the positive class, e.g. phage) and the share of examples predicted c
-                             (`predicted_rate_class<c>`)
+    classification_metrics   accuracy, balanced accuracy (mean recall over the classes in the targets), macro
+                             recall, macro F1, Matthews correlation (multi-class), macro one-vs-rest AUROC, top-k
+                             accuracy; per class, named by its label: recall (`recall/<label>`), one-vs-rest F1
+                             (`f1/<label>`: with two classes, the binary F1 with that class positive, e.g.
+                             `f1/phage`) and the share of examples predicted as it (`predicted_rate/<label>`)
     multilabel_metrics       AUROC per label and per label group (mean of the group's per-label AUROCs), macro F1
     token_metrics            masked-token accuracy and perplexity over the scored positions (labels != -100)
     localization_metrics     accuracy of the predicted site token, and top-k
@@ -16,62 +16,143 @@ tested equal to it resample by resample).
     group_metrics            per-unit metrics (a cell line's or genome's examples average their probabilities)
                              and bootstrap intervals over units (vectorized; equal to scikit-learn's per resample)
 
+Every metric equals scikit-learn's on the same predictions (tests/test_metrics_sklearn.py). A metric undefined on
+the data is NaN, never a number: AUROC with one class (or one label value) in the targets, Matthews correlation
+with one class in the targets, a per-class recall or F1 whose formula divides by zero. `undefined_reason` says
+why, and the results table writes it missing with that note (genolm.results.metric_rows).
+
 The unit a label belongs to (a cell line, a genome) is the unit of confidence intervals: the windows of one cell
 line are not independent draws, so the intervals resample units, never windows.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-
+import torch
 import torchmetrics
 from torch import Tensor
 from torchmetrics.classification import (
     MulticlassAccuracy,
     MulticlassAUROC,
+    MulticlassConfusionMatrix,
     MulticlassF1Score,
-    MulticlassMatthewsCorrCoef,
     MulticlassRecall,
     MulticlassStatScores,
     MultilabelAUROC,
     MultilabelF1Score,
 )
 from torchmetrics.text import EditDistance, Perplexity
-from torchmetrics.wrappers import ClasswiseWrapper
+from torchmetrics.utilities import dim_zero_cat
 
 
-class PredictedClassRate(MulticlassStatScores):
-    """Share of the examples predicted as each class, (TP + FP) / N per class, from torchmetrics' stat scores
-    (e.g. how often a phage classifier says "phage": the documents saw every model over-predict it)."""
+class BalancedAccuracy(MulticlassStatScores):
+    """Mean recall over the classes present in the targets (scikit-learn's `balanced_accuracy_score`). A class
+    that is predicted but absent from the targets has no recall and does not count; torchmetrics' macro accuracy
+    would score it 0. NaN when there are no targets."""
 
     def __init__(self, num_classes: int):
         super().__init__(num_classes, average=None)
 
     def compute(self) -> Tensor:
         tp, fp, tn, fn = self._final_state()[:4]
-        return (tp + fp).float() / (tp + fp + tn + fn).clamp(min=1).float()
+        support = (tp + fn).double()
+        present = support > 0
+        if not present.any():
+            return torch.tensor(float("nan"), dtype=torch.float64)
+        return (tp.double()[present] / support[present]).mean()
 
 
-def classification_metrics(num_classes: int, top_k: Sequence[int] = (2,)) -> torchmetrics.MetricCollection:
+class MatthewsCorrelation(MulticlassConfusionMatrix):
+    """Matthews correlation (multi-class, Gorodkin's R_K) with scikit-learn's formula and conventions: 0.0 where
+    the predictions hold one class (zero denominator, as `matthews_corrcoef`), NaN where the targets hold one
+    class or none (nothing to correlate with; torchmetrics reports 1.0 or other numbers there)."""
+
+    def __init__(self, num_classes: int):
+        super().__init__(num_classes)
+
+    def compute(self) -> Tensor:
+        confusion = self.confmat.double()                  # rows: targets, columns: predictions
+        targets, predicted = confusion.sum(1), confusion.sum(0)
+        n = confusion.sum()
+        if (targets > 0).sum() < 2:
+            return torch.tensor(float("nan"), dtype=torch.float64)
+        cov_true_pred = confusion.trace() * n - targets @ predicted
+        cov_pred_pred = n * n - predicted @ predicted
+        cov_true_true = n * n - targets @ targets
+        if cov_pred_pred == 0:
+            return torch.tensor(0.0, dtype=torch.float64)
+        return cov_true_pred / torch.sqrt(cov_true_true * cov_pred_pred)
+
+
+class MacroAUROC(MulticlassAUROC):
+    """One-vs-rest AUROC (exact, ties as scikit-learn's `roc_auc_score`) averaged over the classes present in the
+    targets; a class absent from them has no AUROC (scikit-learn: undefined; torchmetrics: 0). NaN with fewer than
+    two classes present."""
+
+    def __init__(self, num_classes: int):
+        super().__init__(num_classes, average=None)
+
+    def compute(self) -> Tensor:
+        target = dim_zero_cat(self.target)
+        present = torch.bincount(target.long(), minlength=self.num_classes) > 0
+        if present.sum() < 2:
+            return torch.tensor(float("nan"), dtype=torch.float64)
+        with warnings.catch_warnings():  # torchmetrics warns about the absent classes, which are left out below
+            warnings.filterwarnings("ignore", message="No positive samples in targets")
+            per_class = super().compute()
+        return per_class[present].double().mean()
+
+
+class PerClassScores(MulticlassStatScores):
+    """Per class, named by its label (`recall/<label>`, `f1/<label>`, `predicted_rate/<label>`; the class index
+    where the head has no label names): recall, one-vs-rest F1 (with two classes, the binary F1 with that class
+    positive, e.g. phage) and the share of examples predicted as the class, (TP + FP) / N (the documents saw every
+    phage classifier over-predict "phage"). Recall is NaN for a class absent from the targets and F1 NaN for a
+    class neither present nor predicted: their formulas divide by zero there (scikit-learn warns and writes 0)."""
+
+    def __init__(self, label_names: Sequence[str]):
+        super().__init__(len(label_names), average=None)
+        self.label_names = [str(name) for name in label_names]
+        repeated = sorted({name for name in self.label_names if self.label_names.count(name) > 1})
+        if repeated:  # two classes would write one metric name
+            raise ValueError(f"label names repeat: {repeated}")
+
+    def compute(self) -> dict[str, Tensor]:
+        tp, fp, tn, fn = (s.double() for s in self._final_state()[:4])
+        nan = torch.full_like(tp, float("nan"))
+        recall = torch.where(tp + fn > 0, tp / (tp + fn).clamp(min=1), nan)
+        f1 = torch.where(tp + fp + fn > 0, 2 * tp / (2 * tp + fp + fn).clamp(min=1), nan)
+        rate = (tp + fp) / (tp + fp + tn + fn).clamp(min=1)
+        out = {}
+        for name, scores in (("recall", recall), ("f1", f1), ("predicted_rate", rate)):
+            out.update({f"{name}/{label}": scores[c] for c, label in enumerate(self.label_names)})
+        return out
+
+
+def classification_metrics(num_classes: int, top_k: Sequence[int] = (2,),
+                           label_names: Sequence[str] | None = None) -> torchmetrics.MetricCollection:
+    """Metrics of a `num_classes` classifier fed probabilities [N, C] and targets [N]. `label_names` name the
+    per-class metrics (`f1/phage`); without them the class index names them (`f1/1`)."""
+    if label_names is not None and len(label_names) != num_classes:
+        raise ValueError(f"{len(label_names)} label names for {num_classes} classes")
     metrics: dict[str, torchmetrics.Metric] = {
         "accuracy": MulticlassAccuracy(num_classes, average="micro"),
-        # Balanced accuracy is the mean of the per-class recalls: each class weighs the same whatever its size.
-        "balanced_accuracy": MulticlassAccuracy(num_classes, average="macro"),
+        "balanced_accuracy": BalancedAccuracy(num_classes),
+        # Macro recall over the classes in the targets or the predictions (scikit-learn's `recall_score`): a
+        # predicted but absent class counts as recall 0 here, unlike in balanced accuracy.
         "recall_macro": MulticlassRecall(num_classes, average="macro"),
+        # Over the classes in the targets or the predictions, as scikit-learn's `f1_score`.
         "f1_macro": MulticlassF1Score(num_classes, average="macro"),
-        "mcc": MulticlassMatthewsCorrCoef(num_classes),
-        "auroc_macro": MulticlassAUROC(num_classes, average="macro"),
+        "mcc": MatthewsCorrelation(num_classes),
+        "auroc_macro": MacroAUROC(num_classes),
     }
     for k in top_k:
         if 1 < k < num_classes:
             metrics[f"top{k}_accuracy"] = MulticlassAccuracy(num_classes, top_k=k, average="micro")
-    # Per class c (by label index): recall_class<c>, f1_class<c> (one-vs-rest: the binary F1 with c positive),
-    # predicted_rate_class<c>.
-    metrics["recall_per_class"] = ClasswiseWrapper(MulticlassRecall(num_classes, average=None), prefix="recall_class")
-    metrics["f1_per_class"] = ClasswiseWrapper(MulticlassF1Score(num_classes, average=None), prefix="f1_class")
-    metrics["predicted_rate_per_class"] = ClasswiseWrapper(PredictedClassRate(num_classes), prefix="predicted_rate_class")
+    metrics["per_class"] = PerClassScores(label_names if label_names is not None else range(num_classes))
     # compute_groups=False: torchmetrics would otherwise merge metrics whose states happen to be equal after the
     # first batch (top-1 and top-k accuracy when the first batch's top-1 predictions are all right) and report
     # top-k = top-1 from then on.
@@ -80,7 +161,9 @@ def classification_metrics(num_classes: int, top_k: Sequence[int] = (2,)) -> tor
 
 class GroupedMultilabelAUROC(torchmetrics.Metric):
     """AUROC of every label (`auroc/<label>`) and the mean over each group of labels (`auroc_group/<group>`),
-    e.g. DeepSEA's transcription factors, DNase and histone marks. Per-label AUROC comes from torchmetrics."""
+    e.g. DeepSEA's transcription factors, DNase and histone marks. Per-label AUROC comes from torchmetrics; it is
+    NaN for a label whose targets hold one value only (undefined, as scikit-learn's), and the group and macro means
+    are over the labels where it is defined (NaN where none is)."""
 
     full_state_update = False
 
@@ -95,16 +178,26 @@ class GroupedMultilabelAUROC(torchmetrics.Metric):
                 raise ValueError(f"label group {group!r} names unknown labels {unknown}")
             self.groups[group] = [index[m] for m in members]
         self.auroc = MultilabelAUROC(num_labels=len(self.label_names), average=None)
+        # Own summed states (synchronized with this metric under DDP, unlike the child's, which synchronizes only
+        # inside its own compute): which labels have both values in the targets.
+        self.add_state("positives", torch.zeros(len(self.label_names), dtype=torch.long), dist_reduce_fx="sum")
+        self.add_state("examples", torch.tensor(0, dtype=torch.long), dist_reduce_fx="sum")
 
     def update(self, preds: Tensor, target: Tensor) -> None:
         self.auroc.update(preds, target.long())
+        self.positives += target.long().sum(0)
+        self.examples += len(target)
 
     def compute(self) -> dict[str, Tensor]:
-        per_label = self.auroc.compute()
+        defined = (self.positives > 0) & (self.positives < self.examples)
+        with warnings.catch_warnings():  # the undefined labels torchmetrics warns about are set NaN below
+            warnings.filterwarnings("ignore", message="No (positive|negative) samples in targets")
+            per_label = self.auroc.compute().double()
+        per_label = torch.where(defined, per_label, torch.full_like(per_label, float("nan")))
         out = {f"auroc/{name}": per_label[i] for i, name in enumerate(self.label_names)}
         for group, members in self.groups.items():
-            out[f"auroc_group/{group}"] = per_label[members].mean()
-        out["auroc_macro"] = per_label.mean()
+            out[f"auroc_group/{group}"] = per_label[members].nanmean()
+        out["auroc_macro"] = per_label.nanmean()
         return out
 
     def reset(self) -> None:
@@ -115,6 +208,8 @@ class GroupedMultilabelAUROC(torchmetrics.Metric):
 def multilabel_metrics(label_names: Sequence[str], groups: Mapping[str, Sequence[str]] | None = None) -> torchmetrics.MetricCollection:
     return torchmetrics.MetricCollection({
         "auroc": GroupedMultilabelAUROC(label_names, groups),
+        # Over the labels present in the targets or the predictions (torchmetrics leaves out a label with no
+        # positive and no positive prediction; scikit-learn's multilabel default would count it as F1 0).
         "f1_macro": MultilabelF1Score(num_labels=len(label_names), average="macro"),
     })
 
@@ -197,10 +292,11 @@ def percentile_interval(draws: np.ndarray, level: float = 0.95) -> tuple[float, 
 
 
 def _weighted_scores(weights: np.ndarray, unit_label: np.ndarray, correct: np.ndarray, total: np.ndarray,
-                     num_classes: int) -> tuple[np.ndarray, np.ndarray]:
+                     num_classes: int, min_classes: int = 2) -> tuple[np.ndarray, np.ndarray]:
     """Accuracy and balanced accuracy (mean recall over the classes present, as scikit-learn's) for each row of
     unit multiplicities `weights` [R, U], from each unit's correct and total example counts. NaN where a row holds
-    fewer than two classes: such a resample has no balanced accuracy."""
+    fewer than `min_classes` classes: a resample of one class says nothing about telling classes apart, so the
+    bootstrap skips it (the point estimate, like scikit-learn's, needs one class only)."""
     onehot = np.eye(num_classes)[unit_label]                       # [U, C]
     hits = weights @ (onehot * correct[:, None])                   # [R, C] correct examples per class
     seen = weights @ (onehot * total[:, None])                     # [R, C] examples per class
@@ -209,7 +305,7 @@ def _weighted_scores(weights: np.ndarray, unit_label: np.ndarray, correct: np.nd
         recall = np.where(present, hits / np.where(present, seen, 1), 0.0)
         balanced = recall.sum(1) / present.sum(1)
         accuracy = hits.sum(1) / seen.sum(1)
-    defined = present.sum(1) >= 2
+    defined = present.sum(1) >= min_classes
     return np.where(defined, accuracy, np.nan), np.where(defined, balanced, np.nan)
 
 
@@ -217,7 +313,9 @@ def group_metrics(proba: np.ndarray, labels: np.ndarray, groups: np.ndarray, *, 
                   resamples: int = 1000) -> dict[str, float | tuple[float, float, float]]:
     """Metrics over units: `unit_accuracy` / `unit_balanced_accuracy` classify each unit by the mean of its
     examples' probabilities; `balanced_accuracy` is the per-example score. Each comes with a bootstrap interval
-    over units, as (value, low, high). `units` counts them.
+    over units, as (value, low, high). `units` counts them; `bootstrap_resamples` counts the resamples drawn and
+    `bootstrap_resamples_defined` those the intervals come from (a resample that drew units of one class only
+    has no score and is skipped).
 
     A resample is a vector of unit multiplicities, so every score is a weighted count: one matrix product scores
     all resamples (equal to scikit-learn's scores on the resampled rows; tests/test_metrics_groups.py)."""
@@ -237,14 +335,39 @@ def group_metrics(proba: np.ndarray, labels: np.ndarray, groups: np.ndarray, *, 
     draws = unit_resamples(n_units, seed=seed, resamples=resamples)
     out: dict[str, float | tuple[float, float, float]] = {"units": float(n_units)}
     for prefix, correct, total in (("unit_", unit_correct, np.ones(n_units)), ("", window_correct, windows)):
-        point_accuracy, point_balanced = _weighted_scores(everything, unit_label, correct, total, num_classes)
+        point_accuracy, point_balanced = _weighted_scores(everything, unit_label, correct, total, num_classes,
+                                                          min_classes=1)
         draw_accuracy, draw_balanced = _weighted_scores(draws, unit_label, correct, total, num_classes)
         if prefix:
             out["unit_accuracy"] = (float(point_accuracy[0]), *percentile_interval(draw_accuracy))
         out[f"{prefix}balanced_accuracy"] = (float(point_balanced[0]), *percentile_interval(draw_balanced))
+    # Whether a resample is defined depends on the classes of the units it drew only: the same for every score.
+    out["bootstrap_resamples"] = float(resamples)
+    out["bootstrap_resamples_defined"] = float(np.isfinite(draw_balanced).sum())
     return out
 
 
-__all__ = ["group_metrics", "percentile_interval", "unit_resamples", "GroupedMultilabelAUROC", "MaskedTokenAccuracy", "PredictedClassRate",
+# Why a metric can be missing (NaN in the module, null in metrics.parquet), by the metric's name: the first rule
+# whose prefix the name starts with. genolm.results writes the reason in the results table's `note` column.
+UNDEFINED_REASONS: tuple[tuple[str, str], ...] = (
+    ("auroc_group/", "undefined: no label of the group has both values in the targets"),
+    ("auroc/", "undefined: the label has one value only in the targets"),
+    ("auroc", "undefined: fewer than two classes in the targets"),
+    ("mcc", "undefined: fewer than two classes in the targets"),
+    ("recall/", "undefined: the class is absent from the targets"),
+    ("f1/", "undefined: the class is neither in the targets nor predicted"),
+)
+
+
+def undefined_reason(metric: str) -> str:
+    """The reason a metric named `metric` has no value, for the results table's `note` column."""
+    for prefix, reason in UNDEFINED_REASONS:
+        if metric.startswith(prefix):
+            return reason
+    return "undefined on this split (e.g. no examples)"
+
+
+__all__ = ["group_metrics", "percentile_interval", "unit_resamples", "undefined_reason", "BalancedAccuracy",
+           "GroupedMultilabelAUROC", "MacroAUROC", "MaskedTokenAccuracy", "MatthewsCorrelation", "PerClassScores",
            "classification_metrics", "generation_metrics", "levenshtein",
            "localization_metrics", "multilabel_metrics", "token_metrics"]

@@ -6,6 +6,7 @@ documented in docs/data_contracts.md. Each job writes its own rows; `genolm coll
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Iterable
 
@@ -38,18 +39,24 @@ METRICS_SCHEMA: dict[str, pl.DataType] = {
     "value": pl.Float64,
     "ci_low": pl.Float64,
     "ci_high": pl.Float64,
+    "note": pl.Utf8,  # why `value` is null (a metric undefined on the split); null where there is a value
     "mlflow_run_id": pl.Utf8,
 }
 KEY_COLUMNS = ["study", "experiment", "seed", "fold", "split", "checkpoint", "metric"]
 # Columns a table written before they existed may lack; they read back as null.
-NULLABLE_ADDITIONS = ("fold",)
+NULLABLE_ADDITIONS = ("fold", "note")
 
 
 def metric_rows(context: dict, values: dict[str, float | tuple[float, float, float]], run_id: str) -> pl.DataFrame:
     """Rows for one job. `values` maps "split@checkpoint/metric" (or "split/metric": checkpoint "last") to a
     number or to (value, ci_low, ci_high); `context` fills the descriptive columns.
 
-    `checkpoint` says which weights were scored: "best" (chosen on validation) or "last" (the final step)."""
+    `checkpoint` says which weights were scored: "best" (chosen on validation) or "last" (the final step).
+    A NaN value (a metric undefined on the split, e.g. AUROC with one class) is written null, never as a number,
+    with the reason in `note` (genolm.metrics.undefined_reason); a NaN interval bound is written null."""
+    def number(x: float | None) -> float | None:
+        return None if x is None or math.isnan(float(x)) else float(x)
+
     rows = []
     for name, value in sorted(values.items()):
         where, _, metric = name.partition("/")
@@ -57,10 +64,19 @@ def metric_rows(context: dict, values: dict[str, float | tuple[float, float, flo
         low = high = None
         if isinstance(value, tuple):
             value, low, high = value
+        value = number(value)
         rows.append({**context, "split": split, "checkpoint": checkpoint or "last", "metric": metric,
-                     "value": float(value), "ci_low": low, "ci_high": high, "mlflow_run_id": run_id})
+                     "value": value, "ci_low": number(low), "ci_high": number(high),
+                     "note": None if value is not None else _undefined_reason(metric), "mlflow_run_id": run_id})
     frame = pl.DataFrame(rows, schema_overrides={k: v for k, v in METRICS_SCHEMA.items()})
     return frame.select([pl.col(c).cast(t) if c in frame.columns else pl.lit(None, t).alias(c) for c, t in METRICS_SCHEMA.items()])
+
+
+def _undefined_reason(metric: str) -> str:
+    # Imported only when a value is missing: genolm.metrics loads torch, which most writers of this table need not.
+    from genolm.metrics import undefined_reason
+
+    return undefined_reason(metric)
 
 
 def write_table(frame: pl.DataFrame, parquet: str | Path, tsv: str | Path | None = None) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -164,7 +165,8 @@ class TrackedRun:
         from mlflow.entities import Metric
 
         now = int(time.time() * 1000)
-        batch = [Metric(k, float(v), now, step or 0) for k, v in metrics.items()]
+        # Per-class metrics carry label names (`f1/Lung (NSCLC)`); MLflow refuses names outside [/\w.\- :].
+        batch = [Metric(re.sub(r"[^/\w.\- :]", "_", k), float(v), now, step or 0) for k, v in metrics.items()]
         _retry(lambda: self.client.log_batch(self.run_id, metrics=batch))
 
     def log_artifact(self, path: str | Path, artifact_path: str | None = None) -> None:

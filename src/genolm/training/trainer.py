@@ -538,7 +538,8 @@ def run_job(job: TrainingJob, *, job_dir: Path, run: TrackedRun | None, plots: P
         elif multilabel:
             metrics = multilabel_metrics(spec["head"]["label_names"], spec["head"].get("label_groups"))
         else:
-            metrics = classification_metrics(len(spec["head"]["label_names"]), spec["head"]["top_k"])
+            metrics = classification_metrics(len(spec["head"]["label_names"]), spec["head"]["top_k"],
+                                             spec["head"]["label_names"])
         module = FinetuneModule(TaskModel(backbone, job.head), metrics, spec["training"], frozen=spec["init"] == "frozen")
         collate = Collator(tokenizer, spec["context_length"], head=job.head_name)
         if "val" in job.eval_splits:
@@ -687,7 +688,7 @@ def _fit_sklearn(job: TrainingJob, job_dir: Path, run: TrackedRun | None, contex
         proba = np.zeros((len(windows), len(labels)), dtype=np.float32)
         # Classes absent from the training split get probability 0.
         proba[:, model.estimator.classes_] = model.predict_proba(windows.sequences)
-        metrics = classification_metrics(len(labels), spec["head"]["top_k"])
+        metrics = classification_metrics(len(labels), spec["head"]["top_k"], labels)
         metrics.update(torch.from_numpy(proba), torch.from_numpy(windows.labels))
         values.update({f"{split}@last/{k}": float(v) for k, v in metrics.compute().items()})
         predictions.append(_prediction_frame(split, "last", windows.labels, proba, windows.groups))

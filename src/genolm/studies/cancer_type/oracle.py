@@ -62,13 +62,14 @@ def features(shards: Path, split: str, reference: ReferenceGenome) -> tuple[np.n
     return x, np.array([row["label"] for row in table]), np.array([row["sample"] for row in table])
 
 
-def fit_and_score(shards: Path, reference: Path, num_classes: int, seed: int) -> tuple[dict, pl.DataFrame]:
-    """Fit on train, score every other split: metric values (as genolm.results.metric_rows takes them) and the
-    per-window probabilities."""
+def fit_and_score(shards: Path, reference: Path, label_names: list[str], seed: int) -> tuple[dict, pl.DataFrame]:
+    """Fit on train, score every other split: metric values (as genolm.results.metric_rows takes them; per-class
+    metrics named by `label_names`, the lineages in label order) and the per-window probabilities."""
     from genolm.metrics import classification_metrics, group_metrics
 
     import torch
 
+    num_classes = len(label_names)
     genome = ReferenceGenome(reference)
     x, y, _ = features(shards, "train", genome)
     model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, random_state=seed)).fit(x, y)
@@ -78,7 +79,7 @@ def fit_and_score(shards: Path, reference: Path, num_classes: int, seed: int) ->
         x, y, groups = features(shards, split, genome)
         proba = np.zeros((len(y), num_classes), dtype=np.float32)
         proba[:, model.classes_] = model.predict_proba(x)
-        metrics = classification_metrics(num_classes)
+        metrics = classification_metrics(num_classes, label_names=label_names)
         metrics.update(torch.from_numpy(proba), torch.from_numpy(y))
         values.update({f"{split}@last/{k}": float(v) for k, v in metrics.compute().items()})
         values[f"{split}@last/chance_balanced_accuracy"] = 1 / num_classes

@@ -10,7 +10,7 @@
                           halves joined by the split-and-concatenate head ([CLS] of each, or the mean over each
                           half's tokens with `head: {pooling: mean}`; dense + ReLU).
 
-Labels: 0 other virus, 1 phage (genomes.LABEL_NAMES), so `f1_class1` is the binary F1 with phage positive.
+Labels: 0 other virus, 1 phage (genomes.LABEL_NAMES), so `f1/phage` is the binary F1 with phage positive.
 """
 
 from __future__ import annotations

@@ -20,8 +20,10 @@ import polars as pl
 from genolm.atomic import atomic_file
 
 EXPERIMENT = re.compile(r"^(?P<arm>.+)_L(?P<length>\d+)_f(?P<fraction>[0-9.e-]+)$")
-METRICS = {"recall_macro": "recall_m", "f1_class1": "f1_phage", "recall_class0": "recall_other",
-           "recall_class1": "recall_phage", "predicted_rate_class1": "predicted_phage_rate"}
+# Per-class metrics are named by label (genomes.LABEL_NAMES: other, phage); `f1/phage` is the binary F1 with
+# phage positive.
+METRICS = {"recall_macro": "recall_m", "f1/phage": "f1_phage", "recall/other": "recall_other",
+           "recall/phage": "recall_phage", "predicted_rate/phage": "predicted_phage_rate"}
 
 # (macro recall %, binary F1 with phage positive); None where the documents print "-".
 PAPER_FRACTIONS = (0.1, 0.01, 0.001)

@@ -23,7 +23,7 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     from genolm.studies.cancer_type.oracle import fit_and_score
 
-    values, predictions = fit_and_score(args.shards, args.reference, len(args.label_names), args.seed)
+    values, predictions = fit_and_score(args.shards, args.reference, args.label_names, args.seed)
     job_run = open_run(args, args.out, inputs=[args.shards, args.reference])
     args.model_name = args.model_name or "mutation-spectrum-logreg"
     args.tokenizer_name = args.tokenizer_name or "mutation-list"
