@@ -53,10 +53,13 @@ def source_file(source, name):
 
 
 def resolve_url(url):
-    """Relative paths in the config are relative to the workflow directory (the repo's own demo mirror)."""
+    """Relative paths in the config are relative to the workflow directory (the repo's own demo mirror). Jobs run in
+    the working directory, so they get the path relative to that: no rule parameter or input holds where the
+    checkout or the run directory lies (a finished run copied elsewhere with its checkout plans nothing new), and
+    for the usual run inside the checkout the path is the config's own value."""
     if "://" in url or Path(url).is_absolute():
         return url
-    return str(Path(workflow.basedir) / url)
+    return os.path.relpath(Path(workflow.basedir).resolve() / url, Path.cwd())
 
 
 def tracking_args(rule_name, **tags):
