@@ -5,7 +5,7 @@ to decide a rerun (`--rerun-triggers params`), the input files and the shell com
 
 Runs in its own process (Snakemake changes the working directory and keeps global state): the workflow is parsed
 and its whole DAG built (`forceall`, so a finished directory plans every job too), nothing is run. Tests call
-`planned_jobs()`.
+`planned_jobs()`. Also the rule declarations: each rule's shell template.
 """
 
 from __future__ import annotations
@@ -41,20 +41,22 @@ def _dump(snakefile: Path, workdir: Path, configfile: Path, out: Path) -> None:
                 "log": sorted(map(str, job.log)),
                 "shell": job.shellcmd,
             })
-    out.write_text(json.dumps(sorted(jobs, key=lambda j: (j["rule"], j["output"])), indent=1))
+        rules = {rule.name: {"shell": rule.shellcmd, "log": bool(rule.log)} for rule in workflow.rules}
+    out.write_text(json.dumps({"jobs": sorted(jobs, key=lambda j: (j["rule"], j["output"])), "rules": rules}))
 
 
 def planned_jobs(configfile: Path, workdir: Path, snakefile: Path = REPO / "Snakefile",
-                 python: str = sys.executable, timeout: int = 600) -> list[dict]:
-    """The jobs `configfile` plans in `workdir` (see the module docstring)."""
+                 python: str = sys.executable, timeout: int = 600) -> dict:
+    """{"jobs": the jobs `configfile` plans in `workdir` (see the module docstring), "rules": every rule's
+    shell command template and whether it declares a log}."""
     out = workdir / ".planned_jobs.json"
     result = subprocess.run([python, str(Path(__file__).resolve()), str(snakefile), str(workdir), str(configfile),
                              str(out)], capture_output=True, text=True, timeout=timeout, cwd=workdir)
     if result.returncode != 0:
         raise AssertionError(f"planning {configfile} failed:\n{(result.stdout + result.stderr)[-4000:]}")
-    jobs = json.loads(out.read_text())
+    planned = json.loads(out.read_text())
     out.unlink()
-    return jobs
+    return planned
 
 
 if __name__ == "__main__":
