@@ -19,9 +19,16 @@ validate_config(config, source=CONFIG_SOURCE)
 
 
 def prepared_reference_lengths(source):
-    """Sequence lengths of a reference already prepared by an earlier run (None before the first)."""
+    """Sequence lengths of the reference an earlier run prepared, when it is the one this configuration would use
+    (None otherwise): the configuration's release of the source is downloaded (the download path names the
+    release) and the prepared index is not older than that download, as Snakemake itself requires to keep it. A
+    reference prepared from another release (a full-scale configuration run in a demo directory) is about to be
+    replaced: its chromosomes must not be held against the new configuration."""
     fai = Path(config["resources_dir"]) / "reference" / source / "genome.fa.gz.fai"
-    if not fai.is_file():
+    spec = config["sources"].get(source, {})
+    release_dir = Path(config["resources_dir"]) / "downloads" / source / str(spec.get("release"))
+    downloads = [release_dir / name for name in spec.get("files", {}) if (release_dir / name).is_file()]
+    if not fai.is_file() or not downloads or max(d.stat().st_mtime for d in downloads) > fai.stat().st_mtime:
         return None
     return {line.split("\t")[0]: int(line.split("\t")[1]) for line in fai.read_text().splitlines() if line}
 
