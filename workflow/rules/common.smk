@@ -165,12 +165,15 @@ def refseq_manifest():
 
 
 def refseq_selection_params():
+    """The selection's options, sorted: accessions, organisms, levels and mirrors are sets to the selection (it
+    keeps the summary's row order, a mirror is chosen by its longest prefix), so the config's order is no
+    reason to rerun it."""
     spec = DATASETS["refseq"]
     args = ["--per-organism", str(spec["per_organism"])]
     for key in ("accessions", "organisms", "assembly_levels"):
         if spec[key]:
-            args += [f"--{key.replace('_', '-')}", *spec[key]]
-    for prefix, replacement in spec["mirrors"].items():
+            args += [f"--{key.replace('_', '-')}", *sorted(spec[key])]
+    for prefix, replacement in sorted(spec["mirrors"].items()):
         # resolve_url drops a trailing slash, which the prefix replacement needs to keep
         resolved = resolve_url(replacement)
         if replacement.endswith(os.sep) and not resolved.endswith(os.sep):
