@@ -13,6 +13,7 @@ import importlib
 import importlib.util
 import logging
 import pkgutil
+import shlex
 import sys
 import traceback
 
@@ -150,16 +151,47 @@ def run_command(args: argparse.Namespace) -> int:
         return 2
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    chosen = next((a for a in argv if not a.startswith("-")), None)
-    args = build_parser(chosen if chosen in command_names() else None).parse_args(argv)
+def print_command_line(argv: list[str]) -> None:
+    """The command that reproduces this run, as the first line of its output (a rule's log): printed before the
+    subcommand's heavy imports, so even a failed import leaves it; flushed, so it precedes whatever follows."""
+    print("$ " + shlex.join(["python", "-m", "genolm", *map(str, argv)]), file=sys.stderr, flush=True)
+
+
+# Lightning's advertisements (INFO lines that begin so, through its rank-zero loggers): noise in every training log.
+_ADVERTISEMENTS = ("\N{ELECTRIC LIGHT BULB} Tip:",)
+_LIGHTNING_RANK_ZERO_LOGGERS = ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.rank_zero")
+
+
+def _not_an_advertisement(record: logging.LogRecord) -> bool:
+    return not str(record.getMessage()).startswith(_ADVERTISEMENTS)
+
+
+def configure_logging(verbose: bool) -> None:
+    """genolm's records through one root handler; Lightning's once, through its own.
+
+    Lightning's import (lazily, inside a training command, after this runs) gives its `lightning` logger a console
+    handler of its own; its records propagating to ours too would print each line twice. So they stay with its
+    handler. Its advertisements are dropped where they are logged (a logger's filter holds for every handler).
+    """
     logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
+        level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
         force=True,  # main() may run more than once in a process (the tests call it in-process)
     )
+    logging.getLogger("lightning").propagate = False
+    for name in _LIGHTNING_RANK_ZERO_LOGGERS:
+        logger = logging.getLogger(name)
+        if _not_an_advertisement not in logger.filters:
+            logger.addFilter(_not_an_advertisement)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    print_command_line(argv)
+    chosen = next((a for a in argv if not a.startswith("-")), None)
+    args = build_parser(chosen if chosen in command_names() else None).parse_args(argv)
+    configure_logging(args.verbose)
     try:
         # SIGTERM (SLURM, Snakemake) and SIGINT raise inside the command, so every temporary is removed.
         with handle_termination_signals():

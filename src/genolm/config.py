@@ -146,7 +146,8 @@ def check_semantics(config: dict, source: str = "config",
     - `split` fractions must each lie in [0, 1] and sum to 1;
     - chromosome lists (`chromosomes`, `*_chromosomes`) must name chromosomes: GRCh38 names in any convention,
       or, inside a block whose `reference_source` names a reference `reference_lengths(source)` knows (one
-      already prepared), that reference's sequences; an empty `chromosomes` list is refused;
+      already prepared, and the one this configuration uses: the workflow passes None for a reference prepared
+      from another release), that reference's sequences; an empty `chromosomes` list is refused;
     - inside such a block, a `context_length` must fit in the reference's longest chromosome.
     """
     from genolm.sources.chromosomes import canonical_name

@@ -26,9 +26,16 @@ if workflow.is_main_process:
 
 
 def prepared_reference_lengths(source):
-    """Sequence lengths of a reference already prepared by an earlier run (None before the first)."""
+    """Sequence lengths of the reference an earlier run prepared, when it is the one this configuration would use
+    (None otherwise): the configuration's release of the source is downloaded (the download path names the
+    release) and the prepared index is not older than that download, as Snakemake itself requires to keep it. A
+    reference prepared from another release (a full-scale configuration run in a demo directory) is about to be
+    replaced: its chromosomes must not be held against the new configuration."""
     fai = Path(config["resources_dir"]) / "reference" / source / "genome.fa.gz.fai"
-    if not fai.is_file():
+    spec = config["sources"].get(source, {})
+    release_dir = Path(config["resources_dir"]) / "downloads" / source / str(spec.get("release"))
+    downloads = [release_dir / name for name in spec.get("files", {}) if (release_dir / name).is_file()]
+    if not fai.is_file() or not downloads or max(d.stat().st_mtime for d in downloads) > fai.stat().st_mtime:
         return None
     return {line.split("\t")[0]: int(line.split("\t")[1]) for line in fai.read_text().splitlines() if line}
 
@@ -60,10 +67,13 @@ def source_file(source, name):
 
 
 def resolve_url(url):
-    """Relative paths in the config are relative to the workflow directory (the repo's own demo mirror)."""
+    """Relative paths in the config are relative to the workflow directory (the repo's own demo mirror). Jobs run in
+    the working directory, so they get the path relative to that: no rule parameter or input holds where the
+    checkout or the run directory lies (a finished run copied elsewhere with its checkout plans nothing new), and
+    for the usual run inside the checkout the path is the config's own value."""
     if "://" in url or Path(url).is_absolute():
         return url
-    return str(Path(workflow.basedir) / url)
+    return os.path.relpath(Path(workflow.basedir).resolve() / url, Path.cwd())
 
 
 def tracking_args(rule_name, **tags):
@@ -162,12 +172,15 @@ def refseq_manifest():
 
 
 def refseq_selection_params():
+    """The selection's options, sorted: accessions, organisms, levels and mirrors are sets to the selection (it
+    keeps the summary's row order, a mirror is chosen by its longest prefix), so the config's order is no
+    reason to rerun it."""
     spec = DATASETS["refseq"]
     args = ["--per-organism", str(spec["per_organism"])]
     for key in ("accessions", "organisms", "assembly_levels"):
         if spec[key]:
-            args += [f"--{key.replace('_', '-')}", *spec[key]]
-    for prefix, replacement in spec["mirrors"].items():
+            args += [f"--{key.replace('_', '-')}", *sorted(spec[key])]
+    for prefix, replacement in sorted(spec["mirrors"].items()):
         # resolve_url drops a trailing slash, which the prefix replacement needs to keep
         resolved = resolve_url(replacement)
         if replacement.endswith(os.sep) and not resolved.endswith(os.sep):

@@ -84,15 +84,17 @@ rule enbed_pairs:
         seed=SEED,
         region=("--region " + " ".join(map(str, EN_STUDY["mutation_generation"]["region"]))
                 if EN_STUDY["mutation_generation"]["region"] else ""),
-        block=EN_STUDY["mutation_generation"],
+        similarity=EN_STUDY["mutation_generation"]["similarity"],
+        val=EN_STUDY["mutation_generation"]["val_fraction"],
+        test=EN_STUDY["mutation_generation"]["test_fraction"],
     log:
         f"{EN}/logs/pairs.log",
     conda:
         "../../../envs/data.yaml"
     shell:
         "python -m genolm enbed-pairs --fasta {input.fasta:q} --pairs {input.pairs:q} {params.region}"
-        " --similarity {params.block[similarity]} --val-fraction {params.block[val_fraction]}"
-        " --test-fraction {params.block[test_fraction]} --seed {params.seed} --out {output.shards:q} --qc {output.qc:q} > {log:q} 2>&1"
+        " --similarity {params.similarity} --val-fraction {params.val}"
+        " --test-fraction {params.test} --seed {params.seed} --out {output.shards:q} --qc {output.qc:q} > {log:q} 2>&1"
 
 
 rule enbed_reconstruction:
@@ -104,16 +106,14 @@ rule enbed_reconstruction:
     params:
         seed=SEED,
         length=EN_STUDY["mutation_generation"]["length"],
-        block=EN_STUDY["mutation_generation"]["reconstruction"] or {},
+        sizes=en_reconstruction_args(),
     log:
         f"{EN}/logs/reconstruction.log",
     conda:
         "../../../envs/data.yaml"
     shell:
         "python -m genolm enbed-reconstruction --corpus {input.corpus:q} --length {params.length}"
-        " --train {params.block[train]} --val {params.block[val]} --test {params.block[test]}"
-        " --noise-density {params.block[noise_density]} --mean-span-length {params.block[mean_span_length]}"
-        " --seed {params.seed} --out {output.shards:q} --qc {output.qc:q} > {log:q} 2>&1"
+        " {params.sizes} --seed {params.seed} --out {output.shards:q} --qc {output.qc:q} > {log:q} 2>&1"
 
 
 rule enbed_reconstruction_pretrain:
@@ -153,15 +153,14 @@ rule enbed_noise:
         qc=f"{EN}/qc/noise.tsv",
     params:
         seed=SEED,
-        block=EN_STUDY["noise_identification"],
-        model=lambda wc: shlex.quote(canonical_json(EN_STUDY["noise_identification"]["noise_model"])),
+        sizes=en_noise_args(),
+        model=shlex.quote(canonical_json(EN_STUDY["noise_identification"]["noise_model"])),
     log:
         f"{EN}/logs/noise.log",
     conda:
         "../../../envs/data.yaml"
     shell:
-        "python -m genolm enbed-noise --corpus {input.corpus:q} --length {params.block[length]} --margin {params.block[margin]}"
-        " --train {params.block[train]} --val {params.block[val]} --test {params.block[test]} --model {params.model}"
+        "python -m genolm enbed-noise --corpus {input.corpus:q} {params.sizes} --model {params.model}"
         " --seed {params.seed} --out {output.shards:q} --qc {output.qc:q} > {log:q} 2>&1"
 
 
@@ -174,7 +173,7 @@ rule enbed_annotation:
         qc=f"{EN}/qc/annotation.tsv",
     params:
         seed=SEED,
-        block=EN_STUDY["function_annotation"],
+        sizes=en_annotation_args(),
         classes=" ".join(EN_STUDY["function_annotation"]["classes"]),
         max_per_class=(f"--max-per-class {EN_STUDY['function_annotation']['max_per_class']}"
                        if EN_STUDY["function_annotation"]["max_per_class"] else ""),
@@ -184,8 +183,7 @@ rule enbed_annotation:
         "../../../envs/data.yaml"
     shell:
         "python -m genolm enbed-annotation --gtf {input.gtf:q} --assembly {input.assembly:q} --classes {params.classes}"
-        " --min-length {params.block[min_length]} --max-length {params.block[max_length]} {params.max_per_class}"
-        " --val-fraction {params.block[val_fraction]} --test-fraction {params.block[test_fraction]}"
+        " {params.sizes} {params.max_per_class}"
         " --seed {params.seed} --out {output.shards:q} --qc {output.qc:q} > {log:q} 2>&1"
 
 

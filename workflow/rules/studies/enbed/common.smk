@@ -95,6 +95,29 @@ def en_train_spec(wildcards):
     return canonical_json(spec)
 
 
+def en_options(block, options):
+    """`--option value` for the named keys of a config block, in the order given here: a rule's parameter holds
+    only what its command reads, never a whole block (its experiments, or its keys in the YAML file's order,
+    would replan the job whenever an unrelated key moved)."""
+    return shlex.join(str(item) for key in options for item in (f"--{key.replace('_', '-')}", block[key]))
+
+
+def en_reconstruction_args():
+    """Sizes and noise of the reconstruction examples (none when mutation generation has no reconstruction)."""
+    block = EN_STUDY["mutation_generation"]["reconstruction"]
+    if block is None:
+        return ""
+    return en_options(block, ["train", "val", "test", "noise_density", "mean_span_length"])
+
+
+def en_noise_args():
+    return en_options(EN_STUDY["noise_identification"], ["length", "margin", "train", "val", "test"])
+
+
+def en_annotation_args():
+    return en_options(EN_STUDY["function_annotation"], ["min_length", "max_length", "val_fraction", "test_fraction"])
+
+
 def en_experiment_column(wildcards):
     """The results table's experiment: task/experiment (an NT protocol run's fold goes to the fold column)."""
     return f"{wildcards.task}/{wildcards.experiment}"
