@@ -29,7 +29,6 @@ for _code, _bases in enumerate(("Aa", "Cc", "Gg", "Tt")):
         _CODE[ord(_base)] = _code
 # Sequences are encoded in pieces of about this many bases, bounding the temporary [bases] uint64 arrays.
 _CHUNK_BASES = 1 << 24
-_HASH_SPACE = float(2 ** 64)
 
 
 def _splitmix64(values: np.ndarray) -> np.ndarray:
@@ -66,7 +65,7 @@ def canonical_kmers(sequences: Iterable[str], k: int, *, scaled: int = 1) -> np.
         raise ValueError(f"k must be 1..32 (2 bits a base in 64), got {k}")
     if scaled < 1:
         raise ValueError(f"scaled must be >= 1, got {scaled}")
-    limit = np.uint64(min(_HASH_SPACE / scaled, _HASH_SPACE - 1))
+    limit = np.uint64((2 ** 64 - 1) // scaled)
     found: list[np.ndarray] = []
     pieces: list[bytes] = []
     size = 0
