@@ -32,10 +32,11 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from genolm import metrics
 from genolm.atomic import atomic_file
 from genolm.errors import GenolmInputError
 
+# genolm.metrics (torch) is imported where it is used: the studies' check_config import this module, and the
+# config is validated in environments without torch (the download stages').
 PREDICTIONS_FILE = "predictions.parquet"
 RUNS_COLUMNS = ("arm", "replicate", "split_seed", "pretrain_seed", "seed", "path")
 CLASSIFICATION_METRICS = ("accuracy", "top1_accuracy", "balanced_accuracy", "f1_macro", "mcc", "auroc")
@@ -185,6 +186,8 @@ def _accuracies(confusion: np.ndarray, classes: int, weights: np.ndarray) -> tup
     per_class = confusion.reshape(len(confusion), classes, classes)
     total = per_class.sum(2)                                              # [U, C] examples per true class
     correct = np.diagonal(per_class, axis1=1, axis2=2)                    # [U, C]
+    from genolm import metrics
+
     unit, label = np.nonzero(total)
     return metrics._weighted_scores(weights[:, unit], label, correct[unit, label], total[unit, label], classes)
 
@@ -244,6 +247,8 @@ def paired_bootstrap(replicates: Sequence[PairedReplicate], *, seed: int, resamp
     replicates as there are, with replacement, and for every drawn replicate (each draw its own) a resample of
     its units (genolm.metrics.unit_resamples), applied to both arms. With one replicate the interval is over units
     alone. Resamples with an undefined difference are skipped and counted."""
+    from genolm import metrics
+
     if not replicates:
         raise ValueError("no replicates")
     differences = [float(r.difference(np.ones((1, r.units)))[0]) for r in replicates]
