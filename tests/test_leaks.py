@@ -136,7 +136,7 @@ def test_command_passes_under_threshold_and_fails_over_it_naming_the_worst_unit(
     test.write_parquet(tmp_path / "test.parquet")
     reference = _write_fasta(tmp_path / "train.fa", [("train", train)])
     qc = tmp_path / "qc.tsv"
-    common = ["leak-check", "--test", str(tmp_path / "test.parquet"), "--against", str(reference), "--k", "24",
+    common = ["leak-check", "--test", str(tmp_path / "test.parquet"), "--against", str(reference), "--k", "24", "--scaled", "1",
               "--qc", str(qc)]
     assert main(common + ["--max-containment", "1.0"]) == 0
     table = pl.read_csv(qc, separator="\t")
@@ -149,3 +149,34 @@ def test_command_passes_under_threshold_and_fails_over_it_naming_the_worst_unit(
     assert len(lines) == 1
     assert "unit leaked" in lines[0] and "1.0000" in lines[0] and "2 test unit(s)" in lines[0]
     assert not qc.exists()  # a failed stage leaves no partial output
+
+
+def test_command_on_a_shard_set_test_split_against_its_train_split(tmp_path):
+    """The cancer_type / 12S case: one shard set, test units (sample) measured against its own train split; a
+    test genome copied into train is found, the others are not."""
+    import pyarrow as pa
+
+    from genolm.datasets.shards import SEQUENCE_SCHEMA, ShardWriter
+
+    genomes = {name: random_dna(600, seed) for seed, name in enumerate(["g1", "g2", "g3", "g4"], start=30)}
+    rows = [{"sequence": genomes[g][i:i + 200], "label": 0, "sample": g, "split": split, "window_id": n}
+            for n, (g, split, i) in enumerate([("g1", "train", 0), ("g1", "train", 200), ("g2", "train", 0),
+                                               ("g3", "test", 0), ("g3", "test", 300), ("g4", "test", 0),
+                                               ("g2", "test", 100)])]
+    with ShardWriter(tmp_path / "shards", dataset="d", provenance={}, schema=SEQUENCE_SCHEMA) as writer:
+        writer.write(pa.Table.from_pylist(rows, schema=SEQUENCE_SCHEMA))
+    qc = tmp_path / "qc.tsv"
+    assert main(["leak-check", "--test", str(tmp_path / "shards"), "--against", str(tmp_path / "shards"),
+                 "--k", "24", "--scaled", "1", "--max-containment", "1", "--qc", str(qc)]) == 0
+    table = pl.read_csv(qc, separator="\t")
+    containment = dict(zip(table["unit"], table["containment"]))
+    # g2's test window [100, 300) shares [100, 200) with its training window [0, 200): 77 of 177 k-mers.
+    assert containment == {"g2": pytest.approx(77 / 177), "g3": 0.0, "g4": 0.0}
+
+
+def test_leak_check_settings_default_in_the_schema():
+    from genolm.config import load_schema, validate_config
+
+    schema = load_schema()
+    settings = validate_config({}, schema={"$defs": schema["$defs"], **schema["$defs"]["leak_check"]}, source="t")
+    assert settings == {"k": 24, "scaled": 1, "max_containment": 0.1}

@@ -25,8 +25,10 @@ def add_arguments(parser) -> None:
     parser.add_argument("--against-split", action="append",
                         help="split(s) of --against shard sets to read (repeatable; default train)")
     parser.add_argument("--unit-column", default="sample", help="the column naming each test sequence's unit")
+    # k, scaled and max_containment come from the config's leak_check block ($defs/leak_check), which holds
+    # their defaults.
     parser.add_argument("--k", type=int, required=True, help="k-mer length (1..32), e.g. 24")
-    parser.add_argument("--scaled", type=int, default=1,
+    parser.add_argument("--scaled", type=int, required=True,
                         help="keep 1/scaled of the k-mers by hash (FracMinHash) for large references; 1 = exact")
     parser.add_argument("--max-containment", type=float, required=True,
                         help="fail when a test unit's containment exceeds this fraction")
