@@ -180,3 +180,25 @@ def test_leak_check_settings_default_in_the_schema():
     schema = load_schema()
     settings = validate_config({}, schema={"$defs": schema["$defs"], **schema["$defs"]["leak_check"]}, source="t")
     assert settings == {"k": 24, "scaled": 1, "max_containment": 0.1}
+
+
+def test_cluster_genomes_command_writes_families(tmp_path):
+    """Segments of one genome (one genome_id) are sketched together; the TSV is the families format virBERT
+    reads; a genome too short for the sketch is refused, not made a cluster of its own."""
+    base = random_dna(30_000, 40)
+    near = base[:15_000] + base[15_000:].replace("ACG", "ACT")  # a close relative
+    pl.DataFrame({"genome_id": ["x", "x", "y", "z"],
+                  "sequence": [base[:15_000], base[15_000:], near, random_dna(30_000, 41)]}).write_parquet(
+        tmp_path / "genomes.parquet")
+    out = tmp_path / "families.tsv"
+    argv = ["cluster-genomes", "--genomes", str(tmp_path / "genomes.parquet"), "--k", "21", "--scaled", "10",
+            "--max-distance", "0.05", "--out", str(out)]
+    assert main(argv) == 0
+    families = pl.read_csv(out, separator="\t")
+    assert families.columns == ["genome_id", "family"]
+    assert dict(families.iter_rows()) == {"x": "x", "y": "x", "z": "z"}
+    pl.DataFrame({"genome_id": ["x", "tiny"], "sequence": [base, "ACGTACGTACGTACGTACGTACGTA"]}).write_parquet(
+        tmp_path / "genomes.parquet")
+    out.unlink()
+    assert main(argv) == 2
+    assert not out.exists()
