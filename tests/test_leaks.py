@@ -179,7 +179,7 @@ def test_leak_check_settings_default_in_the_schema():
 
     schema = load_schema()
     settings = validate_config({}, schema={"$defs": schema["$defs"], **schema["$defs"]["leak_check"]}, source="t")
-    assert settings == {"k": 24, "scaled": 1, "max_containment": 0.1}
+    assert settings == {"k": 24, "scaled": 1, "max_containment": 0.1, "max_interval_overlap": 0.05}
 
 
 def test_cluster_genomes_command_writes_families(tmp_path):
@@ -202,3 +202,28 @@ def test_cluster_genomes_command_writes_families(tmp_path):
     out.unlink()
     assert main(argv) == 2
     assert not out.exists()
+
+
+def test_interval_overlaps_command_counts_add_up_and_fail_over_threshold(tmp_path, capsys):
+    import pyarrow as pa
+
+    from genolm.datasets.shards import ShardWriter, shard_schema
+    from genolm.qc import read_qc
+
+    schema = shard_schema(coordinates=True)
+    windows = [("train", "chr1", 0, 100, 0), ("train", "chr1", 500, 600, 1), ("test", "chr1", 50, 150, 0),
+               ("test", "chr1", 550, 650, 0), ("test", "chr2", 0, 100, 0), ("test", "chr1", 900, 1000, 1)]
+    rows = [{"sequence": "A" * (end - start), "label": label, "sample": f"s{n}", "chrom": chrom, "ref_start": start,
+             "ref_end": end, "split": split, "window_id": n} for n, (split, chrom, start, end, label) in enumerate(windows)]
+    with ShardWriter(tmp_path / "shards", dataset="w", provenance={}, schema=schema) as writer:
+        writer.write(pa.Table.from_pylist(rows, schema=schema))
+    qc = tmp_path / "qc.tsv"
+    argv = ["interval-overlaps", "--shards", str(tmp_path / "shards"), "--qc", str(qc)]
+    assert main(argv + ["--max-fraction", "0.25"]) == 0
+    counts = dict(zip(read_qc(qc)["reason"], read_qc(qc)["count"]))
+    assert counts == {"test_windows": 4, "no_overlap": 2, "overlaps_same_label": 1, "overlaps_other_label_only": 1}
+    qc.unlink()
+    assert main(argv + ["--max-fraction", "0.2"]) == 2
+    [line] = [line for line in capsys.readouterr().err.splitlines() if "error" in line]
+    assert "1 of 4 test windows (25.0%)" in line and "chr1:50-150" in line
+    assert not qc.exists()
