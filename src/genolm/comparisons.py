@@ -129,6 +129,9 @@ class UnitScores:
                                        record=f"row {int((widths != widths[0]).fill_null(True).arg_true()[0])}")
             column = column.list.to_array(int(widths[0])) if len(column) else column
         proba = np.asarray(column.to_numpy(), dtype=np.float64)
+        if self.rows["label"].null_count():
+            raise GenolmInputError(self.source, "an example has no label",
+                                   record=f"row {int(self.rows['label'].is_null().arg_true()[0])}")
         labels = self.rows["label"].to_numpy().astype(np.int64)
         if proba.ndim != 2 or (len(labels) and labels.max() >= proba.shape[1]) or (len(labels) and labels.min() < 0):
             raise GenolmInputError(self.source, "labels do not index the probability vectors")
