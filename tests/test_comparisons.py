@@ -19,6 +19,7 @@ from genolm.comparisons import (
     load_comparisons,
     markdown_table,
     read_runs,
+    runs_from_arguments,
     verdict,
 )
 from genolm.config import load_config, validate_config
@@ -281,3 +282,15 @@ def test_command_writes_table_markdown_and_forest_plot(tmp_path, capsys):
     errors = [line for line in capsys.readouterr().err.splitlines() if "error" in line]
     assert len(errors) == 1 and "rep1/predictions.parquet: missing" in errors[0]
     assert list(out.iterdir()) == []
+
+
+def test_runs_as_arguments_equal_the_runs_table(tmp_path):
+    runs = simulated_study(tmp_path, 9, 0.8, 0.6, replicates=2)
+    arguments = [",".join(f"{k}={'' if v is None else v}" for k, v in row.items()) for row in runs.iter_rows(named=True)]
+    assert runs_from_arguments(arguments).equals(runs)
+    with pytest.raises(GenolmInputError, match="unknown or malformed: sede"):
+        runs_from_arguments(["arm=A,replicate=0,sede=1,path=x"])
+    with pytest.raises(GenolmInputError, match="two rows for the same arm and replicate"):
+        runs_from_arguments(arguments[:1] * 2)
+    with pytest.raises(GenolmInputError, match="seed 'one' is not an integer"):
+        runs_from_arguments(["arm=A,replicate=0,seed=one,path=x"])

@@ -310,18 +310,39 @@ def read_runs(path: str | Path) -> pl.DataFrame:
         runs = pl.read_csv(path, separator="\t", infer_schema_length=0)
     except (OSError, pl.exceptions.PolarsError) as error:
         raise GenolmInputError(path, f"cannot read as a TSV runs table ({str(error).splitlines()[0]})") from None
+    return _checked_runs(runs, str(path))
+
+
+def runs_from_arguments(arguments: Sequence[str], source: str = "--run") -> pl.DataFrame:
+    """The runs table from `arm=...,replicate=...,split_seed=...,pretrain_seed=...,seed=...,path=...` strings (a
+    rule's repeated --run arguments; seeds may be left empty)."""
+    rows = []
+    for argument in arguments:
+        fields = dict(part.partition("=")[::2] for part in argument.split(","))
+        unknown = sorted(set(fields) - set(RUNS_COLUMNS))
+        if unknown or any("=" not in part for part in argument.split(",")):
+            raise GenolmInputError(source, f"expected {'=...,'.join(RUNS_COLUMNS)}=... (unknown or malformed: "
+                                           f"{', '.join(unknown) or argument})", record=argument)
+        rows.append({column: fields.get(column) or None for column in RUNS_COLUMNS})
+    return _checked_runs(pl.DataFrame(rows, schema={c: pl.Utf8 for c in RUNS_COLUMNS}), source)
+
+
+def _checked_runs(runs: pl.DataFrame, source: str) -> pl.DataFrame:
     missing = [c for c in RUNS_COLUMNS if c not in runs.columns]
     if missing:
-        raise GenolmInputError(path, f"missing column(s) {', '.join(missing)} (a runs table has {', '.join(RUNS_COLUMNS)})")
+        raise GenolmInputError(source, f"missing column(s) {', '.join(missing)} (a runs table has {', '.join(RUNS_COLUMNS)})")
     runs = runs.select(RUNS_COLUMNS)
+    for column in ("arm", "replicate", "path"):
+        if runs[column].null_count():
+            raise GenolmInputError(source, f"a run has no {column}", record=f"row {int(runs[column].is_null().arg_true()[0])}")
     for column in ("split_seed", "pretrain_seed", "seed"):
         bad = runs.filter(pl.col(column).is_not_null() & pl.col(column).cast(pl.Int64, strict=False).is_null())
         if len(bad):
-            raise GenolmInputError(path, f"{column} {bad[column][0]!r} is not an integer", record=f"arm {bad['arm'][0]}")
+            raise GenolmInputError(source, f"{column} {bad[column][0]!r} is not an integer", record=f"arm {bad['arm'][0]}")
     runs = runs.with_columns(pl.col(c).cast(pl.Int64) for c in ("split_seed", "pretrain_seed", "seed"))
     duplicated = runs.filter(pl.struct("arm", "replicate").is_duplicated())
     if len(duplicated):
-        raise GenolmInputError(path, "two rows for the same arm and replicate",
+        raise GenolmInputError(source, "two rows for the same arm and replicate",
                                record=f"arm {duplicated['arm'][0]}, replicate {duplicated['replicate'][0]}")
     return runs
 
@@ -454,5 +475,6 @@ def write_comparisons(table: pl.DataFrame, tsv: str | Path, md: str | Path | Non
 
 
 __all__ = ["COMPARISONS_SCHEMA", "Comparison", "PairedReplicate", "PairedResult", "UnitScores", "compare",
-           "load_comparisons", "markdown_table", "paired_bootstrap", "read_runs", "read_scores", "unknown_arm",
+           "load_comparisons", "markdown_table", "paired_bootstrap", "read_runs", "read_scores", "runs_from_arguments",
+           "unknown_arm",
            "verdict", "write_comparisons"]

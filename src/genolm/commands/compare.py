@@ -13,9 +13,12 @@ HELP = ("Paired differences A - B per replicate, hierarchical bootstrap interval
 def add_arguments(parser) -> None:
     parser.add_argument("--comparisons", type=json_arg, required=True,
                         help="the study's comparisons ($defs/comparison) as a JSON list, inline or @FILE (.json/.yaml)")
-    parser.add_argument("--runs", type=Path, required=True,
-                        help="TSV with columns arm, replicate, split_seed, pretrain_seed, seed, path (a job directory "
-                             "with predictions.parquet, or a Parquet/TSV scores table with split, group and scores)")
+    runs = parser.add_mutually_exclusive_group(required=True)
+    runs.add_argument("--runs", type=Path,
+                      help="TSV with columns arm, replicate, split_seed, pretrain_seed, seed, path (a job directory "
+                           "with predictions.parquet, or a Parquet/TSV scores table with split, group and scores)")
+    runs.add_argument("--run", action="append", metavar="arm=A,replicate=R,split_seed=S,pretrain_seed=P,seed=T,path=DIR",
+                      help="one run (repeatable): the runs table's row as arguments, for a rule that lists its runs")
     parser.add_argument("--out-tsv", type=Path, required=True, help="comparisons.tsv")
     parser.add_argument("--out-md", type=Path, help="the same as a Markdown table")
     parser.add_argument("--plot", type=Path, help="forest plot (PNG, PDF or SVG by suffix)")
@@ -23,12 +26,13 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from genolm.comparisons import compare, load_comparisons, read_runs, write_comparisons
+    from genolm.comparisons import compare, load_comparisons, read_runs, runs_from_arguments, write_comparisons
     from genolm.errors import GenolmInputError
 
     if not isinstance(args.comparisons, list):
         raise GenolmInputError("--comparisons", "expected a list of comparisons")
-    table = compare(load_comparisons(args.comparisons, "--comparisons"), read_runs(args.runs), str(args.runs))
+    runs = read_runs(args.runs) if args.runs else runs_from_arguments(args.run)
+    table = compare(load_comparisons(args.comparisons, "--comparisons"), runs, str(args.runs or "--run"))
     write_comparisons(table, args.out_tsv, args.out_md)
     if args.plot:
         from genolm.analysis.forest import plot_forest
