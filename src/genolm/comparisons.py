@@ -384,12 +384,17 @@ def read_scores(path: str | Path) -> tuple[pl.DataFrame, Path]:
 
 def _select(rows: pl.DataFrame, comparison: Comparison, source: Path) -> pl.DataFrame:
     chosen = rows.filter(pl.col("split") == comparison.split)
-    if "checkpoint" in chosen.columns:
-        present = set(chosen["checkpoint"].unique().to_list())
-        checkpoint = comparison.checkpoint if comparison.checkpoint in present else "last"
-        chosen = chosen.filter(pl.col("checkpoint") == checkpoint)
     if not len(chosen):
         raise GenolmInputError(source, f"no rows of split {comparison.split!r}", record=f"comparison {comparison.name}")
+    if "checkpoint" in chosen.columns:
+        present = set(chosen["checkpoint"].unique().to_list())
+        # A job without a validation split (a baseline) chose no best checkpoint: its final weights stand in.
+        checkpoint = "last" if comparison.checkpoint == "best" and "best" not in present else comparison.checkpoint
+        if checkpoint not in present:
+            raise GenolmInputError(source, f"no rows of checkpoint {checkpoint!r} in split {comparison.split!r} "
+                                           f"(checkpoints: {', '.join(sorted(map(str, present)))})",
+                                   record=f"comparison {comparison.name}")
+        chosen = chosen.filter(pl.col("checkpoint") == checkpoint)
     return chosen
 
 
