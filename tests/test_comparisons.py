@@ -294,3 +294,29 @@ def test_runs_as_arguments_equal_the_runs_table(tmp_path):
         runs_from_arguments(arguments[:1] * 2)
     with pytest.raises(GenolmInputError, match="seed 'one' is not an integer"):
         runs_from_arguments(["arm=A,replicate=0,seed=one,path=x"])
+
+
+def test_the_unit_draw_is_shared_by_both_arms(tmp_path):
+    """Identical arms differ by exactly 0 in every resample only if both arms see the same units."""
+    labels = np.arange(40) % 2
+    frame = predictions(np.arange(40) // 2, labels, one_hot_guess(labels, np.random.default_rng(0).random(40) < 0.7))
+    runs = write_study(tmp_path, {"A": [frame, frame], "B": [frame, frame]})
+    row = compare(load_comparisons([comparison()], "t"), runs, "r").row(0, named=True)
+    assert (row["difference"], row["ci_low"], row["ci_high"], row["verdict"]) == (0.0, 0.0, 0.0, "inconclusive")
+
+
+def test_replicates_are_resampled_not_only_units():
+    """Replicates that disagree (+0.3, 0, -0.3), each precise within: the interval spans the replicates' spread.
+    Resampling units alone would give a narrow interval around 0."""
+    from genolm.comparisons import PairedReplicate, paired_bootstrap
+
+    noise = [np.random.default_rng(i).normal(0, 0.01, 200) for i in range(3)]
+
+    def replicate(shift, x):
+        return PairedReplicate(len(x), lambda w: shift + (w @ x) / w.sum(1))
+
+    result = paired_bootstrap([replicate(s, x) for s, x in zip((0.3, 0.0, -0.3), noise)], seed=0, resamples=2000,
+                              level=0.95)
+    assert result.ci_low < -0.15 and result.ci_high > 0.15
+    single = paired_bootstrap([replicate(0.3, noise[0])], seed=0, resamples=2000, level=0.95)
+    assert 0.29 < single.ci_low < single.ci_high < 0.31
