@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from genolm.comparisons import unknown_arm
 from genolm.config import unknown_name
 from genolm.errors import GenolmInputError
 
@@ -28,3 +29,8 @@ def check_config(config: dict, study: dict, source: str) -> None:
         if "backbone" not in study["experiments"][name]:
             raise GenolmInputError(source, f"key studies.cancer_type.umap.experiments: {name!r} is a baseline; "
                                            "only backbone experiments have embeddings")
+    found = unknown_arm(study["comparisons"], list(study.get("experiments", {})))
+    if found is not None:
+        index, key, arm = found
+        raise GenolmInputError(source, f"key studies.cancer_type.comparisons.{index}.{key}: "
+                                       f"{unknown_name('experiment', arm, study.get('experiments', {}))}")
