@@ -1,10 +1,13 @@
 """MLflow: every training and evaluation job is one run.
 
 The default store is a local SQLite database under `results/mlflow/` (no server needed; MLflow 3 no longer
-accepts plain directories as a store); a lab sets `tracking.mlflow_uri` to its server. Runs carry the resolved
-parameters, per-step metrics, artifacts (model, figures, tables) and tags: rule, wildcards, git commit and the
-checksums of the inputs. A job that is restarted after being killed continues the same run: its id is kept in
-the job's output directory.
+accepts plain directories as a store), its artifacts beside it under `results/mlflow/artifacts/` with
+`mlflow-artifacts:` locations that name no absolute path (a moved results directory keeps them; `make mlflow-ui`
+serves them); a lab sets `tracking.mlflow_uri` to its server, which must answer when a job starts and may go
+down while it runs (TrackedRun). Runs are named `<study>/<experiment>/seed<seed>` and carry the resolved
+parameters, per-step metrics (one key scheme: metric_key, final_metric_key), artifacts (model, figures, tables)
+and tags: study, experiment, seed, rule, wildcards, git commit and the checksums of the inputs. A job that is
+restarted after being killed continues the same run: its id is kept in the job's output directory.
 """
 
 from __future__ import annotations
