@@ -34,10 +34,11 @@ log = logging.getLogger(__name__)
 RUN_ID_FILE = "mlflow_run_id"
 ARTIFACTS_SCHEME = "mlflow-artifacts"
 PREFLIGHT_TIMEOUT_S = 5
-# Each call to a server that went down mid-job: one retry, 10 s per request at most (MLflow's own defaults are 7
-# retries with exponential backoff and 120 s).
-OUTAGE_HTTP_SETTINGS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
-                        "MLFLOW_HTTP_REQUEST_TIMEOUT": "10"}
+# Each call to a server that went down mid-job: two retries, 20 s per request at most, so a refused connection costs
+# seconds (MLflow's own defaults, 7 retries with exponential backoff and 120 s, cost four minutes) while a server
+# busy with many jobs still gets its retries.
+OUTAGE_HTTP_SETTINGS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+                        "MLFLOW_HTTP_REQUEST_TIMEOUT": "20"}
 RETRY_INTERVAL_S = 60  # while the server is down, queued logging is retried this often
 FINISH_RETRY_WAITS_S = (2, 5)  # the end of a job tries thrice, this long apart, before giving up on the server
 MAX_METRICS_PER_BATCH = 1000  # MLflow's log_batch limits
@@ -348,7 +349,7 @@ class TrackedRun:
     def metric_history(self, key: str) -> list:
         """Every value of a metric (MLflow's Metric entities): the store's history, complete across restarts; while
         the store is down, what this process logged."""
-        if self._send(force=True):
+        if self._send():
             try:
                 return self.client.get_metric_history(self.run_id, key)
             except Exception as error:
