@@ -10,7 +10,7 @@ CORES ?= all
 # One target per study, named after its rule file (workflow/rules/studies/<study>.smk): `make cancer_type`.
 STUDIES := $(basename $(notdir $(wildcard workflow/rules/studies/*.smk)))
 
-TARGETS := help demo test test-fast system-deps lint benchmark clean $(STUDIES)
+TARGETS := help demo test test-fast system-deps lint benchmark mlflow-ui clean $(STUDIES)
 
 .PHONY: $(TARGETS)
 
@@ -24,6 +24,7 @@ help:
 	@echo "  system-deps          check (as root: install) the tools the tests run against"
 	@echo "  lint                 snakemake --lint"
 	@echo "  benchmark            speed and memory tables (docs/performance.md)"
+	@echo "  mlflow-ui            browse the MLflow runs of results/ (http://127.0.0.1:5000)"
 	@echo "  clean                remove results/, resources/ and .snakemake/"
 	@for study in $(STUDIES); do \
 	  printf '  %-20s %s\n' "$$study" "one study alone: $$(sed -n '1s/^# //p' docs/studies/$$study.md 2>/dev/null)"; \
@@ -38,11 +39,20 @@ $(VENV)/.installed: pyproject.toml
 
 demo: $(VENV)/.installed
 	PATH="$(abspath $(VENV))/bin:$$PATH" snakemake --profile profiles/local --cores $(CORES)
-	@echo "results: results/tables/metrics.tsv, figures: results/plots/, MLflow: mlflow ui --backend-store-uri sqlite:///results/mlflow/mlflow.db"
+	@echo "results: results/tables/metrics.tsv, figures: results/plots/, MLflow: make mlflow-ui"
 
 $(STUDIES): $(VENV)/.installed
 	PATH="$(abspath $(VENV))/bin:$$PATH" snakemake --profile profiles/local --cores $(CORES) $@
 	@echo "results: results/tables/$@/metrics.tsv, figures: results/plots/$@/"
+
+# The local MLflow store (config's results_dir, tracking.mlflow_uri null) in the browser, http://127.0.0.1:5000.
+# The store's artifact locations name no directory (mlflow-artifacts:/...): this server serves them from beside the
+# database, so a results directory that was moved or copied shows its artifacts too.
+RESULTS ?= results
+MLFLOW_PORT ?= 5000
+mlflow-ui: $(VENV)/.installed
+	$(VENV)/bin/mlflow ui --port $(MLFLOW_PORT) --backend-store-uri sqlite:///$(RESULTS)/mlflow/mlflow.db \
+	  --artifacts-destination $(RESULTS)/mlflow/artifacts
 
 # Real peers the tests run against: bcftools/tabix/samtools (mutation injection), sum (BSD checksums),
 # slurm-wlm + munge (the single-node SLURM cluster of tests/slurm_cluster.py), python-pyvcf-examples (a real VCF).

@@ -23,6 +23,8 @@ import pytest
 from conftest import REPO, TINY_HYENADNA, hyenadna_spec, train_args
 from slurm_cluster import free_port
 
+from genolm.training.tracking import list_artifacts
+
 JOBS = 8
 STEPS = 2
 EXPERIMENT = "concurrent-jobs"
@@ -68,11 +70,11 @@ def assert_every_run_arrived(tracking_uri: str, jobs: list[Path]) -> None:
         for split, metric in [("test", "accuracy"), ("test", "loss"), ("val", "balanced_accuracy")]:
             value = table.filter((pl.col("split") == split) & (pl.col("metric") == metric)
                                  & (pl.col("checkpoint") == "best"))["value"].item()
-            assert run.data.metrics[f"final_{split}_best_{metric}"] == pytest.approx(value)
+            assert run.data.metrics[f"final/best/{split}/{metric}"] == pytest.approx(value)
         # Per-step history from Lightning's logger (every min(10, val_every_n_steps) steps: the last step here).
         steps = [m.step for m in client.get_metric_history(run.info.run_id, "train/loss")]
         assert steps == [STEPS - 1], steps
-        assert {a.path for a in client.list_artifacts(run.info.run_id)} >= {"model", "figures", "history.tsv"}
+        assert {a.path for a in list_artifacts(tracking_uri, run.info.run_id)} >= {"model", "figures", "history.tsv"}
 
 
 @pytest.fixture

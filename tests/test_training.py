@@ -81,7 +81,7 @@ def test_finetune_writes_tidy_metrics_model_and_mlflow_run(tiny_shards, tmp_path
     run = client.get_run((out / "mlflow_run_id").read_text())
     assert run.data.tags["rule"] == "test"
     assert run.data.params["spec.training.max_steps"] == "4"
-    assert "final_test_best_accuracy" in run.data.metrics
+    assert "final/best/test/accuracy" in run.data.metrics
     assert run.info.status == "FINISHED"
 
 

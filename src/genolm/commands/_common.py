@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from genolm.training.tracking import TrackedRun, parse_tags, resolve_tracking_uri
+from genolm.training.tracking import TrackedRun, parse_tags, resolve_tracking_uri, run_name
 
 
 def json_arg(text: str):
@@ -76,12 +76,22 @@ def results_context(args, *, context_length: int, init: str) -> dict:
 
 
 def open_run(args, job_dir: Path, inputs: list) -> TrackedRun:
+    """The job's MLflow run, named `<study>/<experiment>/seed<seed>` and tagged `study`, `experiment`, `seed`
+    (and `fold`) beside the rule's own tags (`rule`, wildcards): every study shares the configured MLflow
+    experiment, and a study's runs are the ones with its tag."""
+    seed = getattr(args, "seed", None)
+    tags = {"rule": getattr(args, "command", None) or "genolm", **parse_tags(args.tag)}  # by hand: the command
+    tags.update({"study": args.study, "experiment": args.experiment})
+    if seed is not None:
+        tags["seed"] = str(seed)
+    if args.fold is not None:
+        tags["fold"] = str(args.fold)
     return TrackedRun(
         tracking_uri=resolve_tracking_uri(args.mlflow_uri, args.results_dir),
         experiment=args.mlflow_experiment,
         job_dir=job_dir,
-        run_name=args.run_name or f"{args.study}/{args.experiment}",
-        tags=parse_tags(args.tag),
+        run_name=args.run_name or run_name(args.study, args.experiment, seed, args.fold),
+        tags=tags,
         inputs=inputs,
     )
 

@@ -63,7 +63,6 @@ import numpy as np
 import polars as pl
 import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
-from lightning.pytorch.loggers import MLFlowLogger
 from torch import Tensor, nn
 
 from genolm import models, tokenizers
@@ -342,8 +341,7 @@ def build_lightning_trainer(job_dir: Path, training: dict, run: TrackedRun | Non
         devices=training["devices"],
         num_nodes=training["num_nodes"],
         strategy=training["strategy"],
-        logger=MLFlowLogger(experiment_name=run.experiment_name, tracking_uri=run.tracking_uri, run_id=run.run_id,
-                            log_model=False) if run else False,
+        logger=run.lightning_logger() if run else False,
         callbacks=callbacks,
         use_distributed_sampler=False,  # WindowDataModule shards the data itself, the same for any world size
         log_every_n_steps=min(10, training["val_every_n_steps"]),
@@ -359,7 +357,7 @@ def write_history(run: TrackedRun, job_dir: Path, plots: Path, title: str) -> No
     rows = []
     for key in ("train/loss", "val/loss", "val/accuracy", "val/balanced_accuracy", "val/perplexity", "val/token_accuracy",
                 "train/lr"):
-        for m in run.client.get_metric_history(run.run_id, key):
+        for m in run.metric_history(key):
             rows.append({"step": m.step, "metric": key, "value": m.value})
     history = pl.DataFrame(rows, schema={"step": pl.Int64, "metric": pl.Utf8, "value": pl.Float64})
     history = history.unique(["step", "metric"], keep="last").sort(["metric", "step"])
@@ -666,8 +664,7 @@ def _finish(run: TrackedRun | None, values: dict[str, float], job_dir: Path, plo
     run_id = run.run_id if run else ""
     write_table(metric_rows(context, values, run_id), job_dir / "metrics.parquet")
     if run:
-        run.log_metrics({f"final_{k.replace('/', '_').replace('@', '_')}": v[0] if isinstance(v, tuple) else v
-                         for k, v in values.items()})
+        run.log_results(values)
         run.log_artifact(job_dir / "metrics.parquet", "tables")
         if history:
             write_history(run, job_dir, plots, title=f"{context.get('experiment', '')}: {context.get('model', '')}")

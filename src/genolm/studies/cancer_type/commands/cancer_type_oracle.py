@@ -30,8 +30,7 @@ def run(args) -> int:
     context = results_context(args, context_length=args.context_length, init="none")
     write_table(predictions, args.out / "predictions.parquet")
     write_table(metric_rows(context, values, job_run.run_id), args.out / "metrics.parquet")
-    job_run.log_metrics({k.replace("/", "_").replace("@", "_"): v[0] if isinstance(v, tuple) else v
-                         for k, v in values.items()})
+    job_run.log_results(values)
     job_run.log_artifact(args.out / "metrics.parquet", "tables")
     job_run.finish()
     return 0

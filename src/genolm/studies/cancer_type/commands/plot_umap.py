@@ -36,7 +36,7 @@ def run(args) -> int:
     metrics = analyse(table, out_dir=args.plots, n_neighbors=args.n_neighbors, min_dist=args.min_dist,
                       bins=args.position_bins, highlight_bins=args.highlight_bins, k=args.knn_k, seed=args.seed,
                       title=args.experiment)
-    job_run.log_metrics({k.replace("/", "_"): v for k, v in metrics.items()})
+    job_run.log_results(metrics)
     context = results_context(args, context_length=args.context_length, init=args.init)
     write_table(metric_rows(context, metrics, job_run.run_id), args.out)
     job_run.log_artifact(args.plots, "figures")
