@@ -21,11 +21,11 @@ $(VENV)/.installed: pyproject.toml
 
 demo: $(VENV)/.installed
 	PATH="$(abspath $(VENV))/bin:$$PATH" snakemake --profile profiles/local --cores $(CORES)
-	@echo "results: results/tables/metrics.tsv, figures: results/plots/, MLflow: mlflow ui --backend-store-uri sqlite:///results/mlflow/mlflow.db"
+	@echo "results: results/tables/metrics.tsv and results/tables/<study>/, figures: results/plots/<study>/, report: snakemake --report results/report.html, MLflow: mlflow ui --backend-store-uri sqlite:///results/mlflow/mlflow.db (docs/outputs.md)"
 
 $(STUDIES): $(VENV)/.installed
 	PATH="$(abspath $(VENV))/bin:$$PATH" snakemake --profile profiles/local --cores $(CORES) $@
-	@echo "results: results/tables/$@/metrics.tsv, figures: results/plots/$@/"
+	@echo "tables (paper tables, summaries, metrics.tsv and their .html): results/tables/$@/, figures: results/plots/$@/, runs, models and logs: results/$@/, report: snakemake $@ --report results/report_$@.html"
 
 # Real peers the tests run against: bcftools/tabix/samtools (mutation injection), sum (BSD checksums),
 # slurm-wlm + munge (the single-node SLURM cluster of tests/slurm_cluster.py), python-pyvcf-examples (a real VCF).
