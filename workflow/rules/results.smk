@@ -46,7 +46,7 @@ rule table_html:
         study=r"[^/]+",
         page=r"[^/]+",
     log:
-        f"{RESULTS}/logs/table_html_{{study}}_{{page}}.log",
+        f"{RESULTS}/{{study}}/logs/table_html_{{page}}.log",
     conda:
         "../../envs/train.yaml"
     shell:
