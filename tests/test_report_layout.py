@@ -6,6 +6,8 @@ study's report category holds, which caption each figure carries, where every ta
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import re
 import sys
@@ -15,7 +17,7 @@ from types import SimpleNamespace
 import jinja2
 import pytest
 
-from conftest import REPO, run_genolm
+from conftest import REPO, run_genolm, run_snakemake
 from genolm.analysis.html_tables import html_page
 from genolm.errors import GenolmInputError
 
@@ -208,3 +210,22 @@ def test_make_study_prints_paths_that_hold_the_study_outputs(demo_plan):
                 f"make {study} prints {path}, which holds none of its outputs")
     for wanted in ("results/tables/$@/", "results/plots/$@/", "results/$@/"):
         assert wanted in echo
+
+
+@pytest.mark.slow
+def test_the_report_of_a_finished_run_shows_each_study_with_its_tables_as_html(e2e_local_run, tmp_path):
+    """`snakemake --report` on the end-to-end run: the categories and pages a lab opens, as Snakemake writes them."""
+    report = tmp_path / "report.html"
+    result = run_snakemake(e2e_local_run, "--report", str(report), timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    text = report.read_text()
+    categories = json.loads(re.search(r"var categories = (\{.*?\});\s*</script>", text, re.S).group(1))
+    results = json.loads(re.search(r"var results = (\{.*?\});\s*</script>", text, re.S).group(1))
+    for study in STUDIES:
+        assert set(categories[study]) == {"tables", "figures", "results"}, (study, categories.get(study))
+    page = results["results/tables/virbert/paper_tables.html"]
+    assert page["mime_type"] == "text/html" and "documents' tables" in page["caption"]
+    html = base64.b64decode(page["data_uri"].split("base64,", 1)[1]).decode()
+    assert "<table>" in html and "Table 4.1" in html
+    recall = results["results/plots/virbert/recall_vs_label_fraction.png"]
+    assert "macro recall" in recall["caption"] and "balanced accuracy" not in recall["caption"]
