@@ -39,11 +39,11 @@ $(VENV)/.installed: pyproject.toml
 
 demo: $(VENV)/.installed
 	PATH="$(abspath $(VENV))/bin:$$PATH" snakemake --profile profiles/local --cores $(CORES)
-	@echo "results: results/tables/metrics.tsv, figures: results/plots/, MLflow: make mlflow-ui"
+	@echo "results: results/tables/metrics.tsv and results/tables/<study>/, figures: results/plots/<study>/, report: snakemake --report results/report.html, MLflow: make mlflow-ui (docs/outputs.md)"
 
 $(STUDIES): $(VENV)/.installed
 	PATH="$(abspath $(VENV))/bin:$$PATH" snakemake --profile profiles/local --cores $(CORES) $@
-	@echo "results: results/tables/$@/metrics.tsv, figures: results/plots/$@/"
+	@echo "tables (paper tables, summaries, metrics.tsv and their .html): results/tables/$@/, figures: results/plots/$@/, runs, models and logs: results/$@/, report: snakemake $@ --report results/report_$@.html"
 
 # The local MLflow store (config's results_dir, tracking.mlflow_uri null) in the browser, http://127.0.0.1:5000.
 # The store's artifact locations name no directory (mlflow-artifacts:/...): this server serves them from beside the

@@ -256,7 +256,7 @@ def test_small_transformers_end_to_end(e2e_local_run):
     chromatin = table.filter((pl.col("task") == "chromatin_profiles") & (pl.col("split") == "test"))
     assert set(chromatin["experiment"]) == {"chromatin/hg38", "chromatin/untrained", "chromatin/kmer-LR"}
     assert {"auroc_macro", "auroc_group/DNase", "auroc_group/TF", "auroc_group/Histone"} <= set(chromatin["metric"])
-    text = (e2e_local_run / "results/small_transformers/tables/tables.md").read_text()
+    text = (e2e_local_run / "results/tables/small_transformers/paper_tables.md").read_text()
     assert all(f"Table 5.{n}" in text for n in (1, 2, 3, 4))
     for figure in ("species_12s", "tss_localization", "chromatin_profiles"):
         assert (e2e_local_run / f"results/plots/small_transformers/{figure}.png").exists()

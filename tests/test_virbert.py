@@ -229,7 +229,7 @@ def test_study_end_to_end(e2e_local_run):
     assert {"recall_macro", "f1/phage", "recall/other", "recall/phage", "predicted_rate/phage"} <= set(test["metric"])
     assert set(test["checkpoint"]) == {"best", "last"}
     assert table.filter(pl.col("experiment") == "transfer_L150_f1")["model"][0].endswith("human-standin")
-    text = (results / "virbert" / "tables" / "paper_tables.md").read_text()
+    text = (results / "tables" / "virbert" / "paper_tables.md").read_text()
     assert "Table 4.1" in text and "Table 4.4" in text and "| pretrained | virBERT |" in text
     assert (results / "plots" / "virbert" / "recall_vs_label_fraction.png").stat().st_size > 10_000
     qc = pl.read_csv(results / "virbert" / "genomes" / "qc.tsv", separator="\t")

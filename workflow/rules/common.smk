@@ -51,6 +51,7 @@ SEEDS = config["seeds"]  # every training experiment runs once per seed
 # What each study registers (workflow/rules/studies/*.smk), so that shared files never name a study:
 FINAL_OUTPUTS = {}  # study -> files the default target and the study's own target (make <study>) ask for
 METRIC_TABLES = {}  # study -> per-job metrics.parquet files; together they make up the results table
+REPORT_TABLES = {}  # study -> {page: its .md or .tsv under results/tables/<study>/}, shown as <page>.html in the report
 REFERENCE_FILES = {}  # source -> the file of that source that `prepare_reference` turns into genome.fa.gz
 MUTATION_SETS = {}  # source -> {mutations, samples, format, reference_source, chromosomes, max_ref_mismatch_fraction}
 
@@ -99,13 +100,23 @@ def training_mem_mb(base):
 
 
 def final_outputs():
-    return [*(f for files in FINAL_OUTPUTS.values() for f in files), *sources_outputs(),
+    """What `make demo` builds: every study's own target too, so `make <study>` afterwards has nothing to do."""
+    return [*(f for study in FINAL_OUTPUTS for f in study_outputs(study)), *sources_outputs(),
             f"{RESULTS}/tables/metrics.parquet", f"{RESULTS}/tables/metrics.tsv", f"{RESULTS}/plots/metrics_summary.png"]
 
 
+def study_tables(study):
+    """The tables the report shows for a study (page name -> .md or .tsv): its registered ones and its slice of the
+    results table (docs/outputs.md)."""
+    return {**REPORT_TABLES.get(study, {}), "metrics": f"{RESULTS}/tables/{study}/metrics.tsv"}
+
+
 def study_outputs(study):
-    """What `make <study>` builds: the study's outputs and its own slice of the results table."""
-    return [*FINAL_OUTPUTS.get(study, []), f"{RESULTS}/tables/{study}/metrics.tsv"]
+    """What `make <study>` builds: the study's outputs, its own slice of the results table with its figure, and the
+    HTML page of each of its tables for the report."""
+    return [*FINAL_OUTPUTS.get(study, []), f"{RESULTS}/tables/{study}/metrics.tsv",
+            f"{RESULTS}/plots/{study}/metrics_summary.png",
+            *(f"{RESULTS}/tables/{study}/{page}.html" for page in study_tables(study))]
 
 
 def zip_limit_args():

@@ -20,6 +20,7 @@ if STUDY["enabled"]:
     ct_umaps = [f"{CT}/runs/{name}/seed{SEEDS[0]}/umap/metrics.parquet" for name in ct_umap_experiments()]
     ct_pretraining = [f"{CT}/pretrain/{name}/metrics.parquet" for name in ct_pretrained_backbones()]
     METRIC_TABLES["cancer_type"] = ct_runs + ct_umaps + ct_pretraining
+    REPORT_TABLES["cancer_type"] = {"summary": f"{RESULTS}/tables/cancer_type/summary.md"}
     FINAL_OUTPUTS["cancer_type"] = ct_runs + ct_umaps + [f"{RESULTS}/tables/cancer_type/summary.md"] + [
         f"{RESULTS}/plots/cancer_type/{name}/seed{SEEDS[0]}/umap_{c}.png"
         for name in ct_umap_experiments()
@@ -38,8 +39,7 @@ rule cancer_type_summary:
         f"{RESULTS}/tables/cancer_type/metrics.parquet",
     output:
         tsv=f"{RESULTS}/tables/cancer_type/summary.tsv",
-        md=report(f"{RESULTS}/tables/cancer_type/summary.md", caption="../../report/cancer_type_summary.rst",
-                  category="Results"),
+        md=f"{RESULTS}/tables/cancer_type/summary.md",
     log:
         f"{CT}/logs/cancer_type_summary.log",
     conda:
@@ -128,7 +128,7 @@ rule pretrain:
         weights=f"{CT}/pretrain/{{backbone}}/model/model.safetensors",
         metrics=f"{CT}/pretrain/{{backbone}}/metrics.parquet",
         curve=report(f"{RESULTS}/plots/cancer_type/pretrain_{{backbone}}/loss.png", caption="../../report/loss.rst",
-                     category="Training curves"),
+                     category="cancer_type", subcategory="figures"),
     params:
         seed=SEED,
         job_dir=lambda wc: f"{CT}/pretrain/{wc.backbone}",
@@ -257,8 +257,8 @@ rule plot_umap:
         f"{CT}/embeddings/{{experiment}}_seed{{seed}}.parquet",
     output:
         plots=[
-            report(f"{RESULTS}/plots/cancer_type/{{experiment}}/seed{{seed}}/umap_{c}.png", caption="../../report/umap.rst",
-                   category="UMAP", subcategory="{experiment}")
+            report(f"{RESULTS}/plots/cancer_type/{{experiment}}/seed{{seed}}/umap_{c}.png",
+                   caption=f"../../report/umap_{c}.rst", category="cancer_type", subcategory="figures")
             for c in ("chromosome", "position_bin", "cancer_type")
         ],
         metrics=f"{CT}/runs/{{experiment}}/seed{{seed}}/umap/metrics.parquet",

@@ -14,8 +14,12 @@ if EN_STUDY["enabled"]:
     for en_source in EN_STUDY["corpus"]["reference_sources"]:
         REFERENCE_FILES.setdefault(en_source, next(iter(config["sources"][en_source]["files"])))
     METRIC_TABLES["enbed"] = en_metric_tables()
+    if EN_STUDY["paper_tables"]:
+        REPORT_TABLES["enbed"] = {"paper_tables": f"{RESULTS}/tables/enbed/paper_tables.md",
+                                  "paper_tables_summary": f"{RESULTS}/tables/enbed/paper_tables_summary.tsv"}
     FINAL_OUTPUTS["enbed"] = en_metric_tables() + (
-        [f"{RESULTS}/tables/enbed/paper_tables.md"] if EN_STUDY["paper_tables"] else [])
+        [*REPORT_TABLES["enbed"].values(), *(f"{RESULTS}/plots/enbed/{task}.png" for task in en_figure_tasks())]
+        if EN_STUDY["paper_tables"] else [])
 
 
 rule enbed:
@@ -247,6 +251,9 @@ rule enbed_tables:
         en_metric_tables(),
     output:
         tables=f"{RESULTS}/tables/enbed/paper_tables.md",
+        summary=f"{RESULTS}/tables/enbed/paper_tables_summary.tsv",
+        figures=[report(f"{RESULTS}/plots/enbed/{task}.png", caption="../../report/enbed_task.rst", category="enbed",
+                        subcategory="figures") for task in en_figure_tasks()],
     params:
         plots=f"{RESULTS}/plots/enbed",
         out_dir=lambda wc, output: str(Path(output.tables).parent),

@@ -25,9 +25,10 @@ if ST_STUDY["enabled"]:
             raise ValueError(f"studies.small_transformers.tss.organisms.{st_organism}.assembly: source "
                              f"{st_assembly['source']!r} is already prepared from {REFERENCE_FILES[st_assembly['source']]!r}")
     METRIC_TABLES["small_transformers"] = st_pretraining_metrics() + st_species_runs() + st_tss_runs() + st_chromatin_runs()
+    REPORT_TABLES["small_transformers"] = {"paper_tables": f"{RESULTS}/tables/small_transformers/paper_tables.md"}
     FINAL_OUTPUTS["small_transformers"] = METRIC_TABLES["small_transformers"] + [
-        f"{ST}/tables/tables.md",
-        f"{ST}/tables/tables.tsv",
+        f"{RESULTS}/tables/small_transformers/paper_tables.md",
+        f"{RESULTS}/tables/small_transformers/paper_tables.tsv",
     ] + [f"{RESULTS}/plots/small_transformers/{task}.png" for task in st_figure_tasks()]
 
 
@@ -94,7 +95,7 @@ rule st_pretrain:
         weights=f"{ST}/pretrain/{{pretraining}}/model/model.safetensors",
         metrics=f"{ST}/pretrain/{{pretraining}}/metrics.parquet",
         curve=report(f"{RESULTS}/plots/small_transformers/pretrain_{{pretraining}}/loss.png",
-                     caption="../../report/loss.rst", category="Training curves"),
+                     caption="../../report/loss.rst", category="small_transformers", subcategory="figures"),
     params:
         seed=SEED,
         job_dir=lambda wc: f"{ST}/pretrain/{wc.pretraining}",
@@ -357,11 +358,11 @@ rule st_tables:
         chromatin=st_chromatin_runs(),
         examples=f"{ST}/species/examples.parquet" if ST_STUDY["species"]["enabled"] else [],
     output:
-        markdown=f"{ST}/tables/tables.md",
-        tsv=f"{ST}/tables/tables.tsv",
+        markdown=f"{RESULTS}/tables/small_transformers/paper_tables.md",
+        tsv=f"{RESULTS}/tables/small_transformers/paper_tables.tsv",
         figures=[
-            report(f"{RESULTS}/plots/small_transformers/{task}.png", caption="small_transformers/report.rst",
-                   category="Small transformers")
+            report(f"{RESULTS}/plots/small_transformers/{task}.png", caption=f"../../report/small_transformers_{task}.rst",
+                   category="small_transformers", subcategory="figures")
             for task in st_figure_tasks()
         ],
     params:

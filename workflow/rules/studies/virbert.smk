@@ -17,8 +17,10 @@ if VB_STUDY["enabled"]:
     vb_pretraining = [f"{VB}/pretrain/{name}/metrics.parquet" for name in vb_pretrained_variants()]
     vb_pretraining += [f"{VB}/pretrain/transfer-human/metrics.parquet"] if vb_transfer_pretrained() else []
     METRIC_TABLES["virbert"] = vb_runs + vb_pretraining
-    FINAL_OUTPUTS["virbert"] = vb_runs + [
-        f"{VB}/tables/summary.tsv", f"{VB}/tables/paper_tables.md", f"{RESULTS}/plots/virbert/recall_vs_label_fraction.png"]
+    REPORT_TABLES["virbert"] = {"paper_tables": f"{RESULTS}/tables/virbert/paper_tables.md",
+                                "summary": f"{RESULTS}/tables/virbert/summary.tsv"}
+    FINAL_OUTPUTS["virbert"] = vb_runs + [*REPORT_TABLES["virbert"].values(),
+                                          f"{RESULTS}/plots/virbert/recall_vs_label_fraction.png"]
 
 
 rule virbert:
@@ -212,10 +214,10 @@ rule virbert_tables:
     input:
         lambda wc: METRIC_TABLES["virbert"],
     output:
-        summary=f"{VB}/tables/summary.tsv",
-        tables=f"{VB}/tables/paper_tables.md",
-        figure=report(f"{RESULTS}/plots/virbert/recall_vs_label_fraction.png", caption="../../report/metrics_summary.rst",
-                      category="Results"),
+        summary=f"{RESULTS}/tables/virbert/summary.tsv",
+        tables=f"{RESULTS}/tables/virbert/paper_tables.md",
+        figure=report(f"{RESULTS}/plots/virbert/recall_vs_label_fraction.png",
+                      caption="../../report/virbert_recall_vs_label_fraction.rst", category="virbert", subcategory="figures"),
     params:
         study=canonical_json(VB_STUDY),
     log:

@@ -132,3 +132,10 @@ def en_metric_tables():
     return [f"{en_run_dir(*job)}/metrics.parquet" for job in en_jobs()] + [
         f"{EN}/pretrain/{name}/metrics.parquet" for name in en_pretrained_architectures()] + [
         f"{EN}/pretrain_reconstruction/{name}/metrics.parquet" for name in en_specs.reconstruction_architectures(EN_STUDY)]
+
+
+def en_figure_tasks():
+    """The figures enbed_tables draws: one per fine-tuning task that has experiments (results/plots/enbed/<task>.png)."""
+    if not EN_STUDY["enabled"]:
+        return []
+    return [task for task, block in en_task_blocks(EN_STUDY).items() if block["experiments"]]
