@@ -54,7 +54,9 @@ import hashlib
 import json
 import logging
 import shutil
+import signal
 from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -62,8 +64,10 @@ import lightning as L
 import numpy as np
 import polars as pl
 import torch
+from lightning.fabric.utilities.rank_zero import rank_zero_only
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import MLFlowLogger
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 from torch import Tensor, nn
 
 from genolm import models, tokenizers
@@ -80,6 +84,8 @@ from genolm.objectives import Objective
 from genolm.objectives import build as build_objective
 from genolm.objectives.base import encode
 from genolm.results import metric_rows, write_table
+from genolm.training.checkpoints import (LAST, AtomicCheckpointIO, InterruptHandling, TrainingInterrupted,
+                                         resume_checkpoint)
 from genolm.training.data import WindowDataModule, WindowDataset
 from genolm.training.init_modes import GradualUnfreezing, load_backbone, prepare_for_finetuning
 from genolm.training.modules import FinetuneModule, PretrainModule, Seq2SeqModule
@@ -327,7 +333,8 @@ def resolve_precision(precision: str) -> str:
 
 
 def build_lightning_trainer(job_dir: Path, training: dict, run: TrackedRun | None, callbacks: list) -> L.Trainer:
-    # `last.ckpt` every N steps is what a killed job resumes from.
+    # `last.ckpt` every N steps (and, through InterruptHandling, when a signal stops the job) is what a killed job
+    # resumes from; AtomicCheckpointIO writes every checkpoint whole (genolm.training.checkpoints).
     callbacks.append(ModelCheckpoint(dirpath=job_dir / "checkpoints", save_last=True, save_top_k=0,
                                      every_n_train_steps=training["checkpoint_every_n_steps"]))
     return L.Trainer(
@@ -349,6 +356,7 @@ def build_lightning_trainer(job_dir: Path, training: dict, run: TrackedRun | Non
         log_every_n_steps=min(10, training["val_every_n_steps"]),
         num_sanity_val_steps=0,
         enable_model_summary=False,
+        plugins=[AtomicCheckpointIO()],
     )
 
 
@@ -495,10 +503,26 @@ def discard_stale_state(job_dir: Path, spec: dict, *, seed: int, inputs: list[Pa
     record.write_text(json.dumps(identity, sort_keys=True))  # working state, like the checkpoints: not staged
 
 
-def train(spec: dict, *, shards: Path, job_dir: Path, seed: int, run: TrackedRun | None, plots: Path,
-          context: dict) -> Path:
-    """prepare + run_job; returns the model directory."""
-    return run_job(prepare(spec, shards=shards, seed=seed), job_dir=job_dir, run=run, plots=plots, context=context)
+def job_inputs(spec: dict, shards: Path) -> list[Path]:
+    """The inputs whose versions a job's state belongs to: the shards and a backbone checkpoint."""
+    checkpoint = spec["model"].get("checkpoint")
+    return [Path(shards)] + ([Path(checkpoint)] if checkpoint else [])
+
+
+def train(spec: dict, *, shards: Path, job_dir: Path, seed: int, plots: Path, context: dict,
+          open_run: Callable[[list[Path]], TrackedRun | None] | None = None) -> Path:
+    """The job from a validated spec; returns the model directory.
+
+    In this order: `prepare` (bad input fails here, before anything is written), `discard_stale_state` (the job
+    directory's checkpoints and MLflow run are kept only if they belong to this job), `open_run(inputs)` (the
+    MLflow run, or None: opened only now, so that another job's run is never continued), `run_job`. Raises
+    TrainingInterrupted when a signal stopped it (its last.ckpt saved: calling train again resumes)."""
+    job = prepare(spec, shards=shards, seed=seed)
+    inputs = job_inputs(spec, shards)
+    if rank_zero_only.rank == 0:  # one process decides (under DDP the others would race it for the same files)
+        discard_stale_state(job_dir, spec, seed=seed, inputs=inputs)
+    run = open_run(inputs) if open_run is not None else None
+    return run_job(job, job_dir=job_dir, run=run, plots=plots, context=context)
 
 
 def run_job(job: TrainingJob, *, job_dir: Path, run: TrackedRun | None, plots: Path, context: dict) -> Path:
@@ -551,22 +575,32 @@ def run_job(job: TrainingJob, *, job_dir: Path, run: TrackedRun | None, plots: P
                             with_labels=job.objective is None, seed=job.seed, num_workers=spec["training"]["num_workers"],
                             eval_splits=job.eval_splits, label_column=job.label_column)
     data.datasets["train"] = job.train_windows
-    trainer = build_lightning_trainer(job_dir, spec["training"], run, callbacks=callbacks)
+    interrupts = InterruptHandling(job_dir / "checkpoints" / LAST)
+    trainer = build_lightning_trainer(job_dir, spec["training"], run, callbacks=[*callbacks, interrupts])
     if "val" not in job.eval_splits:
         trainer.limit_val_batches = 0  # no validation split: Lightning then never asks for its loader
-    last = job_dir / "checkpoints" / "last.ckpt"
-    if last.exists():
-        log.info("resuming from %s", last)
-    trainer.fit(module, datamodule=data, ckpt_path=str(last) if last.exists() else None)
+    resume = resume_checkpoint(job_dir / "checkpoints")
+    if resume is not None:
+        log.info("resuming from %s", resume)
+    interrupts.install(trainer)
+    try:
+        trainer.fit(module, datamodule=data, ckpt_path=None if resume is None else str(resume))
 
-    # The checkpoint is chosen on validation alone; test is reported at it (and, for fine-tuning, at the final
-    # step too, so a reader sees what selection bought).
-    values: dict[str, float] = {"train/loss": float(trainer.callback_metrics.get("train/loss", float("nan")))}
-    predictions: list[pl.DataFrame] = []
-    values.update(_evaluate(trainer, module, data, job, None, predictions))
-    best = job_dir / "checkpoints" / "best.ckpt"
-    if best.exists():
-        values.update(_evaluate(trainer, module, data, job, best, predictions))
+        # The checkpoint is chosen on validation alone; test is reported at it (and, for fine-tuning, at the final
+        # step too, so a reader sees what selection bought).
+        values: dict[str, float] = {"train/loss": float(trainer.callback_metrics.get("train/loss", float("nan")))}
+        predictions: list[pl.DataFrame] = []
+        values.update(_evaluate(trainer, module, data, job, None, predictions))
+        best = job_dir / "checkpoints" / "best.ckpt"
+        if best.exists():
+            values.update(_evaluate(trainer, module, data, job, best, predictions))
+    except SIGTERMException:
+        # Lightning ends a run stopped by a signal with SIGTERMException, a SystemExit without a status (a process
+        # that exits 0): the job must fail, so that a scheduler or Snakemake reruns it.
+        raise TrainingInterrupted(interrupts.signum or signal.SIGTERM, trainer.global_step,
+                                  job_dir / "checkpoints" / LAST) from None
+    finally:
+        interrupts.uninstall()
 
     model_dir = job_dir / "model"
     if trainer.is_global_zero:
