@@ -55,14 +55,17 @@ import json
 import logging
 import shutil
 import signal
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import lightning as L
 import numpy as np
 import polars as pl
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import torch
 from lightning.fabric.utilities.rank_zero import rank_zero_only
 from lightning.pytorch.callbacks import ModelCheckpoint
@@ -426,6 +429,7 @@ def prepare(spec: dict, *, shards: Path, seed: int) -> TrainingJob:
         if split not in splits:
             raise GenolmInputError(shards, f"no {split!r} split in the shards (have: {', '.join(splits)})")
     head_name = None if pretraining else spec["head"]["name"]
+    check_shards(spec, shards, ("train",) + tuple(s for s in ("val", "test") if s in splits))
     train_windows = WindowDataset(shards, "train", with_labels=not pretraining, label_column=label_column(head_name),
                                   group_column=spec["group_column"])
     available = len(train_windows)
@@ -464,7 +468,74 @@ def prepare(spec: dict, *, shards: Path, seed: int) -> TrainingJob:
         if head_name == "localization" and backbone.family == "none":
             raise GenolmInputError("spec", f"{backbone.name} downsamples its input, so it cannot localize a token")
         job.head = build_head(spec["head"], backbone.d_model)
+    check_training_examples(job)
     return job
+
+
+def check_shards(spec: dict, shards: Path, splits: tuple[str, ...]) -> None:
+    """The shards against the spec before anything is trained, from the manifest's row counts and the target
+    columns alone (no sequence is read): every split the job uses has examples, and every target fits the head
+    (a class id within its label_names, a multi-label vector of their length). A target beyond the head would
+    otherwise fail as a traceback inside the loss, after the run was opened and checkpoints written."""
+    manifest = read_manifest(shards)
+    for split in splits:
+        if manifest["splits"][split].get("rows") == 0:
+            raise GenolmInputError(shards / MANIFEST_NAME, f"split {split!r} has no examples: rebuild the shards "
+                                                           "with examples in every split")
+    head = spec.get("head") or {}
+    names = head.get("label_names") or []
+    if head.get("name") not in ("classification", "split_concat", "multilabel") or not names:
+        return  # (a head without label_names is refused when it is built)
+    column = label_column(head["name"])
+    for split in splits:
+        for name in manifest["splits"][split]["files"]:
+            path = shards / name
+            try:
+                targets = pq.read_table(path, columns=[column]).column(column)
+            except (OSError, KeyError, pa.ArrowException) as error:
+                raise GenolmInputError(path, f"cannot read its {column!r} column ({error})") from None
+            if targets.null_count:
+                row = targets.to_pylist().index(None)
+                raise GenolmInputError(path, f"split {split!r}: no {column}", record=f"row {row}")
+            if head["name"] == "multilabel":
+                lengths = pc.list_value_length(targets).to_numpy()
+                wrong = np.flatnonzero(lengths != len(names))
+                if len(wrong):
+                    raise GenolmInputError(path, f"split {split!r}: a targets vector of {lengths[wrong[0]]} values, "
+                                                 f"the head has {len(names)} label_names", record=f"row {wrong[0]}")
+                continue
+            labels = targets.to_numpy()
+            wrong = np.flatnonzero((labels < 0) | (labels >= len(names)))
+            if len(wrong):
+                raise GenolmInputError(path, f"split {split!r}: label {labels[wrong[0]]} is not a class of the head, "
+                                             f"whose {len(names)} label_names ({', '.join(map(str, names))}) are "
+                                             f"labels 0 to {len(names) - 1}: fix the labels or the head's label_names",
+                                       record=f"row {wrong[0]}")
+
+
+def check_training_examples(job: TrainingJob) -> None:
+    """The training examples (after label subsampling) can train the job: at least two classes for a classifier,
+    at least one batch on every process. (A one-class validation or test split is allowed: its metrics that need
+    two classes are undefined, genolm.metrics.)"""
+    spec, examples = job.spec, len(job.train_windows)
+    labelled = f" (label_fraction {spec['label_fraction']})" if spec["label_fraction"] < 1 else ""
+    if job.head_name in ("classification", "split_concat"):
+        classes = np.unique(job.train_windows.labels)
+        if len(classes) < 2:
+            names = spec["head"]["label_names"]
+            raise GenolmInputError(job.shards, f"the train split's {examples} training examples{labelled} are all of "
+                                               f"class {names[classes[0]]!r}: a classifier needs examples of at least "
+                                               "two classes")
+    if job.backbone.family in ("sklearn", "copy"):
+        return  # fitted or scored whole, not in batches
+    training = spec["training"]
+    devices = training["devices"] if isinstance(training["devices"], int) and training["devices"] > 0 else 1
+    processes = devices * training["num_nodes"]
+    if examples < training["batch_size"] * processes:
+        per = f" per process x {processes} processes" if processes > 1 else ""
+        raise GenolmInputError(job.shards, f"the train split has {examples} training examples{labelled}, fewer than "
+                                           f"one batch (training.batch_size {training['batch_size']}{per}): lower "
+                                           "the batch size or add examples")
 
 
 def _fingerprint(path: Path) -> list:
