@@ -700,6 +700,8 @@ def _evaluate(trainer: L.Trainer, module: L.LightningModule, data: WindowDataMod
         for name, value in result.items():
             if name.startswith(f"{split}/"):
                 values[f"{split}@{checkpoint}/{name.split('/', 1)[1]}"] = float(value)
+        if getattr(module, "skipped_in_last_pass", {}).get(split):  # batches with no maskable token (PretrainModule)
+            values[f"{split}@{checkpoint}/skipped_batches"] = float(module.skipped_in_last_pass[split])
         if job.head_name == "generation" and trainer.is_global_zero:
             windows = data.datasets[split]
             candidates = generate_candidates(job.backbone, job.tokenizer, windows.sequences,
