@@ -338,8 +338,10 @@ def resolve_precision(precision: str) -> str:
 def build_lightning_trainer(job_dir: Path, training: dict, run: TrackedRun | None, callbacks: list) -> L.Trainer:
     # `last.ckpt` every N steps (and, through InterruptHandling, when a signal stops the job) is what a killed job
     # resumes from; AtomicCheckpointIO writes every checkpoint whole (genolm.training.checkpoints).
+    # No version counter: after a resume the final save replaces last.ckpt instead of writing last-v1.ckpt beside it.
     callbacks.append(ModelCheckpoint(dirpath=job_dir / "checkpoints", save_last=True, save_top_k=0,
-                                     every_n_train_steps=training["checkpoint_every_n_steps"]))
+                                     every_n_train_steps=training["checkpoint_every_n_steps"],
+                                     enable_version_counter=False))
     return L.Trainer(
         default_root_dir=job_dir,
         max_steps=training["max_steps"],
