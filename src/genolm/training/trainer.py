@@ -14,8 +14,9 @@ A job is one spec (schema: `$defs/train_spec` in genolm/schemas/config.schema.ya
     group_column: sample                               # the unit a label belongs to (cell line, genome)
     training: {max_steps: 1000, batch_size: 32, ...}   # $defs/training
 
-Read top to bottom, a job is: `prepare` (read the train split, subsample its labels, build tokenizer, model and
-objective or head: any bad input fails here, before a run is opened), then `run_job` (fit through Lightning with
+Read top to bottom, a job is: `prepare` (check the shards against the spec, read the train split, subsample its
+labels, build tokenizer, model and objective or head: any bad input fails here, before a run is opened or any job
+state written), `discard_stale_state`, the MLflow run opened, then `run_job` (fit through Lightning with
 resume from `<job_dir>/checkpoints/last.ckpt`, choose the checkpoint on validation, evaluate it, and the final
 step, on validation and test, save, track).
 
@@ -26,7 +27,11 @@ masks pads either way. One place sets pooling: the head spec.
 
 The job directory:
 
-    <job_dir>/checkpoints/last.ckpt   resumed from when the job is restarted (also after SIGKILL)
+    <job_dir>/checkpoints/last.ckpt   resumed from when the job is restarted (also after SIGKILL); saved at the
+                                      current step when SIGTERM or SIGINT stops the job, which then fails
+                                      (TrainingInterrupted; `genolm train` exits 143 or 130)
+    <job_dir>/checkpoints/last-prev.ckpt  the last.ckpt before it: resumed from when last.ckpt is unreadable (set
+                                      aside as last.ckpt.corrupt-<time>; genolm.training.checkpoints)
     <job_dir>/checkpoints/best.ckpt   the step with the best validation score (fine-tuning with a val split)
     <job_dir>/checkpoints/job.json    what the checkpoints belong to (spec, seed, versions of the shards and
                                       backbone): a restart resumes only the same job (`discard_stale_state`)
