@@ -53,7 +53,7 @@ def pretrain(name: str, backbone: dict, study: dict, reference: Path, work: Path
          *split, "--out", str(shards)])
     spec = validate_spec(pretraining_spec(backbone))
     job = work / f"job_{name}"
-    model_dir = train(spec, shards=shards, job_dir=job, seed=SEED, run=None, plots=job,
+    model_dir = train(spec, shards=shards, job_dir=job, seed=SEED, plots=job,
                       context={"study": "cancer_type", "experiment": f"pretrain-{name}"})
     metrics = pl.read_parquet(job / "metrics.parquet")
     values = {f"{r['split']}/{r['metric']}": r["value"] for r in metrics.iter_rows(named=True)}

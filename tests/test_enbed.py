@@ -445,7 +445,7 @@ def test_generation_jobs_write_generation_metrics(tmp_path, model):
     shards = _pair_shards(tmp_path / "pairs")
     spec = validate_spec({"tokenizer": {"name": "byte"}, "model": model, "head": {"name": "generation", "num_beams": 3,
                           "top_k": [3]}, "context_length": 16, "training": TRAINING})
-    train(spec, shards=shards, job_dir=tmp_path / "job", seed=1, run=None, plots=tmp_path / "job", context={"experiment": "x"})
+    train(spec, shards=shards, job_dir=tmp_path / "job", seed=1, plots=tmp_path / "job", context={"experiment": "x"})
     rows = pl.read_parquet(tmp_path / "job" / "metrics.parquet").filter(pl.col("split") == "test")
     metrics = set(rows["metric"])
     assert {"exact_match_top1", "exact_match_top3", "levenshtein_mean", "levenshtein_median"} <= metrics

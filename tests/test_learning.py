@@ -59,7 +59,7 @@ def scores_after_training(tmp_path: Path, *, shuffle: bool, pretrained: bool = F
     backbone = {"init": "pretrained", "checkpoint": str(DEMO_BACKBONE)} if pretrained else {}
     spec = validate_spec(hyenadna_spec(steps=60, batch_size=16, lr=3e-3, warmup_steps=5, val_every_n_steps=20,
                                        checkpoint_every_n_steps=20, **backbone))
-    train(spec, shards=shards, job_dir=tmp_path / "job", seed=1, run=None, plots=tmp_path, context={})
+    train(spec, shards=shards, job_dir=tmp_path / "job", seed=1, plots=tmp_path, context={})
     table = pl.read_parquet(tmp_path / "job" / "metrics.parquet").filter(
         (pl.col("split") == "test") & (pl.col("checkpoint") == "best"))
     return dict(zip(table["metric"], table["value"]))

@@ -86,7 +86,7 @@ def test_genolm_train_pretrains_then_fine_tunes(tiny_shards, tmp_path):
 ])
 def test_train_other_combinations(tiny_shards, tmp_path, spec):
     spec = validate_spec({**spec, "training": TRAINING})
-    model_dir = train(spec, shards=tiny_shards, job_dir=tmp_path / "job", seed=1, run=None, plots=tmp_path,
+    model_dir = train(spec, shards=tiny_shards, job_dir=tmp_path / "job", seed=1, plots=tmp_path,
                       context=context("x"))
     values = dict(read_metrics(tmp_path / "job" / "metrics.parquet").select(
         pl.concat_str("split", pl.lit("/"), "metric"), "value").iter_rows())
@@ -106,7 +106,7 @@ def test_pretraining_without_a_validation_split(tiny_shards, tmp_path):
                           "model": {"name": "hyenadna", "preset": "tiny-1k", "d_model": 16, "n_layer": 1, "d_inner": 32,
                                     "l_max": 66},
                           "context_length": 65, "training": TRAINING})
-    train(spec, shards=shards, job_dir=tmp_path / "job", seed=1, run=None, plots=tmp_path, context=context("h"))
+    train(spec, shards=shards, job_dir=tmp_path / "job", seed=1, plots=tmp_path, context=context("h"))
     metrics = read_metrics(tmp_path / "job" / "metrics.parquet")
     assert metrics["split"].to_list() == ["train"] and metrics["metric"].to_list() == ["loss"]
 
@@ -114,7 +114,7 @@ def test_pretraining_without_a_validation_split(tiny_shards, tmp_path):
 def test_kmer_logistic_regression_through_the_entry_point(tiny_shards, tmp_path):
     spec = validate_spec({"tokenizer": {"name": "character"}, "model": {"name": "kmer-logreg", "k": 3},
                           "head": {"name": "classification", "label_names": ["Lung", "Lymphoid"]}, "context_length": 64})
-    model_dir = train(spec, shards=tiny_shards, job_dir=tmp_path / "lr", seed=1, run=None, plots=tmp_path,
+    model_dir = train(spec, shards=tiny_shards, job_dir=tmp_path / "lr", seed=1, plots=tmp_path,
                       context=context("lr"))
     metrics = read_metrics(tmp_path / "lr" / "metrics.parquet")
     assert {"val", "test"} == set(metrics["split"]) and "mcc" in set(metrics["metric"])
@@ -138,7 +138,7 @@ def test_bad_specs_are_reported_with_their_key(tiny_shards, tmp_path, capsys):
     spec = validate_spec({"tokenizer": {"name": "kmer", "k": 3}, "model": {"name": "bert", "hidden_sise": 8},
                           "objective": {"name": "mlm"}, "context_length": 64})
     with pytest.raises(GenolmInputError, match="key model: unknown bert config field"):
-        train(spec, shards=tiny_shards, job_dir=tmp_path / "bad", seed=1, run=None, plots=tmp_path, context=context("b"))
+        train(spec, shards=tiny_shards, job_dir=tmp_path / "bad", seed=1, plots=tmp_path, context=context("b"))
     # The command reports bad input in one line and exits 2 (run in-process: the CLI path, without a new interpreter).
     bad = {**spec, "model": {"name": "bert"}, "objective": {"name": "next_token"}}
     capsys.readouterr()

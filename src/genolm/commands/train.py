@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from genolm.commands._common import add_context_arguments, add_tracking_arguments, json_arg, open_training_run, results_context
@@ -24,9 +25,8 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from lightning.fabric.utilities.rank_zero import rank_zero_only
-
-    from genolm.training.trainer import discard_stale_state, prepare, run_job, validate_spec
+    from genolm.training.checkpoints import TrainingInterrupted
+    from genolm.training.trainer import train, validate_spec
 
     if args.threads:
         import torch
@@ -35,12 +35,22 @@ def run(args) -> int:
     spec = validate_spec(args.spec, source="--spec")
     model = spec["model"]
     args.model_name = args.model_name or model.get("preset") or model.get("name") or Path(model["checkpoint"]).name
-    inputs = [args.shards] + ([Path(model["checkpoint"])] if model.get("checkpoint") else [])
     args.tokenizer_name = args.tokenizer_name or spec["tokenizer"].get("name") or "pretrained"
-    job = prepare(spec, shards=args.shards, seed=args.seed)  # bad input fails before an MLflow run is opened
-    if rank_zero_only.rank == 0:  # one process decides (under DDP the others would race it for the same files)
-        discard_stale_state(args.out, spec, seed=args.seed, inputs=inputs)
-    job_run = open_training_run(args, args.out, inputs=inputs)
-    run_job(job, job_dir=args.out, run=job_run, plots=args.plots or args.out,
-            context=results_context(args, context_length=args.context_bases or spec["context_length"], init=spec["init"]))
+    opened = []
+
+    def open_run(inputs: list[Path]):
+        opened.append(open_training_run(args, args.out, inputs=inputs))
+        return opened[-1]
+
+    try:
+        train(spec, shards=args.shards, job_dir=args.out, seed=args.seed, plots=args.plots or args.out,
+              context=results_context(args, context_length=args.context_bases or spec["context_length"], init=spec["init"]),
+              open_run=open_run)
+    except TrainingInterrupted as stop:
+        if opened and opened[0] is not None:
+            opened[0].finish("KILLED")  # the rerun continues this run (and sets it running again)
+        print(f"genolm train: interrupted: {stop}", file=sys.stderr)
+        # SystemExit, not a return: the command's stage is abandoned (no output left), and the status is the
+        # one a shell gives a process the signal killed, so a scheduler or Snakemake sees the job fail.
+        raise SystemExit(stop.exit_status) from None
     return 0

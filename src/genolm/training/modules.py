@@ -11,6 +11,8 @@ Both build AdamW with the warmup-cosine schedule of genolm.training.optim.
 
 from __future__ import annotations
 
+import logging
+
 import lightning as L
 import torchmetrics
 from torch import Tensor, nn
@@ -18,6 +20,8 @@ from torch import Tensor, nn
 from genolm.models.heads import MultiLabelHead, TaskModel
 from genolm.objectives import Objective
 from genolm.training.optim import build_optimizer
+
+log = logging.getLogger(__name__)
 
 
 class OptimizedModule(L.LightningModule):
@@ -42,6 +46,8 @@ class PretrainModule(OptimizedModule):
 
         self.val_metrics = token_metrics(model.output_vocab_size).clone(prefix="val/")
         self.test_metrics = token_metrics(model.output_vocab_size).clone(prefix="test/")
+        self.skipped_batches = {"val": 0, "test": 0}
+        self.skipped_in_last_pass = {"val": 0, "test": 0}
 
     def training_step(self, batch, batch_idx):
         result = self.objective(self.model, batch)
@@ -52,10 +58,26 @@ class PretrainModule(OptimizedModule):
 
     def _evaluate(self, batch, split: str, metrics: torchmetrics.MetricCollection) -> None:
         result = self.objective(self.model, batch)
+        if result.token_labels is not None and not result.token_labels.numel():
+            # No token of the batch could be masked (all-N windows under k-mer masking): nothing is scored, and a
+            # loss of 0 would flatter the split. The batch is skipped and counted (on_*_epoch_end).
+            self.skipped_batches[split] += 1
+            return
         self.log(f"{split}/loss", result.loss, prog_bar=split == "val", sync_dist=True)
         self.log_dict({f"{split}/{k}": v for k, v in result.extra.items()}, sync_dist=True)
         if result.token_logits is not None:
             metrics.update(result.token_logits, result.token_labels)
+
+    def _end_evaluation(self, split: str, metrics: torchmetrics.MetricCollection) -> None:
+        # The count of this pass stays readable (the trainer reports it with the split's metrics when not 0; under
+        # DDP, this process's count).
+        self.skipped_in_last_pass[split], self.skipped_batches[split] = self.skipped_batches[split], 0
+        if self.skipped_in_last_pass[split]:
+            log.warning("%s: %d batch(es) without a maskable token (e.g. all-N windows) skipped", split,
+                        self.skipped_in_last_pass[split])
+        if any(metric.update_called for metric in metrics.values()):  # else no token was scored: nothing to report
+            self.log_dict(metrics.compute(), sync_dist=True)
+        metrics.reset()
 
     def validation_step(self, batch, batch_idx):
         self._evaluate(batch, "val", self.val_metrics)
@@ -64,12 +86,10 @@ class PretrainModule(OptimizedModule):
         self._evaluate(batch, "test", self.test_metrics)
 
     def on_validation_epoch_end(self) -> None:
-        self.log_dict(self.val_metrics.compute(), sync_dist=True)
-        self.val_metrics.reset()
+        self._end_evaluation("val", self.val_metrics)
 
     def on_test_epoch_end(self) -> None:
-        self.log_dict(self.test_metrics.compute(), sync_dist=True)
-        self.test_metrics.reset()
+        self._end_evaluation("test", self.test_metrics)
 
 
 class FinetuneModule(OptimizedModule):

@@ -14,8 +14,9 @@ A job is one spec (schema: `$defs/train_spec` in genolm/schemas/config.schema.ya
     group_column: sample                               # the unit a label belongs to (cell line, genome)
     training: {max_steps: 1000, batch_size: 32, ...}   # $defs/training
 
-Read top to bottom, a job is: `prepare` (read the train split, subsample its labels, build tokenizer, model and
-objective or head: any bad input fails here, before a run is opened), then `run_job` (fit through Lightning with
+Read top to bottom, a job is: `prepare` (check the shards against the spec, read the train split, subsample its
+labels, build tokenizer, model and objective or head: any bad input fails here, before a run is opened or any job
+state written), `discard_stale_state`, the MLflow run opened, then `run_job` (fit through Lightning with
 resume from `<job_dir>/checkpoints/last.ckpt`, choose the checkpoint on validation, evaluate it, and the final
 step, on validation and test, save, track).
 
@@ -26,7 +27,11 @@ masks pads either way. One place sets pooling: the head spec.
 
 The job directory:
 
-    <job_dir>/checkpoints/last.ckpt   resumed from when the job is restarted (also after SIGKILL)
+    <job_dir>/checkpoints/last.ckpt   resumed from when the job is restarted (also after SIGKILL); saved at the
+                                      current step when SIGTERM or SIGINT stops the job, which then fails
+                                      (TrainingInterrupted; `genolm train` exits 143 or 130)
+    <job_dir>/checkpoints/last-prev.ckpt  the last.ckpt before it: resumed from when last.ckpt is unreadable (set
+                                      aside as last.ckpt.corrupt-<time>; genolm.training.checkpoints)
     <job_dir>/checkpoints/best.ckpt   the step with the best validation score (fine-tuning with a val split)
     <job_dir>/checkpoints/job.json    what the checkpoints belong to (spec, seed, versions of the shards and
                                       backbone): a restart resumes only the same job (`discard_stale_state`)
@@ -54,6 +59,8 @@ import hashlib
 import json
 import logging
 import shutil
+import signal
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -61,8 +68,13 @@ from typing import Any
 import lightning as L
 import numpy as np
 import polars as pl
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import torch
+from lightning.fabric.utilities.rank_zero import rank_zero_only
 from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 from torch import Tensor, nn
 
 from genolm import models, tokenizers
@@ -79,6 +91,8 @@ from genolm.objectives import Objective
 from genolm.objectives import build as build_objective
 from genolm.objectives.base import encode
 from genolm.results import metric_rows, write_table
+from genolm.training.checkpoints import (LAST, AtomicCheckpointIO, InterruptHandling, TrainingInterrupted,
+                                         resume_checkpoint)
 from genolm.training.data import WindowDataModule, WindowDataset
 from genolm.training.init_modes import GradualUnfreezing, load_backbone, prepare_for_finetuning
 from genolm.training.modules import FinetuneModule, PretrainModule, Seq2SeqModule
@@ -326,9 +340,12 @@ def resolve_precision(precision: str) -> str:
 
 
 def build_lightning_trainer(job_dir: Path, training: dict, run: TrackedRun | None, callbacks: list) -> L.Trainer:
-    # `last.ckpt` every N steps is what a killed job resumes from.
+    # `last.ckpt` every N steps (and, through InterruptHandling, when a signal stops the job) is what a killed job
+    # resumes from; AtomicCheckpointIO writes every checkpoint whole (genolm.training.checkpoints).
+    # No version counter: after a resume the final save replaces last.ckpt instead of writing last-v1.ckpt beside it.
     callbacks.append(ModelCheckpoint(dirpath=job_dir / "checkpoints", save_last=True, save_top_k=0,
-                                     every_n_train_steps=training["checkpoint_every_n_steps"]))
+                                     every_n_train_steps=training["checkpoint_every_n_steps"],
+                                     enable_version_counter=False))
     return L.Trainer(
         default_root_dir=job_dir,
         max_steps=training["max_steps"],
@@ -347,6 +364,7 @@ def build_lightning_trainer(job_dir: Path, training: dict, run: TrackedRun | Non
         log_every_n_steps=min(10, training["val_every_n_steps"]),
         num_sanity_val_steps=0,
         enable_model_summary=False,
+        plugins=[AtomicCheckpointIO()],
     )
 
 
@@ -416,6 +434,7 @@ def prepare(spec: dict, *, shards: Path, seed: int) -> TrainingJob:
         if split not in splits:
             raise GenolmInputError(shards, f"no {split!r} split in the shards (have: {', '.join(splits)})")
     head_name = None if pretraining else spec["head"]["name"]
+    check_shards(spec, shards, ("train",) + tuple(s for s in ("val", "test") if s in splits))
     train_windows = WindowDataset(shards, "train", with_labels=not pretraining, label_column=label_column(head_name),
                                   group_column=spec["group_column"])
     available = len(train_windows)
@@ -454,7 +473,74 @@ def prepare(spec: dict, *, shards: Path, seed: int) -> TrainingJob:
         if head_name == "localization" and backbone.family == "none":
             raise GenolmInputError("spec", f"{backbone.name} downsamples its input, so it cannot localize a token")
         job.head = build_head(spec["head"], backbone.d_model)
+    check_training_examples(job)
     return job
+
+
+def check_shards(spec: dict, shards: Path, splits: tuple[str, ...]) -> None:
+    """The shards against the spec before anything is trained, from the manifest's row counts and the target
+    columns alone (no sequence is read): every split the job uses has examples, and every target fits the head
+    (a class id within its label_names, a multi-label vector of their length). A target beyond the head would
+    otherwise fail as a traceback inside the loss, after the run was opened and checkpoints written."""
+    manifest = read_manifest(shards)
+    for split in splits:
+        if manifest["splits"][split].get("rows") == 0:
+            raise GenolmInputError(shards / MANIFEST_NAME, f"split {split!r} has no examples: rebuild the shards "
+                                                           "with examples in every split")
+    head = spec.get("head") or {}
+    names = head.get("label_names") or []
+    if head.get("name") not in ("classification", "split_concat", "multilabel") or not names:
+        return  # (a head without label_names is refused when it is built)
+    column = label_column(head["name"])
+    for split in splits:
+        for name in manifest["splits"][split]["files"]:
+            path = shards / name
+            try:
+                targets = pq.read_table(path, columns=[column]).column(column)
+            except (OSError, KeyError, pa.ArrowException) as error:
+                raise GenolmInputError(path, f"cannot read its {column!r} column ({error})") from None
+            if targets.null_count:
+                row = targets.to_pylist().index(None)
+                raise GenolmInputError(path, f"split {split!r}: no {column}", record=f"row {row}")
+            if head["name"] == "multilabel":
+                lengths = pc.list_value_length(targets).to_numpy()
+                wrong = np.flatnonzero(lengths != len(names))
+                if len(wrong):
+                    raise GenolmInputError(path, f"split {split!r}: a targets vector of {lengths[wrong[0]]} values, "
+                                                 f"the head has {len(names)} label_names", record=f"row {wrong[0]}")
+                continue
+            labels = targets.to_numpy()
+            wrong = np.flatnonzero((labels < 0) | (labels >= len(names)))
+            if len(wrong):
+                raise GenolmInputError(path, f"split {split!r}: label {labels[wrong[0]]} is not a class of the head, "
+                                             f"whose {len(names)} label_names ({', '.join(map(str, names))}) are "
+                                             f"labels 0 to {len(names) - 1}: fix the labels or the head's label_names",
+                                       record=f"row {wrong[0]}")
+
+
+def check_training_examples(job: TrainingJob) -> None:
+    """The training examples (after label subsampling) can train the job: at least two classes for a classifier,
+    at least one batch on every process. (A one-class validation or test split is allowed: its metrics that need
+    two classes are undefined, genolm.metrics.)"""
+    spec, examples = job.spec, len(job.train_windows)
+    labelled = f" (label_fraction {spec['label_fraction']})" if spec["label_fraction"] < 1 else ""
+    if job.head_name in ("classification", "split_concat"):
+        classes = np.unique(job.train_windows.labels)
+        if len(classes) < 2:
+            names = spec["head"]["label_names"]
+            raise GenolmInputError(job.shards, f"the train split's {examples} training examples{labelled} are all of "
+                                               f"class {names[classes[0]]!r}: a classifier needs examples of at least "
+                                               "two classes")
+    if job.backbone.family in ("sklearn", "copy"):
+        return  # fitted or scored whole, not in batches
+    training = spec["training"]
+    devices = training["devices"] if isinstance(training["devices"], int) and training["devices"] > 0 else 1
+    processes = devices * training["num_nodes"]
+    if examples < training["batch_size"] * processes:
+        per = f" per process x {processes} processes" if processes > 1 else ""
+        raise GenolmInputError(job.shards, f"the train split has {examples} training examples{labelled}, fewer than "
+                                           f"one batch (training.batch_size {training['batch_size']}{per}): lower "
+                                           "the batch size or add examples")
 
 
 def _fingerprint(path: Path) -> list:
@@ -493,10 +579,26 @@ def discard_stale_state(job_dir: Path, spec: dict, *, seed: int, inputs: list[Pa
     record.write_text(json.dumps(identity, sort_keys=True))  # working state, like the checkpoints: not staged
 
 
-def train(spec: dict, *, shards: Path, job_dir: Path, seed: int, run: TrackedRun | None, plots: Path,
-          context: dict) -> Path:
-    """prepare + run_job; returns the model directory."""
-    return run_job(prepare(spec, shards=shards, seed=seed), job_dir=job_dir, run=run, plots=plots, context=context)
+def job_inputs(spec: dict, shards: Path) -> list[Path]:
+    """The inputs whose versions a job's state belongs to: the shards and a backbone checkpoint."""
+    checkpoint = spec["model"].get("checkpoint")
+    return [Path(shards)] + ([Path(checkpoint)] if checkpoint else [])
+
+
+def train(spec: dict, *, shards: Path, job_dir: Path, seed: int, plots: Path, context: dict,
+          open_run: Callable[[list[Path]], TrackedRun | None] | None = None) -> Path:
+    """The job from a validated spec; returns the model directory.
+
+    In this order: `prepare` (bad input fails here, before anything is written), `discard_stale_state` (the job
+    directory's checkpoints and MLflow run are kept only if they belong to this job), `open_run(inputs)` (the
+    MLflow run, or None: opened only now, so that another job's run is never continued), `run_job`. Raises
+    TrainingInterrupted when a signal stopped it (its last.ckpt saved: calling train again resumes)."""
+    job = prepare(spec, shards=shards, seed=seed)
+    inputs = job_inputs(spec, shards)
+    if rank_zero_only.rank == 0:  # one process decides (under DDP the others would race it for the same files)
+        discard_stale_state(job_dir, spec, seed=seed, inputs=inputs)
+    run = open_run(inputs) if open_run is not None else None
+    return run_job(job, job_dir=job_dir, run=run, plots=plots, context=context)
 
 
 def run_job(job: TrainingJob, *, job_dir: Path, run: TrackedRun | None, plots: Path, context: dict) -> Path:
@@ -550,22 +652,32 @@ def run_job(job: TrainingJob, *, job_dir: Path, run: TrackedRun | None, plots: P
                             with_labels=job.objective is None, seed=job.seed, num_workers=spec["training"]["num_workers"],
                             eval_splits=job.eval_splits, label_column=job.label_column)
     data.datasets["train"] = job.train_windows
-    trainer = build_lightning_trainer(job_dir, spec["training"], run, callbacks=callbacks)
+    interrupts = InterruptHandling(job_dir / "checkpoints" / LAST)
+    trainer = build_lightning_trainer(job_dir, spec["training"], run, callbacks=[*callbacks, interrupts])
     if "val" not in job.eval_splits:
         trainer.limit_val_batches = 0  # no validation split: Lightning then never asks for its loader
-    last = job_dir / "checkpoints" / "last.ckpt"
-    if last.exists():
-        log.info("resuming from %s", last)
-    trainer.fit(module, datamodule=data, ckpt_path=str(last) if last.exists() else None)
+    resume = resume_checkpoint(job_dir / "checkpoints")
+    if resume is not None:
+        log.info("resuming from %s", resume)
+    interrupts.install(trainer)
+    try:
+        trainer.fit(module, datamodule=data, ckpt_path=None if resume is None else str(resume))
 
-    # The checkpoint is chosen on validation alone; test is reported at it (and, for fine-tuning, at the final
-    # step too, so a reader sees what selection bought).
-    values: dict[str, float] = {"train/loss": float(trainer.callback_metrics.get("train/loss", float("nan")))}
-    predictions: list[pl.DataFrame] = []
-    values.update(_evaluate(trainer, module, data, job, None, predictions))
-    best = job_dir / "checkpoints" / "best.ckpt"
-    if best.exists():
-        values.update(_evaluate(trainer, module, data, job, best, predictions))
+        # The checkpoint is chosen on validation alone; test is reported at it (and, for fine-tuning, at the final
+        # step too, so a reader sees what selection bought).
+        values: dict[str, float] = {"train/loss": float(trainer.callback_metrics.get("train/loss", float("nan")))}
+        predictions: list[pl.DataFrame] = []
+        values.update(_evaluate(trainer, module, data, job, None, predictions))
+        best = job_dir / "checkpoints" / "best.ckpt"
+        if best.exists():
+            values.update(_evaluate(trainer, module, data, job, best, predictions))
+    except SIGTERMException:
+        # Lightning ends a run stopped by a signal with SIGTERMException, a SystemExit without a status (a process
+        # that exits 0): the job must fail, so that a scheduler or Snakemake reruns it.
+        raise TrainingInterrupted(interrupts.signum or signal.SIGTERM, trainer.global_step,
+                                  job_dir / "checkpoints" / LAST) from None
+    finally:
+        interrupts.uninstall()
 
     model_dir = job_dir / "model"
     if trainer.is_global_zero:
@@ -594,6 +706,8 @@ def _evaluate(trainer: L.Trainer, module: L.LightningModule, data: WindowDataMod
         for name, value in result.items():
             if name.startswith(f"{split}/"):
                 values[f"{split}@{checkpoint}/{name.split('/', 1)[1]}"] = float(value)
+        if getattr(module, "skipped_in_last_pass", {}).get(split):  # batches with no maskable token (PretrainModule)
+            values[f"{split}@{checkpoint}/skipped_batches"] = float(module.skipped_in_last_pass[split])
         if job.head_name == "generation" and trainer.is_global_zero:
             windows = data.datasets[split]
             candidates = generate_candidates(job.backbone, job.tokenizer, windows.sequences,
