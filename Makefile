@@ -76,6 +76,7 @@ $(VENV)/.bench-installed: $(VENV)/.installed
 
 # HyenaDNA: docs/performance.md explains each table; the reference is installed pinned on first use.
 benchmark: $(VENV)/.bench-installed
+	$(VENV)/bin/python benchmarks/bench_limits.py
 	$(VENV)/bin/python benchmarks/bench_materialize.py
 	$(VENV)/bin/python benchmarks/bench_hyenadna.py ratios
 	$(VENV)/bin/python benchmarks/bench_hyenadna.py memory
