@@ -74,4 +74,29 @@ class onednn_linear(TorchFunctionMode):  # noqa: N801 - used as a context manage
             bias = rest[0] if rest else kwargs.get("bias")
             if _eligible(x, weight, bias):
                 return _OneDNNLinear.apply(x, weight, bias)
+        elif func is torch.baddbmm and len(args) == 3 and not kwargs:
+            out = _shared_weight_baddbmm(*args)
+            if out is not None:
+                return out
         return func(*args, **kwargs)
+
+
+def _shared_weight(t: Tensor) -> bool:
+    # A 2-D weight expanded over the batch (stride 0), as HyenaDNA's projections pass it to `baddbmm`.
+    return t.dim() == 3 and t.stride(0) == 0
+
+
+def _shared_weight_baddbmm(bias: Tensor, a: Tensor, b: Tensor) -> Tensor | None:
+    """`baddbmm(bias, a, b)` with one of `a`, `b` a batch-expanded weight, as a linear layer on oneDNN; None if
+    the call has another form. HyenaDNA's out_proj is `y @ W^T + bias` ([B, L, d] out); its in_proj writes
+    `W @ u^T + bias` as [B, channels, L]: the linear's [B, L, channels] result transposed and made contiguous
+    (the layout the convolutions read)."""
+    if _shared_weight(b) and not _shared_weight(a) and bias.dim() == 1:
+        weight = b[0].t()
+        if _eligible(a, weight, bias):
+            return _OneDNNLinear.apply(a, weight, bias)
+    elif _shared_weight(a) and not _shared_weight(b) and bias.dim() == 2 and bias.shape[-1] == 1:
+        weight, x = a[0], b.transpose(1, 2)
+        if _eligible(x, weight, bias):
+            return _OneDNNLinear.apply(x, weight, bias[:, 0]).transpose(1, 2).contiguous()
+    return None
