@@ -12,7 +12,8 @@
    warm-up step: HyenaDNA tiny-1k at L = 1,025 batch 8, small-32k at L = 16,385 batch 1 (next-token loss), and
    BERT-base (dnabert-6: 12 layers, width 768, 6-mer vocabulary) masked LM at 512 tokens, batch `--bert-batch`
    (8 in the issue; 1 by default here: 32 s a step at batch 8). Each runs in a child process per allocator
-   (glibc, and jemalloc when its library is found; `MALLOC_CONF` from `--jemalloc-conf`), as:
+   (glibc, and jemalloc when its library is found, with `MALLOC_CONF` from `--jemalloc-conf` or, as
+   `jemalloc-default`, with jemalloc's own settings), as:
      fp32         genolm's float32 step, PyTorch's default GEMMs (MKL)
      fp32 onednn  the same inside `genolm.models.gemm.onednn_linear()` (linear layers on oneDNN)
      bf16         bfloat16 autocast (precision: bf16-mixed)
@@ -31,8 +32,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import ctypes.util
-import glob
 import json
 import os
 import resource
@@ -43,6 +42,8 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+
+from genolm.runtime import JEMALLOC_CONF, find_jemalloc
 
 HERE = Path(__file__).resolve().parent
 BENCHMARKS = ["tiny-1k", "small-32k", "bert-base"]
@@ -181,25 +182,18 @@ def steps_child(args: argparse.Namespace) -> None:
 
 
 # ---- allocators ----------------------------------------------------------------------------------------------------
-def find_jemalloc() -> str | None:
-    """The jemalloc shared library: Debian's libjemalloc2, a conda env's, or the linker's search path."""
-    candidates = ([os.environ["GENOLM_JEMALLOC"]] if os.environ.get("GENOLM_JEMALLOC") else []) + sorted(
-        glob.glob("/usr/lib/*/libjemalloc.so.2") + glob.glob(f"{sys.prefix}/lib/libjemalloc.so*"))
-    found = ctypes.util.find_library("jemalloc")
-    candidates += [found] if found and os.path.isabs(found) else []
-    return next((c for c in candidates if os.path.isfile(c)), None)
-
-
 def allocator_env(name: str, jemalloc_conf: str) -> dict[str, str] | None:
     env = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", "MALLOC_CONF")}
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(HERE.parent / "src"), str(HERE),
                                                      os.environ.get("PYTHONPATH", "")) if p)
-    if name == "jemalloc":
+    if name.startswith("jemalloc"):
         library = find_jemalloc()
         if library is None:
             return None
         env["LD_PRELOAD"] = library
-        env["MALLOC_CONF"] = jemalloc_conf
+        if name == "jemalloc":  # jemalloc-default: jemalloc's own settings (freed pages decay back in 10 s)
+            env["MALLOC_CONF"] = jemalloc_conf
+    env["GENOLM_ALLOCATOR"] = "system"  # the child runs on exactly the allocator chosen here
     return env
 
 
@@ -240,10 +234,9 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=5, help="GEMM repetitions (best of)")
     parser.add_argument("--steps", type=int, default=2, help="timed training steps per variant (best of)")
     parser.add_argument("--bert-batch", type=int, default=1)
-    parser.add_argument("--allocators", nargs="+", default=["glibc", "jemalloc"], choices=["glibc", "jemalloc"])
-    # dirty_decay_ms/muzzy_decay_ms -1: freed pages stay mapped and are reused by the next step instead of being
-    # returned to the kernel and faulted in again (docs/performance.md#allocator).
-    parser.add_argument("--jemalloc-conf", default="dirty_decay_ms:-1,muzzy_decay_ms:-1")
+    parser.add_argument("--allocators", nargs="+", default=["glibc", "jemalloc"], choices=["glibc", "jemalloc", "jemalloc-default"])
+    # genolm.runtime's default (decay off: freed pages stay mapped for the next step); "" = jemalloc's own default.
+    parser.add_argument("--jemalloc-conf", default=JEMALLOC_CONF)
     parser.add_argument("--fp32-peak", type=float, help="GFLOP/s (skip measuring the peaks)")
     if sys.argv[1:2] == ["_steps"]:
         child = argparse.ArgumentParser()
