@@ -1,6 +1,6 @@
 """This machine's GEMM peaks, and each training benchmark as a fraction of the float32 peak (issue 27).
 
-    python benchmarks/bench_limits.py [--only peaks|steps] [--benchmarks tiny-1k small-32k bert-base]
+    python benchmarks/bench_limits.py [--only peaks|steps|attention] [--benchmarks tiny-1k small-32k bert-base]
                                       [--gemm-size 2048] [--reps 5] [--steps 2] [--bert-batch 1]
                                       [--allocators glibc jemalloc]
 
@@ -23,6 +23,9 @@
    work and the optimizer are not counted. Every variant of a benchmark computes the same function, so the same
    count divides each time. `% fp32 peak` = FLOPs / step time / float32 peak. `faults` = minor page faults per
    step (`getrusage`), i.e. memory the allocator handed back to the kernel and touched again.
+
+3. Attention (BERT-base's shape): PyTorch's fused `scaled_dot_product_attention` with dropout 0 and with the
+   papers' attention dropout 0.1, against the eager softmax-dropout-matmul, forward+backward.
 
 The machine is shared: the CPU clock is robust to other processes taking turns on the cores, not to their
 sharing of caches and memory bandwidth, so read ratios within one run, and the printed load with each table.
@@ -181,6 +184,35 @@ def steps_child(args: argparse.Namespace) -> None:
     print(json.dumps(result))
 
 
+# ---- attention ------------------------------------------------------------------------------------------------
+def attention(args: argparse.Namespace) -> None:
+    """BERT-base self-attention (12 heads of 64, 512 tokens), forward+backward, float32, one thread: PyTorch's
+    fused SDPA with and without attention dropout against the eager formulation (softmax, dropout, matmul)."""
+    batch, heads, length, dim = args.bert_batch, 12, 512, 64
+    torch.manual_seed(0)
+    q, k, v = (torch.randn(batch, heads, length, dim, requires_grad=True) for _ in range(3))
+    grad = torch.randn(batch, heads, length, dim)
+
+    def sdpa(p):
+        def run():
+            F.scaled_dot_product_attention(q, k, v, dropout_p=p).backward(grad)
+        return run
+
+    def eager(p):
+        def run():
+            weights = F.dropout(torch.softmax(q @ k.transpose(-1, -2) / dim ** 0.5, dim=-1), p)
+            (weights @ v).backward(grad)
+        return run
+
+    flops = 3 * 2 * 2 * batch * heads * length * length * dim  # QK^T and PV, forward + 2x backward
+    print(f"\nattention, BERT-base shape (batch {batch}, 12 heads x 64, {length} tokens), forward+backward, fp32, "
+          f"1 thread, best of {args.reps}, CPU clock ({load()})")
+    for name, fn in (("SDPA dropout 0", sdpa(0.0)), ("SDPA dropout 0.1", sdpa(0.1)),
+                     ("eager dropout 0", eager(0.0)), ("eager dropout 0.1", eager(0.1))):
+        seconds = best_seconds(fn, args.reps)
+        print(f"  {name:<20} {seconds * 1e3:>8.1f} ms {flops / seconds / 1e9:>7.1f} GFLOP/s", flush=True)
+
+
 # ---- allocators ----------------------------------------------------------------------------------------------------
 def allocator_env(name: str, jemalloc_conf: str) -> dict[str, str] | None:
     env = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", "MALLOC_CONF")}
@@ -227,7 +259,7 @@ def steps(args: argparse.Namespace, fp32_peak: float) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", choices=["peaks", "steps"])
+    parser.add_argument("--only", choices=["peaks", "steps", "attention"])
     parser.add_argument("--benchmarks", nargs="+", default=BENCHMARKS, choices=BENCHMARKS)
     parser.add_argument("--variants", nargs="+", default=VARIANTS, choices=VARIANTS)
     parser.add_argument("--gemm-size", type=int, default=2048)
@@ -251,6 +283,9 @@ def main() -> None:
     torch.set_num_threads(1)
     print(f"torch {torch.__version__}, 1 thread, {load()}")
     fp32_peak = args.fp32_peak
+    if args.only == "attention":
+        attention(args)
+        return
     if args.only != "steps" or fp32_peak is None:
         peaks = gemm_peaks(args.gemm_size, args.reps)
         print(f"GEMM {args.gemm_size}^3, best of {args.reps}, CPU clock:")
@@ -261,6 +296,7 @@ def main() -> None:
         print(f"  fp32 peak {fp32_peak:.1f} GFLOP/s, bf16 peak {bf16_peak:.1f} GFLOP/s ({load()})")
     if args.only != "peaks":
         steps(args, fp32_peak)
+        attention(args)
 
 
 if __name__ == "__main__":
