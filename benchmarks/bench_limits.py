@@ -1,6 +1,6 @@
 """This machine's GEMM peaks, and each training benchmark as a fraction of the float32 peak (issue 27).
 
-    python benchmarks/bench_limits.py [--only peaks|steps|attention] [--benchmarks tiny-1k small-32k bert-base]
+    python benchmarks/bench_limits.py [--only peaks|steps|accuracy|attention] [--benchmarks tiny-1k small-32k bert-base]
                                       [--gemm-size 2048] [--reps 5] [--steps 2] [--bert-batch 1]
                                       [--allocators glibc jemalloc]
 
@@ -24,7 +24,8 @@
    count divides each time. `% fp32 peak` = FLOPs / step time / float32 peak. `faults` = minor page faults per
    step (`getrusage`), i.e. memory the allocator handed back to the kernel and touched again.
 
-3. Attention (BERT-base's shape): PyTorch's fused `scaled_dot_product_attention` with dropout 0 and with the
+3. Accuracy: the gradient of one tiny-1k step (dropout off) under fp32, fp32 onednn and bf16 against float64.
+4. Attention (BERT-base's shape): PyTorch's fused `scaled_dot_product_attention` with dropout 0 and with the
    papers' attention dropout 0.1, against the eager softmax-dropout-matmul, forward+backward.
 
 The machine is shared: the CPU clock is robust to other processes taking turns on the cores, not to their
@@ -184,6 +185,35 @@ def steps_child(args: argparse.Namespace) -> None:
     print(json.dumps(result))
 
 
+# ---- accuracy -------------------------------------------------------------------------------------------------
+def accuracy(args: argparse.Namespace) -> None:
+    """Gradients of one tiny-1k step (L = 1,025, batch 2, dropout off) under each variant against float64."""
+    import copy
+
+    from bench_hyenadna import random_ids
+    from genolm.models.gemm import onednn_linear
+    from genolm.models.hyenadna import HyenaDNA, HyenaDNAConfig
+
+    torch.manual_seed(0)
+    config = HyenaDNAConfig.preset("tiny-1k").with_context(1025)
+    config.embed_dropout = config.resid_dropout = config.hyena_dropout = 0.0
+    model = HyenaDNA(config).train()
+    ids = random_ids(2, 1025)
+
+    def gradients(net, mode):
+        net.zero_grad(set_to_none=True)
+        with mode():
+            out = net(ids)
+        F.cross_entropy(out[:, :-1].flatten(0, 1).double(), ids[:, 1:].flatten()).backward()
+        return torch.cat([p.grad.double().flatten() for p in net.parameters() if p.grad is not None])
+
+    exact = gradients(copy.deepcopy(model).double(), contextlib.nullcontext)
+    print(f"\ngradient error of one tiny-1k step (L 1,025, batch 2, dropout off) against float64: |g - g64| / |g64|")
+    for name, mode in (("fp32", contextlib.nullcontext), ("fp32 onednn", onednn_linear),
+                       ("bf16", lambda: torch.autocast("cpu", dtype=torch.bfloat16))):
+        print(f"  {name:<12} {((gradients(model, mode) - exact).norm() / exact.norm()).item():.1e}", flush=True)
+
+
 # ---- attention ------------------------------------------------------------------------------------------------
 def attention(args: argparse.Namespace) -> None:
     """BERT-base self-attention (12 heads of 64, 512 tokens), forward+backward, float32, one thread: PyTorch's
@@ -259,7 +289,7 @@ def steps(args: argparse.Namespace, fp32_peak: float) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", choices=["peaks", "steps", "attention"])
+    parser.add_argument("--only", choices=["peaks", "steps", "accuracy", "attention"])
     parser.add_argument("--benchmarks", nargs="+", default=BENCHMARKS, choices=BENCHMARKS)
     parser.add_argument("--variants", nargs="+", default=VARIANTS, choices=VARIANTS)
     parser.add_argument("--gemm-size", type=int, default=2048)
@@ -283,8 +313,8 @@ def main() -> None:
     torch.set_num_threads(1)
     print(f"torch {torch.__version__}, 1 thread, {load()}")
     fp32_peak = args.fp32_peak
-    if args.only == "attention":
-        attention(args)
+    if args.only in ("attention", "accuracy"):
+        {"attention": attention, "accuracy": accuracy}[args.only](args)
         return
     if args.only != "steps" or fp32_peak is None:
         peaks = gemm_peaks(args.gemm_size, args.reps)
@@ -296,6 +326,7 @@ def main() -> None:
         print(f"  fp32 peak {fp32_peak:.1f} GFLOP/s, bf16 peak {bf16_peak:.1f} GFLOP/s ({load()})")
     if args.only != "peaks":
         steps(args, fp32_peak)
+        accuracy(args)
         attention(args)
 
 
