@@ -262,14 +262,14 @@ def allocator_env(name: str, jemalloc_conf: str) -> dict[str, str] | None:
 def steps(args: argparse.Namespace, fp32_peak: float) -> None:
     print(f"\ntraining steps (forward, loss, backward, AdamW), 1 thread, best of {args.steps} after a warm-up, "
           "CPU clock; GEMM FLOPs of the float32 step (FlopCounterMode; FFTs not counted)")
-    print(f"{'benchmark':<10} {'allocator':<9} {'variant':<12} {'GFLOP':>7} {'s/step':>7} {'GFLOP/s':>8} "
+    print(f"{'benchmark':<10} {'allocator':<16} {'variant':<12} {'GFLOP':>7} {'s/step':>7} {'GFLOP/s':>8} "
           f"{'% fp32 peak':>11} {'vs fp32':>7} {'faults':>8}  load")
     for benchmark in args.benchmarks:
         variants = [v for v in args.variants if v != "reference" or benchmark != "bert-base"]
         for allocator in args.allocators:
             env = allocator_env(allocator, args.jemalloc_conf)
             if env is None:
-                print(f"{benchmark:<10} {allocator:<9} (library not found: see docs/performance.md#allocator)")
+                print(f"{benchmark:<10} {allocator:<16} (library not found: see docs/performance.md#allocator)")
                 continue
             cmd = [sys.executable, __file__, "_steps", "--benchmark", benchmark, "--steps", str(args.steps),
                    "--bert-batch", str(args.bert_batch), "--variants", *variants]
@@ -282,7 +282,7 @@ def steps(args: argparse.Namespace, fp32_peak: float) -> None:
             for variant, row in result["variants"].items():
                 rate = flops / row["seconds"] / 1e9
                 speedup = f"{base / row['seconds']:.2f}" if base else "-"
-                print(f"{benchmark:<10} {allocator:<9} {variant:<12} {flops / 1e9:>7.1f} {row['seconds']:>7.3f} "
+                print(f"{benchmark:<10} {allocator:<16} {variant:<12} {flops / 1e9:>7.1f} {row['seconds']:>7.3f} "
                       f"{rate:>8.1f} {100 * rate / fp32_peak:>10.1f}% {speedup:>7} {row['faults']:>8}  {load()}",
                       flush=True)
 
