@@ -66,7 +66,7 @@ def preload_allocator(command: str | None) -> None:
     if library is None:
         return
     env = dict(os.environ)
-    env["LD_PRELOAD"] = os.pathsep.join(p for p in (library, env.get("LD_PRELOAD", "")) if p).replace(os.pathsep, " ")
+    env["LD_PRELOAD"] = " ".join(p for p in (library, env.get("LD_PRELOAD", "")) if p)  # ld.so: space-separated
     env.setdefault("MALLOC_CONF", JEMALLOC_CONF)
     env["GENOLM_ALLOCATOR_TRIED"] = "1"  # once: a library that fails to load must not loop
     sys.stdout.flush()
