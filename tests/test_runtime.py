@@ -89,3 +89,25 @@ def test_help_lists_every_command_without_importing_torch():
                          env={**os.environ, "PYTHONPATH": str(SRC)})
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == []
+
+
+def test_training_runtime_sets_threads_logs_the_allocator_and_uses_onednn(caplog):
+    import logging
+
+    import torch
+
+    from genolm.models.gemm import onednn_available
+    from genolm.runtime import training_runtime
+    from test_gemm import OpLog
+
+    threads = torch.get_num_threads()
+    layer, log = torch.nn.Linear(8, 4), OpLog()
+    try:
+        with caplog.at_level(logging.INFO, logger="genolm.runtime"), training_runtime(threads=1), log:
+            assert torch.get_num_threads() == 1
+            layer(torch.randn(3, 8))
+    finally:
+        torch.set_num_threads(threads)
+    assert any(record.getMessage().startswith("allocator: ") for record in caplog.records)
+    on_cpu = onednn_available() and not torch.cuda.is_available()
+    assert ("mkldnn._linear_pointwise" in log.ops) == on_cpu

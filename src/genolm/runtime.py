@@ -10,7 +10,7 @@ pages (decay off), the measured best; a `MALLOC_CONF` already set is kept. `GENO
 re-execution off. Without the library the command runs on glibc's allocator and logs that it does.
 
 GEMMs. `training_runtime()` routes float32 linear layers to oneDNN (genolm.models.gemm.onednn_linear), which
-takes the AVX-512 path where PyTorch's default (MKL) takes AVX2 on non-Intel CPUs.
+takes the AVX-512 path where PyTorch's default (MKL) takes AVX2 on non-Intel CPUs, on machines without CUDA.
 
 This module imports nothing heavy at import time: `python -m genolm` imports it before any command.
 """
@@ -90,5 +90,8 @@ def training_runtime(threads: int | None = None) -> Iterator[None]:
                  "faults per step: docs/performance.md#allocator)")
     else:
         log.info("allocator: %s, MALLOC_CONF=%s", allocator, os.environ.get("MALLOC_CONF", ""))
-    with onednn_linear() if onednn_available() else contextlib.nullcontext():
+    # Only where training runs on the CPU: the mode sees every torch call (a Python check each), which a GPU step,
+    # whose linear layers it would leave alone anyway, need not pay.
+    on_cpu = onednn_available() and not torch.cuda.is_available()
+    with onednn_linear() if on_cpu else contextlib.nullcontext():
         yield
