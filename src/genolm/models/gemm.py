@@ -8,14 +8,15 @@ compiler (Inductor) emits; it has no autograd formula, so `_OneDNNLinear` gives 
     y       = x W^T + b      oneDNN (the layer's GEMM)
     grad_x  = g W            oneDNN (the same op on W^T)
     grad_W  = g^T x          MKL (`mm`): a reduction over the batch x length rows, where MKL was the faster of
-                             the two in benchmarks/bench_limits.py
+                             the two (docs/performance.md#the-cpu-limit-each-training-step-as-a-fraction-of-this-machines-peak)
     grad_b  = sum of g over rows
 
 All products accumulate in float32, as MKL's do; they differ from MKL's in summation order only (rounding:
 tests/test_gemm.py compares gradients with float64 and with the default path). `onednn_linear()` is a
 `torch.overrides.TorchFunctionMode` (PyTorch's documented extension point): inside it every
 `torch.nn.functional.linear` (every `nn.Linear`, including those of Hugging Face models) on float32 CPU tensors
-takes this route; anything else (autocast, other dtypes, CUDA, 1-D inputs) runs PyTorch's own `linear`.
+takes this route, and so does a `torch.baddbmm` with a batch-expanded 2-D weight (HyenaDNA's in_proj and
+out_proj); anything else (autocast, other dtypes, CUDA, 1-D inputs) runs PyTorch's own op.
 """
 
 from __future__ import annotations
