@@ -55,7 +55,8 @@ mlflow-ui: $(VENV)/.installed
 	  --artifacts-destination $(RESULTS)/mlflow/artifacts
 
 # Real peers the tests run against: bcftools/tabix/samtools (mutation injection), sum (BSD checksums),
-# slurm-wlm + munge (the single-node SLURM cluster of tests/slurm_cluster.py), python-pyvcf-examples (a real VCF).
+# slurm-wlm + munge (the single-node SLURM cluster of tests/slurm_cluster.py), python-pyvcf-examples (a real VCF);
+# and libjemalloc2, the allocator training jobs preload (optional: without it they run on glibc's).
 PYVCF_EXAMPLE := /usr/share/doc/python3-vcf/test/example-4.0.vcf
 system-deps:
 	@missing=""; for tool in bcftools bgzip samtools slurmctld slurmd munged; do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
@@ -63,6 +64,11 @@ system-deps:
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bcftools tabix samtools slurm-wlm munge python-pyvcf-examples >/dev/null; \
 	  else echo "missing$$missing: install them (Debian: sudo apt-get install bcftools tabix samtools slurm-wlm munge python-pyvcf-examples)"; exit 1; fi; \
+	fi
+	@# jemalloc: optional (training jobs preload it when present: genolm.runtime, docs/performance.md#allocator).
+	@if ! ls /usr/lib/*/libjemalloc.so.2 /usr/lib64/libjemalloc.so.2 >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libjemalloc2 >/dev/null; \
+	  else echo "note: jemalloc is not installed (training runs on glibc's allocator; Debian: sudo apt-get install libjemalloc2)"; fi; \
 	fi
 
 # Two pytest-xdist workers, a test file at a time: test_slurm.py's tests share one worker and so one test cluster
@@ -86,6 +92,7 @@ $(VENV)/.bench-installed: $(VENV)/.installed
 
 # HyenaDNA: docs/performance.md explains each table; the reference is installed pinned on first use.
 benchmark: $(VENV)/.bench-installed
+	$(VENV)/bin/python benchmarks/bench_limits.py
 	$(VENV)/bin/python benchmarks/bench_materialize.py
 	$(VENV)/bin/python benchmarks/bench_hyenadna.py ratios
 	$(VENV)/bin/python benchmarks/bench_hyenadna.py memory

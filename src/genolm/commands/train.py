@@ -25,13 +25,18 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
+    from genolm.runtime import training_runtime
+
+    # Threads (jobs sharing a node must not each take every core), the allocator's log line, float32 linear
+    # layers on oneDNN (genolm.runtime).
+    with training_runtime(args.threads):
+        return _train(args)
+
+
+def _train(args) -> int:
     from genolm.training.checkpoints import TrainingInterrupted
     from genolm.training.trainer import train, validate_spec
 
-    if args.threads:
-        import torch
-
-        torch.set_num_threads(args.threads)  # jobs sharing a node must not each take every core
     spec = validate_spec(args.spec, source="--spec")
     model = spec["model"]
     args.model_name = args.model_name or model.get("preset") or model.get("name") or Path(model["checkpoint"]).name

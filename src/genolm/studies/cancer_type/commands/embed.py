@@ -2,9 +2,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import torch
-
-from genolm.studies.cancer_type.embeddings import embedding_table
 from genolm.results import write_table
 
 HELP = "Pooled embeddings of mutated and reference windows from a fine-tuned model (input of plot-umap)."
@@ -21,6 +18,11 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
+    # Imported here, not at the top: `genolm --help` imports every command module, and torch takes seconds.
+    import torch
+
+    from genolm.studies.cancer_type.embeddings import embedding_table
+
     device = "cuda" if torch.cuda.is_available() else "cpu"
     table = embedding_table(args.model, reference=args.reference, mutated_shards=args.mutated_shards,
                             mutated_splits=args.splits, reference_shards=args.reference_shards,

@@ -4,7 +4,6 @@ from pathlib import Path
 
 import polars as pl
 
-from genolm.studies.cancer_type.umap_grid import analyse
 from genolm.commands._common import add_context_arguments, add_tracking_arguments, open_run, results_context
 from genolm.results import metric_rows, write_table
 
@@ -29,6 +28,9 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
+    # Imported here: UMAP, scikit-learn and matplotlib take seconds, which `genolm --help` need not pay.
+    from genolm.studies.cancer_type.umap_grid import analyse
+
     table = pl.read_parquet(args.embeddings)
     job_run = open_run(args, args.out.parent / (args.out.stem + "_mlflow"), inputs=[args.embeddings])
     job_run.log_params({"n_neighbors": args.n_neighbors, "min_dist": args.min_dist, "position_bins": args.position_bins,
