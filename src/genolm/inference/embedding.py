@@ -57,6 +57,8 @@ def layer_hidden_states(model: Any, ids: Tensor, mask: Tensor, layer: int) -> Te
         raise ValueError(f"layer must be -1 (the final output) or a non-negative index, got {layer}")
     if model.name == "hyenadna":
         backbone = model.model.backbone
+        if layer > len(backbone.layers):
+            raise ValueError(f"layer {layer} out of range: the model has layers 0..{len(backbone.layers)}")
         if layer == len(backbone.layers):
             return backbone(ids)
         hidden, residual = backbone.embeddings(ids), None
