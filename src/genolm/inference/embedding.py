@@ -66,7 +66,7 @@ def layer_hidden_states(model: Any, ids: Tensor, mask: Tensor, layer: int) -> Te
             hidden, residual = block(hidden, residual)
         return hidden if residual is None else hidden + residual
     if model.name in ("bert", "albert", "longformer", "longalbert"):
-        stack = getattr(model.hf, model.hf.base_model_prefix)
+        stack = model.backbone if model.name == "longalbert" else getattr(model.hf, model.hf.base_model_prefix)
         extra = {}
         if model.name in ("longformer", "longalbert"):
             from genolm.models.longformer import longformer_inputs
