@@ -96,8 +96,16 @@ INSERTION = ("chr1", 220, CHROM[219], CHROM[219] + "TTAG")
 DELETION = ("chr1", 300, CHROM[299:305], CHROM[299])
 
 
-def test_causal_llr_is_a_brute_force_sum_of_token_log_probabilities(tmp_path):
-    model, tokenizer = tiny_hyenadna()
+def tiny_enbed_decoder():
+    tokenizer = tokenizers.build("byte")
+    model = models.build("enbed-decoder", {"preset": "enbed-small-decoder", "d_model": 32, "d_kv": 8, "d_ff": 64,
+                                           "num_heads": 2, "num_layers": 2}, tokenizer=tokenizer)
+    return model.eval(), tokenizer
+
+
+@pytest.mark.parametrize("build", [tiny_hyenadna, tiny_enbed_decoder], ids=["hyenadna", "enbed-decoder"])
+def test_causal_llr_is_a_brute_force_sum_of_token_log_probabilities(tmp_path, build):
+    model, tokenizer = build()
     reference = write_reference(tmp_path / "ref.fa", {"chr1": CHROM})
     rows = [SNV, MNV, INSERTION, DELETION]
     table = score(model, tokenizer, tmp_path, reference, rows)
@@ -290,3 +298,56 @@ def test_a_model_without_language_model_head_is_refused(tmp_path):
     reference = write_reference(tmp_path / "ref.fa", {"chr1": CHROM})
     with pytest.raises(GenolmInputError, match="no language-model head"):
         score(model, tokenizers.build("character"), tmp_path, reference, [SNV])
+
+
+def tiny_longformer_bpe():
+    tokenizer = tokenizers.KmerBPETokenizer.train([random_chromosome(seed) for seed in range(2, 12)], k=4,
+                                                  vocab_size=60)
+    model = models.build("longformer", {"preset": "longformer-small", "hidden_size": 32, "num_hidden_layers": 1,
+                                        "num_attention_heads": 2, "intermediate_size": 64, "attention_window": 8,
+                                        "max_position_embeddings": 64}, tokenizer=tokenizer)
+    return model.eval(), tokenizer
+
+
+@torch.no_grad()
+def test_bpe_masked_score_masks_each_windows_own_tokens_over_the_allele(tmp_path):
+    """Longformer over BPE: each window is tokenized on its own; the tokens whose bases overlap the allele are
+    masked and scored (the documented rule), computed here from the token strings."""
+    model, tokenizer = tiny_longformer_bpe()
+    reference = write_reference(tmp_path / "ref.fa", {"chr1": CHROM})
+    rows = [SNV, DELETION]
+    table = score(model, tokenizer, tmp_path, reference, rows, strands="forward")
+
+    def masked_log_prob(window: str, site: int, length: int) -> float:
+        tokens = tokenizer.tokens(window)
+        ends = np.cumsum([len(t) for t in tokens])
+        starts = ends - np.array([len(t) for t in tokens])
+        ids = torch.as_tensor(tokenizer.encode(window))
+        covering = [i + 1 for i in range(len(tokens)) if starts[i] < site + length and ends[i] > site]
+        masked = ids.clone()
+        masked[covering] = tokenizer.mask_id
+        log_probs = torch.log_softmax(model(masked[None]).logits[0].double(), dim=-1)
+        return sum(float(log_probs[p, ids[p]]) for p in covering)
+
+    for row, (_, pos, ref, alt) in zip(table.iter_rows(named=True), rows):
+        ref_window, alt_window = windows(CHROM, pos, ref, alt)
+        site = (WINDOW - max(len(ref), len(alt))) // 2
+        expected = masked_log_prob(alt_window, site, len(alt)) - masked_log_prob(ref_window, site, len(ref))
+        assert row["llr"] == pytest.approx(expected, abs=1e-4)
+        assert abs(expected) > 1e-4
+
+
+def test_a_released_dnabert_directory_scores_with_its_vocab_txt(tmp_path):
+    """A Hugging Face BERT directory with a DNABERT vocab.txt (no genolm files) loads with its tokenizer."""
+    from genolm.inference.loading import load_model
+    from genolm.tokenizers.kmer import dnabert_vocab, vocab_txt
+
+    model, tokenizer = tiny_bert(k=3)
+    model.hf.save_pretrained(tmp_path / "dnabert")
+    (tmp_path / "dnabert" / "vocab.txt").write_text(vocab_txt(dnabert_vocab(3)))
+    loaded, loaded_tokenizer = load_model(tmp_path / "dnabert")
+    assert loaded.name == "bert" and loaded_tokenizer.k == 3
+    reference = write_reference(tmp_path / "ref.fa", {"chr1": CHROM})
+    original = score(model, tokenizer, tmp_path, reference, [SNV], name="a")
+    released = score(loaded, loaded_tokenizer, tmp_path, reference, [SNV], name="b")
+    assert released["llr"][0] == pytest.approx(original["llr"][0], abs=1e-6)
