@@ -351,3 +351,17 @@ def test_a_released_dnabert_directory_scores_with_its_vocab_txt(tmp_path):
     original = score(model, tokenizer, tmp_path, reference, [SNV], name="a")
     released = score(loaded, loaded_tokenizer, tmp_path, reference, [SNV], name="b")
     assert released["llr"][0] == pytest.approx(original["llr"][0], abs=1e-6)
+
+
+def test_maf_style_indels_get_their_padding_base_and_score_as_the_vcf_form(tmp_path):
+    model, tokenizer = tiny_hyenadna()
+    reference = write_reference(tmp_path / "ref.fa", {"chr1": CHROM})
+    # MAF writes the deletion of CHROM[300:305] without its padding base, at the first deleted base (pos 301).
+    maf_style = tmp_path / "maf.parquet"
+    pl.DataFrame({"sample": ["s"], "chrom": ["1"], "pos": [301], "ref": [CHROM[300:305]], "alt": [""],
+                  "needs_padding": [True]}).write_parquet(maf_style)
+    qc = QCCounts("score_variants")
+    table = score_variants(model, tokenizer, maf_style, reference, window=WINDOW, qc=qc)
+    vcf_style = score(model, tokenizer, tmp_path, reference, [DELETION])
+    assert (table["pos"][0], table["ref"][0], table["alt"][0]) == DELETION[1:]
+    assert table["llr"][0] == pytest.approx(vcf_style["llr"][0], abs=1e-6)
