@@ -195,54 +195,58 @@ def _pad(rows: list[np.ndarray], value: int) -> tuple[torch.Tensor, torch.Tensor
 
 # ---------------------------------------------------------------------------------------------------- scorers
 class Scorer:
-    """Scores (REF, ALT) window pairs; `score` returns (llr [N], llr_site [N], NaN where undefined)."""
+    """Scores (REF, ALT) window pairs; `score` returns (llr [N], llr_site [N], NaN where undefined).
+
+    Log-probabilities stay on the model's device; only the gathered values come back."""
 
     def __init__(self, model: Any, tokenizer: Any, device: str, max_tokens: int | None):
         self.model, self.tokenizer, self.device, self.max_tokens = model, tokenizer, device, max_tokens
 
-    def _forward(self, rows: list[np.ndarray], **kwargs: Any) -> torch.Tensor:
-        """Log-probabilities [B, T, V] of a right-padded batch."""
+    def _forward(self, rows: list[np.ndarray], **kwargs: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        """(log-probabilities [B, T, V], ids [B, T]) of a right-padded batch, on the device."""
         ids, mask = _pad(rows, self.tokenizer.pad_id)
         if self.max_tokens is not None and ids.shape[1] > self.max_tokens:
             raise GenolmInputError("--window", f"a window needs {ids.shape[1]} tokens, more than the model's "
                                                f"{self.max_tokens}: use a smaller window")
-        output = self.model(ids.to(self.device), mask.to(self.device), **kwargs)
-        return torch.log_softmax(output.logits.float(), dim=-1).cpu()
+        ids = ids.to(self.device)
+        output = self.model(ids, mask.to(self.device), **kwargs)
+        return torch.log_softmax(output.logits.float(), dim=-1), ids
+
+    @staticmethod
+    def _gather_sums(log_probs: torch.Tensor, positions: list[np.ndarray], targets: list[np.ndarray]) -> np.ndarray:
+        """Per row i: the sum of log_probs[i, positions[i], targets[i]]."""
+        rows = np.repeat(np.arange(len(positions)), [len(p) for p in positions])
+        device = log_probs.device
+        values = log_probs[torch.as_tensor(rows, device=device),
+                           torch.as_tensor(np.concatenate(positions), device=device),
+                           torch.as_tensor(np.concatenate(targets), device=device)]
+        sums = torch.zeros(len(positions), dtype=torch.float64, device=device)
+        sums.index_add_(0, torch.as_tensor(rows, device=device), values.double())
+        return sums.cpu().numpy()
 
     def score(self, pairs: list[VariantWindows]) -> tuple[np.ndarray, np.ndarray]:
         raise NotImplementedError
 
 
 class CausalScorer(Scorer):
-    def sequence_log_probs(self, sequences: list[str]) -> tuple[np.ndarray, list[torch.Tensor]]:
-        """log P of each sequence (module docstring) and its per-position next-token log-probabilities."""
-        prefix = np.asarray(self.tokenizer.prefix_ids, dtype=np.int64)
-        rows = [np.concatenate([prefix, self.tokenizer.encode(s, add_special_tokens=False)]) for s in sequences]
-        log_probs = self._forward(rows)
-        totals = np.zeros(len(rows))
-        for i, row in enumerate(rows):
-            targets = torch.as_tensor(row[1:], dtype=torch.long)
-            # Position t predicts token t + 1: the first token is never a target.
-            totals[i] = float(log_probs[i, : len(row) - 1].gather(1, targets[:, None]).sum())
-        return totals, [log_probs[i] for i in range(len(rows))]
-
     def score(self, pairs: list[VariantWindows]) -> tuple[np.ndarray, np.ndarray]:
-        sequences = [w for p in pairs for w in (p.ref_window, p.alt_window)]
-        totals, per_position = self.sequence_log_probs(sequences)
+        prefix = np.asarray(self.tokenizer.prefix_ids, dtype=np.int64)
+        windows = [w for p in pairs for w in (p.ref_window, p.alt_window)]
+        rows = [np.concatenate([prefix, self.tokenizer.encode(w, add_special_tokens=False)]) for w in windows]
+        log_probs, _ = self._forward(rows)
+        # Position t predicts token t + 1: every token but the first is a target (module docstring).
+        totals = self._gather_sums(log_probs, [np.arange(len(r) - 1) for r in rows], [r[1:] for r in rows])
         llr = totals[1::2] - totals[0::2]
         site = np.full(len(pairs), np.nan)
-        n_prefix = len(self.tokenizer.prefix_ids)
-        for i, pair in enumerate(pairs):
-            if len(pair.ref) == 1 and len(pair.alt) == 1:
+        if len(self.tokenizer.encode("ACGT", add_special_tokens=False)) == 4:  # one token per base
+            n_prefix = len(prefix)
+            for i, pair in enumerate(pairs):
                 ref_id, alt_id = single_token_id(self.tokenizer, pair.ref), single_token_id(self.tokenizer, pair.alt)
-                if ref_id is not None and alt_id is not None and self._one_token_per_base():
+                if len(pair.ref) == len(pair.alt) == 1 and ref_id is not None and alt_id is not None:
                     # The REF window's distribution at the site, given everything left of it.
-                    row = per_position[2 * i][n_prefix + pair.site - 1]
+                    row = log_probs[2 * i, n_prefix + pair.site - 1]
                     site[i] = float(row[alt_id] - row[ref_id])
         return llr, site
-
-    def _one_token_per_base(self) -> bool:
-        return len(self.tokenizer.encode("ACGT", add_special_tokens=False)) == 4
 
 
 class MaskedScorer(Scorer):
@@ -255,8 +259,7 @@ class MaskedScorer(Scorer):
             raise ValueError(f"no token covers bases {site}..{site + length} of a {len(window)}-base window")
         prefix = np.asarray(self.tokenizer.prefix_ids, dtype=np.int64)
         row = np.concatenate([prefix, ids, np.asarray(self.tokenizer.suffix_ids, dtype=np.int64)])
-        positions = covering + len(prefix)
-        return row, positions
+        return row, covering + len(prefix)
 
     def score(self, pairs: list[VariantWindows]) -> tuple[np.ndarray, np.ndarray]:
         rows, masked, originals = [], [], []
@@ -267,9 +270,8 @@ class MaskedScorer(Scorer):
                 row[positions] = self.tokenizer.mask_id
                 rows.append(row)
                 masked.append(positions)
-        log_probs = self._forward(rows)
-        totals = np.array([float(log_probs[i, torch.as_tensor(p), torch.as_tensor(o)].sum())
-                           for i, (p, o) in enumerate(zip(masked, originals))])
+        log_probs, _ = self._forward(rows)
+        totals = self._gather_sums(log_probs, masked, originals)
         return totals[1::2] - totals[0::2], np.full(len(pairs), np.nan)
 
 
@@ -296,9 +298,8 @@ class SpanInfillingScorer(Scorer):
         encoder = [self.encoder_row(p) for p in pairs for _ in (0, 1)]
         targets = [self.target_row(a) for p in pairs for a in (p.ref, p.alt)]
         labels, _ = _pad(targets, -100)
-        log_probs = self._forward(encoder, labels=labels.to(self.device))
-        totals = np.array([float(log_probs[i, : len(t)].gather(1, torch.as_tensor(t)[:, None]).sum())
-                           for i, t in enumerate(targets)])
+        log_probs, _ = self._forward(encoder, labels=labels.to(self.device))
+        totals = self._gather_sums(log_probs, [np.arange(len(t)) for t in targets], targets)
         return totals[1::2] - totals[0::2], np.full(len(pairs), np.nan)
 
 
