@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, type=Path,
                         help="model directory (genolm's, a released HyenaDNA or DNABERT directory)")
-    parser.add_argument("--reference", required=True, type=Path, help="indexed reference FASTA")
+    parser.add_argument("--reference", required=True, type=Path, help="reference FASTA (indexed, BGZF, or plain gzip: then indexed into a temporary copy)")
     parser.add_argument("--variants", required=True, type=Path, help="VCF (sites-only or not), MAF, DepMap CSV or parquet")
     parser.add_argument("--format", choices=FORMATS, default="auto", help="format of --variants (default: auto)")
     parser.add_argument("--out", required=True, type=Path, help="scores parquet, one row per variant allele")
@@ -37,17 +37,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> None:
     from genolm.inference.loading import default_device, load_model
     from genolm.inference.variants import score_variants
-    from genolm.sources.reference import ReferenceGenome
+    from genolm.sources.reference import open_reference
 
     if args.batch_size < 1 or args.max_allele_length < 1:
         raise GenolmInputError("--batch-size/--max-allele-length", "must be positive")
     model, tokenizer = load_model(args.model)
-    reference = ReferenceGenome(args.reference)
     qc = QCCounts("score_variants")
     device = default_device()
-    table = score_variants(model, tokenizer, args.variants, reference, format=args.format, window=args.window,
-                           strands=args.strands, max_allele_length=args.max_allele_length,
-                           batch_size=args.batch_size, device=device, qc=qc)
+    # A plain-gzip FASTA (as UCSC serves it) is prepared into an indexed copy for the run, then removed.
+    with open_reference(args.reference, "all", args.out.parent) as reference:
+        table = score_variants(model, tokenizer, args.variants, reference, format=args.format, window=args.window,
+                               strands=args.strands, max_allele_length=args.max_allele_length,
+                               batch_size=args.batch_size, device=device, qc=qc)
     write_parquet(table, args.out)
     qc.write(args.qc)
     log.info("scored %d variant alleles on %s; %d not scored (see %s)", table.height, device,
