@@ -9,11 +9,12 @@ SOP head are therefore not part of this model.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from torch import Tensor, nn
 from transformers import AlbertConfig, AlbertForMaskedLM
 
-from genolm.models.base import ModelOutput, ZooModel, padding_mask
+from genolm.models.base import ModelOutput, ZooModel, padding_mask, save_hf_directory
 
 
 @dataclass
@@ -62,6 +63,10 @@ class Albert(ZooModel):
         # With shared weights there is no per-layer group to unfreeze: the input side, then each shared group.
         return [nn.ModuleList([albert.embeddings, albert.encoder.embedding_hidden_mapping_in]),
                 *albert.encoder.albert_layer_groups]
+
+    def export_hf(self, directory) -> Path:
+        """The wrapped Hugging Face masked LM as it is: AutoModelForMaskedLM loads it with the same logits."""
+        return save_hf_directory(self.hf, directory)
 
     def lm_logits(self, hidden: Tensor) -> Tensor:
         """The masked-LM head alone: a masking objective scores only the positions it masked."""

@@ -116,6 +116,11 @@ class ZooModel(nn.Module):
             WEIGHTS_NAME: lambda tmp: save_model(self, str(tmp)),
         })
 
+    def export_hf(self, directory: str | os.PathLike) -> Path:
+        """Write a Hugging Face directory (config.json + model.safetensors) that transformers' Auto classes load
+        without genolm and that gives this model's logits; families without a Hugging Face equivalent refuse."""
+        raise ValueError(f"a {self.name!r} model has no Hugging Face equivalent to export to")
+
     @classmethod
     def from_config_dict(cls, config: dict[str, Any], source: str | os.PathLike = "config") -> ZooModel:
         try:
@@ -148,6 +153,13 @@ class ZooModel(nn.Module):
             raise GenolmInputError(directory / CONFIG_NAME, f"holds a {payload.get('genolm_model')!r} model, not {cls.name!r}")
         model = cls.from_config_dict(payload.get("config", {}), directory / CONFIG_NAME)
         return cls.load_weights_into(model, directory).eval()
+
+
+def save_hf_directory(hf_model: nn.Module, directory: str | os.PathLike) -> Path:
+    """A transformers model's own save_pretrained into a directory that appears whole or not at all."""
+    with atomic_directory(directory) as tmp:
+        hf_model.save_pretrained(tmp)
+    return Path(directory)
 
 
 def build_config(model_class: Any, values: dict[str, Any] | None = None) -> Any:

@@ -17,7 +17,7 @@ from torch import Tensor, nn
 from transformers import BertConfig, BertForMaskedLM
 
 from genolm.errors import GenolmInputError
-from genolm.models.base import ModelOutput, ZooModel, padding_mask
+from genolm.models.base import ModelOutput, ZooModel, padding_mask, save_hf_directory
 
 _BERT_BASE = {"hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12, "intermediate_size": 3072}
 
@@ -63,6 +63,10 @@ class Bert(ZooModel):
 
     def layer_groups(self) -> list[nn.Module]:
         return [self.hf.bert.embeddings, *self.hf.bert.encoder.layer]
+
+    def export_hf(self, directory) -> Path:
+        """The wrapped Hugging Face masked LM as it is: AutoModelForMaskedLM loads it with the same logits."""
+        return save_hf_directory(self.hf, directory)
 
     def lm_logits(self, hidden: Tensor) -> Tensor:
         """The masked-LM head alone: a masking objective scores only the positions it masked."""

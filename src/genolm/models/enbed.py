@@ -25,13 +25,14 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch
 from torch import Tensor, nn
 from transformers import LongT5Config, LongT5ForConditionalGeneration
 from transformers.models.longt5.modeling_longt5 import LongT5Stack, LongT5TransientGlobalAttention
 
-from genolm.models.base import ModelOutput, ZooModel, end_of_sequence_id, padding_mask
+from genolm.models.base import ModelOutput, ZooModel, end_of_sequence_id, padding_mask, save_hf_directory
 
 
 def split_radii(num_layers: int, first: int = 64, last: int = 128, narrow_layers: int = 3) -> list[int]:
@@ -141,6 +142,17 @@ class Enbed(ZooModel):
         """What a classification head reads (the final encoder block's states): gradual unfreezing of a classifier
         unfreezes these from the top, never decoder blocks the head does not use."""
         return [self.hf.shared, *self.hf.encoder.block, nn.ModuleList([self.hf.encoder.final_layer_norm])]
+
+    def export_hf(self, directory) -> Path:
+        """A Hugging Face LongT5ForConditionalGeneration directory, for a model whose encoder layers share one
+        radius. LongT5 has one `local_radius` for the whole encoder; ENBED's narrower first layers (the presets'
+        split radii) have their own position-bias tables that LongT5 cannot hold, so such a model is refused
+        rather than exported with different outputs."""
+        radii = set(self.config.local_radius)
+        if len(radii) != 1:
+            raise ValueError(f"ENBED with per-layer radii {self.config.local_radius} has no Hugging Face equivalent: "
+                             "LongT5 has one local_radius for every encoder layer")
+        return save_hf_directory(self.hf, directory)
 
     def next_token_logits(self, input_ids: Tensor, attention_mask: Tensor, decoder_input_ids: Tensor,
                           encoder_hidden: Tensor | None = None) -> tuple[Tensor, Tensor]:

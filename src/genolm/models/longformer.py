@@ -14,12 +14,13 @@ Presets: the small-transformer study's `longformer-small` (2 layers, 8 heads, d 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 from torch import Tensor, nn
 from transformers import LongformerConfig, LongformerForMaskedLM
 
-from genolm.models.base import ModelOutput, ZooModel, padding_mask
+from genolm.models.base import ModelOutput, ZooModel, padding_mask, save_hf_directory
 
 _SMALL = {"hidden_size": 256, "num_hidden_layers": 2, "num_attention_heads": 8, "intermediate_size": 1024,
           "attention_window": 16, "max_position_embeddings": 256}
@@ -83,6 +84,26 @@ class Longformer(ZooModel):
 
     def layer_groups(self) -> list[nn.Module]:
         return [self.hf.longformer.embeddings, *self.hf.longformer.encoder.layer]
+
+    def export_hf(self, directory) -> Path:
+        """A Hugging Face LongformerForMaskedLM directory with this model's logits.
+
+        Hugging Face numbers positions from `pad_token_id + 1` when it is given no `position_ids` (RoBERTa's
+        convention) where genolm passes 0, 1, ...: the exported position table is this one moved down by
+        pad_token_id + 1 rows (and that much longer), so the default positions read the same vectors. Global
+        attention is an input in Hugging Face, not part of the model: pass `global_attention_mask` = 1 at every
+        [CLS] (`cls_token_id`, written into the config) to get genolm's logits."""
+        offset = self.config.pad_token_id + 1
+        exported = LongformerForMaskedLM(self.config.to_hf(
+            max_position_embeddings=self.config.max_position_embeddings + offset,
+            **({"cls_token_id": self.config.cls_token_id} if self.config.cls_token_id is not None else {})))
+        state = self.hf.state_dict()
+        key = "longformer.embeddings.position_embeddings.weight"
+        table = state[key]
+        moved = table.new_zeros((table.shape[0] + offset, table.shape[1]))
+        moved[offset:] = table
+        exported.load_state_dict({**state, key: moved})
+        return save_hf_directory(exported, directory)
 
     def lm_logits(self, hidden: Tensor) -> Tensor:
         """The masked-LM head alone: a masking objective scores only the positions it masked."""

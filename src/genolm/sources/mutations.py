@@ -94,8 +94,11 @@ def detect_format(path: Path) -> str:
     raise GenolmInputError(path, "cannot tell the mutation format; pass --format depmap, vcf, maf or parquet")
 
 
-def read_mutations(path: Path, format: str = "auto", *, qc: QCCounts) -> pl.DataFrame:
+def read_mutations(path: Path, format: str = "auto", *, qc: QCCounts, sites_only: bool = False) -> pl.DataFrame:
     """Read a mutation file into `MUTATION_COLUMNS` plus a `needs_padding` flag (see the module docstring).
+
+    `sites_only` reads a VCF as variant sites: one row per ALT allele whoever carries it, sample "" (a VCF without
+    sample columns, such as ClinVar's, is then accepted); other formats are read as they are.
 
     Chromosome names are canonicalized where they are GRCh38 chromosomes; other names are kept as they are
     for `validate_against_reference` to reject or accept.
@@ -108,7 +111,7 @@ def read_mutations(path: Path, format: str = "auto", *, qc: QCCounts) -> pl.Data
     fmt = detect_format(path) if format == "auto" else format
     reader = {"depmap": _read_depmap, "vcf": _read_vcf, "maf": _read_maf, "parquet": _read_parquet}[fmt]
     try:
-        table = reader(path, qc)
+        table = _read_vcf(path, qc, sites_only=True) if fmt == "vcf" and sites_only else reader(path, qc)
     except (EOFError, gzip.BadGzipFile, zlib.error) as error:
         raise GenolmInputError(path, f"corrupt or truncated compressed file ({error}): download it again") from None
     return _normalize(table, path, qc)
@@ -205,7 +208,7 @@ def _is_symbolic(allele: str) -> bool:
     return allele.startswith("<") or allele == "*" or "[" in allele or "]" in allele
 
 
-def _read_vcf(path: Path, qc: QCCounts) -> pl.DataFrame:
+def _read_vcf(path: Path, qc: QCCounts, sites_only: bool = False) -> pl.DataFrame:
     import cyvcf2  # imported here: only VCF input needs it, and it is slow to load
 
     # htslib reads a cut-short file without complaint: a plain VCF cut inside its last line, and a .vcf.gz cut
@@ -218,7 +221,9 @@ def _read_vcf(path: Path, qc: QCCounts) -> pl.DataFrame:
     except (OSError, Exception) as error:  # cyvcf2 raises bare Exception for unreadable headers
         raise GenolmInputError(path, f"cannot open as VCF/BCF ({error})") from error
     samples = list(vcf.samples)
-    if not samples:
+    if sites_only:
+        samples = [""]  # one row per ALT allele, carried or not
+    elif not samples:
         raise GenolmInputError(path, "VCF has no sample columns, so its mutations belong to no cell line")
     rows: dict[str, list] = {c: [] for c in ("sample", "chrom", "pos", "ref", "alt", "record")}
     index = 0
@@ -229,7 +234,9 @@ def _read_vcf(path: Path, qc: QCCounts) -> pl.DataFrame:
             if not alts:
                 qc.add("no_alt_allele")
                 continue
-            if "GT" in (variant.FORMAT or []):
+            if sites_only:
+                carriers = [set(range(1, len(alts) + 1))]
+            elif "GT" in (variant.FORMAT or []):
                 # An ALT belongs to every sample whose genotype contains its allele index (missing is -1).
                 carriers = [set(g[:-1]) for g in variant.genotypes]
             elif len(samples) == 1:

@@ -1,0 +1,61 @@
+"""A model directory and its tokenizer, for inference: no Lightning, no head.
+
+Any directory `genolm.models.from_pretrained` reads works: one genolm wrote (`<job>/model`, a fine-tuned model's
+head is ignored), a released DNABERT directory (its vocab.txt gives the tokenizer) or a released HyenaDNA directory
+(which carries no tokenizer file: HyenaDNA's ids are the character tokenizer's).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from genolm import models, tokenizers
+from genolm.errors import GenolmInputError
+from genolm.tokenizers.base import CONFIG_NAME as TOKENIZER_CONFIG
+
+
+def load_model(directory: str | os.PathLike) -> tuple[Any, Any]:
+    """(model in eval mode, tokenizer) of a model directory."""
+    directory = Path(directory)
+    model = models.from_pretrained(directory)
+    has_tokenizer = (directory / TOKENIZER_CONFIG).is_file() or (directory / "vocab.txt").is_file()
+    if not has_tokenizer and model.name == "hyenadna":
+        tokenizer = tokenizers.build("character")
+    else:
+        tokenizer = tokenizers.from_pretrained(directory)
+    if model.family not in ("sklearn", "copy") and model.config.vocab_size < tokenizer.vocab_size:
+        raise GenolmInputError(directory, f"the model's vocabulary ({model.config.vocab_size}) is smaller than its "
+                                          f"tokenizer's ({tokenizer.vocab_size})")
+    return model.eval(), tokenizer
+
+
+def default_device() -> str:
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def context_tokens(model: Any) -> int | None:
+    """The most tokens one input may hold, None for models whose positions are relative (ENBED)."""
+    config = model.config
+    if model.name == "hyenadna":
+        return int(config.l_max)
+    return getattr(config, "max_position_embeddings", None)
+
+
+def bases_for_tokens(tokenizer: Any, tokens: int) -> int:
+    """The longest sequence, in bases, whose body fits in `tokens` tokens: exact for k-mer and one-token-per-base
+    tokenizers; for a BPE tokenizer (a token covers at least one base) the bound that always fits."""
+    if isinstance(tokenizer, tokenizers.KmerTokenizer):
+        return (tokens - 1) * tokenizer.stride + tokenizer.k if tokens > 0 else 0
+    return max(tokens, 0)
+
+
+def default_window(model: Any, tokenizer: Any) -> int | None:
+    """The model's context in bases with the tokenizer's framing tokens left out; None when unbounded."""
+    tokens = context_tokens(model)
+    if tokens is None:
+        return None
+    return bases_for_tokens(tokenizer, tokens - len(tokenizer.prefix_ids) - len(tokenizer.suffix_ids))

@@ -1,0 +1,103 @@
+"""The zero-shot arm of the cancer-type study: a pretrained backbone's variant scores of each cell line's
+mutations (`genolm score-variants` on the study's mutation table), compared between lineages and used to classify
+cell lines, beside the fine-tuned arms.
+
+Per cell line, the distribution of its scored mutations' `llr` is summarised by FEATURES: the count scored, the
+mean, the standard deviation and the 10th, 25th, 50th, 75th and 90th percentiles.
+
+Pre-registered comparison (fixed before any score is looked at): for every pair of selected lineages (a, b) in
+config order, the difference of the lineages' means of the per-cell-line mean `llr` (a minus b), over the
+selected cell lines of every split, with a 95% percentile bootstrap interval that resamples cell lines within
+each lineage (1,000 draws, the study's seed).
+
+Zero-shot classifier: a logistic regression on the standardised FEATURES, fitted on the train split's cell lines
+and scored on the test split's: balanced accuracy with a bootstrap interval over test cell lines, the same unit as
+the fine-tuned arms' per-cell-line metrics.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+
+import numpy as np
+import polars as pl
+
+from genolm.errors import GenolmInputError
+from genolm.metrics import percentile_interval, unit_resamples
+from genolm.qc import QCCounts
+
+FEATURES = ["n_scored", "llr_mean", "llr_sd", "llr_q10", "llr_q25", "llr_q50", "llr_q75", "llr_q90"]
+ALLELE = ["chrom", "pos", "ref", "alt"]
+
+
+def cell_line_features(mutations: pl.DataFrame, scores: pl.DataFrame, cell_lines: pl.DataFrame, *,
+                       qc: QCCounts) -> pl.DataFrame:
+    """One row per selected cell line (sample, lineage, label, split and FEATURES); every mutation of a selected
+    cell line is counted as scored or `mutation_not_scored` (the scoring stage's QC says why)."""
+    selected = mutations.filter(pl.col("sample").is_in(cell_lines["sample"].implode())).select("sample", *ALLELE)
+    joined = selected.join(scores.select(*ALLELE, "llr"), on=ALLELE, how="left")
+    qc.add("mutations_of_selected_cell_lines", joined.height)
+    qc.add("mutation_not_scored", joined.filter(pl.col("llr").is_null()).height)
+    joined = joined.filter(pl.col("llr").is_not_null())
+    qc.add("mutations_scored", joined.height)
+    qc.require_balance(("mutations_of_selected_cell_lines", "mutations_scored", ("mutation_not_scored",)))
+    llr = pl.col("llr")
+    features = joined.group_by("sample").agg(
+        pl.len().cast(pl.Float64).alias("n_scored"), llr.mean().alias("llr_mean"), llr.std(ddof=0).alias("llr_sd"),
+        *(llr.quantile(q / 100, interpolation="linear").alias(f"llr_q{q}") for q in (10, 25, 50, 75, 90)))
+    table = cell_lines.select("sample", "lineage", "label", "split").join(features, on="sample", how="left")
+    missing = table.filter(pl.col("n_scored").is_null())
+    if missing.height:
+        raise GenolmInputError("--scores", f"no scored mutation for cell line {missing['sample'][0]} "
+                                           f"({missing.height} cell lines without any): score the study's mutations")
+    return table.sort("label", "sample")
+
+
+def lineage_comparison(features: pl.DataFrame, lineages: Sequence[str], *, seed: int,
+                       resamples: int = 1000) -> dict[str, tuple[float, float, float]]:
+    """`mean_llr_difference/<a>-<b>`: (difference, ci_low, ci_high) for each lineage pair (module docstring)."""
+    means = {lineage: features.filter(pl.col("lineage") == lineage)["llr_mean"].to_numpy() for lineage in lineages}
+    draws = {}
+    for offset, (lineage, values) in enumerate(means.items()):
+        if not len(values):
+            raise GenolmInputError("--cell-lines", f"no cell line of lineage {lineage!r}")
+        weights = unit_resamples(len(values), seed=seed + offset, resamples=resamples)
+        draws[lineage] = weights @ values / len(values)
+    out = {}
+    for a, b in itertools.combinations(lineages, 2):
+        low, high = percentile_interval(draws[a] - draws[b])
+        out[f"mean_llr_difference/{a}-{b}"] = (float(means[a].mean() - means[b].mean()), low, high)
+    return out
+
+
+def balanced_accuracy(labels: np.ndarray, predicted: np.ndarray, weights: np.ndarray, classes: np.ndarray) -> float:
+    recalls = []
+    for label in classes:
+        member = (labels == label) * weights
+        if member.sum() > 0:
+            recalls.append(float((member * (predicted == label)).sum() / member.sum()))
+    return float(np.mean(recalls)) if recalls else float("nan")
+
+
+def zero_shot_classification(features: pl.DataFrame, *, seed: int, resamples: int = 1000
+                             ) -> dict[str, tuple[float, float, float]]:
+    """`test/balanced_accuracy` of the zero-shot classifier with its interval over test cell lines."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    train, test = (features.filter(pl.col("split") == split) for split in ("train", "test"))
+    if train["label"].n_unique() < 2 or not test.height:
+        raise GenolmInputError("--cell-lines", "the zero-shot classifier needs train cell lines of two lineages "
+                                               "and test cell lines")
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
+    model.fit(train.select(FEATURES).fill_null(0.0).to_numpy(), train["label"].to_numpy())
+    labels = test["label"].to_numpy()
+    predicted = model.predict(test.select(FEATURES).fill_null(0.0).to_numpy())
+    classes = np.unique(features["label"].to_numpy())
+    point = balanced_accuracy(labels, predicted, np.ones(len(labels)), classes)
+    draws = [balanced_accuracy(labels, predicted, w, classes)
+             for w in unit_resamples(len(labels), seed=seed, resamples=resamples)]
+    low, high = percentile_interval(np.asarray(draws))
+    return {"test/balanced_accuracy": (point, low, high)}
