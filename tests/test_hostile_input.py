@@ -144,7 +144,11 @@ def run_cli(argv: list[str], capsys) -> tuple[int, str]:
         code = main([str(a) for a in argv])
     except SystemExit as exit_:  # argparse refuses bad arguments this way
         code = exit_.code
-    return code, capsys.readouterr().err
+    # Every command opens its output with the command line that reruns it (a rule's log); what follows is the
+    # command's own output, which these tests read.
+    echo, _, rest = capsys.readouterr().err.partition("\n")
+    assert echo.startswith("$ python -m genolm "), echo
+    return code, rest
 
 
 # ---------------------------------------------------------------------------------------------------------------

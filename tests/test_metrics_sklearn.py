@@ -322,8 +322,8 @@ def test_metric_names_with_label_characters_mlflow_refuses_are_logged(tmp_path):
 
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     run = TrackedRun(tracking_uri=uri, experiment="metrics", job_dir=tmp_path / "job", run_name="r")
-    run.log_metrics({"final_test_best_f1/Lung (NSCLC), left": 0.5, "final_test_best_auroc/DNase:5": 0.7,
-                     "final_test_best_mcc": float("nan")})  # undefined metrics reach MLflow as NaN
+    run.log_metrics({"test/f1/Lung (NSCLC), left": 0.5, "test/auroc/DNase:5": 0.7,
+                     "test/mcc": float("nan")})  # undefined metrics reach MLflow as NaN
     logged = MlflowClient(uri).get_run(run.run_id).data.metrics
-    assert np.isnan(logged.pop("final_test_best_mcc"))
-    assert logged == {"final_test_best_f1/Lung _NSCLC__ left": 0.5, "final_test_best_auroc/DNase:5": 0.7}
+    assert np.isnan(logged.pop("test/mcc"))
+    assert logged == {"test/f1/Lung _NSCLC__ left": 0.5, "test/auroc/DNase_5": 0.7}

@@ -71,7 +71,9 @@ def test_table_html_rejects_a_missing_or_unknown_table_in_one_line(tmp_path):
         html_page(tmp_path / "t.csv")
     result = run_genolm("table-html", str(tmp_path / "absent.md"), "--out", str(tmp_path / "out.html"), check=False)
     assert result.returncode == 2
-    assert "absent.md: does not exist" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    command, *message = result.stderr.strip().splitlines()  # the command line that reruns it, then its output
+    assert command.startswith("$ python -m genolm table-html ")
+    assert len(message) == 1 and "absent.md: does not exist" in message[0]
     assert not (tmp_path / "out.html").exists()
 
 
