@@ -12,7 +12,7 @@ import torch
 
 from genolm import models, tokenizers
 from genolm.inference.embedding import chunk_bounds, embed_sequences
-from genolm.inference.variants import reverse_complement
+from genolm.sources.fasta import reverse_complement
 from genolm.models.heads import pool_hidden_states
 from conftest import TINY_HYENADNA, run_genolm
 from zoo_util import random_dna, zoo_test_setup  # noqa: F401 (autouse fixture: seeded, one thread)

@@ -468,7 +468,7 @@ def test_a_generation_head_needs_a_generating_model(tmp_path):
         prepare(spec, shards=shards, seed=1)
     spec = validate_spec({"tokenizer": {"name": "byte"}, "model": {"name": "copy-parent"},
                           "head": {"name": "classification", "label_names": ["a", "b"]}, "context_length": 16})
-    with pytest.raises(GenolmInputError, match="without a label"):  # pairs have no class labels
+    with pytest.raises(GenolmInputError, match="row 0: split .train.: no label"):  # pairs have no class labels
         prepare(spec, shards=shards, seed=1)
 
 

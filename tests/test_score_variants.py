@@ -14,7 +14,8 @@ import torch
 
 from genolm import models, tokenizers
 from genolm.errors import GenolmInputError
-from genolm.inference.variants import reverse_complement, score_variants
+from genolm.inference.variants import score_variants
+from genolm.sources.fasta import reverse_complement
 from genolm.qc import QCCounts, read_qc
 from genolm.sources.reference import ReferenceGenome
 from conftest import TINY_HYENADNA, run_genolm

@@ -30,7 +30,8 @@ import torch
 from torch import Tensor
 from tqdm import tqdm
 
-from genolm.inference.variants import STRANDS, reverse_complement
+from genolm.inference.variants import STRANDS
+from genolm.sources.fasta import reverse_complement
 from genolm.models.heads import POOLINGS, pool_hidden_states
 from genolm.objectives.base import encode
 

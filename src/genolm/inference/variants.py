@@ -56,6 +56,7 @@ from genolm.errors import GenolmInputError
 from genolm.inference.loading import context_tokens, default_window
 from genolm.models.base import end_of_sequence_id
 from genolm.qc import QCCounts
+from genolm.sources.fasta import reverse_complement
 from genolm.sources.mutations import MUTATION_DROP_REASONS, MUTATION_RECORD_REASONS, read_mutations
 from genolm.sources.reference import ReferenceGenome
 from genolm.tokenizers import KmerTokenizer
@@ -70,13 +71,6 @@ READER_DROP_REASONS = tuple(r for r in MUTATION_DROP_REASONS if r in ("not_defau
 SCORE_COLUMNS = {"chrom": pl.Utf8, "pos": pl.Int64, "ref": pl.Utf8, "alt": pl.Utf8, "variant_type": pl.Utf8,
                  "llr": pl.Float64, "llr_forward": pl.Float64, "llr_reverse": pl.Float64, "llr_site": pl.Float64,
                  "record": pl.Utf8}
-_COMPLEMENT = str.maketrans("ACGTNacgtn", "TGCANtgcan")
-
-
-def reverse_complement(sequence: str) -> str:
-    return sequence.translate(_COMPLEMENT)[::-1]
-
-
 # ---------------------------------------------------------------------------------------------------- variants
 @dataclass(frozen=True)
 class VariantWindows:

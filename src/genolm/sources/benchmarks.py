@@ -29,7 +29,7 @@ from pathlib import Path
 import polars as pl
 
 from genolm.errors import GenolmInputError
-from genolm.sources.fasta import fasta_records
+from genolm.sources.fasta import fasta_records, reverse_complement
 from genolm.sources.tables import require_complete_last_line
 from genolm.qc import QCCounts
 from genolm.yaml_files import read_yaml
@@ -37,7 +37,6 @@ from genolm.yaml_files import read_yaml
 BENCHMARK_SCHEMA = {"benchmark": pl.Utf8, "task": pl.Utf8, "split": pl.Utf8, "id": pl.Utf8, "label": pl.Int64,
                     "class_name": pl.Utf8, "sequence": pl.Utf8}
 SPLITS = ("train", "test")
-_COMPLEMENT = str.maketrans("ACGTNRYKMSWBDHV", "TGCANYRMKSWVHDB")
 _ALLOWED = set("ACGTNRYKMSWBDHV")
 _FORWARD = ("+", "")  # the suite's library reverse-complements "-" only; whole datasets leave the strand empty
 
@@ -237,7 +236,7 @@ class _TranscriptSequences:
 
 def _oriented(sequence: str, row: dict, qc: QCCounts) -> str:
     if row["strand"] == "-":
-        return sequence.upper().translate(_COMPLEMENT)[::-1]
+        return reverse_complement(sequence.upper())
     if row["strand"] == "":
         qc.add("strand_empty_read_forward")
     return sequence

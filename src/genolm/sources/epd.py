@@ -18,13 +18,7 @@ from pathlib import Path
 
 from genolm.errors import GenolmInputError
 from genolm.qc import QCCounts
-
-_COMPLEMENT = str.maketrans("ACGTNacgtnRYKMSWBDHVrykmswbdhv", "TGCANtgcanYRMKSWVHDByrmkswvhdb")
-
-
-def reverse_complement(sequence: str) -> str:
-    return sequence.translate(_COMPLEMENT)[::-1]
-
+from genolm.sources.fasta import reverse_complement
 
 @dataclass(frozen=True)
 class Promoter:

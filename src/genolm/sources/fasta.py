@@ -28,6 +28,14 @@ from typing import IO, NamedTuple
 
 from Bio.SeqIO.FastaIO import SimpleFastaParser
 
+# IUPAC complements (both cases), so a reverse complement keeps every code a FASTA may hold.
+_COMPLEMENT = str.maketrans("ACGTNacgtnRYKMSWBDHVrykmswbdhv", "TGCANtgcanYRMKSWVHDByrmkswvhdb")
+
+
+def reverse_complement(sequence: str) -> str:
+    """The reverse complement of a nucleotide sequence (IUPAC codes and case kept)."""
+    return sequence.translate(_COMPLEMENT)[::-1]
+
 from genolm.errors import GenolmInputError
 from genolm.sources.bgzf import missing_eof_block
 

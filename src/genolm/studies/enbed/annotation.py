@@ -35,13 +35,12 @@ import pyarrow as pa
 from genolm.datasets.shards import SEQUENCE_SCHEMA, ShardWriter, build_provenance
 from genolm.errors import GenolmInputError
 from genolm.qc import QCCounts
-from genolm.sources.fasta import read_fasta
+from genolm.sources.fasta import read_fasta, reverse_complement
 from genolm.sources.gtf import read_gtf, ucsc_name
 
 CLASSES = ("CDS", "lncRNA", "snoRNA", "misc_RNA", "miRNA", "snRNA", "TEC", "processed_pseudogene",
            "unprocessed_pseudogene")
 MAX_N_FRACTION = 0.1
-_COMPLEMENT = str.maketrans("ACGTNacgtn", "TGCANtgcan")
 
 
 class Feature(NamedTuple):
@@ -51,10 +50,6 @@ class Feature(NamedTuple):
     end: int  # exclusive
     strand: str
     gene: str
-
-
-def reverse_complement(sequence: str) -> str:
-    return sequence.translate(_COMPLEMENT)[::-1]
 
 
 def annotated_features(gtf: Path, classes: tuple[str, ...], qc: QCCounts) -> list[Feature]:
