@@ -145,10 +145,11 @@ def dense_weights(model: Any) -> tuple[int, int]:
     per_token = per_position = 0
     config = model.config
     # ALBERT applies each of its layer groups num_hidden_layers / groups times; Longalbert its one layer every time.
-    shared, repeat = {"albert": ("albert_layer_groups", config.num_hidden_layers
-                                 // max(1, _config_value(config, "num_hidden_groups", default=1))),
-                      "longalbert": ("encoder.layer.", _config_value(config, "num_hidden_layers", default=1)),
-                      }.get(model.name, (None, 1))
+    shared, repeat = None, 1
+    if model.name == "albert":
+        shared, repeat = "albert_layer_groups", config.num_hidden_layers // max(1, config.num_hidden_groups)
+    elif model.name == "longalbert":
+        shared, repeat = "encoder.layer.", config.num_hidden_layers
     for module_name, module in model.named_modules():
         if not isinstance(module, (nn.Linear, nn.Conv1d, nn.LSTM)):
             continue
