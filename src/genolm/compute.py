@@ -18,9 +18,9 @@ The formulas (docs/performance.md, "Full-scale compute", explains them with the 
                 shared layer as many times as it is applied), embeddings excluded (a lookup, not a product).
                 Attention adds 3 x 4 x layers x tokens x attended span x attention width (QK^T and AV forward,
                 twice that backward); the span is the context (BERT, ALBERT, decoders), the window (Longformer,
-                Longalbert) or the local radius both sides plus one global token per block (ENBED's LongT5
-                encoder). An encoder-decoder's decoder is charged with as many tokens as its encoder (the upper
-                bound: reconstruction and generation targets are inputs' length). HyenaDNA adds its FFT long
+                Longalbert) or three blocks of radius + 1 tokens plus one global token per block (ENBED's LongT5
+                encoder). An encoder-decoder's decoder weights and attention see its target tokens: span corruption's
+                dropped spans and sentinels, else (reconstruction, generation) the input's length. HyenaDNA adds its FFT long
                 convolution, 3 FFTs of 2L points forward (input, filter, inverse), each 5 x 2L x log2(2L) real
                 operations per channel, 3 times that for forward and backward; its implicit filter's MLP runs once
                 per sequence position per step, not per batch element.
@@ -165,26 +165,59 @@ def dense_weights(model: Any) -> tuple[int, int]:
     return per_token, per_position
 
 
-def _attention_layers(model: Any, context: int) -> list[tuple[int, int, int, int]]:
-    """Each attention stack of the model as (layers, tokens, attended span, attention width, heads)."""
+@dataclass(frozen=True)
+class Stack:
+    """Layers that see the same tokens: `span` tokens attended per token (0: no attention), `width` the attention
+    width (heads x head size), `stored` the bytes per token a layer keeps besides its attention scores."""
+
+    layers: int
+    tokens: int
+    span: int
+    width: int
+    heads: int
+    stored: int
+
+
+def decoder_tokens(spec: dict, context: int) -> int:
+    """Target tokens an encoder-decoder's decoder reads: span corruption's sentinels and dropped spans
+    (genolm.objectives.span_corruption), else (reconstruction, generation) as many as the input's."""
+    objective = spec.get("objective") or {}
+    if objective.get("name") == "span_corruption":
+        noise = round(context * objective.get("noise_density", 0.15))
+        spans = max(1, round(noise / objective.get("mean_span_length", 3.0)))
+        return noise + spans + 1
+    return context
+
+
+def stacks(model: Any, context: int, targets: int | None = None) -> list[Stack]:
+    """The model's layers grouped by the tokens they see (`targets`: an encoder-decoder's decoder tokens)."""
     config = model.config
     name = model.name
+    width = int(model.d_model)
     if name in ("bert", "albert"):
-        return [(config.num_hidden_layers, context, context, config.hidden_size, config.num_attention_heads)]
+        return [Stack(config.num_hidden_layers, context, context, config.hidden_size, config.num_attention_heads,
+                      34 * width)]
     if name in ("longformer", "longalbert"):
         windows = config.attention_window if isinstance(config.attention_window, list) else [config.attention_window]
         span = min(context, max(windows) + 1)
-        return [(config.num_hidden_layers, context, span, config.hidden_size, config.num_attention_heads)]
+        return [Stack(config.num_hidden_layers, context, span, config.hidden_size, config.num_attention_heads,
+                      34 * width)]
     if name == "enbed":
-        width = config.num_heads * config.d_kv
-        radius = max(config.local_radius)
-        encoder_span = min(context, 2 * radius + 1) + math.ceil(context / config.global_block_size)
-        return [(config.num_encoder_layers, context, encoder_span, width, config.num_heads),
-                (config.num_decoder_layers, context, context, width, config.num_heads),  # self-attention
-                (config.num_decoder_layers, context, context, width, config.num_heads)]  # cross-attention
+        targets = context if targets is None else targets
+        attention = config.num_heads * config.d_kv
+        # LongT5 cuts the input in blocks of radius + 1 tokens, each attending to itself and both neighbours.
+        encoder_span = min(context, 3 * (max(config.local_radius) + 1)) + math.ceil(context / config.global_block_size)
+        return [Stack(config.num_encoder_layers, context, encoder_span, attention, config.num_heads, 34 * width),
+                Stack(config.num_decoder_layers, targets, targets, attention, config.num_heads, 34 * width),
+                # cross-attention: its query, output and norm (the keys and values are the encoder's states)
+                Stack(config.num_decoder_layers, targets, context, attention, config.num_heads, 10 * width)]
     if name == "enbed-decoder":
-        return [(config.num_layers, context, context, config.num_heads * config.d_kv, config.num_heads)]
-    return []
+        return [Stack(config.num_layers, context, context, config.num_heads * config.d_kv, config.num_heads,
+                      34 * width)]
+    if name == "hyenadna":
+        return [Stack(config.n_layer, context, 0, 0, 0, 48 * width + 4 * config.d_inner)]
+    # CNN / LSTM baselines: a transformer block's worth per layer (their memory is small anyway)
+    return [Stack(int(_config_value(config, "num_layers", "n_layer", default=1) or 1), context, 0, 0, 0, 34 * width)]
 
 
 def fft_flops(channels: int, length: int) -> float:
@@ -193,16 +226,31 @@ def fft_flops(channels: int, length: int) -> float:
     return 3 * 5 * n * math.log2(n) * channels
 
 
-def training_flops(model: Any, context: int, sequences: int) -> float:
-    """FLOPs of training `model` on `sequences` inputs of `context` tokens (forward and backward; the module
-    docstring states the formula)."""
+def decoder_share(model: Any) -> float:
+    """Fraction of an encoder-decoder's dense weights in its decoder (and language-model head)."""
+    import torch.nn as nn
+
+    decoder = total = 0
+    for module_name, module in model.named_modules():
+        if isinstance(module, nn.Linear):
+            total += module.weight.numel()
+            decoder += module.weight.numel() * (".decoder." in f".{module_name}." or "lm_head" in module_name)
+    return decoder / max(1, total)
+
+
+def training_flops(model: Any, context: int, sequences: int, targets: int | None = None) -> float:
+    """FLOPs of training `model` on `sequences` inputs of `context` tokens (`targets`: an encoder-decoder's
+    decoder tokens, default as many as the input's; the module docstring states the formula)."""
     if model is None:
         return 0.0
     per_token, per_position = dense_weights(model)
-    tokens = sequences * context
-    flops = 6.0 * per_token * tokens
-    for layers, length, span, width, _heads in _attention_layers(model, context):
-        flops += 3 * 4 * layers * length * span * width * sequences
+    if model.name == "enbed" and targets is not None:
+        share = decoder_share(model)
+        flops = 6.0 * per_token * sequences * ((1 - share) * context + share * targets)
+    else:
+        flops = 6.0 * per_token * sequences * context
+    for stack in stacks(model, context, targets):
+        flops += 3 * 4 * stack.layers * stack.tokens * stack.span * stack.width * sequences
     if model.name == "hyenadna":
         config = model.config
         orders = config.hyena_order - 1
@@ -211,33 +259,22 @@ def training_flops(model: Any, context: int, sequences: int) -> float:
     return flops
 
 
-def _layers_and_width(model: Any) -> tuple[int, int]:
-    config = model.config
-    layers = _config_value(config, "n_layer", "num_hidden_layers", "num_layers")
-    if model.name == "enbed":
-        layers = config.num_encoder_layers + config.num_decoder_layers
-    return int(layers or 1), int(model.d_model)
-
-
-def activation_bytes(model: Any, context: int, micro_batch: int, *, checkpointing: bool, logits: bool) -> int:
+def activation_bytes(model: Any, context: int, micro_batch: int, *, checkpointing: bool, logits: bool,
+                     targets: int | None = None) -> int:
     """Activations one micro-batch keeps for the backward pass (bf16; the module docstring states the formula)."""
     if model is None:
         return 0
-    layers, width = _layers_and_width(model)
-    tokens = micro_batch * context
-    if model.name == "hyenadna":
-        per_layer_token = 48 * width + 4 * model.config.d_inner
-    else:
-        stacks = _attention_layers(model, context)
-        if stacks:
-            _, _, span, _, heads = max(stacks, key=lambda s: s[2])
-            per_layer_token = 34 * width + 5 * heads * span
-        else:  # CNN / LSTM baselines: a transformer-like block's worth, their memory is small anyway
-            per_layer_token = 34 * width
-    layer = per_layer_token * tokens
-    body = layers * 2 * width * tokens + layer if checkpointing else layers * layer
-    head = 10 * int(model.config.vocab_size) * tokens if logits else 0
-    return int(body + head)
+    width = int(model.d_model)
+    total = largest_layer = 0
+    for stack in stacks(model, context, targets):
+        layer = (stack.stored + 5 * stack.heads * stack.span) * stack.tokens * micro_batch
+        largest_layer = max(largest_layer, layer)
+        total += stack.layers * (2 * width * stack.tokens * micro_batch if checkpointing else layer)
+    if checkpointing:
+        total += largest_layer  # the one layer being recomputed
+    output_tokens = targets if model.name == "enbed" and targets is not None else context
+    head = 10 * int(model.config.vocab_size) * output_tokens * micro_batch if logits else 0
+    return int(total + head)
 
 
 def job_cost(job: TrainingJob) -> JobCost:
@@ -254,13 +291,15 @@ def job_cost(job: TrainingJob) -> JobCost:
         return JobCost(architecture["model"]["name"], 0, 0, sequences * context, 0.0, 0, 0, False)
     parameters = sum(p.numel() for p in model.parameters())
     per_token, _ = dense_weights(model)
+    targets = decoder_tokens(spec, context) if model.name == "enbed" else None
     logits = "objective" in spec or spec.get("head", {}).get("name") == "generation"
     states = BYTES_PER_PARAMETER * parameters
-    memory = states + activation_bytes(model, context, micro_batch, checkpointing=False, logits=logits)
-    checkpointed = states + activation_bytes(model, context, micro_batch, checkpointing=True, logits=logits)
+    memory = states + activation_bytes(model, context, micro_batch, checkpointing=False, logits=logits, targets=targets)
+    checkpointed = states + activation_bytes(model, context, micro_batch, checkpointing=True, logits=logits,
+                                             targets=targets)
     checkpointing = bool(spec["model"].get("activation_checkpointing", False))
     return JobCost(model.name, parameters, per_token, sequences * context,
-                   training_flops(model, context, sequences), memory, checkpointed, checkpointing)
+                   training_flops(model, context, sequences, targets), memory, checkpointed, checkpointing)
 
 
 # ---- throughput, duration, allocations --------------------------------------------------------------------------
