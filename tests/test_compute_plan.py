@@ -153,3 +153,18 @@ def test_plan_compute_fails_naming_the_job_on_one_minute_allocations(tmp_path, m
     message = capsys.readouterr().err
     assert "training job cancer_type/" in message and "allocations of 0.0166667 h" in message
     assert not tsv.exists()  # no partial output
+
+
+def test_pilot_config_fits_one_four_gpu_node_within_a_day(tmp_path, monkeypatch):
+    """config/pilot.yaml: every job fits its GPU and one allocation, and the GPU-hours fill 4 GPUs under a day."""
+    monkeypatch.chdir(REPO)
+    extra = override(tmp_path, "compute: {throughput_table: null}\n")
+    tsv = tmp_path / "pilot.tsv"
+    assert cli.main(["plan-compute", "--configfile", str(REPO / "config" / "pilot.yaml"), str(extra),
+                     "--tsv", str(tsv)]) == 0
+    lines = tsv.read_text().splitlines()
+    header = lines[0].split("\t")
+    rows = [dict(zip(header, line.split("\t"))) for line in lines[1:]]
+    assert {row["study"] for row in rows} == {"cancer_type", "virbert", "small_transformers", "enbed"}
+    assert all(int(row["allocations"]) == 1 for row in rows)
+    assert sum(float(row["gpu_hours"]) for row in rows) / 4 < 24

@@ -285,7 +285,9 @@ def job_cost(job: TrainingJob) -> JobCost:
     training = spec.get("training", {})
     context = int(spec["context_length"])
     world = training_devices(training) * int(training.get("num_nodes", 1))
-    micro_batch = int(training.get("batch_size", 16))
+    # The split-and-concatenate head runs the model on both halves of every example.
+    pieces = 2 if spec.get("head", {}).get("name") == "split_concat" else 1
+    micro_batch = int(training.get("batch_size", 16)) * pieces
     sequences = int(training.get("max_steps", 1)) * micro_batch * int(training.get("accumulate_grad_batches", 1)) * world
     if model is None:
         return JobCost(architecture["model"]["name"], 0, 0, sequences * context, 0.0, 0, 0, False)
