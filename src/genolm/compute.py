@@ -293,7 +293,10 @@ def job_cost(job: TrainingJob) -> JobCost:
         return JobCost(architecture["model"]["name"], 0, 0, sequences * context, 0.0, 0, 0, False)
     parameters = sum(p.numel() for p in model.parameters())
     per_token, _ = dense_weights(model)
-    targets = decoder_tokens(spec, context) if model.name == "enbed" else None
+    targets = None
+    if model.name == "enbed":  # a classification head reads the encoder's states: the decoder does not run
+        generates = "objective" in spec or spec.get("head", {}).get("name") == "generation"
+        targets = decoder_tokens(spec, context) if generates else 0
     logits = "objective" in spec or spec.get("head", {}).get("name") == "generation"
     states = BYTES_PER_PARAMETER * parameters
     memory = states + activation_bytes(model, context, micro_batch, checkpointing=False, logits=logits, targets=targets)
