@@ -10,7 +10,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from genolm import cli
-from genolm.compute import (TrainingJob, build_on_meta, fft_flops, job_resources, plan_job, training_flops,
+from genolm.compute import (RESOURCE_KEYS, TrainingJob, build_on_meta, fft_flops, job_resources, plan_job, training_flops,
                             vocabulary)
 from genolm.config import load_schema, validate_config
 from genolm.models import registry
@@ -88,10 +88,14 @@ def pretraining_spec(**training) -> dict:
 
 
 def test_resources_follow_the_spec_devices_and_nodes():
-    resources = job_resources(pretraining_spec(devices=4, num_nodes=2), compute_block(training_cpus=6))
-    assert resources["gpu"] == 4 and resources["nodes"] == 2 and resources["tasks_per_node"] == 4
-    assert resources["cpus_per_task"] == 6 and resources["resource_class"] == "gpu"
-    assert resources["mem_mb"] == 4 * compute_block()["training_mem_mb"]
+    compute = compute_block(training_cpus=6, training_gpu_model="a100", partitions={"gpu": "accel"})
+    resources = job_resources(pretraining_spec(devices=4, num_nodes=2), compute)
+    # 4 GPUs on each of 2 nodes, one task per GPU: 8 processes, 4 per node, as Lightning expects.
+    assert resources["gres"] == "gpu:a100:4" and resources["nodes"] == 2 and resources["tasks_per_gpu"] == 1
+    assert resources["cpus_per_task"] == 6 and resources["mem_mb"] == 4 * compute["training_mem_mb"]
+    assert resources["resource_class"] == "gpu" and resources["slurm_partition"] == "accel"
+    assert "gpu" not in resources  # --gpus counts a job's GPUs, not a node's: one request only
+    assert set(resources) == set(RESOURCE_KEYS)
 
 
 def test_a_long_job_is_capped_at_one_allocation_and_asks_for_more_allocations():
@@ -105,9 +109,12 @@ def test_a_long_job_is_capped_at_one_allocation_and_asks_for_more_allocations():
 def test_cpu_baselines_and_cpu_configs_get_the_cpu_class():
     baseline = {"tokenizer": {"name": "byte"}, "model": {"name": "kmer-logreg"}, "head": {"name": "classification"},
                 "context_length": 100}
-    assert job_resources(baseline, compute_block())["resource_class"] == "cpu"
-    demo = job_resources(pretraining_spec(), compute_block(training_gpus=0, training_runtime_min=33))
-    assert demo["resource_class"] == "cpu" and demo["gpu"] == 0 and demo["runtime"] == 33
+    resources = job_resources(baseline, compute_block())
+    assert resources["resource_class"] == "cpu" and resources["slurm_partition"] == "cpu"
+    assert resources["gres"] == "" and resources["tasks"] == 1  # an empty gres asks for no GPU
+    demo = job_resources(pretraining_spec(devices=2), compute_block(training_gpus=0, training_runtime_min=33))
+    assert demo["resource_class"] == "cpu" and demo["tasks"] == 2 and demo["runtime"] == 33
+    assert set(resources) == set(demo) == set(RESOURCE_KEYS)
 
 
 def test_activation_checkpointing_lowers_the_memory_the_job_is_judged_by():

@@ -8,8 +8,8 @@ Three things come from one train spec (`$defs/train_spec`) and the config's `com
                 assumption of the `compute` block), the job's estimated duration and the walltime-limited
                 allocations it needs, and whether it fits its GPU's memory and its time budget (`plan_job`)
     resources   what the scheduler is asked for: GPUs per node, nodes, one task per device (Lightning under SLURM
-                checks that ntasks-per-node equals its devices), CPUs, memory, runtime and a resource class the
-                profile maps to a partition (`job_resources`)
+                checks that the tasks are its devices x nodes), CPUs, memory, runtime, allocations and a resource
+                class with its partition (`job_resources`)
 
 The formulas (docs/performance.md, "Full-scale compute", explains them with the numbers they give):
 
@@ -372,27 +372,38 @@ def plan_job(job: TrainingJob, compute: dict, benchmark: dict | None = None) -> 
 
 
 # ---- what the scheduler is asked for ----------------------------------------------------------------------------
+# The keys job_resources returns for every job, so that one `resources:` block serves a rule whose jobs are GPU and
+# CPU jobs alike (an empty `gres` and `tasks_per_gpu` 0 are no request to the SLURM executor plugin).
+RESOURCE_KEYS = ("nodes", "tasks", "tasks_per_gpu", "gres", "cpus_per_task", "mem_mb", "runtime", "slurm_partition",
+                 "resource_class", "allocations")
+
+
 def job_resources(spec: dict, compute: dict, *, architecture: dict | None = None,
                   benchmark: dict | None = None) -> dict:
-    """Snakemake `resources` of one `genolm train` job: `gpu` (per node), `nodes`, `tasks_per_node` (one per
-    device), `cpus_per_task`, `mem_mb` (per node), `runtime` (minutes: the estimated duration, capped by one
-    allocation), `allocations` (how many walltime-limited allocations the job needs) and `resource_class` (gpu
-    or cpu; the profile maps it to a partition). A config without training GPUs (`compute.training_gpus: 0`, the
-    demo) runs every job on CPU for `compute.training_runtime_min`."""
+    """Snakemake `resources` of one `genolm train` job, in the SLURM executor plugin's terms (RESOURCE_KEYS).
+
+    A GPU job: `gres` gpu[:model]:<devices> (per node, so every node gets the spec's devices), `nodes` (the spec's
+    num_nodes) and `tasks_per_gpu` 1 (sbatch --ntasks-per-gpu=1: one task per device, devices tasks per node, the
+    layout Lightning checks under SLURM). A CPU job (a scikit-learn or copy baseline, or every job where
+    `compute.training_gpus` is 0, the demo): no `gres`, `tasks` = devices x nodes. Both: `cpus_per_task`, `mem_mb`
+    (per node), `runtime` (minutes: the planned duration capped by one allocation; CPU jobs
+    `compute.training_runtime_min`), `allocations` (walltime-limited allocations the job needs), `resource_class`
+    (gpu or cpu) and the `slurm_partition` `compute.partitions` maps that class to."""
     training = spec.get("training", {})
     devices, nodes = training_devices(training, compute), int(training.get("num_nodes", 1))
     model_name = spec["model"].get("name") or (architecture or {}).get("model", {}).get("name")
-    on_gpu = compute["training_gpus"] > 0 and model_name not in CPU_MODELS
-    resources = {"nodes": nodes, "tasks_per_node": devices, "cpus_per_task": compute["training_cpus"],
-                 "mem_mb": compute["training_mem_mb"] * devices, "resource_class": "gpu" if on_gpu else "cpu"}
-    if not on_gpu:
-        return {**resources, "gpu": 0, "runtime": compute["training_runtime_min"], "allocations": 1}
+    resource_class = "gpu" if compute["training_gpus"] > 0 and model_name not in CPU_MODELS else "cpu"
+    resources = {"nodes": nodes, "tasks": devices * nodes, "cpus_per_task": compute["training_cpus"],
+                 "mem_mb": compute["training_mem_mb"] * devices, "resource_class": resource_class,
+                 "slurm_partition": compute["partitions"][resource_class]}
+    if resource_class == "cpu":
+        return {**resources, "gres": "", "tasks_per_gpu": 0, "runtime": compute["training_runtime_min"],
+                "allocations": 1}
     plan = plan_job(TrainingJob("", "job", spec, architecture), compute, benchmark)
-    runtime = math.ceil(min(plan.duration_min, compute["allocation_hours"] * 60))
-    resources.update(gpu=devices, runtime=runtime, allocations=plan.allocations)
-    if compute["training_gpu_model"]:
-        resources["gpu_model"] = compute["training_gpu_model"]
-    return resources
+    model = f"{compute['training_gpu_model']}:" if compute["training_gpu_model"] else ""
+    return {**resources, "gres": f"gpu:{model}{devices}", "tasks_per_gpu": 1,
+            "runtime": math.ceil(min(plan.duration_min, compute["allocation_hours"] * 60)),
+            "allocations": plan.allocations}
 
 
 def plan_rows(plans: list[JobPlan], compute: dict) -> list[dict]:
@@ -413,5 +424,5 @@ def plan_rows(plans: list[JobPlan], compute: dict) -> list[dict]:
     return rows
 
 
-__all__ = ["TrainingJob", "JobCost", "JobPlan", "job_cost", "plan_job", "job_resources", "plan_rows",
+__all__ = ["TrainingJob", "JobCost", "JobPlan", "RESOURCE_KEYS", "job_cost", "plan_job", "job_resources", "plan_rows",
            "read_benchmark", "training_flops", "build_on_meta"]
