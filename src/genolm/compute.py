@@ -35,6 +35,7 @@ The formulas (docs/performance.md, "Full-scale compute", explains them with the 
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import types
@@ -183,8 +184,14 @@ def decoder_tokens(spec: dict, context: int) -> int:
     (genolm.objectives.span_corruption), else (reconstruction, generation) as many as the input's."""
     objective = spec.get("objective") or {}
     if objective.get("name") == "span_corruption":
-        noise = round(context * objective.get("noise_density", 0.15))
-        spans = max(1, round(noise / objective.get("mean_span_length", 3.0)))
+        import inspect
+
+        from genolm.objectives.span_corruption import SpanCorruption
+
+        # The objective's own defaults where the spec leaves a parameter out.
+        defaults = {k: p.default for k, p in inspect.signature(SpanCorruption).parameters.items()}
+        noise = round(context * objective.get("noise_density", defaults["noise_density"]))
+        spans = max(1, round(noise / objective.get("mean_span_length", defaults["mean_span_length"])))
         return noise + spans + 1
     return context
 
@@ -277,18 +284,27 @@ def activation_bytes(model: Any, context: int, micro_batch: int, *, checkpointin
     return int(total + head)
 
 
+def with_defaults(spec: dict) -> dict:
+    """The spec with the schema's defaults filled in (training settings a spec leaves out), as the trainer sees it."""
+    from genolm.config import load_schema, validate_config
+
+    schema = load_schema()
+    return validate_config(copy.deepcopy(spec), schema={"$defs": schema["$defs"], **schema["$defs"]["train_spec"]},
+                           source="spec")
+
+
 def job_cost(job: TrainingJob) -> JobCost:
     """Parameters, tokens, FLOPs and peak memory of one training job."""
-    spec = job.spec
+    spec = with_defaults(job.spec)
     architecture = architecture_of(job)
     model = build_on_meta(architecture["model"], architecture["tokenizer"])
-    training = spec.get("training", {})
+    training = spec["training"]
     context = int(spec["context_length"])
-    world = training_devices(training) * int(training.get("num_nodes", 1))
+    world = training_devices(training) * training["num_nodes"]
     # The split-and-concatenate head runs the model on both halves of every example.
     pieces = 2 if spec.get("head", {}).get("name") == "split_concat" else 1
-    micro_batch = int(training.get("batch_size", 16)) * pieces
-    sequences = int(training.get("max_steps", 1)) * micro_batch * int(training.get("accumulate_grad_batches", 1)) * world
+    micro_batch = training["batch_size"] * pieces
+    sequences = training["max_steps"] * micro_batch * training["accumulate_grad_batches"] * world
     if model is None:
         return JobCost(architecture["model"]["name"], 0, 0, sequences * context, 0.0, 0, 0, False)
     parameters = sum(p.numel() for p in model.parameters())
@@ -310,7 +326,7 @@ def job_cost(job: TrainingJob) -> JobCost:
 # ---- throughput, duration, allocations --------------------------------------------------------------------------
 def training_devices(training: dict, compute: dict | None = None) -> int:
     """Devices per node: the spec's `devices` (an integer), or for 'auto' / -1 the config's GPUs per job (1 on CPU)."""
-    devices = training.get("devices", 1)
+    devices = training["devices"]
     if isinstance(devices, int) and devices > 0:
         return devices
     if isinstance(devices, str) and devices.isdigit() and int(devices) > 0:
@@ -348,8 +364,8 @@ def device_throughput(model: str, compute: dict, benchmark: dict | None) -> tupl
 def plan_job(job: TrainingJob, compute: dict, benchmark: dict | None = None) -> JobPlan:
     """A job's cost against its GPU and its time budget; `problems` says what does not fit."""
     cost = job_cost(job)
-    training = job.spec.get("training", {})
-    devices, nodes = training_devices(training, compute), int(training.get("num_nodes", 1))
+    training = with_defaults(job.spec)["training"]
+    devices, nodes = training_devices(training, compute), training["num_nodes"]
     throughput, source = device_throughput(cost.model, compute, benchmark)
     seconds = cost.flops / (throughput * devices * nodes) if cost.flops else 0.0
     gpu_hours = seconds * devices * nodes / 3600
@@ -389,8 +405,8 @@ def job_resources(spec: dict, compute: dict, *, architecture: dict | None = None
     (per node), `runtime` (minutes: the planned duration capped by one allocation; CPU jobs
     `compute.training_runtime_min`), `allocations` (walltime-limited allocations the job needs), `resource_class`
     (gpu or cpu) and the `slurm_partition` `compute.partitions` maps that class to."""
-    training = spec.get("training", {})
-    devices, nodes = training_devices(training, compute), int(training.get("num_nodes", 1))
+    training = with_defaults(spec)["training"]
+    devices, nodes = training_devices(training, compute), training["num_nodes"]
     model_name = spec["model"].get("name") or (architecture or {}).get("model", {}).get("name")
     resource_class = "gpu" if compute["training_gpus"] > 0 and model_name not in CPU_MODELS else "cpu"
     resources = {"nodes": nodes, "tasks": devices * nodes, "cpus_per_task": compute["training_cpus"],
