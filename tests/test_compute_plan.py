@@ -175,3 +175,25 @@ def test_pilot_config_fits_one_four_gpu_node_within_a_day(tmp_path, monkeypatch)
     assert {row["study"] for row in rows} == {"cancer_type", "virbert", "small_transformers", "enbed"}
     assert all(int(row["allocations"]) == 1 for row in rows)
     assert sum(float(row["gpu_hours"]) for row in rows) / 4 < 24
+
+
+def test_a_spec_without_training_settings_is_costed_at_the_schema_defaults():
+    spec = pretraining_spec()
+    spec["training"] = {}
+    schema_training = load_schema()["$defs"]["training"]["properties"]
+    steps, batch = schema_training["max_steps"]["default"], schema_training["batch_size"]["default"]
+    cost = plan_job(TrainingJob("s", "defaults", spec), compute_block()).cost
+    assert cost.tokens == steps * batch * spec["context_length"]
+
+
+def test_an_encoder_decoder_decoder_sees_span_corruption_targets_and_no_tokens_under_a_classifier():
+    from genolm.compute import decoder_tokens, job_cost
+
+    objective = {"name": "span_corruption", "noise_density": 0.15, "mean_span_length": 20}
+    assert decoder_tokens({"objective": objective}, 16384) == 2458 + 123 + 1  # dropped bases, sentinels, </s>
+    model = {"name": "enbed", "preset": "enbed-small"}
+    base = {"tokenizer": {"name": "byte"}, "model": model, "context_length": 513, "training": {"max_steps": 10}}
+    pretraining = job_cost(TrainingJob("s", "pre", {**base, "objective": objective}))
+    generation = job_cost(TrainingJob("s", "gen", {**base, "head": {"name": "generation"}}))
+    classifier = job_cost(TrainingJob("s", "cls", {**base, "head": {"name": "classification", "label_names": ["a", "b"]}}))
+    assert classifier.flops < pretraining.flops < generation.flops
