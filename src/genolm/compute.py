@@ -48,7 +48,6 @@ from genolm.errors import GenolmInputError
 # Baselines that never run on an accelerator: scikit-learn's k-mer logistic regression, the copy-the-parent rule.
 CPU_MODELS = ("kmer-logreg", "copy-parent")
 BYTES_PER_PARAMETER = 16  # fp32 weight + fp32 gradient + AdamW exp_avg + exp_avg_sq
-ACTIVATION_BYTES = 2  # bf16
 
 
 @dataclass(frozen=True)
@@ -340,13 +339,12 @@ def read_benchmark(path: str | Path | None) -> dict | None:
         return None
     try:
         table = json.loads(Path(path).read_text())
-        rows = table["rows"]
-        table["gpu"]
+        rows, gpu = table["rows"], table["gpu"]
     except (ValueError, KeyError, TypeError) as error:
         raise GenolmInputError(path, f"not a GPU benchmark table ({error})") from None
     if table.get("smoke"):
         raise GenolmInputError(path, "holds a --smoke run (tiny models on any device), not a GPU measurement")
-    return {"gpu": table["gpu"], "rows": rows}
+    return {"gpu": gpu, "rows": rows}
 
 
 def device_throughput(model: str, compute: dict, benchmark: dict | None) -> tuple[float, str]:
