@@ -35,7 +35,7 @@ The formulas (docs/performance.md, "Full-scale compute", explains them with the 
 
 from __future__ import annotations
 
-import copy
+import functools
 import json
 import math
 import types
@@ -285,15 +285,34 @@ def activation_bytes(model: Any, context: int, micro_batch: int, *, checkpointin
 
 def with_defaults(spec: dict) -> dict:
     """The spec with the schema's defaults filled in (training settings a spec leaves out), as the trainer sees it."""
-    from genolm.config import load_schema, validate_config
+    return json.loads(_with_defaults(json.dumps(spec, sort_keys=True)))
+
+
+@functools.lru_cache(maxsize=4096)
+def _with_defaults(spec_json: str) -> str:
+    from genolm.config import validate_config
+
+    return json.dumps(validate_config(json.loads(spec_json), schema=_train_spec_schema(), source="spec"))
+
+
+@functools.lru_cache(maxsize=1)
+def _train_spec_schema() -> dict:
+    from genolm.config import load_schema
 
     schema = load_schema()
-    return validate_config(copy.deepcopy(spec), schema={"$defs": schema["$defs"], **schema["$defs"]["train_spec"]},
-                           source="spec")
+    return {"$defs": schema["$defs"], **schema["$defs"]["train_spec"]}
 
 
 def job_cost(job: TrainingJob) -> JobCost:
-    """Parameters, tokens, FLOPs and peak memory of one training job."""
+    """Parameters, tokens, FLOPs and peak memory of one training job (computed once per spec and architecture:
+    Snakemake asks for each resource of a job separately, and many jobs share one architecture)."""
+    architecture_of(job)  # a checkpoint without an architecture fails here, naming the job
+    return _cost(json.dumps(job.spec, sort_keys=True), json.dumps(job.architecture, sort_keys=True))
+
+
+@functools.lru_cache(maxsize=4096)
+def _cost(spec_json: str, architecture_json: str) -> JobCost:
+    job = TrainingJob("", "job", json.loads(spec_json), json.loads(architecture_json))
     spec = with_defaults(job.spec)
     architecture = architecture_of(job)
     model = build_on_meta(architecture["model"], architecture["tokenizer"])
