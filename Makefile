@@ -10,7 +10,7 @@ CORES ?= all
 # One target per study, named after its rule file (workflow/rules/studies/<study>.smk): `make cancer_type`.
 STUDIES := $(basename $(notdir $(wildcard workflow/rules/studies/*.smk)))
 
-TARGETS := help demo test test-fast system-deps lint benchmark mlflow-ui clean $(STUDIES)
+TARGETS := help demo test test-fast system-deps lint benchmark gpu-benchmark mlflow-ui clean $(STUDIES)
 
 .PHONY: $(TARGETS)
 
@@ -24,6 +24,7 @@ help:
 	@echo "  system-deps          check (as root: install) the tools the tests run against"
 	@echo "  lint                 snakemake --lint"
 	@echo "  benchmark            speed and memory tables (docs/performance.md)"
+	@echo "  gpu-benchmark        training throughput and peak memory per model family on this machine's GPU"
 	@echo "  mlflow-ui            browse the MLflow runs of results/ (http://127.0.0.1:5000)"
 	@echo "  clean                remove results/, resources/ and .snakemake/"
 	@for study in $(STUDIES); do \
@@ -89,6 +90,11 @@ lint: $(VENV)/.installed
 $(VENV)/.bench-installed: $(VENV)/.installed
 	$(VENV)/bin/pip install --quiet -e '.[dev,bench]'
 	touch $@
+
+# Full-scale training throughput per model family on one GPU (under 10 minutes): the table genolm plan-compute
+# reads (compute.throughput_table); docs/performance.md, "Full-scale compute".
+gpu-benchmark: $(VENV)/.installed
+	$(VENV)/bin/python benchmarks/gpu_benchmark.py --out benchmarks/results/gpu_benchmark.json
 
 # HyenaDNA: docs/performance.md explains each table; the reference is installed pinned on first use.
 benchmark: $(VENV)/.bench-installed

@@ -1,0 +1,31 @@
+"""The study's training jobs as the workflow runs them (workflow/rules/studies/virbert.smk), for planning their
+compute (genolm.compute, `genolm plan-compute`): the variant pretrainings some arm loads, the human transfer
+stand-in, and every arm x length x label fraction once per seed."""
+
+from __future__ import annotations
+
+from genolm.compute import TrainingJob
+from genolm.studies.virbert import specs
+
+STUDY = "virbert"
+
+
+def training_jobs(config: dict, study: dict) -> list[TrainingJob]:
+    if not study["enabled"]:
+        return []
+    used = {a["backbone"] for a in study["arms"].values() if "backbone" in a and a["init"] != "random"}
+    jobs = [TrainingJob(STUDY, f"pretrain/{name}", specs.pretraining_spec(variant))
+            for name, variant in study["variants"].items() if not variant["checkpoint"] and name in used]
+    if any(a.get("backbone") == "transfer" for a in study["arms"].values()) and not study["transfer"]["checkpoint"]:
+        jobs.append(TrainingJob(STUDY, "pretrain/transfer-human",
+                                specs.pretraining_spec(study["variants"][study["transfer"]["variant"]])))
+    for arm_name, length, fraction in specs.arm_grid(study):
+        arm = study["arms"][arm_name]
+        architecture = None
+        if "backbone" in arm:
+            variant = specs.backbone_variant(study, arm)
+            architecture = {"model": specs.architecture(variant), "tokenizer": specs.tokenizer_spec(variant)}
+        spec = specs.experiment_spec(study, arm_name, length, fraction, f"pretrain/{arm.get('backbone')}/model")
+        name = specs.experiment_name(arm_name, length, fraction)
+        jobs += [TrainingJob(STUDY, f"runs/{name}/seed{seed}", spec, architecture) for seed in config["seeds"]]
+    return jobs
