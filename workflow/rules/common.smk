@@ -77,8 +77,14 @@ def resolve_url(url):
     return os.path.relpath(Path(workflow.basedir).resolve() / url, Path.cwd())
 
 
-def tracking_args(rule_name, **tags):
-    args = ["--results-dir", RESULTS, "--mlflow-experiment", config["tracking"]["experiment"], "--tag", f"rule={rule_name}"]
+def tracking_args(rule_name, pretrain_seed=SEED, **tags):
+    """The MLflow options of a job, and its replicate's identity for the results table: the data split is drawn
+    with `seed` (every data rule), and so is every pretraining the workflow runs; `pretrain_seed=None` where the
+    job's model comes from no workflow pretraining (a released checkpoint)."""
+    args = ["--results-dir", RESULTS, "--mlflow-experiment", config["tracking"]["experiment"], "--tag", f"rule={rule_name}",
+            "--split-seed", str(SEED)]
+    if pretrain_seed is not None:
+        args += ["--pretrain-seed", str(pretrain_seed)]
     if config["tracking"]["mlflow_uri"]:
         args += ["--mlflow-uri", config["tracking"]["mlflow_uri"]]
     for key, value in tags.items():

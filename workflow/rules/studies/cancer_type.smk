@@ -168,7 +168,7 @@ rule finetune:
         spec=ct_finetune_spec,
         bases=lambda wc: ct_experiment(wc)["context_length"],
         model=lambda wc: ct_specs.model_name(STUDY, wc.experiment),
-        tracking=lambda wc: tracking_args("finetune", experiment=wc.experiment, seed=wc.seed),
+        tracking=lambda wc: tracking_args("finetune", ct_pretrain_seed(wc), experiment=wc.experiment, seed=wc.seed),
     log:
         f"{CT}/logs/finetune_{{experiment}}_seed{{seed}}.log",
     threads: config["compute"]["training_cpus"]
@@ -197,7 +197,7 @@ rule oracle:
         job_dir=lambda wc: f"{CT}/oracle/{wc.experiment}/seed{wc.seed}",
         labels=shlex.join(STUDY["lineages"]),
         context=lambda wc: ct_experiment(wc)["context_length"],
-        tracking=lambda wc: tracking_args("oracle", experiment=wc.experiment, seed=wc.seed),
+        tracking=lambda wc: tracking_args("oracle", None, experiment=wc.experiment, seed=wc.seed),
     log:
         f"{CT}/logs/oracle_{{experiment}}_seed{{seed}}.log",
     conda:
@@ -275,7 +275,7 @@ rule plot_umap:
             ["--context-length", str(ct_experiment(wc)["context_length"]), "--init", ct_experiment(wc)["init"],
              "--model-name", ct_specs.model_name(STUDY, wc.experiment)]
         ),
-        tracking=lambda wc: tracking_args("plot_umap", experiment=wc.experiment, seed=wc.seed),
+        tracking=lambda wc: tracking_args("plot_umap", ct_pretrain_seed(wc), experiment=wc.experiment, seed=wc.seed),
     log:
         f"{CT}/logs/plot_umap_{{experiment}}_seed{{seed}}.log",
     conda:

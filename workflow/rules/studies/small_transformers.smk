@@ -338,6 +338,7 @@ rule st_chromatin_baseline:
              "--C", str(ST_CHROMATIN["experiments"][wc.experiment]["model"].get("C", 1.0)),
              "--context-length", str(ST_CHROMATIN["context_length"])]
         ),
+        split_seed=SEED,
     log:
         f"{ST}/logs/chromatin_{{experiment}}_seed{{seed}}.log",
     benchmark:
@@ -346,7 +347,7 @@ rule st_chromatin_baseline:
         "../../../envs/train.yaml"
     shell:
         "python -m genolm chromatin-baseline --shards {input.shards:q} --labels {input.labels:q} {params.args}"
-        " --seed {wildcards.seed} --out {output.metrics:q} --study small_transformers --task chromatin_profiles"
+        " --seed {wildcards.seed} --split-seed {params.split_seed} --out {output.metrics:q} --study small_transformers --task chromatin_profiles"
         " --experiment chromatin/{wildcards.experiment} > {log:q} 2>&1"
 
 

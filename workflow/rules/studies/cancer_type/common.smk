@@ -62,3 +62,10 @@ def ct_pretrained_backbones():
     """Backbones the workflow pretrains itself: no checkpoint configured, and some experiment loads them."""
     return [name for name, spec in STUDY["backbones"].items() if not spec["checkpoint"]
             and any(e.get("backbone") == name and e["init"] != "random" for e in STUDY["experiments"].values())]
+
+
+def ct_pretrain_seed(wildcards):
+    """The seed of the workflow pretraining this experiment's backbone comes from (the pretrain rule's `seed`); None
+    for a released checkpoint (its own seed is not the workflow's to know) and for an experiment without backbone."""
+    backbone = ct_experiment(wildcards).get("backbone")
+    return SEED if backbone and not STUDY["backbones"][backbone]["checkpoint"] else None
