@@ -124,4 +124,4 @@ def test_compare_command_with_group_shards(tmp_path):
                    "--group-shards", str(shards), "--group-column", "sequence", "--out-tsv", str(tmp_path / "c.tsv")])
     assert status == 0
     table = pl.read_csv(tmp_path / "c.tsv", separator="\t")
-    assert table["units"].to_list() == [3] and table["verdict"].to_list() == ["inconclusive"]
+    assert table["units"].to_list() == [3] and table["verdict"].to_list() == ["supported"]
