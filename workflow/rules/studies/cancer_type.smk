@@ -15,8 +15,7 @@ if STUDY["enabled"]:
         "reference_source": STUDY["reference_source"], "chromosomes": STUDY["chromosomes"],
         "max_ref_mismatch_fraction": STUDY["max_ref_mismatch_fraction"],
     }
-    ct_runs = [f"{CT}/{'oracle' if e.get('oracle') else 'runs'}/{name}/seed{seed}/metrics.parquet"
-               for name, e in STUDY["experiments"].items() for seed in SEEDS]
+    ct_runs = [f"{ct_job_dir(name, seed)}/metrics.parquet" for name in STUDY["experiments"] for seed in SEEDS]
     ct_umaps = [f"{CT}/runs/{name}/seed{SEEDS[0]}/umap/metrics.parquet" for name in ct_umap_experiments()]
     ct_pretraining = [f"{CT}/pretrain/{name}/metrics.parquet" for name in ct_pretrained_backbones()]
     METRIC_TABLES["cancer_type"] = ct_runs + ct_umaps + ct_pretraining
@@ -26,6 +25,9 @@ if STUDY["enabled"]:
         for name in ct_umap_experiments()
         for c in ("chromosome", "position_bin", "cancer_type")
     ]
+    if STUDY["comparisons"]:
+        REPORT_TABLES["cancer_type"]["comparisons"] = f"{RESULTS}/tables/cancer_type/comparisons.md"
+        FINAL_OUTPUTS["cancer_type"] += comparison_outputs("cancer_type")
 
 
 rule cancer_type:
@@ -46,6 +48,27 @@ rule cancer_type_summary:
         "../../../envs/train.yaml"
     shell:
         "python -m genolm cancer-type-summary --metrics {input:q} --out-tsv {output.tsv:q} --out-md {output.md:q} > {log:q} 2>&1"
+
+
+rule cancer_type_comparisons:
+    """The study's pre-registered comparisons (config `comparisons`) over its seeds, the unit a test cell line."""
+    input:
+        comparison_inputs(STUDY["comparisons"], ct_job_dir),
+    output:
+        tsv=f"{RESULTS}/tables/cancer_type/comparisons.tsv",
+        md=f"{RESULTS}/tables/cancer_type/comparisons.md",
+        plot=report(f"{RESULTS}/plots/cancer_type/comparisons.png", caption="../../report/comparisons.rst",
+                    category="cancer_type", subcategory="figures"),
+    params:
+        comparisons=canonical_json(STUDY["comparisons"]),
+        runs=comparison_runs(STUDY["comparisons"], ct_job_dir, ct_experiment_pretrain_seed),
+    log:
+        f"{CT}/logs/cancer_type_comparisons.log",
+    conda:
+        "../../../envs/train.yaml"
+    shell:
+        "python -m genolm compare --comparisons {params.comparisons:q} {params.runs} --out-tsv {output.tsv:q}"
+        " --out-md {output.md:q} --plot {output.plot:q} --title cancer_type > {log:q} 2>&1"
 
 
 rule select_cell_lines:

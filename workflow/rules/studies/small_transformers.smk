@@ -30,12 +30,39 @@ if ST_STUDY["enabled"]:
         f"{RESULTS}/tables/small_transformers/paper_tables.md",
         f"{RESULTS}/tables/small_transformers/paper_tables.tsv",
     ] + [f"{RESULTS}/plots/small_transformers/{task}.png" for task in st_figure_tasks()]
+    if ST_STUDY["comparisons"]:
+        REPORT_TABLES["small_transformers"]["comparisons"] = f"{RESULTS}/tables/small_transformers/comparisons.md"
+        FINAL_OUTPUTS["small_transformers"] += comparison_outputs("small_transformers")
 
 
 rule small_transformers:
     """`make small_transformers`: this study alone, with its own slice of the results table."""
     input:
         study_outputs("small_transformers"),
+
+
+rule small_transformers_comparisons:
+    """The study's pre-registered comparisons (config `comparisons`; arms are the 12S species task's experiments)
+    over its seeds; each test example's unit is its species record (the species shards' `sample`)."""
+    input:
+        runs=comparison_inputs(ST_STUDY["comparisons"], st_species_job_dir),
+        shards=f"{ST}/species/shards",
+    output:
+        tsv=f"{RESULTS}/tables/small_transformers/comparisons.tsv",
+        md=f"{RESULTS}/tables/small_transformers/comparisons.md",
+        plot=report(f"{RESULTS}/plots/small_transformers/comparisons.png", caption="../../report/comparisons.rst",
+                    category="small_transformers", subcategory="figures"),
+    params:
+        comparisons=canonical_json(ST_STUDY["comparisons"]),
+        runs=comparison_runs(ST_STUDY["comparisons"], st_species_job_dir, lambda arm: SEED),
+    log:
+        f"{ST}/logs/small_transformers_comparisons.log",
+    conda:
+        "../../../envs/train.yaml"
+    shell:
+        "python -m genolm compare --comparisons {params.comparisons:q} {params.runs}"
+        " --group-shards {input.shards:q} --group-column sample --out-tsv {output.tsv:q}"
+        " --out-md {output.md:q} --plot {output.plot:q} --title small_transformers > {log:q} 2>&1"
 
 
 rule st_mito_corpus:

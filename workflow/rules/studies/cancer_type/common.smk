@@ -67,5 +67,14 @@ def ct_pretrained_backbones():
 def ct_pretrain_seed(wildcards):
     """The seed of the workflow pretraining this experiment's backbone comes from (the pretrain rule's `seed`); None
     for a released checkpoint (its own seed is not the workflow's to know) and for an experiment without backbone."""
-    backbone = ct_experiment(wildcards).get("backbone")
+    return ct_experiment_pretrain_seed(wildcards.experiment)
+
+
+def ct_job_dir(experiment, seed):
+    """A cancer-type experiment's job directory (the oracle's lie under oracle/)."""
+    return f"{CT}/{'oracle' if STUDY['experiments'][experiment].get('oracle') else 'runs'}/{experiment}/seed{seed}"
+
+
+def ct_experiment_pretrain_seed(experiment):
+    backbone = STUDY["experiments"][experiment].get("backbone")
     return SEED if backbone and not STUDY["backbones"][backbone]["checkpoint"] else None

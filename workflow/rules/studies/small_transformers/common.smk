@@ -192,3 +192,8 @@ def st_chromatin_runs():
         return []
     return [f"{ST}/chromatin/runs/{name}/seed{seed}/metrics.parquet" for name in ST_CHROMATIN["experiments"]
             for seed in SEEDS]
+
+
+def st_species_job_dir(experiment, seed):
+    """A 12S species fine-tuning job's directory."""
+    return f"{ST}/species/runs/{experiment}/seed{seed}"
