@@ -25,6 +25,7 @@ if STUDY["enabled"]:
         for name in ct_umap_experiments()
         for c in ("chromosome", "position_bin", "cancer_type")
     ]
+    FINAL_OUTPUTS["cancer_type"] += [f"{CT}/qc/interval_overlaps_L{length}.tsv" for length in ct_context_lengths()]
     if STUDY["comparisons"]:
         REPORT_TABLES["cancer_type"]["comparisons"] = f"{RESULTS}/tables/cancer_type/comparisons.md"
         FINAL_OUTPUTS["cancer_type"] += comparison_outputs("cancer_type")
@@ -69,6 +70,24 @@ rule cancer_type_comparisons:
     shell:
         "python -m genolm compare --comparisons {params.comparisons:q} {params.runs} --out-tsv {output.tsv:q}"
         " --out-md {output.md:q} --plot {output.plot:q} --title cancer_type > {log:q} 2>&1"
+
+
+rule cancer_type_interval_overlaps:
+    """Leak check: test windows overlapping a training window of their own label on the reference (the windows of
+    one cell line's anchor neighbourhood share most of their bases whatever the split)."""
+    input:
+        f"{CT}/shards/mutated_L{{length}}",
+    output:
+        qc=f"{CT}/qc/interval_overlaps_L{{length}}.tsv",
+    params:
+        max_fraction=STUDY["leak_check"]["max_interval_overlap"],
+    log:
+        f"{CT}/logs/interval_overlaps_L{{length}}.log",
+    conda:
+        "../../../envs/data.yaml"
+    shell:
+        "python -m genolm interval-overlaps --shards {input:q} --max-fraction {params.max_fraction}"
+        " --qc {output.qc:q} > {log:q} 2>&1"
 
 
 rule select_cell_lines:

@@ -30,6 +30,8 @@ if ST_STUDY["enabled"]:
         f"{RESULTS}/tables/small_transformers/paper_tables.md",
         f"{RESULTS}/tables/small_transformers/paper_tables.tsv",
     ] + [f"{RESULTS}/plots/small_transformers/{task}.png" for task in st_figure_tasks()]
+    if st_species_corpora():
+        FINAL_OUTPUTS["small_transformers"].append(f"{ST}/qc/leak_check_species.tsv")
     if ST_STUDY["comparisons"]:
         REPORT_TABLES["small_transformers"]["comparisons"] = f"{RESULTS}/tables/small_transformers/comparisons.md"
         FINAL_OUTPUTS["small_transformers"] += comparison_outputs("small_transformers")
@@ -63,6 +65,26 @@ rule small_transformers_comparisons:
         "python -m genolm compare --comparisons {params.comparisons:q} {params.runs}"
         " --group-shards {input.shards:q} --group-column sample --out-tsv {output.tsv:q}"
         " --out-md {output.md:q} --plot {output.plot:q} --title small_transformers > {log:q} 2>&1"
+
+
+rule st_species_leak_check:
+    """Leak check: each 12S test species' k-mer containment in the corpora its experiments were pretrained on."""
+    input:
+        test=f"{ST}/species/shards",
+        corpora=[f"{ST}/corpus/{name}" for name in st_species_corpora()],
+    output:
+        qc=f"{ST}/qc/leak_check_species.tsv",
+    params:
+        args=shlex.join(["--k", str(ST_STUDY["leak_check"]["k"]), "--scaled", str(ST_STUDY["leak_check"]["scaled"]),
+                         "--max-containment", str(ST_STUDY["leak_check"]["max_containment"])]),
+    log:
+        f"{ST}/logs/leak_check_species.log",
+    conda:
+        "../../../envs/data.yaml"
+    shell:
+        "python -m genolm leak-check --test {input.test:q} --test-split test --unit-column sample"
+        " --against {input.corpora:q} --against-split train --against-split val {params.args}"
+        " --qc {output.qc:q} > {log:q} 2>&1"
 
 
 rule st_mito_corpus:

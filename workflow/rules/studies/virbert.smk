@@ -21,6 +21,7 @@ if VB_STUDY["enabled"]:
                                 "summary": f"{RESULTS}/tables/virbert/summary.tsv"}
     FINAL_OUTPUTS["virbert"] = vb_runs + [*REPORT_TABLES["virbert"].values(),
                                           f"{RESULTS}/plots/virbert/recall_vs_label_fraction.png"]
+    FINAL_OUTPUTS["virbert"] += [f"{VB}/qc/leak_check_L{length}.tsv" for length in VB_STUDY["lengths"]]
     if VB_STUDY["comparisons"]:
         REPORT_TABLES["virbert"]["comparisons"] = f"{RESULTS}/tables/virbert/comparisons.md"
         FINAL_OUTPUTS["virbert"] += comparison_outputs("virbert")
@@ -211,6 +212,27 @@ rule virbert_finetune:
         " --out {params.job_dir:q} --plots {params.plots:q} --study virbert --task phage_classification"
         " --experiment {wildcards.arm}_L{wildcards.length}_f{wildcards.fraction} --model-name {params.model}"
         " {params.tracking} > {log:q} 2>&1"
+
+
+rule virbert_leak_check:
+    """Leak check: each test genome's k-mer containment in the training fragments and in the workflow's pretraining
+    examples (a split by family is not homology-disjoint when families share sequence)."""
+    input:
+        test=f"{VB}/shards/fragments_L{{length}}",
+        pretraining=[f"{VB}/shards/pretrain_{name}" for name in vb_pretrained_variants()],
+    output:
+        qc=f"{VB}/qc/leak_check_L{{length}}.tsv",
+    params:
+        args=shlex.join(["--k", str(VB_STUDY["leak_check"]["k"]), "--scaled", str(VB_STUDY["leak_check"]["scaled"]),
+                         "--max-containment", str(VB_STUDY["leak_check"]["max_containment"])]),
+    log:
+        f"{VB}/logs/leak_check_L{{length}}.log",
+    conda:
+        "../../../envs/data.yaml"
+    shell:
+        "python -m genolm leak-check --test {input.test:q} --test-split test --unit-column sample"
+        " --against {input.test:q} {input.pretraining:q} --against-split train {params.args}"
+        " --qc {output.qc:q} > {log:q} 2>&1"
 
 
 rule virbert_comparisons:

@@ -78,3 +78,8 @@ def ct_job_dir(experiment, seed):
 def ct_experiment_pretrain_seed(experiment):
     backbone = STUDY["experiments"][experiment].get("backbone")
     return SEED if backbone and not STUDY["backbones"][backbone]["checkpoint"] else None
+
+
+def ct_context_lengths():
+    """The context lengths of the mutated-window shard sets the experiments train on, sorted."""
+    return sorted({e["context_length"] for e in STUDY["experiments"].values()})
