@@ -16,6 +16,11 @@ equal to scikit-learn on the resampled rows). The verdict reads the interval onl
 A resample in which a drawn replicate's metric is undefined (one class only among the drawn units; AUROC without
 both classes) is skipped and counted in `undefined_resamples`.
 
+Where the predictions do not carry the comparison's unit, a UnitSource supplies it: the shard set the jobs were
+scored on (each row's unit is that set's column at the row's split and index: ENBED's generation predictions take
+their parent, the 12S predictions their species), and a mapping from the rows' group to a coarser unit (virBERT's
+genome -> family, so that the interval resamples families, the split unit).
+
 Inputs per arm and replicate: a fine-tuning job directory (its `predictions.parquet`: `split`, `checkpoint`,
 `group`, `label`, `probabilities`; for a generation job `target` and `candidates`, from which the per-example
 `exact_match` and `edit_distance` columns are derived), or a Parquet/TSV table of per-example or per-unit scores
@@ -359,8 +364,85 @@ def _derive_generation_scores(rows: pl.DataFrame) -> pl.DataFrame:
                              pl.Series("edit_distance", distances))
 
 
-def read_scores(path: str | Path) -> tuple[pl.DataFrame, Path]:
-    """The rows one run is scored on: a job directory's predictions.parquet, or a Parquet/TSV scores table."""
+@dataclass(frozen=True)
+class UnitSource:
+    """Where each scored row's unit comes from besides its own `group` column: `shards` (a shard set) and `column`
+    - the unit is that column at the row's split and index; `mapping` (group -> unit, read from `mapping_source`)
+    - a coarser unit than the group."""
+
+    shards: Path | None = None
+    column: str = "sample"
+    mapping: dict[str, str] | None = None
+    mapping_source: str = ""
+
+
+def read_unit_map(path: str | Path, from_column: str, to_column: str) -> dict[str, str]:
+    """group -> unit from a Parquet or TSV table (e.g. virBERT's genomes.parquet: genome_id -> family); a group
+    mapped to two units is refused."""
+    path = Path(path)
+    try:
+        table = pl.read_parquet(path) if path.suffix == ".parquet" else pl.read_csv(path, separator="\t",
+                                                                                    infer_schema_length=0)
+    except (OSError, pl.exceptions.PolarsError) as error:
+        raise GenolmInputError(path, f"cannot read as a unit map ({str(error).splitlines()[0]})") from None
+    missing = [c for c in (from_column, to_column) if c not in table.columns]
+    if missing:
+        raise GenolmInputError(path, f"no column(s) {', '.join(missing)} (columns: {', '.join(table.columns)})")
+    pairs = table.select(pl.col(from_column).cast(pl.Utf8).alias("group"), pl.col(to_column).cast(pl.Utf8).alias("unit"))
+    if pairs["group"].null_count() or pairs["unit"].null_count():
+        raise GenolmInputError(path, f"a row has no {from_column} or no {to_column}")
+    pairs = pairs.unique()
+    ambiguous = pairs.filter(pl.col("group").is_duplicated())
+    if len(ambiguous):
+        raise GenolmInputError(path, f"{from_column} {ambiguous['group'][0]!r} maps to two {to_column} values",
+                               record=f"{from_column} {ambiguous['group'][0]}")
+    return dict(pairs.iter_rows())
+
+
+def _groups_from_shards(rows: pl.DataFrame, source: Path, shards: Path, column: str) -> pl.DataFrame:
+    """Each row's unit from the shard set's `column` at the row's split and index, checked against what the row
+    says about that example (its label, or its generation target), so that a job scored on other shards is
+    refused rather than mislabelled."""
+    from genolm.datasets.shards import read_shards, shard_columns
+
+    if "index" not in rows.columns:
+        raise GenolmInputError(source, "has no index column: the unit cannot be looked up in the shards")
+    check = ("target", "target_sequence") if "target" in rows.columns else ("label", "label")
+    checkable = check[0] in rows.columns and check[1] in shard_columns(shards)
+    parts = []
+    for split in rows["split"].unique(maintain_order=True).to_list():
+        part = rows.filter(pl.col("split") == split)
+        table = read_shards(shards, split, columns=[column] + ([check[1]] if checkable else []))
+        index = part["index"].to_numpy()
+        if len(index) and (index.min() < 0 or index.max() >= table.num_rows):
+            raise GenolmInputError(source, f"index {int(index.max())} is past the {table.num_rows} rows of split "
+                                           f"{split!r} in {shards}: the job was scored on other shards")
+        units = np.asarray(table[column].to_pylist(), dtype=object)[index]
+        if checkable:
+            expected = np.asarray(table[check[1]].to_pylist(), dtype=object)[index]
+            differs = np.flatnonzero(expected != np.asarray(part[check[0]].to_list(), dtype=object))
+            if len(differs):
+                raise GenolmInputError(source, f"the {check[0]} of split {split!r} row {int(index[differs[0]])} is "
+                                               f"not the one in {shards}: the job was scored on other shards",
+                                       record=f"index {int(index[differs[0]])}")
+        if any(u is None for u in units):
+            raise GenolmInputError(shards, f"the {column} column is null: every example needs a unit",
+                                   record=f"split {split}")
+        parts.append(part.with_columns(pl.Series("group", [str(u) for u in units], dtype=pl.Utf8)))
+    return pl.concat(parts) if parts else rows.with_columns(pl.lit(None, pl.Utf8).alias("group"))
+
+
+def _mapped(rows: pl.DataFrame, source: Path, units: UnitSource) -> pl.DataFrame:
+    unknown = sorted(set(rows["group"].to_list()) - set(units.mapping))
+    if unknown:
+        raise GenolmInputError(units.mapping_source, f"has no unit for {len(unknown)} group(s) of {source}",
+                               record=f"group {unknown[0]}")
+    return rows.with_columns(pl.col("group").replace_strict(units.mapping, return_dtype=pl.Utf8))
+
+
+def read_scores(path: str | Path, units: UnitSource | None = None) -> tuple[pl.DataFrame, Path]:
+    """The rows one run is scored on: a job directory's predictions.parquet, or a Parquet/TSV scores table, with
+    each row's unit in `group` (from `units` where given)."""
     path = Path(path)
     source = path / PREDICTIONS_FILE if path.is_dir() else path
     if not source.is_file():
@@ -370,6 +452,10 @@ def read_scores(path: str | Path) -> tuple[pl.DataFrame, Path]:
         rows = pl.read_csv(source, separator="\t") if source.suffix in (".tsv", ".txt") else pl.read_parquet(source)
     except (OSError, pl.exceptions.PolarsError) as error:
         raise GenolmInputError(source, f"cannot read ({str(error).splitlines()[0]})") from None
+    if units is not None and units.shards is not None:
+        if "split" not in rows.columns:
+            raise GenolmInputError(source, "has no 'split' column")
+        rows = _groups_from_shards(rows, source, units.shards, units.column)
     for column in ("split", "group"):
         if column not in rows.columns:
             raise GenolmInputError(source, f"has no {column!r} column (the unit of each row: train with a "
@@ -379,7 +465,10 @@ def read_scores(path: str | Path) -> tuple[pl.DataFrame, Path]:
                                record=f"row {int(rows['group'].is_null().arg_true()[0])}")
     if "target" in rows.columns and "candidates" in rows.columns:
         rows = _derive_generation_scores(rows)
-    return rows.with_columns(pl.col("group").cast(pl.Utf8)), source
+    rows = rows.with_columns(pl.col("group").cast(pl.Utf8))
+    if units is not None and units.mapping is not None:
+        rows = _mapped(rows, source, units)
+    return rows, source
 
 
 def _select(rows: pl.DataFrame, comparison: Comparison, source: Path) -> pl.DataFrame:
@@ -417,14 +506,16 @@ def _paired(comparison: Comparison, replicate: str, a: tuple[pl.DataFrame, Path]
     return PairedReplicate(len(units), lambda w: score_a.score(comparison.metric, w) - score_b.score(comparison.metric, w))
 
 
-def compare(comparisons: Sequence[Comparison], runs: pl.DataFrame, runs_source: str) -> pl.DataFrame:
+def compare(comparisons: Sequence[Comparison], runs: pl.DataFrame, runs_source: str,
+            units: UnitSource | None = None) -> pl.DataFrame:
     """The comparisons table (COMPARISONS_SCHEMA), one row per comparison. Replicates are the `replicate` values
-    both arms have; a replicate only one arm ran is refused (the arms must be paired)."""
+    both arms have; a replicate only one arm ran is refused (the arms must be paired). `units`: where the rows'
+    units come from when the predictions do not carry them (UnitSource)."""
     cache: dict[str, tuple[pl.DataFrame, Path]] = {}
 
     def scores(path: str) -> tuple[pl.DataFrame, Path]:
         if path not in cache:
-            cache[path] = read_scores(path)
+            cache[path] = read_scores(path, units)
         return cache[path]
 
     rows = []
@@ -479,7 +570,7 @@ def write_comparisons(table: pl.DataFrame, tsv: str | Path, md: str | Path | Non
             Path(tmp).write_text(markdown_table(table))
 
 
-__all__ = ["COMPARISONS_SCHEMA", "Comparison", "PairedReplicate", "PairedResult", "UnitScores", "compare",
-           "load_comparisons", "markdown_table", "paired_bootstrap", "read_runs", "read_scores", "runs_from_arguments",
+__all__ = ["COMPARISONS_SCHEMA", "Comparison", "PairedReplicate", "PairedResult", "UnitScores", "UnitSource", "compare",
+           "load_comparisons", "markdown_table", "paired_bootstrap", "read_runs", "read_scores", "read_unit_map", "runs_from_arguments",
            "unknown_arm",
            "verdict", "write_comparisons"]

@@ -29,6 +29,10 @@ METRICS_SCHEMA: dict[str, pl.DataType] = {
     "init": pl.Utf8,
     "label_fraction": pl.Float64,
     "train_labelled": pl.Int64,
+    # The replicate's identity: the seed of its data split (selection, windows, splits), of its pretraining
+    # (null where the backbone is a released checkpoint the workflow did not pretrain) and of the job itself.
+    "split_seed": pl.Int64,
+    "pretrain_seed": pl.Int64,
     "seed": pl.Int64,
     "fold": pl.Int64,  # the cross-validation fold of a K-fold protocol's run; null for every other run
     # train, val, test; reference (embedding metrics); "all" for an evaluation over every split of a dataset
@@ -44,7 +48,7 @@ METRICS_SCHEMA: dict[str, pl.DataType] = {
 }
 KEY_COLUMNS = ["study", "experiment", "seed", "fold", "split", "checkpoint", "metric"]
 # Columns a table written before they existed may lack; they read back as null.
-NULLABLE_ADDITIONS = ("fold", "note")
+NULLABLE_ADDITIONS = ("fold", "note", "split_seed", "pretrain_seed")
 
 
 def metric_rows(context: dict, values: dict[str, float | tuple[float, float, float]], run_id: str) -> pl.DataFrame:

@@ -77,8 +77,14 @@ def resolve_url(url):
     return os.path.relpath(Path(workflow.basedir).resolve() / url, Path.cwd())
 
 
-def tracking_args(rule_name, **tags):
-    args = ["--results-dir", RESULTS, "--mlflow-experiment", config["tracking"]["experiment"], "--tag", f"rule={rule_name}"]
+def tracking_args(rule_name, pretrain_seed=SEED, **tags):
+    """The MLflow options of a job, and its replicate's identity for the results table: the data split is drawn
+    with `seed` (every data rule), and so is every pretraining the workflow runs; `pretrain_seed=None` where the
+    job's model comes from no workflow pretraining (a released checkpoint)."""
+    args = ["--results-dir", RESULTS, "--mlflow-experiment", config["tracking"]["experiment"], "--tag", f"rule={rule_name}",
+            "--split-seed", str(SEED)]
+    if pretrain_seed is not None:
+        args += ["--pretrain-seed", str(pretrain_seed)]
     if config["tracking"]["mlflow_uri"]:
         args += ["--mlflow-uri", config["tracking"]["mlflow_uri"]]
     for key, value in tags.items():
@@ -117,6 +123,36 @@ def study_outputs(study):
     return [*FINAL_OUTPUTS.get(study, []), f"{RESULTS}/tables/{study}/metrics.tsv",
             f"{RESULTS}/plots/{study}/metrics_summary.png",
             *(f"{RESULTS}/tables/{study}/{page}.html" for page in study_tables(study))]
+
+
+def compared_arms(comparisons):
+    """The arms a study's pre-registered comparisons name, sorted."""
+    return sorted({entry[key] for entry in comparisons for key in ("arm_a", "arm_b")})
+
+
+def comparison_runs(comparisons, job_dir, pretrain_seed):
+    """`genolm compare --run` arguments: one per compared arm and seed, the replicate being the seed (every data
+    rule and pretraining uses the one config `seed`, so replicates differ in fine-tuning and labelled subset only).
+    `job_dir(arm, seed)` is the arm's job directory, `pretrain_seed(arm)` its pretraining seed (None: none)."""
+    args = []
+    for arm in compared_arms(comparisons):
+        pretrained = pretrain_seed(arm)
+        for seed in SEEDS:
+            args += ["--run", f"arm={arm},replicate=seed{seed},split_seed={SEED},"
+                              f"pretrain_seed={'' if pretrained is None else pretrained},seed={seed},path={job_dir(arm, seed)}"]
+    return shlex.join(args)
+
+
+def comparison_inputs(comparisons, job_dir):
+    """What a study's compare rule waits for: the metrics.parquet of each compared job (written with its
+    predictions.parquet, which not every training rule declares)."""
+    return [f"{job_dir(arm, seed)}/metrics.parquet" for arm in compared_arms(comparisons) for seed in SEEDS]
+
+
+def comparison_outputs(study):
+    """The comparisons table (TSV, Markdown) and forest plot of a study that declares comparisons."""
+    return [f"{RESULTS}/tables/{study}/comparisons.tsv", f"{RESULTS}/tables/{study}/comparisons.md",
+            f"{RESULTS}/plots/{study}/comparisons.png"]
 
 
 def zip_limit_args():

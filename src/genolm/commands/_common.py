@@ -63,6 +63,11 @@ def add_context_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--experiment", required=True)
     group.add_argument("--model-name", help="default: the spec's model preset or name")
     group.add_argument("--tokenizer-name", help="default: the spec's tokenizer name")
+    group.add_argument("--split-seed", type=int,
+                       help="the seed of the data split this run's replicate uses (default: none recorded)")
+    group.add_argument("--pretrain-seed", type=int,
+                       help="the seed of the pretraining this run's replicate uses (default: none: no pretraining "
+                            "by the workflow, e.g. a released checkpoint)")
     group.add_argument("--fold", type=int, help="the cross-validation fold this run validates on (a K-fold protocol); "
                                                 "default: none")
 
@@ -71,7 +76,7 @@ def results_context(args, *, context_length: int, init: str) -> dict:
     return {
         "study": args.study, "task": args.task, "experiment": args.experiment, "model": args.model_name,
         "tokenizer": args.tokenizer_name, "context_length": context_length, "init": init,
-        "seed": args.seed, "fold": args.fold,
+        "split_seed": args.split_seed, "pretrain_seed": args.pretrain_seed, "seed": args.seed, "fold": args.fold,
     }
 
 

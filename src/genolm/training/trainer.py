@@ -415,7 +415,8 @@ class TrainingJob:
         if self.objective is not None:
             return {}
         used = len(self.train_windows)
-        return {"label_fraction": used / self.train_available, "train_labelled": used}
+        # The configured fraction, so a consumer can group by it; the realized count is train_labelled.
+        return {"label_fraction": float(self.spec["label_fraction"]), "train_labelled": used}
 
 
 def label_column(head_name: str | None) -> str:

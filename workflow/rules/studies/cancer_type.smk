@@ -15,8 +15,7 @@ if STUDY["enabled"]:
         "reference_source": STUDY["reference_source"], "chromosomes": STUDY["chromosomes"],
         "max_ref_mismatch_fraction": STUDY["max_ref_mismatch_fraction"],
     }
-    ct_runs = [f"{CT}/{'oracle' if e.get('oracle') else 'runs'}/{name}/seed{seed}/metrics.parquet"
-               for name, e in STUDY["experiments"].items() for seed in SEEDS]
+    ct_runs = [f"{ct_job_dir(name, seed)}/metrics.parquet" for name in STUDY["experiments"] for seed in SEEDS]
     ct_umaps = [f"{CT}/runs/{name}/seed{SEEDS[0]}/umap/metrics.parquet" for name in ct_umap_experiments()]
     ct_pretraining = [f"{CT}/pretrain/{name}/metrics.parquet" for name in ct_pretrained_backbones()]
     METRIC_TABLES["cancer_type"] = ct_runs + ct_umaps + ct_pretraining
@@ -26,6 +25,10 @@ if STUDY["enabled"]:
         for name in ct_umap_experiments()
         for c in ("chromosome", "position_bin", "cancer_type")
     ]
+    FINAL_OUTPUTS["cancer_type"] += [f"{CT}/qc/interval_overlaps_L{length}.tsv" for length in ct_context_lengths()]
+    if STUDY["comparisons"]:
+        REPORT_TABLES["cancer_type"]["comparisons"] = f"{RESULTS}/tables/cancer_type/comparisons.md"
+        FINAL_OUTPUTS["cancer_type"] += comparison_outputs("cancer_type")
 
 
 rule cancer_type:
@@ -46,6 +49,45 @@ rule cancer_type_summary:
         "../../../envs/train.yaml"
     shell:
         "python -m genolm cancer-type-summary --metrics {input:q} --out-tsv {output.tsv:q} --out-md {output.md:q} > {log:q} 2>&1"
+
+
+rule cancer_type_comparisons:
+    """The study's pre-registered comparisons (config `comparisons`) over its seeds, the unit a test cell line."""
+    input:
+        comparison_inputs(STUDY["comparisons"], ct_job_dir),
+    output:
+        tsv=f"{RESULTS}/tables/cancer_type/comparisons.tsv",
+        md=f"{RESULTS}/tables/cancer_type/comparisons.md",
+        plot=report(f"{RESULTS}/plots/cancer_type/comparisons.png", caption="../../report/comparisons.rst",
+                    category="cancer_type", subcategory="figures"),
+    params:
+        comparisons=canonical_json(STUDY["comparisons"]),
+        runs=comparison_runs(STUDY["comparisons"], ct_job_dir, ct_experiment_pretrain_seed),
+    log:
+        f"{CT}/logs/cancer_type_comparisons.log",
+    conda:
+        "../../../envs/train.yaml"
+    shell:
+        "python -m genolm compare --comparisons {params.comparisons:q} {params.runs} --out-tsv {output.tsv:q}"
+        " --out-md {output.md:q} --plot {output.plot:q} --title cancer_type > {log:q} 2>&1"
+
+
+rule cancer_type_interval_overlaps:
+    """Leak check: test windows overlapping a training window of their own label on the reference (the windows of
+    one cell line's anchor neighbourhood share most of their bases whatever the split)."""
+    input:
+        f"{CT}/shards/mutated_L{{length}}",
+    output:
+        qc=f"{CT}/qc/interval_overlaps_L{{length}}.tsv",
+    params:
+        max_fraction=STUDY["leak_check"]["max_interval_overlap"],
+    log:
+        f"{CT}/logs/interval_overlaps_L{{length}}.log",
+    conda:
+        "../../../envs/data.yaml"
+    shell:
+        "python -m genolm interval-overlaps --shards {input:q} --max-fraction {params.max_fraction}"
+        " --qc {output.qc:q} > {log:q} 2>&1"
 
 
 rule select_cell_lines:
@@ -168,7 +210,7 @@ rule finetune:
         spec=ct_finetune_spec,
         bases=lambda wc: ct_experiment(wc)["context_length"],
         model=lambda wc: ct_specs.model_name(STUDY, wc.experiment),
-        tracking=lambda wc: tracking_args("finetune", experiment=wc.experiment, seed=wc.seed),
+        tracking=lambda wc: tracking_args("finetune", ct_pretrain_seed(wc), experiment=wc.experiment, seed=wc.seed),
     log:
         f"{CT}/logs/finetune_{{experiment}}_seed{{seed}}.log",
     threads: config["compute"]["training_cpus"]
@@ -197,7 +239,7 @@ rule oracle:
         job_dir=lambda wc: f"{CT}/oracle/{wc.experiment}/seed{wc.seed}",
         labels=shlex.join(STUDY["lineages"]),
         context=lambda wc: ct_experiment(wc)["context_length"],
-        tracking=lambda wc: tracking_args("oracle", experiment=wc.experiment, seed=wc.seed),
+        tracking=lambda wc: tracking_args("oracle", None, experiment=wc.experiment, seed=wc.seed),
     log:
         f"{CT}/logs/oracle_{{experiment}}_seed{{seed}}.log",
     conda:
@@ -275,7 +317,7 @@ rule plot_umap:
             ["--context-length", str(ct_experiment(wc)["context_length"]), "--init", ct_experiment(wc)["init"],
              "--model-name", ct_specs.model_name(STUDY, wc.experiment)]
         ),
-        tracking=lambda wc: tracking_args("plot_umap", experiment=wc.experiment, seed=wc.seed),
+        tracking=lambda wc: tracking_args("plot_umap", ct_pretrain_seed(wc), experiment=wc.experiment, seed=wc.seed),
     log:
         f"{CT}/logs/plot_umap_{{experiment}}_seed{{seed}}.log",
     conda:

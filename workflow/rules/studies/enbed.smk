@@ -20,12 +20,39 @@ if EN_STUDY["enabled"]:
     FINAL_OUTPUTS["enbed"] = en_metric_tables() + (
         [*REPORT_TABLES["enbed"].values(), *(f"{RESULTS}/plots/enbed/{task}.png" for task in en_figure_tasks())]
         if EN_STUDY["paper_tables"] else [])
+    if EN_STUDY["comparisons"]:
+        REPORT_TABLES.setdefault("enbed", {})["comparisons"] = f"{RESULTS}/tables/enbed/comparisons.md"
+        FINAL_OUTPUTS["enbed"] += comparison_outputs("enbed")
 
 
 rule enbed:
     """`make enbed`: this study alone, with its own slice of the results table."""
     input:
         study_outputs("enbed"),
+
+
+rule enbed_comparisons:
+    """The study's pre-registered comparisons (config `comparisons`; arms are the results table's <task>/<experiment>,
+    mutation generation for now) over its seeds; each test pair's unit is its parent (the pairs shards' sequence)."""
+    input:
+        runs=comparison_inputs(EN_STUDY["comparisons"], en_compared_job_dir),
+        shards=f"{EN}/shards/pairs",
+    output:
+        tsv=f"{RESULTS}/tables/enbed/comparisons.tsv",
+        md=f"{RESULTS}/tables/enbed/comparisons.md",
+        plot=report(f"{RESULTS}/plots/enbed/comparisons.png", caption="../../report/comparisons.rst",
+                    category="enbed", subcategory="figures"),
+    params:
+        comparisons=canonical_json(EN_STUDY["comparisons"]),
+        runs=comparison_runs(EN_STUDY["comparisons"], en_compared_job_dir, lambda arm: SEED),
+    log:
+        f"{EN}/logs/enbed_comparisons.log",
+    conda:
+        "../../../envs/train.yaml"
+    shell:
+        "python -m genolm compare --comparisons {params.comparisons:q} {params.runs}"
+        " --group-shards {input.shards:q} --group-column sequence --out-tsv {output.tsv:q}"
+        " --out-md {output.md:q} --plot {output.plot:q} --title enbed > {log:q} 2>&1"
 
 
 rule enbed_corpus:

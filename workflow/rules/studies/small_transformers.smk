@@ -30,12 +30,61 @@ if ST_STUDY["enabled"]:
         f"{RESULTS}/tables/small_transformers/paper_tables.md",
         f"{RESULTS}/tables/small_transformers/paper_tables.tsv",
     ] + [f"{RESULTS}/plots/small_transformers/{task}.png" for task in st_figure_tasks()]
+    if st_species_corpora():
+        FINAL_OUTPUTS["small_transformers"].append(f"{ST}/qc/leak_check_species.tsv")
+    if ST_STUDY["comparisons"]:
+        REPORT_TABLES["small_transformers"]["comparisons"] = f"{RESULTS}/tables/small_transformers/comparisons.md"
+        FINAL_OUTPUTS["small_transformers"] += comparison_outputs("small_transformers")
 
 
 rule small_transformers:
     """`make small_transformers`: this study alone, with its own slice of the results table."""
     input:
         study_outputs("small_transformers"),
+
+
+rule small_transformers_comparisons:
+    """The study's pre-registered comparisons (config `comparisons`; arms are the 12S species task's experiments)
+    over its seeds; each test example's unit is its species record (the species shards' `sample`)."""
+    input:
+        runs=comparison_inputs(ST_STUDY["comparisons"], st_species_job_dir),
+        shards=f"{ST}/species/shards",
+    output:
+        tsv=f"{RESULTS}/tables/small_transformers/comparisons.tsv",
+        md=f"{RESULTS}/tables/small_transformers/comparisons.md",
+        plot=report(f"{RESULTS}/plots/small_transformers/comparisons.png", caption="../../report/comparisons.rst",
+                    category="small_transformers", subcategory="figures"),
+    params:
+        comparisons=canonical_json(ST_STUDY["comparisons"]),
+        runs=comparison_runs(ST_STUDY["comparisons"], st_species_job_dir, lambda arm: SEED),
+    log:
+        f"{ST}/logs/small_transformers_comparisons.log",
+    conda:
+        "../../../envs/train.yaml"
+    shell:
+        "python -m genolm compare --comparisons {params.comparisons:q} {params.runs}"
+        " --group-shards {input.shards:q} --group-column sample --out-tsv {output.tsv:q}"
+        " --out-md {output.md:q} --plot {output.plot:q} --title small_transformers > {log:q} 2>&1"
+
+
+rule st_species_leak_check:
+    """Leak check: each 12S test species' k-mer containment in the corpora its experiments were pretrained on."""
+    input:
+        test=f"{ST}/species/shards",
+        corpora=[f"{ST}/corpus/{name}" for name in st_species_corpora()],
+    output:
+        qc=f"{ST}/qc/leak_check_species.tsv",
+    params:
+        args=shlex.join(["--k", str(ST_STUDY["leak_check"]["k"]), "--scaled", str(ST_STUDY["leak_check"]["scaled"]),
+                         "--max-containment", str(ST_STUDY["leak_check"]["max_containment"])]),
+    log:
+        f"{ST}/logs/leak_check_species.log",
+    conda:
+        "../../../envs/data.yaml"
+    shell:
+        "python -m genolm leak-check --test {input.test:q} --test-split test --unit-column sample"
+        " --against {input.corpora:q} --against-split train --against-split val {params.args}"
+        " --qc {output.qc:q} > {log:q} 2>&1"
 
 
 rule st_mito_corpus:
@@ -338,6 +387,7 @@ rule st_chromatin_baseline:
              "--C", str(ST_CHROMATIN["experiments"][wc.experiment]["model"].get("C", 1.0)),
              "--context-length", str(ST_CHROMATIN["context_length"])]
         ),
+        split_seed=SEED,
     log:
         f"{ST}/logs/chromatin_{{experiment}}_seed{{seed}}.log",
     benchmark:
@@ -346,7 +396,7 @@ rule st_chromatin_baseline:
         "../../../envs/train.yaml"
     shell:
         "python -m genolm chromatin-baseline --shards {input.shards:q} --labels {input.labels:q} {params.args}"
-        " --seed {wildcards.seed} --out {output.metrics:q} --study small_transformers --task chromatin_profiles"
+        " --seed {wildcards.seed} --split-seed {params.split_seed} --out {output.metrics:q} --study small_transformers --task chromatin_profiles"
         " --experiment chromatin/{wildcards.experiment} > {log:q} 2>&1"
 
 

@@ -21,6 +21,10 @@ if VB_STUDY["enabled"]:
                                 "summary": f"{RESULTS}/tables/virbert/summary.tsv"}
     FINAL_OUTPUTS["virbert"] = vb_runs + [*REPORT_TABLES["virbert"].values(),
                                           f"{RESULTS}/plots/virbert/recall_vs_label_fraction.png"]
+    FINAL_OUTPUTS["virbert"] += [f"{VB}/qc/leak_check_L{length}.tsv" for length in VB_STUDY["lengths"]]
+    if VB_STUDY["comparisons"]:
+        REPORT_TABLES["virbert"]["comparisons"] = f"{RESULTS}/tables/virbert/comparisons.md"
+        FINAL_OUTPUTS["virbert"] += comparison_outputs("virbert")
 
 
 rule virbert:
@@ -208,6 +212,51 @@ rule virbert_finetune:
         " --out {params.job_dir:q} --plots {params.plots:q} --study virbert --task phage_classification"
         " --experiment {wildcards.arm}_L{wildcards.length}_f{wildcards.fraction} --model-name {params.model}"
         " {params.tracking} > {log:q} 2>&1"
+
+
+rule virbert_leak_check:
+    """Leak check: each test genome's k-mer containment in the training fragments and in the workflow's pretraining
+    examples (a split by family is not homology-disjoint when families share sequence)."""
+    input:
+        test=f"{VB}/shards/fragments_L{{length}}",
+        pretraining=[f"{VB}/shards/pretrain_{name}" for name in vb_pretrained_variants()],
+    output:
+        qc=f"{VB}/qc/leak_check_L{{length}}.tsv",
+    params:
+        args=shlex.join(["--k", str(VB_STUDY["leak_check"]["k"]), "--scaled", str(VB_STUDY["leak_check"]["scaled"]),
+                         "--max-containment", str(VB_STUDY["leak_check"]["max_containment"])]),
+    log:
+        f"{VB}/logs/leak_check_L{{length}}.log",
+    conda:
+        "../../../envs/data.yaml"
+    shell:
+        "python -m genolm leak-check --test {input.test:q} --test-split test --unit-column sample"
+        " --against {input.test:q} {input.pretraining:q} --against-split train {params.args}"
+        " --qc {output.qc:q} > {log:q} 2>&1"
+
+
+rule virbert_comparisons:
+    """The study's pre-registered comparisons (config `comparisons`; arms are experiment names such as
+    pretrained_L150_f0.1) over its seeds; each test genome's rows are resampled with its family (genomes.parquet)."""
+    input:
+        runs=comparison_inputs(VB_STUDY["comparisons"], vb_job_dir),
+        genomes=f"{VB}/genomes/genomes.parquet",
+    output:
+        tsv=f"{RESULTS}/tables/virbert/comparisons.tsv",
+        md=f"{RESULTS}/tables/virbert/comparisons.md",
+        plot=report(f"{RESULTS}/plots/virbert/comparisons.png", caption="../../report/comparisons.rst",
+                    category="virbert", subcategory="figures"),
+    params:
+        comparisons=canonical_json(VB_STUDY["comparisons"]),
+        runs=comparison_runs(VB_STUDY["comparisons"], vb_job_dir, lambda arm: SEED),
+    log:
+        f"{VB}/logs/virbert_comparisons.log",
+    conda:
+        "../../../envs/train.yaml"
+    shell:
+        "python -m genolm compare --comparisons {params.comparisons:q} {params.runs}"
+        " --unit-map {input.genomes:q} genome_id family --out-tsv {output.tsv:q}"
+        " --out-md {output.md:q} --plot {output.plot:q} --title virbert > {log:q} 2>&1"
 
 
 rule virbert_tables:

@@ -62,3 +62,24 @@ def ct_pretrained_backbones():
     """Backbones the workflow pretrains itself: no checkpoint configured, and some experiment loads them."""
     return [name for name, spec in STUDY["backbones"].items() if not spec["checkpoint"]
             and any(e.get("backbone") == name and e["init"] != "random" for e in STUDY["experiments"].values())]
+
+
+def ct_pretrain_seed(wildcards):
+    """The seed of the workflow pretraining this experiment's backbone comes from (the pretrain rule's `seed`); None
+    for a released checkpoint (its own seed is not the workflow's to know) and for an experiment without backbone."""
+    return ct_experiment_pretrain_seed(wildcards.experiment)
+
+
+def ct_job_dir(experiment, seed):
+    """A cancer-type experiment's job directory (the oracle's lie under oracle/)."""
+    return f"{CT}/{'oracle' if STUDY['experiments'][experiment].get('oracle') else 'runs'}/{experiment}/seed{seed}"
+
+
+def ct_experiment_pretrain_seed(experiment):
+    backbone = STUDY["experiments"][experiment].get("backbone")
+    return SEED if backbone and not STUDY["backbones"][backbone]["checkpoint"] else None
+
+
+def ct_context_lengths():
+    """The context lengths of the mutated-window shard sets the experiments train on, sorted."""
+    return sorted({e["context_length"] for e in STUDY["experiments"].values()})

@@ -139,3 +139,12 @@ def en_figure_tasks():
     if not EN_STUDY["enabled"]:
         return []
     return [task for task, block in en_task_blocks(EN_STUDY).items() if block["experiments"]]
+
+
+def en_compared_job_dir(arm, seed):
+    """The job directory of a compared arm, named as the results table's experiment: mutation_generation/<name>
+    (the pairs shards give its units; other tasks' arms would need their own unit source)."""
+    task, _, experiment = arm.partition("/")
+    if task != "mutation_generation":
+        raise ValueError(f"studies.enbed.comparisons: arm {arm!r} is not a mutation_generation/<experiment> arm")
+    return en_run_dir(task, experiment, f"seed{seed}")

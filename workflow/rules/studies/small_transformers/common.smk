@@ -192,3 +192,16 @@ def st_chromatin_runs():
         return []
     return [f"{ST}/chromatin/runs/{name}/seed{seed}/metrics.parquet" for name in ST_CHROMATIN["experiments"]
             for seed in SEEDS]
+
+
+def st_species_job_dir(experiment, seed):
+    """A 12S species fine-tuning job's directory."""
+    return f"{ST}/species/runs/{experiment}/seed{seed}"
+
+
+def st_species_corpora():
+    """The corpora of the pretrainings the 12S species experiments load, sorted (none when the task is off)."""
+    if not ST_STUDY["enabled"] or not ST_STUDY["species"]["enabled"]:
+        return []
+    pretrainings = {e["init_from"] for e in ST_STUDY["species"]["experiments"].values() if "init_from" in e}
+    return sorted({ST_STUDY["pretraining"][name]["corpus"] for name in pretrainings})

@@ -75,3 +75,8 @@ def vb_transfer_pretrained():
 
 def vb_transfer_variant():
     return VB_STUDY["variants"][VB_STUDY["transfer"]["variant"]]
+
+
+def vb_job_dir(experiment, seed):
+    """A fine-tuning job's directory; `experiment` as the results table names it (vb_specs.experiment_name)."""
+    return f"{VB}/runs/{experiment}/seed{seed}"

@@ -42,7 +42,7 @@ def run(args) -> int:
         raise GenolmInputError(args.job_dir / "metrics.parquet", "no rows")
     first = own.row(0, named=True)
     context = {k: first[k] for k in ("study", "task", "experiment", "model", "tokenizer", "context_length", "init",
-                                     "label_fraction", "train_labelled", "seed")}
+                                     "label_fraction", "train_labelled", "split_seed", "pretrain_seed", "seed")}
     # The trainer saves the model after scoring the checkpoint chosen on validation, so it holds those weights.
     checkpoint = "best" if (args.job_dir / "checkpoints" / "best.ckpt").exists() else "last"
     values = evaluate_organisms(args.job_dir / "model", dict(args.organism), args.train_shards,
