@@ -1,6 +1,7 @@
 """genolm.models.gemm.onednn_linear: float32 linear layers (and HyenaDNA's projections) on oneDNN, forward and
 backward, within float32 rounding of PyTorch's default path; the golden vectors hold under it."""
 
+import contextlib
 import copy
 
 import pytest
@@ -120,3 +121,23 @@ def test_golden_vectors_hold_on_onednn(name):
         logits = model(io["input_ids"])
     assert rel_err(hidden, io["hidden_states"]) <= case["tolerance_relative"]
     assert rel_err(logits, io["logits"]) <= case["tolerance_relative"]
+
+
+def test_an_output_modified_in_place_keeps_its_gradient():
+    """Longformer scales its query projection in place (`query /= sqrt(d)`): allowed on the mode's output, and the
+    gradient is that of the default path (oneDNN returns a view for a 3-D input; autograd forbids modifying a
+    custom Function's view output in place, which broke every Longformer training step)."""
+    torch.manual_seed(0)
+    layer = torch.nn.Linear(8, 4)
+    x = torch.randn(2, 5, 8, requires_grad=True)
+
+    def scaled_sum(mode):
+        with mode:
+            out = layer(x)
+            out /= 2.0
+        return out.square().sum()
+
+    expected = torch.autograd.grad(scaled_sum(contextlib.nullcontext()), (x, layer.weight, layer.bias))
+    got = torch.autograd.grad(scaled_sum(onednn_linear()), (x, layer.weight, layer.bias))
+    for a, b in zip(got, expected):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)

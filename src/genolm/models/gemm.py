@@ -37,6 +37,10 @@ def _dnn_linear(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
 
 
 class _OneDNNLinear(torch.autograd.Function):
+    """On rows (2-D input): oneDNN returns a view for an N-D input, and autograd forbids modifying a custom
+    Function's view output in place (Longformer scales its query projection with `/=`); `_linear` reshapes
+    outside the Function instead, where autograd tracks the view."""
+
     @staticmethod
     def forward(ctx, x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
         ctx.save_for_backward(x, weight)
@@ -57,6 +61,11 @@ class _OneDNNLinear(torch.autograd.Function):
         return grad_x, grad_weight, grad_bias
 
 
+def _linear(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
+    rows = _OneDNNLinear.apply(x.reshape(-1, x.shape[-1]), weight, bias)
+    return rows.view(*x.shape[:-1], weight.shape[0])
+
+
 def _eligible(x: Tensor, weight: Tensor, bias: Tensor | None) -> bool:
     tensors = (x, weight) if bias is None else (x, weight, bias)
     return (x.dim() >= 2 and weight.dim() == 2
@@ -74,7 +83,7 @@ class onednn_linear(TorchFunctionMode):  # noqa: N801 - used as a context manage
             x, weight, *rest = args
             bias = rest[0] if rest else kwargs.get("bias")
             if _eligible(x, weight, bias):
-                return _OneDNNLinear.apply(x, weight, bias)
+                return _linear(x, weight, bias)
         elif func is torch.baddbmm and len(args) == 3 and not kwargs:
             out = _shared_weight_baddbmm(*args)
             if out is not None:
@@ -95,9 +104,9 @@ def _shared_weight_baddbmm(bias: Tensor, a: Tensor, b: Tensor) -> Tensor | None:
     if _shared_weight(b) and not _shared_weight(a) and bias.dim() == 1:
         weight = b[0].t()
         if _eligible(a, weight, bias):
-            return _OneDNNLinear.apply(a, weight, bias)
+            return _linear(a, weight, bias)
     elif _shared_weight(a) and not _shared_weight(b) and bias.dim() == 2 and bias.shape[-1] == 1:
         weight, x = a[0], b.transpose(1, 2)
         if _eligible(x, weight, bias):
-            return _OneDNNLinear.apply(x, weight, bias[:, 0]).transpose(1, 2).contiguous()
+            return _linear(x, weight, bias[:, 0]).transpose(1, 2).contiguous()
     return None
