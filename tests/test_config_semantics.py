@@ -119,6 +119,7 @@ def test_a_configfile_replaces_the_demo_configuration(tmp_path):
     experiments = config["studies"]["cancer_type"]["experiments"]
     config["studies"]["cancer_type"]["experiments"] = {"1K-main": experiments["1K-main"]}
     config["studies"]["cancer_type"]["umap"] = {"experiments": []}
+    config["studies"]["cancer_type"]["comparisons"] = []  # the demo's name arms this file removes
     config["datasets"] = {}
     user = tmp_path / "mine.yaml"
     user.write_text(yaml.safe_dump(config))

@@ -146,6 +146,9 @@ def _signal_exception(signum: int) -> BaseException:
 
 
 def _on_termination_signal(signum: int, frame) -> None:
+    if _handled_by_caller and signum == signal.SIGTERM:
+        _sigterms_left_to_caller.append(signum)  # the caller's loop stops itself (termination_handled_by_caller)
+        return
     if _critical_depth:
         _deferred_signals.append(signum)
         return
@@ -164,6 +167,27 @@ def _signals_deferred() -> Iterator[None]:
             signum = _deferred_signals[0]
             _deferred_signals.clear()
             raise _signal_exception(signum)
+
+
+_handled_by_caller = 0
+_sigterms_left_to_caller: list[int] = []
+
+
+@contextmanager
+def termination_handled_by_caller() -> Iterator[None]:
+    """Inside, SIGTERM does not raise here: the block's own loop stops at a safe point (the trainer, through
+    Lightning's handler, which runs beside this one and lets the job save `last.ckpt`). A SIGTERM that no loop
+    acted on (it came before Lightning installed its handler) is raised when the block ends normally."""
+    global _handled_by_caller
+    _sigterms_left_to_caller.clear()
+    _handled_by_caller += 1
+    try:
+        yield
+    finally:
+        _handled_by_caller -= 1
+    if _sigterms_left_to_caller:
+        _sigterms_left_to_caller.clear()
+        raise CommandTerminated(signal.SIGTERM)
 
 
 @contextmanager

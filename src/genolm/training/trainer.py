@@ -78,7 +78,7 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 from torch import Tensor, nn
 
 from genolm import models, tokenizers
-from genolm.atomic import atomic_directory
+from genolm.atomic import atomic_directory, termination_handled_by_caller
 from genolm.config import load_schema, validate_config
 from genolm.datasets.labels import labelled_subset
 from genolm.datasets.shards import MANIFEST_NAME, read_manifest
@@ -661,24 +661,26 @@ def run_job(job: TrainingJob, *, job_dir: Path, run: TrackedRun | None, plots: P
     if resume is not None:
         log.info("resuming from %s", resume)
     interrupts.install(trainer)
-    try:
-        trainer.fit(module, datamodule=data, ckpt_path=None if resume is None else str(resume))
+    # genolm.atomic's SIGTERM handler would raise mid-step; Lightning's stops at a step boundary and saves last.ckpt
+    with termination_handled_by_caller():
+        try:
+            trainer.fit(module, datamodule=data, ckpt_path=None if resume is None else str(resume))
 
-        # The checkpoint is chosen on validation alone; test is reported at it (and, for fine-tuning, at the final
-        # step too, so a reader sees what selection bought).
-        values: dict[str, float] = {"train/loss": float(trainer.callback_metrics.get("train/loss", float("nan")))}
-        predictions: list[pl.DataFrame] = []
-        values.update(_evaluate(trainer, module, data, job, None, predictions))
-        best = job_dir / "checkpoints" / "best.ckpt"
-        if best.exists():
-            values.update(_evaluate(trainer, module, data, job, best, predictions))
-    except SIGTERMException:
-        # Lightning ends a run stopped by a signal with SIGTERMException, a SystemExit without a status (a process
-        # that exits 0): the job must fail, so that a scheduler or Snakemake reruns it.
-        raise TrainingInterrupted(interrupts.signum or signal.SIGTERM, trainer.global_step,
-                                  job_dir / "checkpoints" / LAST) from None
-    finally:
-        interrupts.uninstall()
+            # The checkpoint is chosen on validation alone; test is reported at it (and, for fine-tuning, at the final
+            # step too, so a reader sees what selection bought).
+            values: dict[str, float] = {"train/loss": float(trainer.callback_metrics.get("train/loss", float("nan")))}
+            predictions: list[pl.DataFrame] = []
+            values.update(_evaluate(trainer, module, data, job, None, predictions))
+            best = job_dir / "checkpoints" / "best.ckpt"
+            if best.exists():
+                values.update(_evaluate(trainer, module, data, job, best, predictions))
+        except SIGTERMException:
+            # Lightning ends a run stopped by a signal with SIGTERMException, a SystemExit without a status (a process
+            # that exits 0): the job must fail, so that a scheduler or Snakemake reruns it.
+            raise TrainingInterrupted(interrupts.signum or signal.SIGTERM, trainer.global_step,
+                                      job_dir / "checkpoints" / LAST) from None
+        finally:
+            interrupts.uninstall()
 
     model_dir = job_dir / "model"
     if trainer.is_global_zero:
