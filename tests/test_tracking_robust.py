@@ -260,3 +260,21 @@ def test_a_copied_results_dir_still_serves_its_artifacts(two_seeds, tmp_path):
         assert {"model", "tables", "figures", "history.tsv"} <= local
     finally:
         moved.rename(two_seeds)
+
+
+def test_a_directory_of_staged_outputs_is_logged_under_their_final_names(tmp_path):
+    """A command logs its figures directory while its own figures are still staged (written whole at the command's
+    end): MLflow gets them under their final names, never as the hidden temporaries (seen in a demo's plot_umap)."""
+    from genolm.atomic import atomic_file, staged_outputs
+
+    figures = tmp_path / "figures"
+    figures.mkdir()
+    (figures / "loss.png").write_bytes(b"old")  # already in place
+    run = TrackedRun(tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}", experiment="e", job_dir=tmp_path / "job",
+                     run_name="r")
+    with staged_outputs():
+        with atomic_file(figures / "umap.png") as tmp:
+            Path(tmp).write_bytes(b"new")
+        run.log_artifact(figures, "figures")
+    names = sorted(a.path for a in list_artifacts(run.tracking_uri, run.run_id, "figures"))
+    assert names == ["figures/loss.png", "figures/umap.png"], names

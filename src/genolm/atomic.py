@@ -332,6 +332,21 @@ def written_path(path: str | os.PathLike) -> Path:
     return Path(path) if stage is None else stage.written(Path(path))
 
 
+def written_files(directory: str | os.PathLike) -> list[tuple[Path, Path]]:
+    """Every file under `directory` as (where it can be read now, its path relative to `directory` once the
+    running command ends): files already in place, and the command's staged outputs inside it, whose temporaries
+    carry other names until the commit."""
+    directory = Path(directory)
+    readable = written_path(directory)
+    stage = _STAGE.get()
+    pending = {} if stage is None else {tmp.absolute(): final for tmp, final in stage.pending}
+    files = [(f, f.relative_to(readable)) for f in sorted(readable.rglob("*"))
+             if f.is_file() and f.absolute() not in pending]
+    files += [(tmp, final.absolute().relative_to(directory.absolute())) for tmp, final in pending.items()
+              if readable == directory and tmp.is_file() and final.absolute().is_relative_to(directory.absolute())]
+    return files
+
+
 @contextmanager
 def scratch_directory(parent: str | os.PathLike, prefix: str) -> Iterator[Path]:
     """A temporary working directory under `parent` (extracted archives, an indexed copy of a reference),

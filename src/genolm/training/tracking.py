@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable
 
-from genolm.atomic import written_path
+from genolm.atomic import written_files, written_path
 from genolm.errors import GenolmInputError
 from genolm.sources.checksums import file_checksum
 
@@ -434,8 +434,12 @@ class TrackedRun:
     def _upload(self, path: Path, artifact_path: str | None) -> None:
         repository = artifact_repository(self.tracking_uri, self.artifact_uri)
         source = written_path(path)
-        if source.is_dir():
-            _retry(lambda: repository.log_artifacts(str(source), artifact_path))
+        if source.is_dir():  # under the names its files will have: the command's own outputs are still staged
+            with tempfile.TemporaryDirectory() as scratch:
+                for readable, name in written_files(path):
+                    (Path(scratch) / name).parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copyfile(readable, Path(scratch) / name)
+                _retry(lambda: repository.log_artifacts(scratch, artifact_path))
         elif source.exists() and source.name == path.name:
             _retry(lambda: repository.log_artifact(str(source), artifact_path))
         elif source.exists():
