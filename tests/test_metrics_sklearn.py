@@ -32,6 +32,7 @@ from genolm.metrics import (
     unit_resamples,
 )
 from genolm.results import metric_rows, read_metrics, write_table
+from test_enbed import levenshtein  # the textbook edit distance, independent of torchmetrics
 
 # scikit-learn warns where it falls back to a convention (absent classes, zero denominators): expected here.
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning", "ignore::RuntimeWarning")
@@ -233,15 +234,6 @@ def test_localization_metrics_equal_scikit_learn():
     assert values["top3_accuracy"] == pytest.approx(top_k_accuracy_score(sites, scores, k=3, labels=range(12)))
 
 
-def textbook_levenshtein(a: str, b: str) -> int:
-    row = list(range(len(b) + 1))
-    for i, x in enumerate(a, 1):
-        previous, row[0] = row[0], i
-        for j, y in enumerate(b, 1):
-            previous, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, previous + (x != y))
-    return row[-1]
-
-
 def test_generation_metrics_equal_textbook_edit_distance_and_exact_match():
     rng = np.random.default_rng(5)
     targets = ["".join(rng.choice(list("ACGT"), rng.integers(3, 12))) for _ in range(30)]
@@ -249,7 +241,7 @@ def test_generation_metrics_equal_textbook_edit_distance_and_exact_match():
     for i in range(0, 30, 4):
         candidates[i][i % 3] = targets[i]
     out = generation_metrics(candidates, targets, top_k=(3,))
-    distances = [textbook_levenshtein(c[0], t) for c, t in zip(candidates, targets)]
+    distances = [levenshtein(c[0], t) for c, t in zip(candidates, targets)]
     assert out["levenshtein_mean"] == pytest.approx(np.mean(distances))
     assert out["levenshtein_median"] == pytest.approx(np.median(distances))
     assert out["exact_match_top1"] == pytest.approx(np.mean([c[0] == t for c, t in zip(candidates, targets)]))
