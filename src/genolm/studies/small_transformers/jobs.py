@@ -41,6 +41,8 @@ def training_jobs(config: dict, study: dict) -> list[TrainingJob]:
                 continue
             spec = specs.chromatin_spec(study, name, "pretrained", chromatin.label_names(columns),
                                         chromatin.label_groups(columns))
-            jobs += [TrainingJob(STUDY, f"chromatin/runs/{name}/seed{seed}", spec, _architecture(study, experiment))
-                     for seed in seeds]
+            architecture = _architecture(study, experiment)
+            if "checkpoint" not in spec["model"]:  # built at its own context length (chromatin_spec)
+                architecture = {**architecture, "model": spec["model"]}
+            jobs += [TrainingJob(STUDY, f"chromatin/runs/{name}/seed{seed}", spec, architecture) for seed in seeds]
     return jobs
