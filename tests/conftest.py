@@ -144,7 +144,8 @@ def full_scale_plan(tmp_path_factory, worker_id) -> dict:
     pytest-xdist the workers share it as they share e2e_local_run. Keys: checkout (the copy planned from), config
     (the configuration as planned), workdir, planned (planned_jobs()'s answer: jobs and rules)."""
     if worker_id == "master":
-        return _plan_full_scale(tmp_path_factory.mktemp("full_scale_plan"))
+        planned = _plan_full_scale(tmp_path_factory.mktemp("full_scale_plan"))
+        return {**planned, "checkout": Path(planned["checkout"]), "workdir": Path(planned["workdir"])}
     shared = tmp_path_factory.getbasetemp().parent
     with FileLock(shared / "full_scale_plan.lock"):
         state = shared / "full_scale_plan.json"
