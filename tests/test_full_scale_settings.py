@@ -87,7 +87,9 @@ def test_a_chromatin_experiment_longer_than_its_pretraining_builds_that_architec
     assert long["model"] == {"name": "longformer", "preset": "longformer-small", "max_position_embeddings": 1024}
     assert long["tokenizer"] == {"pretrained": "/pre/model"}  # the pretraining job's tokenizer all the same
     planned = {job.name: job for job in st_jobs.training_jobs({"seeds": [1]}, study)}
-    assert planned["chromatin/runs/untrained-1024/seed1"].architecture["model"]["max_position_embeddings"] == 1024
+    planned_spec = planned["chromatin/runs/untrained-1024/seed1"].spec  # what plan-compute costs
+    assert planned_spec["model"]["max_position_embeddings"] == 1024 and planned_spec["context_length"] == 1024
+    assert planned_spec["tokenizer"] == study["pretraining"]["hg38"]["tokenizer"]
     # What the trainer builds from that spec reads 1,024 tokens.
     backbone = build_backbone(long["model"], "random", tokenizers.build("character"), seed=1)
     output = backbone(torch.full((1, 1024), 5), attention_mask=torch.ones(1, 1024, dtype=torch.long), with_logits=False)

@@ -42,7 +42,9 @@ def training_jobs(config: dict, study: dict) -> list[TrainingJob]:
             spec = specs.chromatin_spec(study, name, "pretrained", chromatin.label_names(columns),
                                         chromatin.label_groups(columns))
             architecture = _architecture(study, experiment)
-            if "checkpoint" not in spec["model"]:  # built at its own context length (chromatin_spec)
-                architecture = {**architecture, "model": spec["model"]}
+            if "checkpoint" not in spec["model"]:
+                # Built at its own context length (chromatin_spec) with the pretraining job's tokenizer, which the
+                # workflow reads from that job's directory: planned by its spec, as the pretraining is.
+                spec, architecture = {**spec, "tokenizer": architecture["tokenizer"]}, None
             jobs += [TrainingJob(STUDY, f"chromatin/runs/{name}/seed{seed}", spec, architecture) for seed in seeds]
     return jobs
