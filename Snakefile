@@ -38,6 +38,7 @@ wildcard_constraints:
 include: "workflow/rules/download.smk"
 include: "workflow/rules/reference.smk"
 include: "workflow/rules/sources.smk"
+include: "workflow/rules/training.smk"
 
 
 # One rule file per study (workflow/rules/studies/<study>.smk, beside src/genolm/studies/<study>/): each registers

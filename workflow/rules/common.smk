@@ -108,8 +108,10 @@ def check_study_namespace(study):
                 raise ValueError(f"{rule_file}: prefix {mine!r} collides with study {other!r} (prefix {prefix!r})")
     STUDY_PREFIXES[study] = prefixes[1]
     now = globals()
-    rebound = sorted(n for n in names_before if n in now and now[n] is not names_before[n] and n != "study_rules")
-    added = sorted(n for n in now if n not in names_before and not in_namespace(n, prefixes))
+    # Snakemake's own: the loop variable, and `use rule`'s decorator (__userule_<module>_<rule>, one per base rule)
+    internal = {n for n in now if n == "study_rules" or n.startswith("__userule_")}
+    rebound = sorted(n for n in names_before if n in now and now[n] is not names_before[n] and n not in internal)
+    added = sorted(n for n in now if n not in names_before and n not in internal and not in_namespace(n, prefixes))
     rules = sorted(r.name for r in workflow.rules if r.name not in rules_before and not in_namespace(r.name, prefixes))
     problems = ([f"rebinds the existing global(s) {', '.join(rebound)}"] if rebound else []) + (
         [f"defines global(s) {', '.join(added)}"] if added else []) + ([f"defines rule(s) {', '.join(rules)}"] if rules else [])
@@ -150,17 +152,81 @@ def tracking_args(rule_name, pretrain_seed=SEED, **tags):
     return shlex.join(args)
 
 
-def training_gpu_resources():
-    """`gpu` (and `gpu_model` when set) for training rules: the slurm plugin turns them into --gpus=[model:]N."""
-    resources = {"gpu": config["compute"]["training_gpus"]}
-    if config["compute"]["training_gpu_model"]:
-        resources["gpu_model"] = config["compute"]["training_gpu_model"]
+# --- Training jobs (the one training rule, training.smk) ---
+
+from genolm.compute import RESOURCE_KEYS, job_resources, read_benchmark  # noqa: E402
+
+TRAINING_RULES = {}  # training rule -> (study, function(wildcards) -> the job's name among the study's training jobs)
+
+
+def register_training_rule(rule_name, study, job_name):
+    """Tell the training template how a rule's wildcards name its job in the study's `training_jobs`
+    (src/genolm/studies/<study>/jobs.py: the job's directory under results/<study>/), which holds the spec and
+    the architecture its resources are planned from."""
+    TRAINING_RULES[rule_name] = (study, job_name)
+
+
+_STUDY_TRAINING_JOBS = {}
+
+
+def study_training_jobs(study):
+    """{job name: genolm.compute.TrainingJob} of a study, as `genolm plan-compute` plans them (built once)."""
+    if study not in _STUDY_TRAINING_JOBS:
+        jobs_module = importlib.import_module(f"genolm.studies.{study}.jobs")
+        _STUDY_TRAINING_JOBS[study] = {job.name: job for job in jobs_module.training_jobs(config, study_block(config, study))}
+    return _STUDY_TRAINING_JOBS[study]
+
+
+def training_job(rulename, wildcards):
+    """The TrainingJob a training rule's job runs, found through register_training_rule."""
+    if rulename not in TRAINING_RULES:
+        raise ValueError(f"rule {rulename} uses the training template but was not registered "
+                         f"(register_training_rule({rulename!r}, study, job_name))")
+    study, job_name = TRAINING_RULES[rulename]
+    name = job_name(wildcards)
+    jobs = study_training_jobs(study)
+    if name not in jobs:
+        raise ValueError(f"rule {rulename}: job {name!r} is not among the training jobs of "
+                         f"src/genolm/studies/{study}/jobs.py, which plans every training job's compute")
+    return jobs[name]
+
+
+_THROUGHPUT = []  # the measured GPU throughput table (read once), or None where no GPU was measured
+_PLANNED_RESOURCES = {}
+
+
+def planned_resources(rulename, wildcards):
+    """genolm.compute.job_resources of a training job: Snakemake asks for each resource separately."""
+    key = (rulename, tuple(sorted(wildcards.items())))
+    if key not in _PLANNED_RESOURCES:
+        if not _THROUGHPUT:
+            table = config["compute"]["throughput_table"]
+            _THROUGHPUT.append(read_benchmark(Path(workflow.basedir) / table if table else None))
+        job = training_job(rulename, wildcards)
+        _PLANNED_RESOURCES[key] = job_resources(job.spec, config["compute"], architecture=job.architecture,
+                                                benchmark=_THROUGHPUT[0])
+    return _PLANNED_RESOURCES[key]
+
+
+def training_resources():
+    """The `resources` of the training template, each from the job's spec (genolm.compute.job_resources: GPUs per
+    node, nodes, one task per GPU, runtime, the resource class and its partition); `mem_mb` grows with the attempt
+    (a job killed for memory comes back with more) and `cpus_per_task` is the rule's threads."""
+    resources = {key: (lambda wildcards, rulename, key=key: planned_resources(rulename, wildcards)[key])
+                 for key in RESOURCE_KEYS}
+    resources["mem_mb"] = lambda wildcards, rulename, attempt: planned_resources(rulename, wildcards)["mem_mb"] * attempt
+    resources["cpus_per_task"] = lambda wildcards, threads: threads
     return resources
 
 
-def training_mem_mb(base):
-    """Memory that grows with each retry: a job killed for memory comes back with more."""
-    return lambda wildcards, attempt: base * attempt
+def accelerator_resources():
+    """Resources of a job that is not training but runs a model (embeddings): the config's GPUs (`gpu`, and
+    `gpu_model` when set: the SLURM plugin's --gpus) and the partition of their resource class."""
+    gpus = config["compute"]["training_gpus"]
+    resources = {"gpu": gpus, "slurm_partition": config["compute"]["partitions"]["gpu" if gpus else "cpu"]}
+    if config["compute"]["training_gpu_model"]:
+        resources["gpu_model"] = config["compute"]["training_gpu_model"]
+    return resources
 
 
 def final_outputs():

@@ -163,7 +163,10 @@ rule cancer_type_pretraining_windows:
         " --out {output.shards:q} --qc {output.qc:q} > {log:q} 2>&1"
 
 
-rule cancer_type_pretrain:
+register_training_rule("cancer_type_pretrain", "cancer_type", lambda wc: f"pretrain/{wc.backbone}")
+
+
+use rule genolm_train as cancer_type_pretrain with:
     input:
         shards=f"{CT}/shards/pretrain_{{backbone}}",
     output:
@@ -176,25 +179,20 @@ rule cancer_type_pretrain:
         job_dir=lambda wc: f"{CT}/pretrain/{wc.backbone}",
         plots=lambda wc: f"{RESULTS}/plots/cancer_type/pretrain_{wc.backbone}",
         spec=lambda wc: canonical_json(ct_specs.pretraining_spec(CT_STUDY["backbones"][wc.backbone])),
-        bases=lambda wc: CT_STUDY["backbones"][wc.backbone]["context_length"],
-        model=lambda wc: f"hyenadna-{CT_STUDY['backbones'][wc.backbone]['preset']}",
+        study="cancer_type",
+        task="pretraining",
+        experiment=lambda wc: f"pretrain-{wc.backbone}",
+        options=lambda wc: shlex.join(["--context-bases", str(CT_STUDY["backbones"][wc.backbone]["context_length"]),
+                                       "--model-name", f"hyenadna-{CT_STUDY['backbones'][wc.backbone]['preset']}"]),
         tracking=lambda wc: tracking_args("cancer_type_pretrain", backbone=wc.backbone),
     log:
         f"{CT}/logs/pretrain_{{backbone}}.log",
-    threads: config["compute"]["training_cpus"]
-    resources:
-        **training_gpu_resources(),
-        mem_mb=training_mem_mb(config["compute"]["training_mem_mb"]),
-        runtime=config["compute"]["training_runtime_min"],
-    conda:
-        "../../../envs/train.yaml"
-    shell:
-        "python -m genolm train --spec {params.spec:q} --threads {threads} --shards {input.shards:q} --seed {params.seed}"
-        " --context-bases {params.bases} --out {params.job_dir:q} --plots {params.plots:q} --study cancer_type --task pretraining"
-        " --experiment pretrain-{wildcards.backbone} --model-name {params.model} {params.tracking} > {log:q} 2>&1"
 
 
-rule cancer_type_finetune:
+register_training_rule("cancer_type_finetune", "cancer_type", lambda wc: f"runs/{wc.experiment}/seed{wc.seed}")
+
+
+use rule genolm_train as cancer_type_finetune with:
     input:
         shards=lambda wc: f"{CT}/shards/mutated_L{ct_experiment(wc)['context_length']}",
         backbone=ct_backbone_input,
@@ -205,25 +203,18 @@ rule cancer_type_finetune:
     wildcard_constraints:
         experiment=ct_experiment_pattern(oracle=False),
     params:
+        seed=lambda wc: wc.seed,
         job_dir=lambda wc: f"{CT}/runs/{wc.experiment}/seed{wc.seed}",
         plots=lambda wc: f"{RESULTS}/plots/cancer_type/{wc.experiment}/seed{wc.seed}",
         spec=ct_finetune_spec,
-        bases=lambda wc: ct_experiment(wc)["context_length"],
-        model=lambda wc: ct_specs.model_name(CT_STUDY, wc.experiment),
+        study="cancer_type",
+        task="cancer_type_classification",
+        experiment=lambda wc: wc.experiment,
+        options=lambda wc: shlex.join(["--context-bases", str(ct_experiment(wc)["context_length"]),
+                                       "--model-name", ct_specs.model_name(CT_STUDY, wc.experiment)]),
         tracking=lambda wc: tracking_args("cancer_type_finetune", ct_pretrain_seed(wc), experiment=wc.experiment, seed=wc.seed),
     log:
         f"{CT}/logs/finetune_{{experiment}}_seed{{seed}}.log",
-    threads: config["compute"]["training_cpus"]
-    resources:
-        **training_gpu_resources(),
-        mem_mb=training_mem_mb(config["compute"]["training_mem_mb"]),
-        runtime=config["compute"]["training_runtime_min"],
-    conda:
-        "../../../envs/train.yaml"
-    shell:
-        "python -m genolm train --spec {params.spec:q} --threads {threads} --shards {input.shards:q} --seed {wildcards.seed}"
-        " --context-bases {params.bases} --out {params.job_dir:q} --plots {params.plots:q} --study cancer_type --task cancer_type_classification"
-        " --experiment {wildcards.experiment} --model-name {params.model} {params.tracking} > {log:q} 2>&1"
 
 
 rule cancer_type_oracle:
@@ -285,7 +276,7 @@ rule cancer_type_embed:
         f"{CT}/logs/embed_{{experiment}}_seed{{seed}}.log",
     threads: config["compute"]["training_cpus"]
     resources:
-        **training_gpu_resources(),
+        **accelerator_resources(),
         mem_mb=8000,
     conda:
         "../../../envs/train.yaml"
