@@ -91,8 +91,7 @@ def study_prefixes(study):
 
 
 def in_namespace(name, prefixes):
-    # Snakemake binds each rule's functions as __<rule> and __rule_<rule>: they are named by the rule
-    lowered = name.lower().removeprefix("__rule_").removeprefix("__")
+    lowered = name.lower()
     return any(lowered == p or lowered.startswith(p + "_") for p in prefixes)
 
 
@@ -108,8 +107,11 @@ def check_study_namespace(study):
                 raise ValueError(f"{rule_file}: prefix {mine!r} collides with study {other!r} (prefix {prefix!r})")
     STUDY_PREFIXES[study] = prefixes[1]
     now = globals()
-    # Snakemake's own: the loop variable, and `use rule`'s decorator (__userule_<module>_<rule>, one per base rule)
-    internal = {n for n in now if n == "study_rules" or n.startswith("__userule_")}
+    # Snakemake's own: the loop variable, each rule's functions (__<rule>, __rule_<rule>: the rule is checked
+    # below) and `use rule`'s decorator (__userule_<module>_<rule>, one per base rule)
+    rule_names = {rule.name for rule in workflow.rules}
+    internal = {n for n in now if n == "study_rules" or n.startswith("__userule_")
+                or n.removeprefix("__rule_") in rule_names or n.removeprefix("__") in rule_names}
     rebound = sorted(n for n in names_before if n in now and now[n] is not names_before[n] and n not in internal)
     added = sorted(n for n in now if n not in names_before and n not in internal and not in_namespace(n, prefixes))
     rules = sorted(r.name for r in workflow.rules if r.name not in rules_before and not in_namespace(r.name, prefixes))
