@@ -12,19 +12,16 @@ SRC = Path(workflow.basedir) / "src"
 sys.path.insert(0, str(SRC))
 
 from genolm.config import (  # noqa: E402
-    canonical_json, check_config_files, check_registry_names, check_semantics, study_block, validate_config)
+    canonical_json, check_config_files, check_semantics, study_block, validate_config)
 
 CONFIG_SOURCE = ("config (" + (", ".join(map(str, workflow.overwrite_configfiles)) or "config.yaml")
                  + " and --config overrides)")
 # Snakemake read the config files with a YAML reader that lets a key given twice win silently: genolm's refuses it.
 check_config_files(workflow.overwrite_configfiles or [Path(workflow.basedir) / "config.yaml"])
 # Validate and fill defaults before any job is planned: a misspelt key fails here, naming the key; so do values
-# that cannot work (split fractions, chromosome names, release names).
+# that cannot work (split fractions, chromosome names, release names) and unknown tokenizer, model, preset and
+# objective names (checked against genolm.registry_names, which imports no model).
 validate_config(config, source=CONFIG_SOURCE)
-# Tokenizer, model, preset and objective names against the registries: loading them takes seconds, so only the
-# main process checks (not each job, which parses this file again).
-if workflow.is_main_process:
-    check_registry_names(config, source=CONFIG_SOURCE)
 
 
 def prepared_reference_lengths(source):
