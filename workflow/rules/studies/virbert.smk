@@ -157,8 +157,8 @@ use rule genolm_train as virbert_pretrain_transfer with:
         metrics=f"{VB}/pretrain/transfer-human/metrics.parquet",
     params:
         seed=SEED,
-        job_dir=f"{VB}/pretrain/transfer-human",
-        plots=f"{RESULTS}/plots/virbert/pretrain_transfer-human",
+        job_dir=lambda wc: f"{VB}/pretrain/transfer-human",
+        plots=lambda wc: f"{RESULTS}/plots/virbert/pretrain_transfer-human",
         spec=lambda wc: canonical_json(vb_specs.pretraining_spec(vb_transfer_variant())),
         study="virbert",
         task="pretraining",
