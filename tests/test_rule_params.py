@@ -18,7 +18,7 @@ import yaml
 from conftest import REPO, checkout_copy
 from rule_jobs import planned_jobs
 
-STUDY_RULES = {"cancer_type": "finetune", "enbed": "enbed_train", "small_transformers": "st_pretrain",
+STUDY_RULES = {"cancer_type": "cancer_type_finetune", "enbed": "enbed_train", "small_transformers": "st_pretrain",
                "virbert": "virbert_finetune"}
 
 

@@ -92,6 +92,7 @@ def validate_config(config: dict, schema: dict | None = None, source: str = "con
     _check_references(config, source)
     _check_dataset_references(config, source)
     check_semantics(config, source)
+    check_registry_names(config, source)
     return config
 
 
@@ -188,25 +189,24 @@ def check_semantics(config: dict, source: str = "config",
 
 
 def registry_names(kind: str, model: str | None = None) -> list[str]:
-    """The names `kind` ("tokenizer", "model", "objective", "preset" of `model`) can take: the registries' own
-    (imported here, not at the top: the models and objectives import torch, and most of config.py's users
-    never need them)."""
+    """The names `kind` ("tokenizer", "model", "objective", "preset" of `model`) can take, from
+    genolm.registry_names (plain data, checked against the registries by a test: importing the registries
+    themselves would import torch at every validation)."""
+    from genolm import registry_names as names
+
     if kind == "tokenizer":
-        from genolm.tokenizers.registry import TOKENIZERS
-        return sorted(TOKENIZERS)
+        return sorted(names.TOKENIZERS)
     if kind == "objective":
-        from genolm.objectives import OBJECTIVES
-        return sorted(OBJECTIVES)
-    from genolm.models.registry import MODELS, model_class
+        return sorted(names.OBJECTIVES)
     if kind == "model":
-        return sorted(MODELS)
-    return sorted(model_class(model).presets)
+        return sorted(names.MODEL_PRESETS)
+    return sorted(names.MODEL_PRESETS[model])
 
 
 def check_registry_names(config: dict, source: str = "config") -> None:
     """Every `tokenizer`, `model` or `objective` mapping with a `name` in the config names one the registries
     know, and a model's `preset` is one of that model's presets; an unknown name fails naming the key, the close
-    matches and every valid name. Run once per workflow (common.smk): loading the registries takes seconds."""
+    matches and every valid name. Part of validate_config; imports nothing heavy (genolm.registry_names)."""
     specs: list[tuple[tuple[str, ...], str, dict]] = []
 
     def visit(value: Any, path: tuple[str, ...]) -> None:

@@ -1,7 +1,9 @@
 # Helpers shared by the rule files (config validation, paths, parameters); rules live in the stage files.
 
+import importlib
 import json
 import os
+import re
 import shlex
 import sys
 from pathlib import Path
@@ -10,19 +12,16 @@ SRC = Path(workflow.basedir) / "src"
 sys.path.insert(0, str(SRC))
 
 from genolm.config import (  # noqa: E402
-    canonical_json, check_config_files, check_registry_names, check_semantics, validate_config)
+    canonical_json, check_config_files, check_semantics, study_block, validate_config)
 
 CONFIG_SOURCE = ("config (" + (", ".join(map(str, workflow.overwrite_configfiles)) or "config.yaml")
                  + " and --config overrides)")
 # Snakemake read the config files with a YAML reader that lets a key given twice win silently: genolm's refuses it.
 check_config_files(workflow.overwrite_configfiles or [Path(workflow.basedir) / "config.yaml"])
 # Validate and fill defaults before any job is planned: a misspelt key fails here, naming the key; so do values
-# that cannot work (split fractions, chromosome names, release names).
+# that cannot work (split fractions, chromosome names, release names) and unknown tokenizer, model, preset and
+# objective names (checked against genolm.registry_names, which imports no model).
 validate_config(config, source=CONFIG_SOURCE)
-# Tokenizer, model, preset and objective names against the registries: loading them takes seconds, so only the
-# main process checks (not each job, which parses this file again).
-if workflow.is_main_process:
-    check_registry_names(config, source=CONFIG_SOURCE)
 
 
 def prepared_reference_lengths(source):
@@ -61,6 +60,78 @@ MUTATION_SETS = {}  # source -> {mutations, samples, format, reference_source, c
 os.environ.update(PYTHONPATH=str(SRC))  # set, not read: no envvars assertion needed
 
 
+# --- Study namespaces (the Snakefile's loop over workflow/rules/studies/*.smk) ---
+#
+# Every study's rule files share one Python namespace and one set of rule names with every other study's. A study
+# that assigned a global another study reads lazily (in a lambda evaluated when the DAG is built), or a rule name
+# another study uses, would change that study's plan; so each study's names start with the study's name or the short
+# prefix its package declares (`WORKFLOW_PREFIX` in src/genolm/studies/<study>/__init__.py, e.g. `ct`: `CT`,
+# `CT_STUDY`, `ct_reference`), and a study rebinds no name that existed before its rule file was included.
+
+STUDY_PREFIXES = {}  # study -> its WORKFLOW_PREFIX, filled as the study rule files are included
+_NAMESPACE_BEFORE = []  # [(globals, rule names)] as they were before the study rule file being included
+
+
+def study_registries():
+    """The registries keyed by study (a study writes its own entry only) and the training rules' (keyed by rule)."""
+    return {"FINAL_OUTPUTS": FINAL_OUTPUTS, "METRIC_TABLES": METRIC_TABLES, "REPORT_TABLES": REPORT_TABLES,
+            "TRAINING_RULES": TRAINING_RULES}
+
+
+def remember_namespace():
+    """Record the workflow's global names, rule names and registry entries before a study's rule file is included."""
+    _NAMESPACE_BEFORE[:] = [(dict(globals()), {rule.name for rule in workflow.rules},
+                             {name: dict(registry) for name, registry in study_registries().items()})]
+
+
+def study_prefixes(study):
+    """The prefixes a study's global and rule names may start with: its name, and its package's WORKFLOW_PREFIX."""
+    package = importlib.import_module(f"genolm.studies.{study}")
+    prefix = getattr(package, "WORKFLOW_PREFIX", None)
+    if not isinstance(prefix, str) or not re.fullmatch(r"[a-z][a-z0-9]*", prefix):
+        raise ValueError(f"src/genolm/studies/{study}/__init__.py: set WORKFLOW_PREFIX to the short lowercase "
+                         f"prefix of the study's names in workflow/rules/studies/{study}.smk (e.g. 'ct'); got {prefix!r}")
+    return study, prefix
+
+
+def in_namespace(name, prefixes):
+    lowered = name.lower()
+    return any(lowered == p or lowered.startswith(p + "_") for p in prefixes)
+
+
+def check_study_namespace(study):
+    """After workflow/rules/studies/<study>.smk: every global name and rule it added starts with one of the study's
+    prefixes, it rebound no existing name, and no other study has claimed its prefix."""
+    rule_file = f"workflow/rules/studies/{study}.smk"
+    names_before, rules_before, registries_before = _NAMESPACE_BEFORE[0]
+    prefixes = study_prefixes(study)
+    for other, prefix in STUDY_PREFIXES.items():
+        for mine in prefixes:
+            if mine == prefix or mine.startswith(prefix + "_") or prefix.startswith(mine + "_") or mine == other:
+                raise ValueError(f"{rule_file}: prefix {mine!r} collides with study {other!r} (prefix {prefix!r})")
+    STUDY_PREFIXES[study] = prefixes[1]
+    now = globals()
+    # Snakemake's own: the loop variable, each rule's functions (__<rule>, __rule_<rule>: the rule is checked
+    # below) and `use rule`'s decorator (__userule_<module>_<rule>, one per base rule)
+    rule_names = {rule.name for rule in workflow.rules}
+    internal = {n for n in now if n == "study_rules" or n.startswith("__userule_")
+                or n.removeprefix("__rule_") in rule_names or n.removeprefix("__") in rule_names}
+    rebound = sorted(n for n in names_before if n in now and now[n] is not names_before[n] and n not in internal)
+    added = sorted(n for n in now if n not in names_before and n not in internal and not in_namespace(n, prefixes))
+    rules = sorted(r.name for r in workflow.rules if r.name not in rules_before and not in_namespace(r.name, prefixes))
+    # registry entries it wrote: its own study's, or (TRAINING_RULES) its own rules'
+    foreign = sorted(f"{name}[{key!r}]" for name, registry in study_registries().items() for key, value in registry.items()
+                     if (key not in registries_before[name] or registries_before[name][key] is not value)
+                     and not (key == study if name != "TRAINING_RULES" else in_namespace(key, prefixes)))
+    problems = ([f"rebinds the existing global(s) {', '.join(rebound)}"] if rebound else []) + (
+        [f"defines global(s) {', '.join(added)}"] if added else []) + ([f"defines rule(s) {', '.join(rules)}"] if rules else []) + (
+        [f"writes {', '.join(foreign)}"] if foreign else [])
+    if problems:
+        raise ValueError(f"{rule_file}: {'; '.join(problems)}: a study's names start with {prefixes[0]!r} or "
+                         f"{prefixes[1]!r} (its WORKFLOW_PREFIX), so that no study changes another's plan "
+                         f"(docs/architecture.md, how to add a study)")
+
+
 def source_file(source, name):
     """Where a downloaded file lands: the release is part of the path, so a new release never overwrites."""
     release = config["sources"][source]["release"]
@@ -92,17 +163,81 @@ def tracking_args(rule_name, pretrain_seed=SEED, **tags):
     return shlex.join(args)
 
 
-def training_gpu_resources():
-    """`gpu` (and `gpu_model` when set) for training rules: the slurm plugin turns them into --gpus=[model:]N."""
-    resources = {"gpu": config["compute"]["training_gpus"]}
-    if config["compute"]["training_gpu_model"]:
-        resources["gpu_model"] = config["compute"]["training_gpu_model"]
+# --- Training jobs (the one training rule, training.smk) ---
+
+from genolm.compute import RESOURCE_KEYS, job_resources, read_benchmark  # noqa: E402
+
+TRAINING_RULES = {}  # training rule -> (study, function(wildcards) -> the job's name among the study's training jobs)
+
+
+def register_training_rule(rule_name, study, job_name):
+    """Tell the training template how a rule's wildcards name its job in the study's `training_jobs`
+    (src/genolm/studies/<study>/jobs.py: the job's directory under results/<study>/), which holds the spec and
+    the architecture its resources are planned from."""
+    TRAINING_RULES[rule_name] = (study, job_name)
+
+
+_STUDY_TRAINING_JOBS = {}
+
+
+def study_training_jobs(study):
+    """{job name: genolm.compute.TrainingJob} of a study, as `genolm plan-compute` plans them (built once)."""
+    if study not in _STUDY_TRAINING_JOBS:
+        jobs_module = importlib.import_module(f"genolm.studies.{study}.jobs")
+        _STUDY_TRAINING_JOBS[study] = {job.name: job for job in jobs_module.training_jobs(config, study_block(config, study))}
+    return _STUDY_TRAINING_JOBS[study]
+
+
+def training_job(rulename, wildcards):
+    """The TrainingJob a training rule's job runs, found through register_training_rule."""
+    if rulename not in TRAINING_RULES:
+        raise ValueError(f"rule {rulename} uses the training template but was not registered "
+                         f"(register_training_rule({rulename!r}, study, job_name))")
+    study, job_name = TRAINING_RULES[rulename]
+    name = job_name(wildcards)
+    jobs = study_training_jobs(study)
+    if name not in jobs:
+        raise ValueError(f"rule {rulename}: job {name!r} is not among the training jobs of "
+                         f"src/genolm/studies/{study}/jobs.py, which plans every training job's compute")
+    return jobs[name]
+
+
+_THROUGHPUT = []  # the measured GPU throughput table (read once), or None where no GPU was measured
+_PLANNED_RESOURCES = {}
+
+
+def planned_resources(rulename, wildcards):
+    """genolm.compute.job_resources of a training job: Snakemake asks for each resource separately."""
+    key = (rulename, tuple(sorted(wildcards.items())))
+    if key not in _PLANNED_RESOURCES:
+        if not _THROUGHPUT:
+            table = config["compute"]["throughput_table"]
+            _THROUGHPUT.append(read_benchmark(Path(workflow.basedir) / table if table else None))
+        job = training_job(rulename, wildcards)
+        _PLANNED_RESOURCES[key] = job_resources(job.spec, config["compute"], architecture=job.architecture,
+                                                benchmark=_THROUGHPUT[0])
+    return _PLANNED_RESOURCES[key]
+
+
+def training_resources():
+    """The `resources` of the training template, each from the job's spec (genolm.compute.job_resources: GPUs per
+    node, nodes, one task per GPU, runtime, the resource class and its partition); `mem_mb` grows with the attempt
+    (a job killed for memory comes back with more) and `cpus_per_task` is the rule's threads."""
+    resources = {key: (lambda wildcards, rulename, key=key: planned_resources(rulename, wildcards)[key])
+                 for key in RESOURCE_KEYS}
+    resources["mem_mb"] = lambda wildcards, rulename, attempt: planned_resources(rulename, wildcards)["mem_mb"] * attempt
+    resources["cpus_per_task"] = lambda wildcards, threads: threads
     return resources
 
 
-def training_mem_mb(base):
-    """Memory that grows with each retry: a job killed for memory comes back with more."""
-    return lambda wildcards, attempt: base * attempt
+def accelerator_resources():
+    """Resources of a job that is not training but runs a model (embeddings): the config's GPUs (`gpu`, and
+    `gpu_model` when set: the SLURM plugin's --gpus) and the partition of their resource class."""
+    gpus = config["compute"]["training_gpus"]
+    resources = {"gpu": gpus, "slurm_partition": config["compute"]["partitions"]["gpu" if gpus else "cpu"]}
+    if config["compute"]["training_gpu_model"]:
+        resources["gpu_model"] = config["compute"]["training_gpu_model"]
+    return resources
 
 
 def final_outputs():

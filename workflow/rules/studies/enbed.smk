@@ -75,7 +75,10 @@ rule enbed_corpus:
         " --val-fraction {params.val} --seed {params.seed} --out {output.shards:q} --qc {output.qc:q} > {log:q} 2>&1"
 
 
-rule enbed_pretrain:
+register_training_rule("enbed_pretrain", "enbed", lambda wc: f"pretrain/{wc.architecture}")
+
+
+use rule genolm_train as enbed_pretrain with:
     input:
         shards=f"{EN}/shards/corpus",
     output:
@@ -86,22 +89,15 @@ rule enbed_pretrain:
         job_dir=lambda wc: f"{EN}/pretrain/{wc.architecture}",
         plots=lambda wc: f"{RESULTS}/plots/enbed/pretrain_{wc.architecture}",
         spec=lambda wc: canonical_json(en_specs.pretraining_spec(EN_STUDY, wc.architecture)),
-        tokenizer=lambda wc: EN_STUDY["architectures"][wc.architecture]["tokenizer"]["name"],
+        study="enbed",
+        task="pretraining",
+        experiment=lambda wc: f"pretrain/{wc.architecture}",
+        options=lambda wc: shlex.join(["--model-name", wc.architecture, "--tokenizer-name",
+                                       EN_STUDY["architectures"][wc.architecture]["tokenizer"]["name"]]),
         tracking=lambda wc: tracking_args("enbed_pretrain", architecture=wc.architecture),
     log:
         f"{EN}/logs/pretrain_{{architecture}}.log",
     threads: EN_THREADS
-    resources:
-        **training_gpu_resources(),
-        mem_mb=training_mem_mb(config["compute"]["training_mem_mb"]),
-        runtime=config["compute"]["training_runtime_min"],
-    conda:
-        "../../../envs/train.yaml"
-    shell:
-        "python -m genolm train --spec {params.spec:q} --threads {threads} --shards {input.shards:q} --seed {params.seed}"
-        " --out {params.job_dir:q} --plots {params.plots:q} --study enbed --task pretraining"
-        " --experiment pretrain/{wildcards.architecture} --model-name {wildcards.architecture}"
-        " --tokenizer-name {params.tokenizer} {params.tracking} > {log:q} 2>&1"
 
 
 rule enbed_pairs:
@@ -147,7 +143,11 @@ rule enbed_reconstruction:
         " {params.sizes} --seed {params.seed} --out {output.shards:q} --qc {output.qc:q} > {log:q} 2>&1"
 
 
-rule enbed_reconstruction_pretrain:
+register_training_rule("enbed_reconstruction_pretrain", "enbed",
+                       lambda wc: f"pretrain_reconstruction/{wc.architecture}")
+
+
+use rule genolm_train as enbed_reconstruction_pretrain with:
     input:
         shards=f"{EN}/shards/reconstruction",
     output:
@@ -158,22 +158,15 @@ rule enbed_reconstruction_pretrain:
         job_dir=lambda wc: f"{EN}/pretrain_reconstruction/{wc.architecture}",
         plots=lambda wc: f"{RESULTS}/plots/enbed/pretrain_reconstruction_{wc.architecture}",
         spec=lambda wc: canonical_json(en_specs.reconstruction_spec(EN_STUDY, wc.architecture)),
-        tokenizer=lambda wc: EN_STUDY["architectures"][wc.architecture]["tokenizer"]["name"],
+        study="enbed",
+        task="pretraining",
+        experiment=lambda wc: f"pretrain_reconstruction/{wc.architecture}",
+        options=lambda wc: shlex.join(["--model-name", wc.architecture, "--tokenizer-name",
+                                       EN_STUDY["architectures"][wc.architecture]["tokenizer"]["name"]]),
         tracking=lambda wc: tracking_args("enbed_reconstruction_pretrain", architecture=wc.architecture),
     log:
         f"{EN}/logs/pretrain_reconstruction_{{architecture}}.log",
     threads: EN_THREADS
-    resources:
-        **training_gpu_resources(),
-        mem_mb=training_mem_mb(config["compute"]["training_mem_mb"]),
-        runtime=config["compute"]["training_runtime_min"],
-    conda:
-        "../../../envs/train.yaml"
-    shell:
-        "python -m genolm train --spec {params.spec:q} --threads {threads} --shards {input.shards:q} --seed {params.seed}"
-        " --out {params.job_dir:q} --plots {params.plots:q} --study enbed --task pretraining"
-        " --experiment pretrain_reconstruction/{wildcards.architecture} --model-name {wildcards.architecture}"
-        " --tokenizer-name {params.tokenizer} {params.tracking} > {log:q} 2>&1"
 
 
 rule enbed_noise:
@@ -240,7 +233,10 @@ rule enbed_benchmark:
         " --seed {params.seed} --out {output.shards:q} --qc {output.qc:q} > {log:q} 2>&1"
 
 
-rule enbed_train:
+register_training_rule("enbed_train", "enbed", lambda wc: f"runs/{wc.task}/{wc.experiment}/{wc.run}")
+
+
+use rule genolm_train as enbed_train with:
     input:
         unpack(en_train_inputs),
     output:
@@ -248,29 +244,20 @@ rule enbed_train:
     wildcard_constraints:
         run=r"seed\d+|fold\d+",
     params:
+        seed=lambda wc: en_run_seed(wc.run),
         job_dir=lambda wc: en_run_dir(wc.task, wc.experiment, wc.run),
         plots=lambda wc: f"{RESULTS}/plots/enbed/{wc.task}/{wc.experiment}/{wc.run}",
         spec=en_train_spec,
-        seed=lambda wc: en_run_seed(wc.run),
+        study="enbed",
+        task=lambda wc: wc.task,
         experiment=en_experiment_column,
-        fold=en_fold_argument,
-        model=lambda wc: en_specs.model_name(EN_STUDY, wc.task, wc.experiment),
-        tokenizer=lambda wc: en_specs.tokenizer_name(EN_STUDY, wc.task, wc.experiment),
+        options=lambda wc: " ".join(filter(None, [en_fold_argument(wc), shlex.join(
+            ["--model-name", en_specs.model_name(EN_STUDY, wc.task, wc.experiment),
+             "--tokenizer-name", en_specs.tokenizer_name(EN_STUDY, wc.task, wc.experiment)])])),
         tracking=lambda wc: tracking_args("enbed_train", task=wc.task, experiment=wc.experiment, run=wc.run),
     log:
         f"{EN}/logs/train_{{task}}_{{experiment}}_{{run}}.log",
     threads: EN_THREADS
-    resources:
-        **training_gpu_resources(),
-        mem_mb=training_mem_mb(config["compute"]["training_mem_mb"]),
-        runtime=config["compute"]["training_runtime_min"],
-    conda:
-        "../../../envs/train.yaml"
-    shell:
-        "python -m genolm train --spec {params.spec:q} --threads {threads} --shards {input.shards:q} --seed {params.seed}"
-        " --out {params.job_dir:q} --plots {params.plots:q} --study enbed --task {wildcards.task}"
-        " --experiment {params.experiment:q} {params.fold} --model-name {params.model} --tokenizer-name {params.tokenizer}"
-        " {params.tracking} > {log:q} 2>&1"
 
 
 rule enbed_tables:

@@ -137,7 +137,10 @@ rule st_reference_corpus:
         " --out {output.shards:q} --qc {output.qc:q} > {log:q} 2>&1"
 
 
-rule st_pretrain:
+register_training_rule("st_pretrain", "small_transformers", lambda wc: f"pretrain/{wc.pretraining}")
+
+
+use rule genolm_train as st_pretrain with:
     input:
         shards=lambda wc: f"{ST}/corpus/{ST_STUDY['pretraining'][wc.pretraining]['corpus']}",
     output:
@@ -150,7 +153,10 @@ rule st_pretrain:
         job_dir=lambda wc: f"{ST}/pretrain/{wc.pretraining}",
         plots=lambda wc: f"{RESULTS}/plots/small_transformers/pretrain_{wc.pretraining}",
         spec=lambda wc: canonical_json(st_specs.pretraining_spec(ST_STUDY, wc.pretraining)),
-        names=lambda wc: shlex.join(
+        study="small_transformers",
+        task="pretraining",
+        experiment=lambda wc: f"pretrain/{wc.pretraining}",
+        options=lambda wc: shlex.join(
             ["--model-name", st_specs.pretraining_spec(ST_STUDY, wc.pretraining)["model"].get("preset", "model"),
              "--tokenizer-name", st_specs.pretraining_tokenizer_name(ST_STUDY, wc.pretraining)]
         ),
@@ -162,16 +168,6 @@ rule st_pretrain:
     benchmark:
         f"{ST}/benchmarks/pretrain_{{pretraining}}.tsv"
     threads: ST_THREADS
-    resources:
-        **training_gpu_resources(),
-        mem_mb=training_mem_mb(config["compute"]["training_mem_mb"]),
-        runtime=config["compute"]["training_runtime_min"],
-    conda:
-        "../../../envs/train.yaml"
-    shell:
-        "python -m genolm train --spec {params.spec:q} --shards {input.shards:q} --seed {params.seed}"
-        " --out {params.job_dir:q} --plots {params.plots:q} --study small_transformers --task pretraining"
-        " --experiment pretrain/{wildcards.pretraining} {params.names} {params.tracking} > {log:q} 2>&1"
 
 
 rule st_species_dataset:
@@ -216,7 +212,11 @@ rule st_species_spec:
         "python -m genolm species-spec --spec {params.spec:q} --labels {input.labels:q} --out {output:q} > {log:q} 2>&1"
 
 
-rule st_species_finetune:
+register_training_rule("st_species_finetune", "small_transformers",
+                       lambda wc: f"species/runs/{wc.experiment}/seed{wc.seed}")
+
+
+use rule genolm_train as st_species_finetune with:
     input:
         shards=f"{ST}/species/shards",
         spec=f"{ST}/species/specs/{{experiment}}.yaml",
@@ -224,26 +224,22 @@ rule st_species_finetune:
         metrics=f"{ST}/species/runs/{{experiment}}/seed{{seed}}/metrics.parquet",
         predictions=f"{ST}/species/runs/{{experiment}}/seed{{seed}}/predictions.parquet",
     params:
+        # the spec with the dataset's label names, written by st_species_spec: `--spec @FILE`
+        spec=lambda wc, input: f"@{input.spec}",
+        seed=lambda wc: wc.seed,
         job_dir=lambda wc: f"{ST}/species/runs/{wc.experiment}/seed{wc.seed}",
         plots=lambda wc: f"{RESULTS}/plots/small_transformers/species_{wc.experiment}/seed{wc.seed}",
-        names=lambda wc: shlex.join(["--model-name", st_specs.model_name(ST_STUDY, wc.experiment),
-                                     "--tokenizer-name", st_specs.tokenizer_name(ST_STUDY, wc.experiment)]),
+        study="small_transformers",
+        task="species_12s",
+        experiment=lambda wc: wc.experiment,
+        options=lambda wc: shlex.join(["--model-name", st_specs.model_name(ST_STUDY, wc.experiment),
+                                       "--tokenizer-name", st_specs.tokenizer_name(ST_STUDY, wc.experiment)]),
         tracking=lambda wc: tracking_args("st_species_finetune", experiment=wc.experiment, seed=wc.seed),
     log:
         f"{ST}/logs/species_{{experiment}}_seed{{seed}}.log",
     benchmark:
         f"{ST}/benchmarks/species_{{experiment}}_seed{{seed}}.tsv"
     threads: ST_THREADS
-    resources:
-        **training_gpu_resources(),
-        mem_mb=training_mem_mb(config["compute"]["training_mem_mb"]),
-        runtime=config["compute"]["training_runtime_min"],
-    conda:
-        "../../../envs/train.yaml"
-    shell:
-        "python -m genolm train --spec @{input.spec:q} --shards {input.shards:q} --seed {wildcards.seed}"
-        " --out {params.job_dir:q} --plots {params.plots:q} --study small_transformers --task species_12s"
-        " --experiment {wildcards.experiment} {params.names} {params.tracking} > {log:q} 2>&1"
 
 
 rule st_tss_dataset:
@@ -266,7 +262,11 @@ rule st_tss_dataset:
         " {params.args} --seed {params.seed} --out {output.shards:q} --qc {output.qc:q} > {log:q} 2>&1"
 
 
-rule st_tss_finetune:
+register_training_rule("st_tss_finetune", "small_transformers",
+                       lambda wc: f"tss/runs/{wc.experiment}/seed{wc.seed}")
+
+
+use rule genolm_train as st_tss_finetune with:
     input:
         shards=lambda wc: f"{ST}/tss/shards/{st_tss_train_organism()}",
         weights=lambda wc: f"{st_pretrain_dir(ST_TSS['experiments'][wc.experiment]['init_from'])}/model.safetensors",
@@ -274,27 +274,21 @@ rule st_tss_finetune:
         metrics=f"{ST}/tss/runs/{{experiment}}/seed{{seed}}/metrics.parquet",
         model=f"{ST}/tss/runs/{{experiment}}/seed{{seed}}/model/head.safetensors",
     params:
+        seed=lambda wc: wc.seed,
         job_dir=lambda wc: f"{ST}/tss/runs/{wc.experiment}/seed{wc.seed}",
         plots=lambda wc: f"{RESULTS}/plots/small_transformers/tss_{wc.experiment}/seed{wc.seed}",
         spec=st_tss_spec,
-        names=lambda wc: shlex.join(["--model-name", st_specs.task_model_name(ST_STUDY, "tss", wc.experiment),
-                                     "--tokenizer-name", st_specs.task_tokenizer_name(ST_STUDY, "tss", wc.experiment)]),
+        study="small_transformers",
+        task="tss_localization",
+        experiment=lambda wc: f"tss/{wc.experiment}",
+        options=lambda wc: shlex.join(["--model-name", st_specs.task_model_name(ST_STUDY, "tss", wc.experiment),
+                                       "--tokenizer-name", st_specs.task_tokenizer_name(ST_STUDY, "tss", wc.experiment)]),
         tracking=lambda wc: tracking_args("st_tss_finetune", experiment=wc.experiment, seed=wc.seed),
     log:
         f"{ST}/logs/tss_{{experiment}}_seed{{seed}}.log",
     benchmark:
         f"{ST}/benchmarks/tss_{{experiment}}_seed{{seed}}.tsv"
     threads: ST_THREADS
-    resources:
-        **training_gpu_resources(),
-        mem_mb=training_mem_mb(config["compute"]["training_mem_mb"]),
-        runtime=config["compute"]["training_runtime_min"],
-    conda:
-        "../../../envs/train.yaml"
-    shell:
-        "python -m genolm train --spec {params.spec:q} --shards {input.shards:q} --seed {wildcards.seed}"
-        " --out {params.job_dir:q} --plots {params.plots:q} --study small_transformers --task tss_localization"
-        " --experiment tss/{wildcards.experiment} {params.names} {params.tracking} > {log:q} 2>&1"
 
 
 rule st_tss_evaluate:
@@ -341,7 +335,11 @@ rule st_chromatin_dataset:
         " --labels {output.labels:q} --qc {output.qc:q} > {log:q} 2>&1"
 
 
-rule st_chromatin_finetune:
+register_training_rule("st_chromatin_finetune", "small_transformers",
+                       lambda wc: f"chromatin/runs/{wc.experiment}/seed{wc.seed}")
+
+
+use rule genolm_train as st_chromatin_finetune with:
     input:
         shards=f"{ST}/chromatin/shards",
         weights=lambda wc: f"{st_pretrain_dir(ST_CHROMATIN['experiments'][wc.experiment]['init_from'])}/model.safetensors",
@@ -350,27 +348,22 @@ rule st_chromatin_finetune:
     wildcard_constraints:
         experiment=st_chromatin_names(baseline=False),
     params:
+        seed=lambda wc: wc.seed,
         job_dir=lambda wc: f"{ST}/chromatin/runs/{wc.experiment}/seed{wc.seed}",
         plots=lambda wc: f"{RESULTS}/plots/small_transformers/chromatin_{wc.experiment}/seed{wc.seed}",
         spec=st_chromatin_spec,
-        names=lambda wc: shlex.join(["--model-name", st_specs.task_model_name(ST_STUDY, "chromatin", wc.experiment),
-                                     "--tokenizer-name", st_specs.task_tokenizer_name(ST_STUDY, "chromatin", wc.experiment)]),
+        study="small_transformers",
+        task="chromatin_profiles",
+        experiment=lambda wc: f"chromatin/{wc.experiment}",
+        options=lambda wc: shlex.join(
+            ["--model-name", st_specs.task_model_name(ST_STUDY, "chromatin", wc.experiment),
+             "--tokenizer-name", st_specs.task_tokenizer_name(ST_STUDY, "chromatin", wc.experiment)]),
         tracking=lambda wc: tracking_args("st_chromatin_finetune", experiment=wc.experiment, seed=wc.seed),
     log:
         f"{ST}/logs/chromatin_{{experiment}}_seed{{seed}}.log",
     benchmark:
         f"{ST}/benchmarks/chromatin_{{experiment}}_seed{{seed}}.tsv"
     threads: ST_THREADS
-    resources:
-        **training_gpu_resources(),
-        mem_mb=training_mem_mb(config["compute"]["training_mem_mb"]),
-        runtime=config["compute"]["training_runtime_min"],
-    conda:
-        "../../../envs/train.yaml"
-    shell:
-        "python -m genolm train --spec {params.spec:q} --shards {input.shards:q} --seed {wildcards.seed}"
-        " --out {params.job_dir:q} --plots {params.plots:q} --study small_transformers --task chromatin_profiles"
-        " --experiment chromatin/{wildcards.experiment} {params.names} {params.tracking} > {log:q} 2>&1"
 
 
 rule st_chromatin_baseline:

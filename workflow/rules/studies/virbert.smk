@@ -100,7 +100,10 @@ rule virbert_finetune_examples:
         " --qc {output.qc:q} > {log:q} 2>&1"
 
 
-rule virbert_pretrain:
+register_training_rule("virbert_pretrain", "virbert", lambda wc: f"pretrain/{wc.variant}")
+
+
+use rule genolm_train as virbert_pretrain with:
     input:
         shards=f"{VB}/shards/pretrain_{{variant}}",
     output:
@@ -113,21 +116,13 @@ rule virbert_pretrain:
         job_dir=lambda wc: f"{VB}/pretrain/{wc.variant}",
         plots=lambda wc: f"{RESULTS}/plots/virbert/pretrain_{wc.variant}",
         spec=lambda wc: canonical_json(vb_specs.pretraining_spec(VB_STUDY["variants"][wc.variant])),
-        model=lambda wc: f"bert-{VB_STUDY['variants'][wc.variant]['preset']}-{wc.variant}",
+        study="virbert",
+        task="pretraining",
+        experiment=lambda wc: f"pretrain-{wc.variant}",
+        options=lambda wc: shlex.join(["--model-name", f"bert-{VB_STUDY['variants'][wc.variant]['preset']}-{wc.variant}"]),
         tracking=lambda wc: tracking_args("virbert_pretrain", variant=wc.variant),
     log:
         f"{VB}/logs/pretrain_{{variant}}.log",
-    threads: config["compute"]["training_cpus"]
-    resources:
-        **training_gpu_resources(),
-        mem_mb=training_mem_mb(config["compute"]["training_mem_mb"]),
-        runtime=config["compute"]["training_runtime_min"],
-    conda:
-        "../../../envs/train.yaml"
-    shell:
-        "python -m genolm train --spec {params.spec:q} --shards {input.shards:q} --seed {params.seed}"
-        " --out {params.job_dir:q} --plots {params.plots:q} --study virbert --task pretraining"
-        " --experiment pretrain-{wildcards.variant} --model-name {params.model} {params.tracking} > {log:q} 2>&1"
 
 
 rule virbert_transfer_windows:
@@ -151,7 +146,10 @@ rule virbert_transfer_windows:
         " --out {output.shards:q} --qc {output.qc:q} > {log:q} 2>&1"
 
 
-rule virbert_pretrain_transfer:
+register_training_rule("virbert_pretrain_transfer", "virbert", lambda wc: "pretrain/transfer-human")
+
+
+use rule genolm_train as virbert_pretrain_transfer with:
     input:
         shards=f"{VB}/shards/pretrain_transfer-human",
     output:
@@ -162,24 +160,20 @@ rule virbert_pretrain_transfer:
         job_dir=lambda wc: f"{VB}/pretrain/transfer-human",
         plots=lambda wc: f"{RESULTS}/plots/virbert/pretrain_transfer-human",
         spec=lambda wc: canonical_json(vb_specs.pretraining_spec(vb_transfer_variant())),
-        model=lambda wc: f"bert-{vb_transfer_variant()['preset']}-human-standin",
+        study="virbert",
+        task="pretraining",
+        experiment="pretrain-transfer-human",
+        options=lambda wc: shlex.join(["--model-name", f"bert-{vb_transfer_variant()['preset']}-human-standin"]),
         tracking=lambda wc: tracking_args("virbert_pretrain", variant="transfer-human"),
     log:
         f"{VB}/logs/pretrain_transfer-human.log",
-    threads: config["compute"]["training_cpus"]
-    resources:
-        **training_gpu_resources(),
-        mem_mb=training_mem_mb(config["compute"]["training_mem_mb"]),
-        runtime=config["compute"]["training_runtime_min"],
-    conda:
-        "../../../envs/train.yaml"
-    shell:
-        "python -m genolm train --spec {params.spec:q} --shards {input.shards:q} --seed {params.seed}"
-        " --out {params.job_dir:q} --plots {params.plots:q} --study virbert --task pretraining"
-        " --experiment pretrain-transfer-human --model-name {params.model} {params.tracking} > {log:q} 2>&1"
 
 
-rule virbert_finetune:
+register_training_rule("virbert_finetune", "virbert",
+                       lambda wc: f"runs/{wc.arm}_L{wc.length}_f{wc.fraction}/seed{wc.seed}")
+
+
+use rule genolm_train as virbert_finetune with:
     input:
         shards=f"{VB}/shards/fragments_L{{length}}",
         backbone=vb_backbone_input,
@@ -192,26 +186,18 @@ rule virbert_finetune:
         length=r"\d+",
         fraction=r"[0-9.e-]+",
     params:
+        seed=lambda wc: wc.seed,
         job_dir=lambda wc: f"{VB}/runs/{wc.arm}_L{wc.length}_f{wc.fraction}/seed{wc.seed}",
         plots=lambda wc: f"{RESULTS}/plots/virbert/{wc.arm}_L{wc.length}_f{wc.fraction}/seed{wc.seed}",
         spec=vb_finetune_spec,
-        model=lambda wc: vb_specs.model_name(VB_STUDY, wc.arm),
+        study="virbert",
+        task="phage_classification",
+        experiment=lambda wc: f"{wc.arm}_L{wc.length}_f{wc.fraction}",
+        options=lambda wc: shlex.join(["--model-name", vb_specs.model_name(VB_STUDY, wc.arm)]),
         tracking=lambda wc: tracking_args("virbert_finetune", arm=wc.arm, length=wc.length,
                                           fraction=wc.fraction, seed=wc.seed),
     log:
         f"{VB}/logs/finetune_{{arm}}_L{{length}}_f{{fraction}}_seed{{seed}}.log",
-    threads: config["compute"]["training_cpus"]
-    resources:
-        **training_gpu_resources(),
-        mem_mb=training_mem_mb(config["compute"]["training_mem_mb"]),
-        runtime=config["compute"]["training_runtime_min"],
-    conda:
-        "../../../envs/train.yaml"
-    shell:
-        "python -m genolm train --spec {params.spec:q} --shards {input.shards:q} --seed {wildcards.seed}"
-        " --out {params.job_dir:q} --plots {params.plots:q} --study virbert --task phage_classification"
-        " --experiment {wildcards.arm}_L{wildcards.length}_f{wildcards.fraction} --model-name {params.model}"
-        " {params.tracking} > {log:q} 2>&1"
 
 
 rule virbert_leak_check:

@@ -6,10 +6,14 @@ from genolm.config import unknown_name
 from genolm.errors import GenolmInputError
 
 
+# The study's own tasks; a benchmark shares their namespace (task_blocks, the runs/<task>/ directories).
+BUILTIN_TASKS = ("mutation_generation", "noise_identification", "function_annotation")
+
+
 def task_blocks(study: dict) -> dict[str, dict]:
-    """Every task of the study that is on: task name -> its block (benchmarks by their own name)."""
-    tasks = {t: study[t] for t in ("mutation_generation", "noise_identification", "function_annotation")
-             if study[t]["enabled"]}
+    """Every task of the study that is on: task name -> its block (benchmarks by their own name, never a
+    built-in task's: check_config refuses that)."""
+    tasks = {t: study[t] for t in BUILTIN_TASKS if study[t]["enabled"]}
     return {**tasks, **study["benchmarks"]}
 
 
@@ -27,8 +31,14 @@ def check_config(config: dict, study: dict, source: str) -> None:
     if annotation["enabled"] and (not annotation["gtf"] or not annotation["assembly"]):
         raise GenolmInputError(source, f"key {key}.function_annotation: gtf and assembly are needed (or enabled: false)")
     for task in study["benchmarks"]:
-        if task not in config.get("datasets", {}).get("benchmarks", {}):
-            raise GenolmInputError(source, f"key {key}.benchmarks.{task}: no benchmark named {task!r} under datasets.benchmarks")
+        if task in BUILTIN_TASKS:
+            raise GenolmInputError(source, f"key {key}.benchmarks.{task}: a benchmark may not be named like the "
+                                           f"built-in task {task!r} (it would replace its runs); rename it "
+                                           f"(built-in tasks: {', '.join(BUILTIN_TASKS)})")
+        prepared = config.get("datasets", {}).get("benchmarks", {})
+        if task not in prepared:
+            raise GenolmInputError(source, f"key {key}.benchmarks.{task}: under datasets.benchmarks, "
+                                           f"{unknown_name('benchmark', task, prepared)}")
     for task, block in task_blocks(study).items():
         for name, experiment in block["experiments"].items():
             where = f"{key}.{'benchmarks.' if task in study['benchmarks'] else ''}{task}.experiments.{name}"
