@@ -139,7 +139,8 @@ def checkout_copy(destination: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def full_scale_plan(tmp_path_factory, worker_id) -> dict:
-    """config/full_scale.yaml planned once per test session (tests/rule_jobs.py: every job, nothing run), from a
+    """config/full_scale.yaml planned once per test session (tests/rule_jobs.py: every job, nothing run, through
+    profiles/slurm), from a
     copy of the checkout, with the hand-provided files as empty stand-ins (benchmarks/bench_full_scale.py). Under
     pytest-xdist the workers share it as they share e2e_local_run. Keys: checkout (the copy planned from), config
     (the configuration as planned), workdir, planned (planned_jobs()'s answer: jobs and rules)."""
@@ -173,7 +174,9 @@ def _plan_full_scale(root: Path) -> dict:
     workdir.mkdir()
     config_path = root / "full_scale_base.yaml"
     config_path.write_text(yaml.safe_dump(config, sort_keys=False))
-    planned = planned_jobs(config_path, workdir, snakefile=checkout / "Snakefile")
+    # Through the SLURM profile's default resources, as a lab plans it (test_training_rule checks the requests).
+    planned = planned_jobs(config_path, workdir, snakefile=checkout / "Snakefile",
+                           profile=checkout / "profiles" / "slurm" / "config.v8+.yaml")
     return {"checkout": str(checkout), "config": config, "workdir": str(workdir), "planned": planned}
 
 
