@@ -188,7 +188,7 @@ def check_semantics(config: dict, source: str = "config",
 
 
 def registry_names(kind: str, model: str | None = None) -> list[str]:
-    """The names `kind` ("tokenizer", "model", "objective", "preset" of `model`) can take: the registries' own
+    """The names `kind` ("tokenizer", "model", "objective", "head", "preset" of `model`) can take: the registries' own
     (imported here, not at the top: the models and objectives import torch, and most of config.py's users
     never need them)."""
     if kind == "tokenizer":
@@ -197,6 +197,9 @@ def registry_names(kind: str, model: str | None = None) -> list[str]:
     if kind == "objective":
         from genolm.objectives import OBJECTIVES
         return sorted(OBJECTIVES)
+    if kind == "head":
+        from genolm.heads import names
+        return names()
     from genolm.models.registry import MODELS, model_class
     if kind == "model":
         return sorted(MODELS)
@@ -204,7 +207,7 @@ def registry_names(kind: str, model: str | None = None) -> list[str]:
 
 
 def check_registry_names(config: dict, source: str = "config") -> None:
-    """Every `tokenizer`, `model` or `objective` mapping with a `name` in the config names one the registries
+    """Every `tokenizer`, `model`, `objective` or `head` mapping with a `name` in the config names one the registries
     know, and a model's `preset` is one of that model's presets; an unknown name fails naming the key, the close
     matches and every valid name. Run once per workflow (common.smk): loading the registries takes seconds."""
     specs: list[tuple[tuple[str, ...], str, dict]] = []
@@ -213,7 +216,7 @@ def check_registry_names(config: dict, source: str = "config") -> None:
         items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
         for key, item in items:
             here = path + (str(key),)
-            if key in ("tokenizer", "model", "objective") and isinstance(item, dict) and isinstance(item.get("name"), str):
+            if key in ("tokenizer", "model", "objective", "head") and isinstance(item, dict) and isinstance(item.get("name"), str):
                 specs.append((here, key, item))
             visit(item, here)
 
