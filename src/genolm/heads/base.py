@@ -11,6 +11,7 @@ A head (one subclass per file of this package, registered with `genolm.heads.reg
     monitor, monitor_mode the validation metric the best checkpoint is chosen on, and its direction
     history_metrics       the validation metrics of its training curve (history.tsv)
     multilabel            whether its outputs are independent sigmoids (else a softmax over classes or tokens)
+    segments              pieces the model runs on per example (split_concat: the two halves)
     teacher_forced        whether the backbone is trained as a sequence-to-sequence model (no separate layer)
     check_backbone(...)   what it needs from a backbone (genolm.heads.backbone)
     check_shards(...), check_training_labels(...)   its targets fit it, before anything is trained
@@ -63,6 +64,8 @@ class Head:
     keeps_probabilities: ClassVar[bool] = False
     # Whether training labels may be subsampled (label_fraction < 1, genolm.datasets.labels).
     scarce_labels: ClassVar[bool] = True
+    # Pieces the model runs on per example (its layer's `segments`; genolm.compute counts them).
+    segments: ClassVar[int] = 1
 
     def __init__(self, spec: dict):
         self.spec = spec

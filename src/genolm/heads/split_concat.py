@@ -18,6 +18,7 @@ from genolm.objectives.base import encode
 @register
 class SplitConcat(Classification):
     name = "split_concat"
+    segments = SplitConcatHead.segments
 
     def build(self, backbone: Any) -> nn.Module:
         spec = self.spec
