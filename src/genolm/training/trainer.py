@@ -165,15 +165,14 @@ def prepare(spec: dict, *, shards: Path, seed: int) -> TrainingJob:
     check_task(backbone, None if head is None else head.name)
     if head is not None:
         head.check_backbone(backbone)
-    if fitted_whole(backbone):
-        pass  # fitted or scored outside Lightning (training/direct.py): no objective, no head layer
-    elif pretraining:
+    # A model fitted or scored outside Lightning (training/direct.py) needs no objective and no head layer.
+    if pretraining and not fitted_whole(backbone):
         params = {k: v for k, v in spec["objective"].items() if k != "name"}
         try:
             job.objective = build_objective(spec["objective"]["name"], tokenizer, backbone, **params)
         except (TypeError, ValueError) as error:
             raise GenolmInputError("spec", f"key objective: {error}") from None
-    else:
+    elif head is not None and not fitted_whole(backbone):
         job.head_module = head.build(backbone)
     check_training_examples(job)
     return job
