@@ -189,7 +189,7 @@ def check_semantics(config: dict, source: str = "config",
 
 
 def registry_names(kind: str, model: str | None = None) -> list[str]:
-    """The names `kind` ("tokenizer", "model", "objective", "preset" of `model`) can take, from
+    """The names `kind` ("tokenizer", "model", "objective", "head", "preset" of `model`) can take, from
     genolm.registry_names (plain data, checked against the registries by a test: importing the registries
     themselves would import torch at every validation)."""
     from genolm import registry_names as names
@@ -198,13 +198,15 @@ def registry_names(kind: str, model: str | None = None) -> list[str]:
         return sorted(names.TOKENIZERS)
     if kind == "objective":
         return sorted(names.OBJECTIVES)
+    if kind == "head":
+        return sorted(names.HEADS)
     if kind == "model":
         return sorted(names.MODEL_PRESETS)
     return sorted(names.MODEL_PRESETS[model])
 
 
 def check_registry_names(config: dict, source: str = "config") -> None:
-    """Every `tokenizer`, `model` or `objective` mapping with a `name` in the config names one the registries
+    """Every `tokenizer`, `model`, `objective` or `head` mapping with a `name` in the config names one the registries
     know, and a model's `preset` is one of that model's presets; an unknown name fails naming the key, the close
     matches and every valid name. Part of validate_config; imports nothing heavy (genolm.registry_names)."""
     specs: list[tuple[tuple[str, ...], str, dict]] = []
@@ -213,7 +215,7 @@ def check_registry_names(config: dict, source: str = "config") -> None:
         items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
         for key, item in items:
             here = path + (str(key),)
-            if key in ("tokenizer", "model", "objective") and isinstance(item, dict) and isinstance(item.get("name"), str):
+            if key in ("tokenizer", "model", "objective", "head") and isinstance(item, dict) and isinstance(item.get("name"), str):
                 specs.append((here, key, item))
             visit(item, here)
 
