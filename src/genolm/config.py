@@ -13,6 +13,7 @@ import importlib
 import importlib.resources
 import json
 import pkgutil
+import sys
 from pathlib import Path
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -191,18 +192,27 @@ def check_semantics(config: dict, source: str = "config",
 def registry_names(kind: str, model: str | None = None) -> list[str]:
     """The names `kind` ("tokenizer", "model", "objective", "head", "preset" of `model`) can take, from
     genolm.registry_names (plain data, checked against the registries by a test: importing the registries
-    themselves would import torch at every validation)."""
+    themselves would import torch at every validation), and from a registry this process has already imported
+    (a training job validating its spec sees what was registered at run time, e.g. a lab's own head or model)."""
     from genolm import registry_names as names
 
+    def live(module: str, attribute: str) -> set:
+        loaded = sys.modules.get(module)
+        return set(getattr(loaded, attribute, {})) if loaded is not None else set()
+
     if kind == "tokenizer":
-        return sorted(names.TOKENIZERS)
+        return sorted(set(names.TOKENIZERS) | live("genolm.tokenizers.registry", "TOKENIZERS"))
     if kind == "objective":
-        return sorted(names.OBJECTIVES)
+        return sorted(set(names.OBJECTIVES) | live("genolm.objectives", "OBJECTIVES"))
     if kind == "head":
-        return sorted(names.HEADS)
+        return sorted(set(names.HEADS) | live("genolm.heads.registry", "HEADS"))
     if kind == "model":
-        return sorted(names.MODEL_PRESETS)
-    return sorted(names.MODEL_PRESETS[model])
+        return sorted(set(names.MODEL_PRESETS) | live("genolm.models.registry", "MODELS"))
+    if model in names.MODEL_PRESETS:
+        return sorted(names.MODEL_PRESETS[model])
+    from genolm.models.registry import model_class  # a model registered at run time: the registry is loaded
+
+    return sorted(model_class(model).presets)
 
 
 def check_registry_names(config: dict, source: str = "config") -> None:
