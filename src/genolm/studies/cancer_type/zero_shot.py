@@ -2,8 +2,9 @@
 mutations (`genolm score-variants` on the study's mutation table), compared between lineages and used to classify
 cell lines, beside the fine-tuned arms.
 
-Which mutations: scoring costs a forward pass per allele and strand (measured on the demo's 2-core CPU: about
-0.2 s per allele for tiny-1k at 256 bases, 0.35 s for the 512-base small-32k stand-in), so `sample_mutations`
+Which mutations: scoring costs a forward pass per allele and strand (measured on the demo's shared 2-core CPU,
+both strands, startup included: 0.17 s per allele for tiny-1k at 256 bases, 0.46 s for the 512-base small-32k
+stand-in), so `sample_mutations`
 keeps at most `max_per_cell_line` mutations of each selected cell line, drawn with the study's seed; every
 mutation of a selected cell line is counted as kept or `over_cell_line_cap`.
 
