@@ -163,3 +163,24 @@ def test_the_demo_plans_scoring_zero_shot_and_benchmark_jobs_for_every_backbone(
     pages = {j["output"][0] for j in by_rule["table_html"]}
     assert {f"results/tables/cancer_type/zero_shot_{b}.html" for b in backbones} <= pages
     assert "results/tables/cancer_type/variant_benchmark.html" in pages
+
+
+def test_the_study_summary_shows_a_zero_shot_arm_beside_the_fine_tuned_ones():
+    from genolm.results import metric_rows
+    from genolm.studies.cancer_type.summary import summary_table, to_markdown
+
+    context = {"study": "cancer_type", "task": "cancer_type_classification", "model": "hyenadna-tiny-1k",
+               "context_length": 256, "init": "pretrained", "seed": 1}
+    table = pl.concat([
+        metric_rows({**context, "experiment": "1K-main"}, {"test@best/balanced_accuracy": 0.7,
+                                                           "test@best/unit_balanced_accuracy": (0.8, 0.6, 1.0)}, ""),
+        # The zero-shot arm classifies cell lines only: no per-window value.
+        metric_rows({**context, "experiment": "zero-shot-tiny-1k"},
+                    {"test/unit_balanced_accuracy": (0.6, 0.4, 0.9), "test/chance_balanced_accuracy": 0.5,
+                     "all/mean_llr_difference/Lung-Lymphoid": (0.1, 0.0, 0.2)}, ""),
+    ])
+    summary = {r["experiment"]: r for r in summary_table(table).iter_rows(named=True)}
+    assert summary["zero-shot-tiny-1k"]["cell_line_mean"] == pytest.approx(0.6)
+    assert summary["zero-shot-tiny-1k"]["window_mean"] is None
+    assert "| zero-shot-tiny-1k | hyenadna-tiny-1k | 256 | pretrained | 1 | - | 0.600 ± 0.000 [0.40, 0.90] |" in \
+        to_markdown(summary_table(table))
