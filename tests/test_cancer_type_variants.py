@@ -151,7 +151,7 @@ def test_the_demo_plans_scoring_zero_shot_and_benchmark_jobs_for_every_backbone(
     for rule in ("cancer_type_score_mutations", "cancer_type_zero_shot", "cancer_type_score_benchmark"):
         assert sorted(Path(j["output"][0]).parent.name for j in by_rule[rule]) == list(backbones), rule
     (sample,) = by_rule["cancer_type_zero_shot_mutations"]
-    assert "--max-per-cell-line 8" in sample["shell"]
+    assert "--max-per-cell-line 5" in sample["shell"]
     for job in by_rule["cancer_type_score_mutations"] + by_rule["cancer_type_score_benchmark"]:
         assert "data/demo/backbones/" in job["shell"] and "--strands both" in job["shell"]
     (benchmark,) = by_rule["cancer_type_variant_benchmark"]
