@@ -30,6 +30,8 @@ if CT_STUDY["enabled"]:
         REPORT_TABLES["cancer_type"]["comparisons"] = f"{RESULTS}/tables/cancer_type/comparisons.md"
         FINAL_OUTPUTS["cancer_type"] += comparison_outputs("cancer_type")
 
+include: "cancer_type/variants.smk"
+
 
 rule cancer_type:
     """`make cancer_type`: this study alone, with its own slice of the results table."""

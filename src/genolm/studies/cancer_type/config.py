@@ -29,6 +29,20 @@ def check_config(config: dict, study: dict, source: str) -> None:
         if "backbone" not in study["experiments"][name]:
             raise GenolmInputError(source, f"key studies.cancer_type.umap.experiments: {name!r} is a baseline; "
                                            "only backbone experiments have embeddings")
+    for name in study["zero_shot"]["backbones"] or []:
+        if name not in study.get("backbones", {}):
+            raise GenolmInputError(source, f"key studies.cancer_type.zero_shot.backbones: "
+                                           f"{unknown_name('backbone', name, study.get('backbones', {}))}")
+    order = {lineage: i for i, lineage in enumerate(study["lineages"])}
+    for index, entry in enumerate(study["zero_shot"]["lineage_comparisons"]):
+        for key in ("lineage_a", "lineage_b"):
+            if entry[key] not in order:
+                raise GenolmInputError(source, f"key studies.cancer_type.zero_shot.lineage_comparisons.{index}.{key}: "
+                                               f"{unknown_name('lineage', entry[key], order)}")
+        if order[entry["lineage_a"]] >= order[entry["lineage_b"]]:
+            raise GenolmInputError(source, f"key studies.cancer_type.zero_shot.lineage_comparisons.{index}: "
+                                           "lineage_a must come before lineage_b in lineages (flip expected_direction "
+                                           "to compare the other way)")
     found = unknown_arm(study["comparisons"], list(study.get("experiments", {})))
     if found is not None:
         index, key, arm = found
