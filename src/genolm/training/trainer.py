@@ -80,7 +80,7 @@ from torch import Tensor, nn
 from genolm import models, tokenizers
 from genolm.atomic import atomic_directory, termination_handled_by_caller
 from genolm.config import load_schema, validate_config
-from genolm.datasets.labels import labelled_subset
+from genolm.datasets.labels import labelled_subset, shuffled_labels
 from genolm.datasets.shards import MANIFEST_NAME, read_manifest
 from genolm.errors import GenolmInputError
 from genolm.metrics import (classification_metrics, generation_metrics, group_metrics, localization_metrics,
@@ -449,6 +449,14 @@ def prepare(spec: dict, *, shards: Path, seed: int) -> TrainingJob:
         train_windows = train_windows.subset(keep)
         log.info("label fraction %s: %d of %d training examples keep their label", spec["label_fraction"],
                  len(keep), available)
+    if spec["shuffle_labels"]:
+        if pretraining or head_name != "classification":
+            raise GenolmInputError("spec", "key shuffle_labels: the shuffled-label control is for classification heads")
+        try:
+            train_windows.labels = shuffled_labels(train_windows.labels, seed, train_windows.groups)
+        except ValueError as error:
+            raise GenolmInputError(shards, f"train split: {error}") from None
+        log.info("shuffled-label control: %d training labels permuted among their units", len(train_windows))
     tokenizer = build_tokenizer(spec["tokenizer"], train_windows.sequences, seed)
     backbone = build_backbone(spec["model"], spec["init"], tokenizer, seed)
     job = TrainingJob(spec, shards, seed, tokenizer, backbone, train_windows,
