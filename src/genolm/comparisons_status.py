@@ -93,15 +93,19 @@ def check_blocks(text: str, tables: Mapping[str, pl.DataFrame]) -> list[str]:
         study = match["study"]
         if study not in tables:
             continue
-        quoted = {row.split("|")[1].strip(): row for row in match["body"].splitlines() if row.startswith("| ")
-                  and not row.startswith("| comparison ")}
-        expected = {row.split("|")[1].strip(): row for row in markdown_table(tables[study]).splitlines()
-                    if row.startswith("| ") and not row.startswith("| comparison ")}
+        quoted, expected = _table_rows(match["body"]), _table_rows(markdown_table(tables[study]))
         rows = _differences(study, "table", quoted, expected)
         if not rows and match["body"] != markdown_table(tables[study]):
             rows = [f"{study} table: the notes under the table differ from the generated ones"]
         problems += rows
     return problems
+
+
+def _table_rows(markdown: str) -> dict[str, str]:
+    """comparison -> its row, of a Markdown table's body rows (not the header or the rule under it)."""
+    rows = [row for row in markdown.splitlines() if row.startswith("| ") and not row.startswith("| comparison |")
+            and not set(row) <= set("|- ")]
+    return {row.split("|")[1].strip(): row for row in rows}
 
 
 def _differences(study: str, where: str, quoted: dict[str, str], expected: dict[str, str]) -> list[str]:
