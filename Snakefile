@@ -41,10 +41,14 @@ include: "workflow/rules/sources.smk"
 
 
 # One rule file per study (workflow/rules/studies/<study>.smk, beside src/genolm/studies/<study>/): each registers
-# its final outputs and result tables itself, so adding a study touches no shared rule file.
+# its final outputs and result tables itself, so adding a study touches no shared rule file. Each keeps to its own
+# namespace (check_study_namespace, workflow/rules/common.smk), so adding a study changes no other study's plan.
 for study_rules in sorted((Path(workflow.basedir) / "workflow/rules/studies").glob("*.smk")):
+    remember_namespace()
 
     include: study_rules
+
+    check_study_namespace(study_rules.stem)
 
 
 include: "workflow/rules/results.smk"

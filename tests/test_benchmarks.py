@@ -53,7 +53,7 @@ def test_full_scale_config_plans_every_study():
     out = run_bench(BENCH / "bench_full_scale.py")
     total = int(out.split("jobs planned: ")[1].split(";")[0])
     assert total > 100
-    for rule in ("finetune", "virbert_finetune", "enbed_train", "st_species_finetune", "all"):
+    for rule in ("cancer_type_finetune", "virbert_finetune", "enbed_train", "st_species_finetune", "all"):
         assert any(r[0] == rule for r in (line.split() for line in out.splitlines()) if r), rule
 
 

@@ -22,7 +22,7 @@ from rule_jobs import planned_jobs
 sys.path.insert(0, str(REPO / "benchmarks"))
 from bench_full_scale import stand_in_config  # noqa: E402  (the hand-provided files' empty stand-ins)
 
-STUDY_RULES = {"cancer_type": "finetune", "enbed": "enbed_train", "small_transformers": "st_pretrain",
+STUDY_RULES = {"cancer_type": "cancer_type_finetune", "enbed": "enbed_train", "small_transformers": "st_pretrain",
                "virbert": "virbert_finetune"}
 NOT_COPIED = shutil.ignore_patterns(".git", ".venv", ".snakemake", "results", "resources", "__pycache__",
                                     ".pytest_cache", "*.egg-info")

@@ -109,28 +109,28 @@ def test_each_job_got_what_the_profile_and_its_rule_asked_for(slurm_run, slurm_c
     # Downloads are local rules: they ran on the submit host, never through sbatch.
     assert "download" not in jobs and "collect_metrics" in jobs
     assert all(job["JobState"] == "COMPLETED" for rule in jobs.values() for job in rule)
-    assert len(jobs["finetune"]) == 5 and len(jobs["pretrain"]) == 2  # 5 experiments x 1 seed
+    assert len(jobs["cancer_type_finetune"]) == 5 and len(jobs["cancer_type_pretrain"]) == 2  # 5 experiments x 1 seed
 
     # A GPU training job: the gpu partition, one GPU of the configured type (`gpu` + `gpu_model` resources, which
     # the plugin turns into --gpus=testgpu:1), mem_mb of the first attempt, runtime and CPUs from `compute`.
-    for job in jobs["finetune"] + jobs["pretrain"]:
+    for job in jobs["cancer_type_finetune"] + jobs["cancer_type_pretrain"]:
         assert job["Partition"] == "gpu"
         assert job["TresPerJob"] == f"gres:gpu:{GPU_TYPE}:1"
         assert job["MinMemoryNode"] == f"{COMPUTE['training_mem_mb']}M"
         assert job["TimeLimit"] == "00:30:00"
         assert job["NumCPUs"] == "1"
     # A CPU job: the default partition, memory and runtime from default-resources or its rule, no GPU.
-    for job in jobs["select_cell_lines"] + jobs["collect_metrics"]:
+    for job in jobs["cancer_type_select_cell_lines"] + jobs["collect_metrics"]:
         assert job["Partition"] == "cpu" and "TresPerJob" not in job
         assert job["MinMemoryNode"] == "4000M" and job["TimeLimit"] == "01:00:00"
-    assert jobs["mutate_windows"][0]["MinMemoryNode"] == "8000M"
+    assert jobs["cancer_type_mutate_windows"][0]["MinMemoryNode"] == "8000M"
 
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient(f"sqlite:///{slurm_run / 'results' / 'mlflow' / 'mlflow.db'}")
     runs = client.search_runs([client.get_experiment_by_name("genolm-e2e").experiment_id])
-    slurm_ids = {job["JobId"] for rule in ("finetune", "pretrain") for job in jobs[rule]}
-    tagged = {r.data.tags.get("slurm_job_id") for r in runs if r.data.tags["rule"] in ("finetune", "pretrain")}
+    slurm_ids = {job["JobId"] for rule in ("cancer_type_finetune", "cancer_type_pretrain") for job in jobs[rule]}
+    tagged = {r.data.tags.get("slurm_job_id") for r in runs if r.data.tags["rule"] in ("cancer_type_finetune", "cancer_type_pretrain")}
     assert tagged == slurm_ids  # each training run records the SLURM job it ran in
 
 

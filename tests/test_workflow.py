@@ -65,9 +65,10 @@ def test_every_job_is_an_mlflow_run(workflow_run):
     client = MlflowClient(f"sqlite:///{workflow_run / 'results' / 'mlflow' / 'mlflow.db'}")
     experiment = client.get_experiment_by_name("genolm-e2e")
     runs = client.search_runs([experiment.experiment_id])
-    cancer_type = {"finetune", "oracle", "plot_umap", "pretrain"}
+    cancer_type = {"cancer_type_finetune", "cancer_type_oracle", "cancer_type_plot_umap", "cancer_type_pretrain"}
     rules = sorted(r.data.tags["rule"] for r in runs if r.data.tags["rule"] in cancer_type)
-    assert rules == ["finetune"] * 10 + ["oracle"] * 2 + ["plot_umap"] + ["pretrain"] * 2
+    assert rules == (["cancer_type_finetune"] * 10 + ["cancer_type_oracle"] * 2 + ["cancer_type_plot_umap"]
+                     + ["cancer_type_pretrain"] * 2)
     assert all(r.info.status == "FINISHED" for r in runs)
     assert all(r.data.tags.get("git_commit") for r in runs)
 
@@ -81,7 +82,7 @@ def test_nothing_to_do_on_rerun_and_a_new_release_reruns_only_its_source(workflo
                        "'Model.csv': {'url': 'data/demo/mirror/depmap/Model.csv'}}}}")
     out = result.stdout
     assert result.returncode == 0, out[-2000:] + result.stderr[-2000:]
-    assert "prepare_mutations" in out and "finetune" in out
+    assert "prepare_mutations" in out and "cancer_type_finetune" in out
     # The reference is untouched by a DepMap release: it is neither downloaded nor prepared again.
     assert "resources/downloads/grch38" not in out
     assert "rule prepare_reference" not in out

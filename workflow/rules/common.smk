@@ -1,7 +1,9 @@
 # Helpers shared by the rule files (config validation, paths, parameters); rules live in the stage files.
 
+import importlib
 import json
 import os
+import re
 import shlex
 import sys
 from pathlib import Path
@@ -10,7 +12,7 @@ SRC = Path(workflow.basedir) / "src"
 sys.path.insert(0, str(SRC))
 
 from genolm.config import (  # noqa: E402
-    canonical_json, check_config_files, check_registry_names, check_semantics, validate_config)
+    canonical_json, check_config_files, check_registry_names, check_semantics, study_block, validate_config)
 
 CONFIG_SOURCE = ("config (" + (", ".join(map(str, workflow.overwrite_configfiles)) or "config.yaml")
                  + " and --config overrides)")
@@ -59,6 +61,62 @@ MUTATION_SETS = {}  # source -> {mutations, samples, format, reference_source, c
 # when a cluster job re-reads this file) rather than installed into each conda env, so the envs stay plain
 # dependency lists and a code change never needs an env rebuild.
 os.environ.update(PYTHONPATH=str(SRC))  # set, not read: no envvars assertion needed
+
+
+# --- Study namespaces (the Snakefile's loop over workflow/rules/studies/*.smk) ---
+#
+# Every study's rule files share one Python namespace and one set of rule names with every other study's. A study
+# that assigned a global another study reads lazily (in a lambda evaluated when the DAG is built), or a rule name
+# another study uses, would change that study's plan; so each study's names start with the study's name or the short
+# prefix its package declares (`WORKFLOW_PREFIX` in src/genolm/studies/<study>/__init__.py, e.g. `ct`: `CT`,
+# `CT_STUDY`, `ct_reference`), and a study rebinds no name that existed before its rule file was included.
+
+STUDY_PREFIXES = {}  # study -> its WORKFLOW_PREFIX, filled as the study rule files are included
+_NAMESPACE_BEFORE = []  # [(globals, rule names)] as they were before the study rule file being included
+
+
+def remember_namespace():
+    """Record the workflow's global names and rule names before a study's rule file is included."""
+    _NAMESPACE_BEFORE[:] = [(dict(globals()), {rule.name for rule in workflow.rules})]
+
+
+def study_prefixes(study):
+    """The prefixes a study's global and rule names may start with: its name, and its package's WORKFLOW_PREFIX."""
+    package = importlib.import_module(f"genolm.studies.{study}")
+    prefix = getattr(package, "WORKFLOW_PREFIX", None)
+    if not isinstance(prefix, str) or not re.fullmatch(r"[a-z][a-z0-9]*", prefix):
+        raise ValueError(f"src/genolm/studies/{study}/__init__.py: set WORKFLOW_PREFIX to the short lowercase "
+                         f"prefix of the study's names in workflow/rules/studies/{study}.smk (e.g. 'ct'); got {prefix!r}")
+    return study, prefix
+
+
+def in_namespace(name, prefixes):
+    # Snakemake binds each rule's functions as __<rule> and __rule_<rule>: they are named by the rule
+    lowered = name.lower().removeprefix("__rule_").removeprefix("__")
+    return any(lowered == p or lowered.startswith(p + "_") for p in prefixes)
+
+
+def check_study_namespace(study):
+    """After workflow/rules/studies/<study>.smk: every global name and rule it added starts with one of the study's
+    prefixes, it rebound no existing name, and no other study has claimed its prefix."""
+    rule_file = f"workflow/rules/studies/{study}.smk"
+    names_before, rules_before = _NAMESPACE_BEFORE[0]
+    prefixes = study_prefixes(study)
+    for other, prefix in STUDY_PREFIXES.items():
+        for mine in prefixes:
+            if mine == prefix or mine.startswith(prefix + "_") or prefix.startswith(mine + "_") or mine == other:
+                raise ValueError(f"{rule_file}: prefix {mine!r} collides with study {other!r} (prefix {prefix!r})")
+    STUDY_PREFIXES[study] = prefixes[1]
+    now = globals()
+    rebound = sorted(n for n in names_before if n in now and now[n] is not names_before[n] and n != "study_rules")
+    added = sorted(n for n in now if n not in names_before and not in_namespace(n, prefixes))
+    rules = sorted(r.name for r in workflow.rules if r.name not in rules_before and not in_namespace(r.name, prefixes))
+    problems = ([f"rebinds the existing global(s) {', '.join(rebound)}"] if rebound else []) + (
+        [f"defines global(s) {', '.join(added)}"] if added else []) + ([f"defines rule(s) {', '.join(rules)}"] if rules else [])
+    if problems:
+        raise ValueError(f"{rule_file}: {'; '.join(problems)}: a study's names start with {prefixes[0]!r} or "
+                         f"{prefixes[1]!r} (its WORKFLOW_PREFIX), so that no study changes another's plan "
+                         f"(docs/architecture.md, how to add a study)")
 
 
 def source_file(source, name):

@@ -8,14 +8,14 @@
 include: "cancer_type/common.smk"
 
 
-if STUDY["enabled"]:
-    REFERENCE_FILES[STUDY["reference_source"]] = STUDY["reference_file"]
-    MUTATION_SETS[STUDY["mutations_source"]] = {
-        "mutations": STUDY["mutations_file"], "samples": STUDY["samples_file"], "format": STUDY["mutation_format"],
-        "reference_source": STUDY["reference_source"], "chromosomes": STUDY["chromosomes"],
-        "max_ref_mismatch_fraction": STUDY["max_ref_mismatch_fraction"],
+if CT_STUDY["enabled"]:
+    REFERENCE_FILES[CT_STUDY["reference_source"]] = CT_STUDY["reference_file"]
+    MUTATION_SETS[CT_STUDY["mutations_source"]] = {
+        "mutations": CT_STUDY["mutations_file"], "samples": CT_STUDY["samples_file"], "format": CT_STUDY["mutation_format"],
+        "reference_source": CT_STUDY["reference_source"], "chromosomes": CT_STUDY["chromosomes"],
+        "max_ref_mismatch_fraction": CT_STUDY["max_ref_mismatch_fraction"],
     }
-    ct_runs = [f"{ct_job_dir(name, seed)}/metrics.parquet" for name in STUDY["experiments"] for seed in SEEDS]
+    ct_runs = [f"{ct_job_dir(name, seed)}/metrics.parquet" for name in CT_STUDY["experiments"] for seed in SEEDS]
     ct_umaps = [f"{CT}/runs/{name}/seed{SEEDS[0]}/umap/metrics.parquet" for name in ct_umap_experiments()]
     ct_pretraining = [f"{CT}/pretrain/{name}/metrics.parquet" for name in ct_pretrained_backbones()]
     METRIC_TABLES["cancer_type"] = ct_runs + ct_umaps + ct_pretraining
@@ -26,7 +26,7 @@ if STUDY["enabled"]:
         for c in ("chromosome", "position_bin", "cancer_type")
     ]
     FINAL_OUTPUTS["cancer_type"] += [f"{CT}/qc/interval_overlaps_L{length}.tsv" for length in ct_context_lengths()]
-    if STUDY["comparisons"]:
+    if CT_STUDY["comparisons"]:
         REPORT_TABLES["cancer_type"]["comparisons"] = f"{RESULTS}/tables/cancer_type/comparisons.md"
         FINAL_OUTPUTS["cancer_type"] += comparison_outputs("cancer_type")
 
@@ -54,15 +54,15 @@ rule cancer_type_summary:
 rule cancer_type_comparisons:
     """The study's pre-registered comparisons (config `comparisons`) over its seeds, the unit a test cell line."""
     input:
-        comparison_inputs(STUDY["comparisons"], ct_job_dir),
+        comparison_inputs(CT_STUDY["comparisons"], ct_job_dir),
     output:
         tsv=f"{RESULTS}/tables/cancer_type/comparisons.tsv",
         md=f"{RESULTS}/tables/cancer_type/comparisons.md",
         plot=report(f"{RESULTS}/plots/cancer_type/comparisons.png", caption="../../report/comparisons.rst",
                     category="cancer_type", subcategory="figures"),
     params:
-        comparisons=canonical_json(STUDY["comparisons"]),
-        runs=comparison_runs(STUDY["comparisons"], ct_job_dir, ct_experiment_pretrain_seed),
+        comparisons=canonical_json(CT_STUDY["comparisons"]),
+        runs=comparison_runs(CT_STUDY["comparisons"], ct_job_dir, ct_experiment_pretrain_seed),
     log:
         f"{CT}/logs/cancer_type_comparisons.log",
     conda:
@@ -80,7 +80,7 @@ rule cancer_type_interval_overlaps:
     output:
         qc=f"{CT}/qc/interval_overlaps_L{{length}}.tsv",
     params:
-        max_fraction=STUDY["leak_check"]["max_interval_overlap"],
+        max_fraction=CT_STUDY["leak_check"]["max_interval_overlap"],
     log:
         f"{CT}/logs/interval_overlaps_L{{length}}.log",
     conda:
@@ -90,7 +90,7 @@ rule cancer_type_interval_overlaps:
         " --qc {output.qc:q} > {log:q} 2>&1"
 
 
-rule select_cell_lines:
+rule cancer_type_select_cell_lines:
     input:
         mutations=ct_mutations(),
         samples=ct_samples(),
@@ -100,10 +100,10 @@ rule select_cell_lines:
         qc=f"{CT}/selection/qc.tsv",
     params:
         seed=SEED,
-        lineages=shlex.join(STUDY["lineages"]),
-        split=split_arg(STUDY["split"]),
-        cap=f"--max-anchors-per-cell-line {STUDY['max_anchors_per_cell_line']}" if STUDY["max_anchors_per_cell_line"] else "",
-        balance="" if STUDY["balance_classes"] else "--no-class-balance",
+        lineages=shlex.join(CT_STUDY["lineages"]),
+        split=split_arg(CT_STUDY["split"]),
+        cap=f"--max-anchors-per-cell-line {CT_STUDY['max_anchors_per_cell_line']}" if CT_STUDY["max_anchors_per_cell_line"] else "",
+        balance="" if CT_STUDY["balance_classes"] else "--no-class-balance",
     log:
         f"{CT}/logs/select_cell_lines.log",
     conda:
@@ -114,7 +114,7 @@ rule select_cell_lines:
         " --out-cell-lines {output.cell_lines:q} --out-anchors {output.anchors:q} --qc {output.qc:q} > {log:q} 2>&1"
 
 
-rule mutate_windows:
+rule cancer_type_mutate_windows:
     input:
         reference=ct_reference(),
         mutations=ct_mutations(),
@@ -137,7 +137,7 @@ rule mutate_windows:
         " --out {output.shards:q} --qc {output.qc:q} > {log:q} 2>&1"
 
 
-rule pretraining_windows:
+rule cancer_type_pretraining_windows:
     input:
         reference=ct_reference(),
     output:
@@ -145,12 +145,12 @@ rule pretraining_windows:
         qc=f"{CT}/qc/pretraining_windows_{{backbone}}.tsv",
     params:
         seed=SEED,
-        length=lambda wc: STUDY["backbones"][wc.backbone]["context_length"],
-        windows=lambda wc: STUDY["backbones"][wc.backbone]["pretraining"]["windows"],
-        chromosomes=chromosome_arg(STUDY["chromosomes"]),
+        length=lambda wc: CT_STUDY["backbones"][wc.backbone]["context_length"],
+        windows=lambda wc: CT_STUDY["backbones"][wc.backbone]["pretraining"]["windows"],
+        chromosomes=chromosome_arg(CT_STUDY["chromosomes"]),
         val=lambda wc: (
-            "--split-by-chromosome val=" + ",".join(STUDY["backbones"][wc.backbone]["pretraining"]["val_chromosomes"])
-            if STUDY["backbones"][wc.backbone]["pretraining"]["val_chromosomes"]
+            "--split-by-chromosome val=" + ",".join(CT_STUDY["backbones"][wc.backbone]["pretraining"]["val_chromosomes"])
+            if CT_STUDY["backbones"][wc.backbone]["pretraining"]["val_chromosomes"]
             else ""
         ),
     log:
@@ -163,7 +163,7 @@ rule pretraining_windows:
         " --out {output.shards:q} --qc {output.qc:q} > {log:q} 2>&1"
 
 
-rule pretrain:
+rule cancer_type_pretrain:
     input:
         shards=f"{CT}/shards/pretrain_{{backbone}}",
     output:
@@ -175,10 +175,10 @@ rule pretrain:
         seed=SEED,
         job_dir=lambda wc: f"{CT}/pretrain/{wc.backbone}",
         plots=lambda wc: f"{RESULTS}/plots/cancer_type/pretrain_{wc.backbone}",
-        spec=lambda wc: canonical_json(ct_specs.pretraining_spec(STUDY["backbones"][wc.backbone])),
-        bases=lambda wc: STUDY["backbones"][wc.backbone]["context_length"],
-        model=lambda wc: f"hyenadna-{STUDY['backbones'][wc.backbone]['preset']}",
-        tracking=lambda wc: tracking_args("pretrain", backbone=wc.backbone),
+        spec=lambda wc: canonical_json(ct_specs.pretraining_spec(CT_STUDY["backbones"][wc.backbone])),
+        bases=lambda wc: CT_STUDY["backbones"][wc.backbone]["context_length"],
+        model=lambda wc: f"hyenadna-{CT_STUDY['backbones'][wc.backbone]['preset']}",
+        tracking=lambda wc: tracking_args("cancer_type_pretrain", backbone=wc.backbone),
     log:
         f"{CT}/logs/pretrain_{{backbone}}.log",
     threads: config["compute"]["training_cpus"]
@@ -194,7 +194,7 @@ rule pretrain:
         " --experiment pretrain-{wildcards.backbone} --model-name {params.model} {params.tracking} > {log:q} 2>&1"
 
 
-rule finetune:
+rule cancer_type_finetune:
     input:
         shards=lambda wc: f"{CT}/shards/mutated_L{ct_experiment(wc)['context_length']}",
         backbone=ct_backbone_input,
@@ -209,8 +209,8 @@ rule finetune:
         plots=lambda wc: f"{RESULTS}/plots/cancer_type/{wc.experiment}/seed{wc.seed}",
         spec=ct_finetune_spec,
         bases=lambda wc: ct_experiment(wc)["context_length"],
-        model=lambda wc: ct_specs.model_name(STUDY, wc.experiment),
-        tracking=lambda wc: tracking_args("finetune", ct_pretrain_seed(wc), experiment=wc.experiment, seed=wc.seed),
+        model=lambda wc: ct_specs.model_name(CT_STUDY, wc.experiment),
+        tracking=lambda wc: tracking_args("cancer_type_finetune", ct_pretrain_seed(wc), experiment=wc.experiment, seed=wc.seed),
     log:
         f"{CT}/logs/finetune_{{experiment}}_seed{{seed}}.log",
     threads: config["compute"]["training_cpus"]
@@ -226,7 +226,7 @@ rule finetune:
         " --experiment {wildcards.experiment} --model-name {params.model} {params.tracking} > {log:q} 2>&1"
 
 
-rule oracle:
+rule cancer_type_oracle:
     input:
         shards=lambda wc: f"{CT}/shards/mutated_L{ct_experiment(wc)['context_length']}",
         reference=ct_reference(),
@@ -237,9 +237,9 @@ rule oracle:
         experiment=ct_experiment_pattern(oracle=True),
     params:
         job_dir=lambda wc: f"{CT}/oracle/{wc.experiment}/seed{wc.seed}",
-        labels=shlex.join(STUDY["lineages"]),
+        labels=shlex.join(CT_STUDY["lineages"]),
         context=lambda wc: ct_experiment(wc)["context_length"],
-        tracking=lambda wc: tracking_args("oracle", None, experiment=wc.experiment, seed=wc.seed),
+        tracking=lambda wc: tracking_args("cancer_type_oracle", None, experiment=wc.experiment, seed=wc.seed),
     log:
         f"{CT}/logs/oracle_{{experiment}}_seed{{seed}}.log",
     conda:
@@ -251,7 +251,7 @@ rule oracle:
         " --experiment {wildcards.experiment} {params.tracking} > {log:q} 2>&1"
 
 
-rule embedding_windows:
+rule cancer_type_embedding_windows:
     input:
         reference=ct_reference(),
     output:
@@ -259,8 +259,8 @@ rule embedding_windows:
         qc=f"{CT}/qc/embedding_windows_L{{length}}.tsv",
     params:
         seed=SEED,
-        chromosomes=",".join(STUDY["umap"]["reference_chromosomes"]),
-        windows=STUDY["umap"]["reference_windows"],
+        chromosomes=",".join(CT_STUDY["umap"]["reference_chromosomes"]),
+        windows=CT_STUDY["umap"]["reference_windows"],
     log:
         f"{CT}/logs/embedding_windows_L{{length}}.log",
     conda:
@@ -271,7 +271,7 @@ rule embedding_windows:
         " --out {output.shards:q} --qc {output.qc:q} > {log:q} 2>&1"
 
 
-rule embed:
+rule cancer_type_embed:
     input:
         model=f"{CT}/runs/{{experiment}}/seed{{seed}}/model",
         reference=ct_reference(),
@@ -294,7 +294,7 @@ rule embed:
         " --splits train test --context-length {params.context} --reference-shards {input.reference_windows:q} --out {output:q} > {log:q} 2>&1"
 
 
-rule plot_umap:
+rule cancer_type_plot_umap:
     input:
         f"{CT}/embeddings/{{experiment}}_seed{{seed}}.parquet",
     output:
@@ -307,17 +307,17 @@ rule plot_umap:
     params:
         plots=lambda wc: f"{RESULTS}/plots/cancer_type/{wc.experiment}/seed{wc.seed}",
         grid=shlex.join(
-            ["--n-neighbors", *map(str, STUDY["umap"]["n_neighbors"]), "--min-dist", *map(str, STUDY["umap"]["min_dist"])]
+            ["--n-neighbors", *map(str, CT_STUDY["umap"]["n_neighbors"]), "--min-dist", *map(str, CT_STUDY["umap"]["min_dist"])]
         ),
         umap=shlex.join(
-            ["--position-bins", str(STUDY["umap"]["position_bins"]), "--highlight-bins", str(STUDY["umap"]["highlight_bins"]),
-             "--knn-k", str(STUDY["umap"]["knn_k"])]
+            ["--position-bins", str(CT_STUDY["umap"]["position_bins"]), "--highlight-bins", str(CT_STUDY["umap"]["highlight_bins"]),
+             "--knn-k", str(CT_STUDY["umap"]["knn_k"])]
         ),
         context=lambda wc: shlex.join(
             ["--context-length", str(ct_experiment(wc)["context_length"]), "--init", ct_experiment(wc)["init"],
-             "--model-name", ct_specs.model_name(STUDY, wc.experiment)]
+             "--model-name", ct_specs.model_name(CT_STUDY, wc.experiment)]
         ),
-        tracking=lambda wc: tracking_args("plot_umap", ct_pretrain_seed(wc), experiment=wc.experiment, seed=wc.seed),
+        tracking=lambda wc: tracking_args("cancer_type_plot_umap", ct_pretrain_seed(wc), experiment=wc.experiment, seed=wc.seed),
     log:
         f"{CT}/logs/plot_umap_{{experiment}}_seed{{seed}}.log",
     conda:

@@ -1,40 +1,37 @@
 # Helpers of the cancer-type rules (../cancer_type.smk): config block, paths and specs.
 
-import re
-
-from genolm.config import study_block
 from genolm.studies.cancer_type import specs as ct_specs
 
-STUDY = study_block(config, "cancer_type")
+CT_STUDY = study_block(config, "cancer_type")
 CT = f"{RESULTS}/cancer_type"
 
 
 def ct_reference():
-    return f"{RES}/reference/{STUDY['reference_source']}/genome.fa.gz"
+    return f"{RES}/reference/{CT_STUDY['reference_source']}/genome.fa.gz"
 
 
 def ct_mutations():
-    return f"{RES}/{STUDY['mutations_source']}/mutations.parquet"
+    return f"{RES}/{CT_STUDY['mutations_source']}/mutations.parquet"
 
 
 def ct_samples():
-    return f"{RES}/{STUDY['mutations_source']}/samples.parquet"
+    return f"{RES}/{CT_STUDY['mutations_source']}/samples.parquet"
 
 
 def ct_experiment_pattern(oracle):
     """Wildcard constraint: the configured experiment names that the finetune (or the oracle) rule runs, so a
     path naming another experiment finds no rule instead of failing inside a spec."""
-    names = [n for n, e in STUDY["experiments"].items() if bool(e.get("oracle")) == oracle]
+    names = [n for n, e in CT_STUDY["experiments"].items() if bool(e.get("oracle")) == oracle]
     return "|".join(re.escape(n) for n in names) or "(?!)"
 
 
 def ct_experiment(wildcards):
-    return STUDY["experiments"][wildcards.experiment]
+    return CT_STUDY["experiments"][wildcards.experiment]
 
 
 def ct_backbone_dir(name):
     """A backbone's model directory: its configured checkpoint, or the workflow's own pretraining."""
-    released = STUDY["backbones"][name]["checkpoint"]
+    released = CT_STUDY["backbones"][name]["checkpoint"]
     return resolve_url(released) if released else f"{CT}/pretrain/{name}/model"
 
 
@@ -44,24 +41,24 @@ def ct_backbone_input(wildcards):
     if "backbone" not in exp:
         return []
     directory = ct_backbone_dir(exp["backbone"])
-    return [directory] if STUDY["backbones"][exp["backbone"]]["checkpoint"] else [f"{directory}/model.safetensors"]
+    return [directory] if CT_STUDY["backbones"][exp["backbone"]]["checkpoint"] else [f"{directory}/model.safetensors"]
 
 
 def ct_finetune_spec(wildcards):
     exp = ct_experiment(wildcards)
     backbone = ct_backbone_dir(exp["backbone"]) if "backbone" in exp else None
-    return canonical_json(ct_specs.experiment_spec(STUDY, wildcards.experiment, backbone))
+    return canonical_json(ct_specs.experiment_spec(CT_STUDY, wildcards.experiment, backbone))
 
 
 def ct_umap_experiments():
-    chosen = STUDY["umap"]["experiments"]
-    return [n for n, e in STUDY["experiments"].items() if "backbone" in e] if chosen is None else chosen
+    chosen = CT_STUDY["umap"]["experiments"]
+    return [n for n, e in CT_STUDY["experiments"].items() if "backbone" in e] if chosen is None else chosen
 
 
 def ct_pretrained_backbones():
     """Backbones the workflow pretrains itself: no checkpoint configured, and some experiment loads them."""
-    return [name for name, spec in STUDY["backbones"].items() if not spec["checkpoint"]
-            and any(e.get("backbone") == name and e["init"] != "random" for e in STUDY["experiments"].values())]
+    return [name for name, spec in CT_STUDY["backbones"].items() if not spec["checkpoint"]
+            and any(e.get("backbone") == name and e["init"] != "random" for e in CT_STUDY["experiments"].values())]
 
 
 def ct_pretrain_seed(wildcards):
@@ -72,14 +69,14 @@ def ct_pretrain_seed(wildcards):
 
 def ct_job_dir(experiment, seed):
     """A cancer-type experiment's job directory (the oracle's lie under oracle/)."""
-    return f"{CT}/{'oracle' if STUDY['experiments'][experiment].get('oracle') else 'runs'}/{experiment}/seed{seed}"
+    return f"{CT}/{'oracle' if CT_STUDY['experiments'][experiment].get('oracle') else 'runs'}/{experiment}/seed{seed}"
 
 
 def ct_experiment_pretrain_seed(experiment):
-    backbone = STUDY["experiments"][experiment].get("backbone")
-    return SEED if backbone and not STUDY["backbones"][backbone]["checkpoint"] else None
+    backbone = CT_STUDY["experiments"][experiment].get("backbone")
+    return SEED if backbone and not CT_STUDY["backbones"][backbone]["checkpoint"] else None
 
 
 def ct_context_lengths():
     """The context lengths of the mutated-window shard sets the experiments train on, sorted."""
-    return sorted({e["context_length"] for e in STUDY["experiments"].values()})
+    return sorted({e["context_length"] for e in CT_STUDY["experiments"].values()})

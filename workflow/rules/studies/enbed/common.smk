@@ -1,6 +1,5 @@
 # Helpers of the ENBED rules (../enbed.smk): config block, paths, specs and the jobs each task runs.
 
-from genolm.config import study_block
 from genolm.studies.enbed import specs as en_specs
 from genolm.studies.enbed.config import task_blocks as en_task_blocks
 

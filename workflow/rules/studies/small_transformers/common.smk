@@ -1,8 +1,6 @@
 # Helpers of the small-transformer rules (../small_transformers.smk): config block, paths and specs.
 
-import re
 
-from genolm.config import study_block
 from genolm.studies.small_transformers import specs as st_specs
 
 ST_STUDY = study_block(config, "small_transformers")

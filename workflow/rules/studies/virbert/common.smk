@@ -1,6 +1,5 @@
 # Helpers of the virBERT rules (../virbert.smk): config block, paths and specs.
 
-from genolm.config import study_block
 from genolm.studies.virbert import specs as vb_specs
 
 VB_STUDY = study_block(config, "virbert")
