@@ -37,7 +37,7 @@ elsewhere).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -51,6 +51,9 @@ from genolm.errors import GenolmInputError
 PREDICTIONS_FILE = "predictions.parquet"
 CHANCE = "chance"  # arm_b of a control that must land at chance: the arm's own chance level, not a run"
 RUNS_COLUMNS = ("arm", "replicate", "split_seed", "pretrain_seed", "seed", "path")
+# Optional: the shard set a run was scored on, where replicates draw their own split (each run's units are looked
+# up in its own replicate's shards rather than in one --group-shards).
+RUNS_OPTIONAL_COLUMNS = ("group_shards",)
 CLASSIFICATION_METRICS = ("accuracy", "top1_accuracy", "balanced_accuracy", "f1_macro", "mcc", "auroc")
 COMPARISONS_SCHEMA: dict[str, pl.DataType] = {
     "comparison": pl.Utf8, "arm_a": pl.Utf8, "arm_b": pl.Utf8, "metric": pl.Utf8, "split": pl.Utf8,
@@ -360,19 +363,20 @@ def runs_from_arguments(arguments: Sequence[str], source: str = "--run") -> pl.D
     rows = []
     for argument in arguments:
         fields = dict(part.partition("=")[::2] for part in argument.split(","))
-        unknown = sorted(set(fields) - set(RUNS_COLUMNS))
+        unknown = sorted(set(fields) - set(RUNS_COLUMNS) - set(RUNS_OPTIONAL_COLUMNS))
         if unknown or any("=" not in part for part in argument.split(",")):
             raise GenolmInputError(source, f"expected {'=...,'.join(RUNS_COLUMNS)}=... (unknown or malformed: "
                                            f"{', '.join(unknown) or argument})", record=argument)
-        rows.append({column: fields.get(column) or None for column in RUNS_COLUMNS})
-    return _checked_runs(pl.DataFrame(rows, schema={c: pl.Utf8 for c in RUNS_COLUMNS}), source)
+        rows.append({column: fields.get(column) or None for column in RUNS_COLUMNS + RUNS_OPTIONAL_COLUMNS})
+    return _checked_runs(pl.DataFrame(rows, schema={c: pl.Utf8 for c in RUNS_COLUMNS + RUNS_OPTIONAL_COLUMNS}), source)
 
 
 def _checked_runs(runs: pl.DataFrame, source: str) -> pl.DataFrame:
     missing = [c for c in RUNS_COLUMNS if c not in runs.columns]
     if missing:
         raise GenolmInputError(source, f"missing column(s) {', '.join(missing)} (a runs table has {', '.join(RUNS_COLUMNS)})")
-    runs = runs.select(RUNS_COLUMNS)
+    runs = runs.select(*RUNS_COLUMNS, *(pl.col(c) if c in runs.columns else pl.lit(None, pl.Utf8).alias(c)
+                                        for c in RUNS_OPTIONAL_COLUMNS))
     for column in ("arm", "replicate", "path"):
         if runs[column].null_count():
             raise GenolmInputError(source, f"a run has no {column}", record=f"row {int(runs[column].is_null().arg_true()[0])}")
@@ -547,12 +551,14 @@ def compare(comparisons: Sequence[Comparison], runs: pl.DataFrame, runs_source: 
     """The comparisons table (COMPARISONS_SCHEMA), one row per comparison. Replicates are the `replicate` values
     both arms have; a replicate only one arm ran is refused (the arms must be paired). `units`: where the rows'
     units come from when the predictions do not carry them (UnitSource)."""
-    cache: dict[str, tuple[pl.DataFrame, Path]] = {}
+    cache: dict[tuple[str, str | None], tuple[pl.DataFrame, Path]] = {}
 
-    def scores(path: str) -> tuple[pl.DataFrame, Path]:
-        if path not in cache:
-            cache[path] = read_scores(path, units)
-        return cache[path]
+    def scores(run: tuple[str, str | None]) -> tuple[pl.DataFrame, Path]:
+        path, shards = run
+        if run not in cache:
+            own = units if shards is None else replace(units or UnitSource(), shards=Path(shards))
+            cache[run] = read_scores(path, own)
+        return cache[run]
 
     rows = []
     for comparison in comparisons:
@@ -560,7 +566,8 @@ def compare(comparisons: Sequence[Comparison], runs: pl.DataFrame, runs_source: 
             paired = _at_chance(comparison, runs, runs_source, scores)
             rows.append(_row(comparison, paired))
             continue
-        by_arm = {arm: {r["replicate"]: r["path"] for r in runs.filter(pl.col("arm") == arm).iter_rows(named=True)}
+        by_arm = {arm: {r["replicate"]: (r["path"], r["group_shards"])
+                        for r in runs.filter(pl.col("arm") == arm).iter_rows(named=True)}
                   for arm in (comparison.arm_a, comparison.arm_b)}
         for arm, replicates in by_arm.items():
             if not replicates:
@@ -579,7 +586,8 @@ def compare(comparisons: Sequence[Comparison], runs: pl.DataFrame, runs_source: 
 
 def _at_chance(comparison: Comparison, runs: pl.DataFrame, runs_source: str, scores) -> list[PairedReplicate]:
     """Arm A against its own chance level, replicate by replicate, on the same resampled units."""
-    replicates = {r["replicate"]: r["path"] for r in runs.filter(pl.col("arm") == comparison.arm_a).iter_rows(named=True)}
+    replicates = {r["replicate"]: (r["path"], r["group_shards"])
+                  for r in runs.filter(pl.col("arm") == comparison.arm_a).iter_rows(named=True)}
     if not replicates:
         raise GenolmInputError(runs_source, f"no runs of arm {comparison.arm_a!r}", record=f"comparison {comparison.name}")
     paired = []
