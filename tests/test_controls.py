@@ -61,3 +61,12 @@ def test_a_held_out_split_left_empty_or_a_chromosome_given_twice_is_refused():
         hold_out_chromosomes(anchors_table(), {"test": ["chr4"], "val": ["chr4"]}, QCCounts("s"))
     with pytest.raises(GenolmInputError, match="which no cell line is in"):
         hold_out_chromosomes(anchors_table(), {"holdout": ["chr4"]}, QCCounts("s"))
+
+
+def test_a_shuffled_label_control_is_no_paper_row():
+    """virBERT's Table 1 puts the documents' numbers beside each arm's row: the shuffled control has none."""
+    from genolm.studies.virbert.tables import paper_row
+
+    pretrained = {"backbone": "virbert", "init": "pretrained"}
+    assert paper_row(pretrained, {}, "1") is not None
+    assert paper_row({**pretrained, "shuffle_labels": True}, {}, "1") is None
