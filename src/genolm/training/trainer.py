@@ -77,7 +77,7 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 from torch import nn
 
 from genolm.atomic import termination_handled_by_caller
-from genolm.datasets.labels import labelled_subset
+from genolm.datasets.labels import labelled_subset, shuffled_labels
 from genolm.datasets.shards import read_manifest
 from genolm.errors import GenolmInputError
 from genolm.heads import head as build_task_head
@@ -158,6 +158,15 @@ def prepare(spec: dict, *, shards: Path, seed: int) -> TrainingJob:
         train_windows = train_windows.subset(keep)
         log.info("label fraction %s: %d of %d training examples keep their label", spec["label_fraction"],
                  len(keep), available)
+    if spec["shuffle_labels"]:
+        if head is None or not head.scarce_labels:
+            raise GenolmInputError("spec", "key shuffle_labels: the shuffled-label control needs a fine-tuning head "
+                                           "with a label per example")
+        try:
+            train_windows.labels = shuffled_labels(train_windows.labels, seed, train_windows.groups)
+        except ValueError as error:
+            raise GenolmInputError(shards, f"train split: {error}") from None
+        log.info("shuffled-label control: %d training labels permuted among their units", len(train_windows))
     tokenizer = build_tokenizer(spec["tokenizer"], train_windows.sequences, seed)
     backbone = build_backbone(spec["model"], spec["init"], tokenizer, seed)
     job = TrainingJob(spec, shards, seed, tokenizer, backbone, train_windows,

@@ -22,6 +22,16 @@ def check_config(config: dict, study: dict, source: str) -> None:
             if experiment["context_length"] > limit:
                 raise GenolmInputError(source, f"key studies.cancer_type.experiments.{name}.context_length: "
                                                f"{experiment['context_length']} exceeds its backbone's context_length {limit}")
+        if experiment.get("split_design") == "chromosomes" and not study["held_out_chromosomes"]:
+            raise GenolmInputError(source, f"key studies.cancer_type.experiments.{name}.split_design: chromosomes "
+                                           "needs held_out_chromosomes (e.g. {test: [chr4, chr19]})")
+        if experiment.get("oracle") and experiment.get("shuffle_labels"):
+            raise GenolmInputError(source, f"key studies.cancer_type.experiments.{name}.shuffle_labels: the oracle "
+                                           "trains on no shuffled labels; shuffle a model's or a baseline's")
+        checkpoint = study["backbones"].get(experiment.get("backbone"), {}).get("checkpoint") or ""
+        if "{" in checkpoint.replace("{seed}", ""):
+            raise GenolmInputError(source, f"key studies.cancer_type.backbones.{experiment['backbone']}.checkpoint: "
+                                           "the only placeholder a checkpoint path may hold is {seed}")
     for name in study["umap"]["experiments"] or []:
         if name not in study.get("experiments", {}):
             raise GenolmInputError(source, f"key studies.cancer_type.umap.experiments: "

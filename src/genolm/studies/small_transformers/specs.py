@@ -32,7 +32,8 @@ def species_spec(study: dict, name: str, pretrained_dir: str | None, label_names
     species = study["species"]
     experiment = species["experiments"][name]
     head = {"name": "classification", **experiment.get("head", {}), "label_names": list(label_names), "top_k": [5]}
-    spec = {"context_length": species["context_length"], "head": head, "training": dict(experiment.get("training", {}))}
+    spec = {"context_length": species["context_length"], "head": head, "training": dict(experiment.get("training", {})),
+            "shuffle_labels": experiment.get("shuffle_labels", False)}
     if "model" in experiment:
         return {**spec, "tokenizer": {"name": "character"}, "model": dict(experiment["model"]), "init": "random"}
     if pretrained_dir is None:

@@ -76,7 +76,8 @@ def experiment_spec(study: dict, arm_name: str, length: int, fraction: float, ba
     """The train spec of one experiment; `backbone_dir` is the backbone's model directory (None for random
     init and baselines)."""
     arm = study["arms"][arm_name]
-    spec = {"label_fraction": fraction, "group_column": "sample", "training": arm_training(arm, length)}
+    spec = {"label_fraction": fraction, "group_column": "sample", "training": arm_training(arm, length),
+            "shuffle_labels": arm.get("shuffle_labels", False)}
     head = {"name": "classification", "label_names": list(LABEL_NAMES), **arm.get("head", {})}
     if "model" in arm:
         tokenizer = arm.get("tokenizer") or {"name": "kmer", "k": 6}

@@ -26,7 +26,7 @@ rule cancer_type_zero_shot_mutations:
     """The selected cell lines' mutations the zero-shot arm scores, capped per cell line (counted in QC)."""
     input:
         mutations=ct_mutations(),
-        cell_lines=f"{CT}/selection/cell_lines.parquet",
+        cell_lines=f"{CT}/selection/split{CT_ZERO_SHOT_REPLICATE.split_seed}/cell_lines.parquet",
     output:
         mutations=f"{CT}/zero_shot/mutations.parquet",
         qc=f"{CT}/zero_shot/qc.tsv",
@@ -52,7 +52,7 @@ rule cancer_type_score_mutations:
         scores=f"{CT}/zero_shot/{{backbone}}/scores.parquet",
         qc=f"{CT}/zero_shot/{{backbone}}/score_qc.tsv",
     params:
-        model=lambda wc: ct_backbone_dir(wc.backbone),
+        model=ct_zero_shot_backbone_dir,
         options=ct_scoring_options,
     log:
         f"{CT}/logs/score_mutations_{{backbone}}.log",
@@ -72,7 +72,7 @@ rule cancer_type_zero_shot:
     """A backbone's zero-shot arm: pre-registered lineage comparisons and a classifier of cell lines from their
     mutations' score distribution, as results-table rows beside the fine-tuned arms (experiment zero-shot-<backbone>)."""
     input:
-        cell_lines=f"{CT}/selection/cell_lines.parquet",
+        cell_lines=f"{CT}/selection/split{CT_ZERO_SHOT_REPLICATE.split_seed}/cell_lines.parquet",
         mutations=f"{CT}/zero_shot/mutations.parquet",
         scores=f"{CT}/zero_shot/{{backbone}}/scores.parquet",
     output:
@@ -107,7 +107,7 @@ rule cancer_type_score_benchmark:
         scores=f"{CT}/variant_benchmark/{{backbone}}/scores.parquet",
         qc=f"{CT}/variant_benchmark/{{backbone}}/score_qc.tsv",
     params:
-        model=lambda wc: ct_backbone_dir(wc.backbone),
+        model=ct_zero_shot_backbone_dir,
         options=ct_scoring_options,
     log:
         f"{CT}/logs/score_benchmark_{{backbone}}.log",

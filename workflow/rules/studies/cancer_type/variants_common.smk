@@ -2,6 +2,9 @@
 
 CT_ZERO_SHOT = CT_STUDY["zero_shot"]
 CT_VARIANT_BENCHMARK = CT_STUDY["variant_benchmark"]
+# The zero-shot arm scores with the first replicate's backbones and cell-line selection (no training to replicate:
+# the scores of one backbone are deterministic; the interval resamples cell lines).
+CT_ZERO_SHOT_REPLICATE = ct_replicate(SEEDS[0])
 
 
 def ct_zero_shot_backbones():
@@ -12,7 +15,7 @@ def ct_zero_shot_backbones():
 
 def ct_backbone_model_input(wildcards):
     """A backbone's model directory as a job input: the released directory, or the workflow's pretraining weights."""
-    directory = ct_backbone_dir(wildcards.backbone)
+    directory = ct_zero_shot_backbone_dir(wildcards)
     return directory if CT_STUDY["backbones"][wildcards.backbone]["checkpoint"] else f"{directory}/model.safetensors"
 
 
@@ -25,3 +28,8 @@ def ct_scoring_options(wildcards):
 def ct_scoring_window(backbone):
     """The scoring window in bases: zero_shot.window, else the backbone's context."""
     return CT_ZERO_SHOT["window"] or CT_STUDY["backbones"][backbone]["context_length"]
+
+
+def ct_zero_shot_backbone_dir(wildcards):
+    """The backbone's model directory the zero-shot arm scores with: the first replicate's."""
+    return ct_backbone_dir(wildcards.backbone, CT_ZERO_SHOT_REPLICATE.pretrain_seed)
