@@ -181,7 +181,7 @@ rule cancer_type_pretraining_windows:
         " --out {output.shards:q} --qc {output.qc:q} > {log:q} 2>&1"
 
 
-register_training_rule("cancer_type_pretrain", "cancer_type", lambda wc: f"pretrain/{wc.backbone}")
+register_training_rule("cancer_type_pretrain", "cancer_type", lambda wc: f"pretrain/{wc.backbone}/seed{wc.pretrain_seed}")
 
 
 use rule genolm_train as cancer_type_pretrain with:

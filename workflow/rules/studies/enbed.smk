@@ -78,7 +78,7 @@ rule enbed_corpus:
         " --val-fraction {params.val} --seed {wildcards.pretrain_seed} --out {output.shards:q} --qc {output.qc:q} > {log:q} 2>&1"
 
 
-register_training_rule("enbed_pretrain", "enbed", lambda wc: f"pretrain/{wc.architecture}")
+register_training_rule("enbed_pretrain", "enbed", lambda wc: f"pretrain/{wc.architecture}/seed{wc.pretrain_seed}")
 
 
 use rule genolm_train as enbed_pretrain with:
@@ -145,7 +145,7 @@ rule enbed_reconstruction:
 
 
 register_training_rule("enbed_reconstruction_pretrain", "enbed",
-                       lambda wc: f"pretrain_reconstruction/{wc.architecture}")
+                       lambda wc: f"pretrain_reconstruction/{wc.architecture}/seed{wc.pretrain_seed}")
 
 
 use rule genolm_train as enbed_reconstruction_pretrain with:

@@ -139,7 +139,7 @@ rule st_reference_corpus:
         " --out {output.shards:q} --qc {output.qc:q} > {log:q} 2>&1"
 
 
-register_training_rule("st_pretrain", "small_transformers", lambda wc: f"pretrain/{wc.pretraining}")
+register_training_rule("st_pretrain", "small_transformers", lambda wc: f"pretrain/{wc.pretraining}/seed{wc.pretrain_seed}")
 
 
 use rule genolm_train as st_pretrain with:

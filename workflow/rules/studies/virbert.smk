@@ -102,7 +102,7 @@ rule virbert_finetune_examples:
         " --qc {output.qc:q} > {log:q} 2>&1"
 
 
-register_training_rule("virbert_pretrain", "virbert", lambda wc: f"pretrain/{wc.variant}")
+register_training_rule("virbert_pretrain", "virbert", lambda wc: f"pretrain/{wc.variant}/split{wc.split_seed}_seed{wc.pretrain_seed}")
 
 
 use rule genolm_train as virbert_pretrain with:
@@ -147,7 +147,7 @@ rule virbert_transfer_windows:
         " --out {output.shards:q} --qc {output.qc:q} > {log:q} 2>&1"
 
 
-register_training_rule("virbert_pretrain_transfer", "virbert", lambda wc: "pretrain/transfer-human")
+register_training_rule("virbert_pretrain_transfer", "virbert", lambda wc: f"pretrain/transfer-human/seed{wc.pretrain_seed}")
 
 
 use rule genolm_train as virbert_pretrain_transfer with:
