@@ -26,10 +26,35 @@ def run_genolm(*args: str, cwd: Path | None = None, check: bool = True, timeout:
     return result
 
 
+def built_once(tmp_path_factory, worker_id: str, name: str, build):
+    """`build(directory)` run once for the whole test session, its (JSON) result returned to every caller. Under
+    pytest-xdist the workers share it: the first to ask builds it under a file lock in their common temporary root,
+    the others wait and reuse it, or its failure (a failed or timed-out build is not retried by the next worker)."""
+    if worker_id == "master":
+        return build(tmp_path_factory.mktemp(name))
+    shared = tmp_path_factory.getbasetemp().parent
+    with FileLock(shared / f"{name}.lock"):
+        state = shared / f"{name}.json"
+        if not state.exists():
+            try:
+                state.write_text(json.dumps({"built": build(shared / name)}, default=str))
+            except Exception as failure:
+                state.write_text(json.dumps({"failure": f"{type(failure).__name__}: {failure}"}))
+        built = json.loads(state.read_text())
+    assert "failure" not in built, built.get("failure")
+    return built["built"]
+
+
 @pytest.fixture(scope="session")
-def demo_inputs(tmp_path_factory) -> dict[str, Path]:
-    """The demo reference prepared and the demo mutations validated, once per test session."""
-    out = tmp_path_factory.mktemp("demo_inputs")
+def demo_inputs(tmp_path_factory, worker_id) -> dict[str, Path]:
+    """The demo reference prepared and the demo mutations validated, once per test session (shared by the
+    pytest-xdist workers: built_once)."""
+    return {key: Path(path) for key, path in built_once(tmp_path_factory, worker_id, "demo_inputs",
+                                                        _prepare_demo_inputs).items()}
+
+
+def _prepare_demo_inputs(out: Path) -> dict[str, Path]:
+    out.mkdir(parents=True, exist_ok=True)
     reference = out / "genome.fa.gz"
     run_genolm("prepare-reference", "--source", str(DEMO_MIRROR / "goldenPath/hg38/bigZips/hg38.fa.gz"),
                "--out", str(reference))
@@ -42,9 +67,15 @@ def demo_inputs(tmp_path_factory) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="session")
-def tiny_shards(demo_inputs, tmp_path_factory) -> Path:
-    """Labelled mutated windows of length 64 from a few demo cell lines (train/val/test)."""
-    out = tmp_path_factory.mktemp("tiny_shards")
+def tiny_shards(demo_inputs, tmp_path_factory, worker_id) -> Path:
+    """Labelled mutated windows of length 64 from a few demo cell lines (train/val/test), shared by the
+    pytest-xdist workers (built_once)."""
+    return Path(built_once(tmp_path_factory, worker_id, "tiny_shards",
+                           lambda out: _cut_tiny_shards(demo_inputs, out)))
+
+
+def _cut_tiny_shards(demo_inputs: dict[str, Path], out: Path) -> Path:
+    out.mkdir(parents=True, exist_ok=True)
     run_genolm("select-cell-lines", "--mutations", str(demo_inputs["mutations"]), "--samples", str(demo_inputs["samples"]),
                "--lineages", "Lung", "Lymphoid", "--split", "train=0.7", "val=0.1", "test=0.2", "--seed", "1", "--max-anchors-per-cell-line", "6", "--out-cell-lines", str(out / "cell_lines.parquet"),
                "--out-anchors", str(out / "anchors.parquet"), "--qc", str(out / "qc.tsv"))
@@ -103,21 +134,8 @@ def run_snakemake(workdir: Path, *args: str, timeout: int = 1500, env: dict | No
 @pytest.fixture(scope="session")
 def e2e_local_run(tmp_path_factory, worker_id) -> Path:
     """The demo workflow shrunk to tiny models, through the local profile, once per test session (its work
-    directory). Under pytest-xdist the workers share one run: the first to ask builds it under a file lock in
-    their common temporary root, the others wait and reuse it (or its failure)."""
-    if worker_id == "master":
-        return _e2e_run(tmp_path_factory.mktemp("e2e"))
-    shared = tmp_path_factory.getbasetemp().parent
-    with FileLock(shared / "e2e.lock"):
-        state = shared / "e2e.json"
-        if not state.exists():
-            try:
-                state.write_text(json.dumps({"workdir": str(_e2e_run(shared / "e2e"))}))
-            except Exception as failure:  # a failed or timed-out run is not rebuilt by the next worker
-                state.write_text(json.dumps({"failure": f"{type(failure).__name__}: {failure}"}))
-        built = json.loads(state.read_text())
-    assert "failure" not in built, built.get("failure")
-    return Path(built["workdir"])
+    directory), shared by the pytest-xdist workers (built_once)."""
+    return Path(built_once(tmp_path_factory, worker_id, "e2e", _e2e_run))
 
 
 def _e2e_run(workdir: Path) -> Path:
