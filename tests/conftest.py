@@ -15,6 +15,14 @@ from filelock import FileLock
 REPO = Path(__file__).resolve().parents[1]
 DEMO_MIRROR = REPO / "data" / "demo" / "mirror"
 
+# One CPU thread per test process (torch, oneDNN, OpenBLAS), set before anything imports torch and inherited by every
+# command and workflow a test starts. `make test` runs two pytest-xdist workers on two cores, each starting its own
+# subprocesses; with the libraries' default, an OpenMP thread per core in every process, the threads of concurrent
+# processes spin-wait against each other for cores (a model test file used 2.5 times the CPU time, a tiny training
+# job a quarter more). The workflow's training rules already pass their `threads` (1 in tests/e2e/config.yaml); a
+# value set by whoever runs the tests is kept.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 
 def run_genolm(*args: str, cwd: Path | None = None, check: bool = True, timeout: int = 600) -> subprocess.CompletedProcess:
     """Run `python -m genolm ...` as a user would, capturing output."""
