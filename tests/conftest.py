@@ -161,7 +161,7 @@ def _e2e_run(workdir: Path) -> Path:
 # other file follows in collection order.
 LONG_SETUPS_FIRST = ("test_slurm.py", "test_workflow.py")
 LONGEST_FILES_NEXT = ("test_training.py", "test_hostile_training.py", "test_mlflow_server.py", "test_rule_params.py",
-                      "test_tracking_robust.py", "test_trainer.py")
+                      "test_tracking_robust.py", "test_ddp.py", "test_trainer.py")
 
 
 def session_order(file_names: list[str]) -> list[str]:
