@@ -67,7 +67,7 @@ def local_store_dir(tracking_uri: str) -> Path | None:
 
 
 def _create_uri_filename_parents_where_they_are() -> None:
-    """MLflow (3.8 on) creates a SQLite store's parent directory before it connects
+    """MLflow (3.17 here, since mlflow/mlflow#19205) creates a SQLite store's parent directory before it connects
     (`mlflow.store.db.utils._make_parent_dirs_if_sqlite`), taking the text after `sqlite:///` for the path. For a
     URI filename, local_tracking_uri's form `sqlite:///file:/abs/dir/mlflow.db?uri=true`, that text is a relative
     path: every client made the directory `file:/abs/dir` under the working directory (a `file:` directory in the
