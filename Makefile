@@ -74,8 +74,10 @@ system-deps:
 
 # Two pytest-xdist workers, a test file at a time: test_slurm.py's tests share one worker and so one test cluster
 # (a cluster's jobs find it through /etc/slurm/slurm.conf, which two would fight over), and the workers share one
-# end-to-end run (tests/conftest.py), which with the SLURM file goes out first (collection order, not reordered by
-# size). Not --dist loadgroup: pytest 9.2 ignores the node ids pytest-xdist 3.8 renames.
+# end-to-end run (tests/conftest.py), which with the SLURM file goes out first, then the longest files
+# (tests/conftest.py orders the collection; xdist's reordering by test count is off), and each test process uses one
+# CPU thread (OMP_NUM_THREADS, conftest.py). Not --dist loadgroup: pytest 9.2 ignores the node ids pytest-xdist 3.8
+# renames.
 TEST_WORKERS ?= 2
 test: $(VENV)/.installed system-deps
 	PATH="$(abspath $(VENV))/bin:$$PATH" $(VENV)/bin/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder

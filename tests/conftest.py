@@ -15,6 +15,14 @@ from filelock import FileLock
 REPO = Path(__file__).resolve().parents[1]
 DEMO_MIRROR = REPO / "data" / "demo" / "mirror"
 
+# One CPU thread per test process (torch, oneDNN, OpenBLAS), set before anything imports torch and inherited by every
+# command and workflow a test starts. `make test` runs two pytest-xdist workers on two cores, each starting its own
+# subprocesses; with the libraries' default, an OpenMP thread per core in every process, the threads of concurrent
+# processes spin-wait against each other for cores (a model test file used 2.5 times the CPU time, a tiny training
+# job a quarter more). The workflow's training rules already pass their `threads` (1 in tests/e2e/config.yaml); a
+# value set by whoever runs the tests is kept.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 
 def run_genolm(*args: str, cwd: Path | None = None, check: bool = True, timeout: int = 600) -> subprocess.CompletedProcess:
     """Run `python -m genolm ...` as a user would, capturing output."""
@@ -26,10 +34,35 @@ def run_genolm(*args: str, cwd: Path | None = None, check: bool = True, timeout:
     return result
 
 
+def built_once(tmp_path_factory, worker_id: str, name: str, build):
+    """`build(directory)` run once for the whole test session, its (JSON) result returned to every caller. Under
+    pytest-xdist the workers share it: the first to ask builds it under a file lock in their common temporary root,
+    the others wait and reuse it, or its failure (a failed or timed-out build is not retried by the next worker)."""
+    if worker_id == "master":
+        return build(tmp_path_factory.mktemp(name))
+    shared = tmp_path_factory.getbasetemp().parent
+    with FileLock(shared / f"{name}.lock"):
+        state = shared / f"{name}.json"
+        if not state.exists():
+            try:
+                state.write_text(json.dumps({"built": build(shared / name)}, default=str))
+            except Exception as failure:
+                state.write_text(json.dumps({"failure": f"{type(failure).__name__}: {failure}"}))
+        built = json.loads(state.read_text())
+    assert "failure" not in built, built.get("failure")
+    return built["built"]
+
+
 @pytest.fixture(scope="session")
-def demo_inputs(tmp_path_factory) -> dict[str, Path]:
-    """The demo reference prepared and the demo mutations validated, once per test session."""
-    out = tmp_path_factory.mktemp("demo_inputs")
+def demo_inputs(tmp_path_factory, worker_id) -> dict[str, Path]:
+    """The demo reference prepared and the demo mutations validated, once per test session (shared by the
+    pytest-xdist workers: built_once)."""
+    return {key: Path(path) for key, path in built_once(tmp_path_factory, worker_id, "demo_inputs",
+                                                        _prepare_demo_inputs).items()}
+
+
+def _prepare_demo_inputs(out: Path) -> dict[str, Path]:
+    out.mkdir(parents=True, exist_ok=True)
     reference = out / "genome.fa.gz"
     run_genolm("prepare-reference", "--source", str(DEMO_MIRROR / "goldenPath/hg38/bigZips/hg38.fa.gz"),
                "--out", str(reference))
@@ -42,9 +75,15 @@ def demo_inputs(tmp_path_factory) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="session")
-def tiny_shards(demo_inputs, tmp_path_factory) -> Path:
-    """Labelled mutated windows of length 64 from a few demo cell lines (train/val/test)."""
-    out = tmp_path_factory.mktemp("tiny_shards")
+def tiny_shards(demo_inputs, tmp_path_factory, worker_id) -> Path:
+    """Labelled mutated windows of length 64 from a few demo cell lines (train/val/test), shared by the
+    pytest-xdist workers (built_once)."""
+    return Path(built_once(tmp_path_factory, worker_id, "tiny_shards",
+                           lambda out: _cut_tiny_shards(demo_inputs, out)))
+
+
+def _cut_tiny_shards(demo_inputs: dict[str, Path], out: Path) -> Path:
+    out.mkdir(parents=True, exist_ok=True)
     run_genolm("select-cell-lines", "--mutations", str(demo_inputs["mutations"]), "--samples", str(demo_inputs["samples"]),
                "--lineages", "Lung", "Lymphoid", "--split", "train=0.7", "val=0.1", "test=0.2", "--seed", "1", "--max-anchors-per-cell-line", "6", "--out-cell-lines", str(out / "cell_lines.parquet"),
                "--out-anchors", str(out / "anchors.parquet"), "--qc", str(out / "qc.tsv"))
@@ -103,21 +142,8 @@ def run_snakemake(workdir: Path, *args: str, timeout: int = 1500, env: dict | No
 @pytest.fixture(scope="session")
 def e2e_local_run(tmp_path_factory, worker_id) -> Path:
     """The demo workflow shrunk to tiny models, through the local profile, once per test session (its work
-    directory). Under pytest-xdist the workers share one run: the first to ask builds it under a file lock in
-    their common temporary root, the others wait and reuse it (or its failure)."""
-    if worker_id == "master":
-        return _e2e_run(tmp_path_factory.mktemp("e2e"))
-    shared = tmp_path_factory.getbasetemp().parent
-    with FileLock(shared / "e2e.lock"):
-        state = shared / "e2e.json"
-        if not state.exists():
-            try:
-                state.write_text(json.dumps({"workdir": str(_e2e_run(shared / "e2e"))}))
-            except Exception as failure:  # a failed or timed-out run is not rebuilt by the next worker
-                state.write_text(json.dumps({"failure": f"{type(failure).__name__}: {failure}"}))
-        built = json.loads(state.read_text())
-    assert "failure" not in built, built.get("failure")
-    return Path(built["workdir"])
+    directory), shared by the pytest-xdist workers (built_once)."""
+    return Path(built_once(tmp_path_factory, worker_id, "e2e", _e2e_run))
 
 
 def _e2e_run(workdir: Path) -> Path:
@@ -140,23 +166,10 @@ def checkout_copy(destination: Path) -> Path:
 @pytest.fixture(scope="session")
 def full_scale_plan(tmp_path_factory, worker_id) -> dict:
     """config/full_scale.yaml planned once per test session (tests/rule_jobs.py: every job, nothing run, through
-    profiles/slurm), from a
-    copy of the checkout, with the hand-provided files as empty stand-ins (benchmarks/bench_full_scale.py). Under
-    pytest-xdist the workers share it as they share e2e_local_run. Keys: checkout (the copy planned from), config
-    (the configuration as planned), workdir, planned (planned_jobs()'s answer: jobs and rules)."""
-    if worker_id == "master":
-        planned = _plan_full_scale(tmp_path_factory.mktemp("full_scale_plan"))
-        return {**planned, "checkout": Path(planned["checkout"]), "workdir": Path(planned["workdir"])}
-    shared = tmp_path_factory.getbasetemp().parent
-    with FileLock(shared / "full_scale_plan.lock"):
-        state = shared / "full_scale_plan.json"
-        if not state.exists():
-            try:
-                state.write_text(json.dumps(_plan_full_scale(shared / "full_scale_plan")))
-            except Exception as failure:  # a failed plan is not retried by the next worker
-                state.write_text(json.dumps({"failure": f"{type(failure).__name__}: {failure}"}))
-        planned = json.loads(state.read_text())
-    assert "failure" not in planned, planned.get("failure")
+    profiles/slurm), from a copy of the checkout, with the hand-provided files as empty stand-ins
+    (benchmarks/bench_full_scale.py); the pytest-xdist workers share it (built_once). Keys: checkout (the copy
+    planned from), config (the configuration as planned), workdir, planned (planned_jobs()'s answer)."""
+    planned = built_once(tmp_path_factory, worker_id, "full_scale_plan", _plan_full_scale)
     return {**planned, "checkout": Path(planned["checkout"]), "workdir": Path(planned["workdir"])}
 
 
@@ -180,15 +193,27 @@ def _plan_full_scale(root: Path) -> dict:
     return {"checkout": str(checkout), "config": config, "workdir": str(workdir), "planned": planned}
 
 
-# pytest-xdist (`make test`: --dist loadfile) hands out test files in collection order. The two long setups, the
-# SLURM run and the shared end-to-end run, go first, one to each worker, so that they overlap instead of one of them
-# ending the session alone.
+# pytest-xdist (`make test`: --dist loadfile) hands out test files in collection order, each to the first worker
+# that is free. The two long setups, the SLURM run and the shared end-to-end run, go first, one to each worker, so
+# that they overlap instead of one of them ending the session alone. Then the files that take longest (CPU seconds
+# of each file run alone, training subprocesses included, measured with the suite of December 2026), longest first:
+# the session then ends on short files on both workers instead of one worker finishing a long file alone. Every
+# other file follows in collection order.
 LONG_SETUPS_FIRST = ("test_slurm.py", "test_workflow.py")
+LONGEST_FILES_NEXT = ("test_training.py", "test_hostile_training.py", "test_mlflow_server.py", "test_rule_params.py",
+                      "test_tracking_robust.py", "test_ddp.py", "test_trainer.py")
+
+
+def session_order(file_names: list[str]) -> list[str]:
+    """The test files in the order pytest-xdist should hand them out (see LONG_SETUPS_FIRST, LONGEST_FILES_NEXT)."""
+    rank = {name: position for position, name in enumerate(LONG_SETUPS_FIRST + LONGEST_FILES_NEXT)}
+    return sorted(file_names, key=lambda name: rank.get(name, len(rank)))  # stable: the others keep their order
 
 
 def pytest_collection_modifyitems(config, items):
-    rank = {name: position for position, name in enumerate(LONG_SETUPS_FIRST)}
-    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: the other files keep their order
+    order = {name: position for position, name in enumerate(session_order(list(dict.fromkeys(
+        item.path.name for item in items))))}
+    items.sort(key=lambda item: order[item.path.name])
 
 
 def assert_rebuilt_byte_for_byte(command: list[str], built: Path, shipped: Path, timeout: int = 180) -> None:

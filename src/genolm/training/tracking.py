@@ -66,6 +66,28 @@ def local_store_dir(tracking_uri: str) -> Path | None:
     return Path(database).parent
 
 
+def _create_uri_filename_parents_where_they_are() -> None:
+    """MLflow (3.17 here, since mlflow/mlflow#19205) creates a SQLite store's parent directory before it connects
+    (`mlflow.store.db.utils._make_parent_dirs_if_sqlite`), taking the text after `sqlite:///` for the path. For a
+    URI filename, local_tracking_uri's form `sqlite:///file:/abs/dir/mlflow.db?uri=true`, that text is a relative
+    path: every client made the directory `file:/abs/dir` under the working directory (a `file:` directory in the
+    checkout after the tests). MLflow's function is wrapped so that a URI filename creates its decoded directory;
+    every other URI goes to MLflow's own. An MLflow without the function needs nothing."""
+    from mlflow.store.db import utils
+
+    mlflow_make_parent_dirs = getattr(utils, "_make_parent_dirs_if_sqlite", None)
+    if mlflow_make_parent_dirs is None or getattr(mlflow_make_parent_dirs, "reads_uri_filenames", False):
+        return
+
+    def make_parent_dirs(db_uri: str) -> None:
+        if not db_uri.startswith("sqlite:///file:"):
+            return mlflow_make_parent_dirs(db_uri)
+        local_store_dir(db_uri).mkdir(parents=True, exist_ok=True)
+
+    make_parent_dirs.reads_uri_filenames = True
+    utils._make_parent_dirs_if_sqlite = make_parent_dirs
+
+
 def resolve_tracking_uri(uri: str | None, results_dir: str | Path = "results") -> str:
     if uri:
         check_reachable(uri)
@@ -121,6 +143,7 @@ def create_local_store(results_dir: str | Path) -> str:
 
     from mlflow.tracking import MlflowClient
 
+    _create_uri_filename_parents_where_they_are()  # every client of this URI, in this process
     path = Path(results_dir) / "mlflow"
     uri = local_tracking_uri(results_dir)
     try:
