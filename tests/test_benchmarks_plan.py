@@ -60,7 +60,7 @@ def test_demo_plans_four_families_on_two_tasks_with_three_replicates(tmp_path):
     cells = planned_training_cells(REPO / "config.yaml", tmp_path)
     assert cells == expected_cells(config)
     backbones = config["studies"]["benchmarks"]["backbones"]
-    families = {b.get("family") or b["model"].get("name") or b["architecture"]["name"] for b in backbones.values()}
+    families = {b.get("family") or b["model"].get("name") or b["architecture"]["model"]["name"] for b in backbones.values()}
     assert {"hyenadna", "bert", "enbed"} <= families and families & {"albert", "longformer"}
     tasks = {task for task, *_ in cells}
     assert len(tasks) >= 2

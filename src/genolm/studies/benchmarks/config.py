@@ -20,12 +20,12 @@ def check_config(config: dict, study: dict, source: str) -> None:
         raise GenolmInputError(source, f"key {key}.baselines.{name}: a backbone has this name too (one leaderboard column each)")
     for name, backbone in study["backbones"].items():
         where = f"{key}.backbones.{name}"
-        if "checkpoint" in backbone["model"] and "name" not in backbone.get("architecture", {}):
-            raise GenolmInputError(source, f"key {where}: a checkpoint backbone needs `architecture: {{name, preset, ...}}` "
+        if "checkpoint" in backbone["model"] and "architecture" not in backbone:
+            raise GenolmInputError(source, f"key {where}: a checkpoint backbone needs `architecture: {{model: {{name, preset, ...}}}}` "
                                            f"(the model it was built with: its family and planned compute)")
         if "checkpoint" not in backbone["model"] and "name" not in backbone["model"]:
             raise GenolmInputError(source, f"key {where}.model: name a model (name, preset) or a checkpoint directory")
-        family = backbone.get("family") or backbone["model"].get("name") or backbone["architecture"]["name"]
+        family = backbone.get("family") or backbone["model"].get("name") or backbone["architecture"]["model"]["name"]
         if family not in FAMILY_POOLING:
             raise GenolmInputError(source, f"key {where}: {unknown_name('model family', family, FAMILY_POOLING)} "
                                            f"(set `family` to one of them)")

@@ -24,11 +24,13 @@ def cells(config: dict, study: dict) -> list[tuple[str, str, str, str]]:
 
 
 def architecture(study: dict, model: str) -> dict | None:
-    """{model, tokenizer} a checkpoint backbone was built with (its `architecture`); None where the spec builds it."""
+    """{model, tokenizer} a checkpoint backbone was built with (its `architecture`, the tokenizer the backbone's own
+    where the architecture names none); None where the spec builds the model itself."""
     backbone = study["backbones"].get(model)
     if backbone is None or "checkpoint" not in backbone["model"]:
         return None
-    return {"model": dict(backbone["architecture"]), "tokenizer": dict(backbone["tokenizer"])}
+    architecture = backbone["architecture"]
+    return {"model": dict(architecture["model"]), "tokenizer": dict(architecture.get("tokenizer", backbone["tokenizer"]))}
 
 
 def training_jobs(config: dict, study: dict) -> list[TrainingJob]:

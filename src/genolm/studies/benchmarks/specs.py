@@ -26,7 +26,7 @@ BASELINE_SETTING = "fixed"
 
 def family(backbone: dict) -> str:
     """The backbone's family: its `family` entry, else its model's or its checkpoint's architecture's registry name."""
-    return backbone.get("family") or backbone["model"].get("name") or backbone["architecture"]["name"]
+    return backbone.get("family") or backbone["model"].get("name") or backbone["architecture"]["model"]["name"]
 
 
 def lr_setting(lr: float) -> str:
