@@ -23,7 +23,7 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 from bench_full_scale import stand_in_config  # noqa: E402  (the hand-provided files' empty stand-ins)
 
 STUDY_RULES = {"cancer_type": "cancer_type_finetune", "enbed": "enbed_train", "small_transformers": "st_pretrain",
-               "virbert": "virbert_finetune"}
+               "virbert": "virbert_finetune", "benchmarks": "benchmarks_train"}
 NOT_COPIED = shutil.ignore_patterns(".git", ".venv", ".snakemake", "results", "resources", "__pycache__",
                                     ".pytest_cache", "*.egg-info")
 
