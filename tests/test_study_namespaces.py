@@ -1,6 +1,7 @@
 """Studies in their own namespace (issue #25 item 3): a fifth study, added as its package and its rule file, changes
 no job of the other studies; a study file that assigns an unprefixed global (the old recipe's `STUDY`), defines a
-generic rule name or claims another study's prefix stops the workflow, naming what it defined.
+generic rule name, claims another study's prefix or writes another study's registry entry stops the workflow,
+naming what it defined.
 
 Each test works in a copy of the checkout (the repository itself is never written)."""
 
@@ -123,6 +124,13 @@ rule pretrain:
 '''
 
 
+# A study that writes another study's registry entry (its final outputs, so `make cancer_type` would build them).
+FOREIGN_ENTRY_RULES = PROBE_RULES + '''
+
+FINAL_OUTPUTS["cancer_type"] = []
+'''
+
+
 def checkout_copy(destination: Path) -> Path:
     shutil.copytree(REPO, destination, ignore=NOT_COPIED, symlinks=True)
     return destination
@@ -172,7 +180,8 @@ def dry_run(checkout: Path) -> subprocess.CompletedProcess:
     (OLD_RECIPE_RULES, "pb", "workflow/rules/studies/probe.smk: defines global(s) STUDY; defines rule(s) pretrain: "),
     (PROBE_RULES, "ct", "workflow/rules/studies/probe.smk: prefix 'ct' collides with study "
                                          "'cancer_type' (prefix 'ct')"),
-], ids=["unprefixed-global-and-generic-rule", "another-study's-prefix"])
+    (FOREIGN_ENTRY_RULES, "pb", "workflow/rules/studies/probe.smk: writes FINAL_OUTPUTS['cancer_type']: "),
+], ids=["unprefixed-global-and-generic-rule", "another-study's-prefix", "another-study's-entry"])
 def test_a_study_outside_its_namespace_stops_the_workflow_naming_what_it_defined(tmp_path, rules, prefix, message):
     checkout = checkout_copy(tmp_path / "checkout")
     add_probe_study(checkout, rules, prefix=prefix)

@@ -72,9 +72,16 @@ STUDY_PREFIXES = {}  # study -> its WORKFLOW_PREFIX, filled as the study rule fi
 _NAMESPACE_BEFORE = []  # [(globals, rule names)] as they were before the study rule file being included
 
 
+def study_registries():
+    """The registries keyed by study (a study writes its own entry only) and the training rules' (keyed by rule)."""
+    return {"FINAL_OUTPUTS": FINAL_OUTPUTS, "METRIC_TABLES": METRIC_TABLES, "REPORT_TABLES": REPORT_TABLES,
+            "TRAINING_RULES": TRAINING_RULES}
+
+
 def remember_namespace():
-    """Record the workflow's global names and rule names before a study's rule file is included."""
-    _NAMESPACE_BEFORE[:] = [(dict(globals()), {rule.name for rule in workflow.rules})]
+    """Record the workflow's global names, rule names and registry entries before a study's rule file is included."""
+    _NAMESPACE_BEFORE[:] = [(dict(globals()), {rule.name for rule in workflow.rules},
+                             {name: dict(registry) for name, registry in study_registries().items()})]
 
 
 def study_prefixes(study):
@@ -96,7 +103,7 @@ def check_study_namespace(study):
     """After workflow/rules/studies/<study>.smk: every global name and rule it added starts with one of the study's
     prefixes, it rebound no existing name, and no other study has claimed its prefix."""
     rule_file = f"workflow/rules/studies/{study}.smk"
-    names_before, rules_before = _NAMESPACE_BEFORE[0]
+    names_before, rules_before, registries_before = _NAMESPACE_BEFORE[0]
     prefixes = study_prefixes(study)
     for other, prefix in STUDY_PREFIXES.items():
         for mine in prefixes:
@@ -112,8 +119,13 @@ def check_study_namespace(study):
     rebound = sorted(n for n in names_before if n in now and now[n] is not names_before[n] and n not in internal)
     added = sorted(n for n in now if n not in names_before and n not in internal and not in_namespace(n, prefixes))
     rules = sorted(r.name for r in workflow.rules if r.name not in rules_before and not in_namespace(r.name, prefixes))
+    # registry entries it wrote: its own study's, or (TRAINING_RULES) its own rules'
+    foreign = sorted(f"{name}[{key!r}]" for name, registry in study_registries().items() for key, value in registry.items()
+                     if (key not in registries_before[name] or registries_before[name][key] is not value)
+                     and not (key == study if name != "TRAINING_RULES" else in_namespace(key, prefixes)))
     problems = ([f"rebinds the existing global(s) {', '.join(rebound)}"] if rebound else []) + (
-        [f"defines global(s) {', '.join(added)}"] if added else []) + ([f"defines rule(s) {', '.join(rules)}"] if rules else [])
+        [f"defines global(s) {', '.join(added)}"] if added else []) + ([f"defines rule(s) {', '.join(rules)}"] if rules else []) + (
+        [f"writes {', '.join(foreign)}"] if foreign else [])
     if problems:
         raise ValueError(f"{rule_file}: {'; '.join(problems)}: a study's names start with {prefixes[0]!r} or "
                          f"{prefixes[1]!r} (its WORKFLOW_PREFIX), so that no study changes another's plan "
