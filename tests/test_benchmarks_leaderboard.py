@@ -21,13 +21,14 @@ from genolm.studies.benchmarks.leaderboard import (
 PROTOCOL = {"metric": "accuracy", "protocol": "test protocol"}
 
 
-def metric_rows(task, model, setting, replicate_values: dict[str, dict[int, float | None]], *, fold=False):
+def metric_rows(task, model, setting, replicate_values: dict[str, dict[int, float | None]], *, fold=False,
+                fitted=False):
     """Rows as a benchmarks_train job writes them: split -> {replicate: value} at checkpoint best (and a
-    misleading `last` row that must never be read)."""
+    misleading `last` row that must never be read); a `fitted` baseline has only `last` rows."""
     rows = []
     for split, values in replicate_values.items():
         for replicate, value in values.items():
-            for checkpoint, v in (("best", value), ("last", 0.0)):
+            for checkpoint, v in ((("last", value),) if fitted else (("best", value), ("last", 0.0))):
                 rows.append({"study": "benchmarks", "task": task, "experiment": f"{task}/{model}/{setting}",
                              "model": model, "seed": 1 if fold else replicate, "fold": replicate if fold else None,
                              "split": split, "checkpoint": checkpoint, "metric": "accuracy", "value": v})
@@ -58,7 +59,8 @@ def test_learning_rate_is_chosen_on_validation_and_reported_on_test():
     metrics = pl.concat([
         metric_rows("t1", "bert", "lr0.001", {"val": {1: 0.9, 2: 0.8, 3: 0.85}, "test": {1: 0.70, 2: 0.72, 3: 0.74}}),
         metric_rows("t1", "bert", "lr0.01", {"val": {1: 0.6, 2: 0.6, 3: 0.6}, "test": {1: 0.99, 2: 0.99, 3: 0.99}}),
-        metric_rows("t1", "kmer-LR", "fixed", {"val": {1: 0.5, 2: 0.5, 3: 0.5}, "test": {1: 0.5, 2: 0.52, 3: 0.51}}),
+        metric_rows("t1", "kmer-LR", "fixed", {"val": {1: 0.5, 2: 0.5, 3: 0.5}, "test": {1: 0.5, 2: 0.52, 3: 0.51}},
+                    fitted=True),
     ])
     board = leaderboard(metrics, {"t1": PROTOCOL})
     bert = board.filter(pl.col("model") == "bert").row(0, named=True)
@@ -67,7 +69,8 @@ def test_learning_rate_is_chosen_on_validation_and_reported_on_test():
     assert bert["sd"] == pytest.approx(0.02)
     assert (bert["ci_low"], bert["ci_high"]) == pytest.approx(stats.t.interval(0.95, 2, loc=0.72, scale=0.02 / math.sqrt(3)))
     assert bert["rank"] == 1
-    assert board.filter(pl.col("model") == "kmer-LR")["rank"].to_list() == [2]
+    baseline = board.filter(pl.col("model") == "kmer-LR").row(0, named=True)
+    assert baseline["rank"] == 2 and baseline["replicates"] == 3 and baseline["mean"] == pytest.approx(0.51)
     assert board["source"].to_list() == [THIS_WORKFLOW, THIS_WORKFLOW] and board["protocol"][0] == "test protocol"
 
 
@@ -106,7 +109,8 @@ def test_command_writes_tsv_markdown_and_heatmap(tmp_path):
         path = tmp_path / model / "metrics.parquet"
         path.parent.mkdir()
         metric_rows("demo", model, setting, {"val": {1: base, 2: base, 3: base},
-                                             "test": {1: base, 2: base + 0.02, 3: base + 0.04}}).write_parquet(path)
+                                             "test": {1: base, 2: base + 0.02, 3: base + 0.04}},
+                    fitted=model == "kmer-LR").write_parquet(path)
         runs.append(str(path))
     out = tmp_path / "out"
     run_genolm("benchmarks-leaderboard", *runs, "--tasks", '{"demo": {"metric": "accuracy", "protocol": "p"}}',

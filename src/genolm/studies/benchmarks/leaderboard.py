@@ -2,7 +2,7 @@
 
 For each task and model, the setting (a backbone's learning rate) with the best mean validation metric over the
 replicates is kept (validation only: the test split never chooses); its test values at the checkpoint chosen on
-validation ("best") give the row:
+validation ("best"; a baseline fitted without steps has only its final state, "last") give the row:
 
     mean, sd           over replicates (seeds, or folds under a K-fold protocol); sd with ddof 1
     ci_low, ci_high    the 95 % t interval of the mean over replicates (mean +- t(0.975, n-1) sd / sqrt(n)); null
@@ -66,6 +66,12 @@ def _replicate(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(pl.coalesce(pl.col("fold"), pl.col("seed")).alias("replicate"))
 
 
+def _selected_checkpoint(frame: pl.DataFrame) -> pl.DataFrame:
+    """Each run's rows at the checkpoint chosen on validation ("best") where the run has one, else its "last"."""
+    has_best = (pl.col("checkpoint") == "best").any().over("experiment", "replicate")
+    return frame.filter(pl.col("checkpoint") == pl.when(has_best).then(pl.lit("best")).otherwise(pl.lit("last")))
+
+
 def chosen_settings(runs: pl.DataFrame, metric_of: dict[str, str]) -> dict[tuple[str, str], str]:
     """(task, model) -> the setting whose mean validation metric (checkpoint "best") is highest; ties go to the
     setting named first in sort order, so the choice does not depend on file order."""
@@ -89,7 +95,7 @@ def leaderboard(metrics: pl.DataFrame, tasks: dict[str, dict], published: pl.Dat
     missing = sorted(set(metrics["task"].unique().to_list()) - set(metric_of))
     if missing:
         raise GenolmInputError("metrics", f"rows of tasks the leaderboard was not given: {', '.join(missing)}")
-    runs = _replicate(metrics.filter(pl.col("checkpoint") == "best")).with_columns(
+    runs = _selected_checkpoint(_replicate(metrics)).with_columns(
         pl.col("experiment").str.split("/").list.get(-1).alias("setting"))
     chosen = chosen_settings(runs, metric_of)
     rows = []
