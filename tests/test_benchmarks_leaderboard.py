@@ -74,6 +74,13 @@ def test_learning_rate_is_chosen_on_validation_and_reported_on_test():
     assert board["source"].to_list() == [THIS_WORKFLOW, THIS_WORKFLOW] and board["protocol"][0] == "test protocol"
 
 
+def test_intervals_stay_within_the_metric_range():
+    metrics = metric_rows("t1", "bert", "lr0.001", {"val": {1: 0.5, 2: 0.5, 3: 0.5}, "test": {1: 1.0, 2: 1.0, 3: 0.5}})
+    row = leaderboard(metrics, {"t1": PROTOCOL}).row(0, named=True)
+    unclipped = stats.t.interval(0.95, 2, loc=row["mean"], scale=stats.sem([1.0, 1.0, 0.5]))
+    assert unclipped[1] > 1 and row["ci_high"] == 1.0 and row["ci_low"] == pytest.approx(unclipped[0])
+
+
 def test_fold_replicates_and_undefined_values_are_counted():
     metrics = metric_rows("nt", "hyena", "lr0.001", {"val": {1: 0.5, 2: 0.6, 3: 0.7}, "test": {1: 0.4, 2: None, 3: 0.6}},
                           fold=True)

@@ -5,8 +5,9 @@ replicates is kept (validation only: the test split never chooses); its test val
 validation ("best"; a baseline fitted without steps has only its final state, "last") give the row:
 
     mean, sd           over replicates (seeds, or folds under a K-fold protocol); sd with ddof 1
-    ci_low, ci_high    the 95 % t interval of the mean over replicates (mean +- t(0.975, n-1) sd / sqrt(n)); null
-                       with fewer than two replicates
+    ci_low, ci_high    the 95 % t interval of the mean over replicates (mean +- t(0.975, n-1) sd / sqrt(n)), cut
+                       to the metric's range (genolm.analysis.plots.METRIC_DISPLAY: accuracy stays within 0..1,
+                       MCC within -1..1; three replicates give wide intervals); null with fewer than two replicates
     rank               1 + the number of the task's models whose interval lies wholly above this one's: models
                        whose intervals overlap share a rank (a model without an interval counts as its mean)
 
@@ -55,6 +56,18 @@ def t_interval(values: list[float]) -> tuple[float, float | None, float | None, 
     sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
     half = float(stats.t.ppf(0.975, n - 1)) * sd / math.sqrt(n)
     return mean, sd, mean - half, mean + half
+
+
+def metric_range(metric: str) -> tuple[float, float]:
+    """The values a metric can take, from the one table of metric ranges (genolm.analysis.plots.METRIC_DISPLAY)."""
+    from genolm.analysis.plots import METRIC_DISPLAY
+
+    display = METRIC_DISPLAY.get(metric)
+    if display is None:
+        return -math.inf, math.inf
+    low = -math.inf if display.low is None else display.low / display.scale
+    high = math.inf if display.high is None else display.high / display.scale
+    return low, high
 
 
 def overlap_ranks(lows: list[float], highs: list[float]) -> list[int]:
@@ -106,6 +119,9 @@ def leaderboard(metrics: pl.DataFrame, tasks: dict[str, dict], published: pl.Dat
             raise GenolmInputError(f"{task}/{model}/{setting}", "a replicate has more than one test row")
         values = test["value"].drop_nulls().to_list()
         stats = t_interval(values) if values else (None, None, None, None)
+        if stats[2] is not None:
+            low, high = metric_range(metric_of[task])
+            stats = (stats[0], stats[1], max(stats[2], low), min(stats[3], high))
         rows.append({"task": task, "model": model, "source": THIS_WORKFLOW, "protocol": tasks[task]["protocol"],
                      "metric": metric_of[task], "mean": stats[0], "sd": stats[1], "ci_low": stats[2],
                      "ci_high": stats[3], "replicates": len(values), "undefined": test.height - len(values),
@@ -197,9 +213,9 @@ def heatmap(board: pl.DataFrame, path: Path) -> None:
     ax.set_yticks(range(len(tasks)), [f"{t} ({metrics[t]})" for t in tasks])
     for i in range(len(tasks)):
         for j in range(len(models)):
-            ax.text(j, i, labels[i][j], ha="center", va="center", fontsize=8,
-                    color="white" if not math.isnan(values[i][j]) and values[i][j] < 0.5 * (
-                        (max(v for row in values for v in row if not math.isnan(v)) or 1)) else "black")
+            # white on the dark half of the colour map (viridis runs dark to light), black on the light half
+            dark = not math.isnan(values[i][j]) and image.norm(values[i][j]) < 0.5
+            ax.text(j, i, labels[i][j], ha="center", va="center", fontsize=8, color="white" if dark else "black")
     fig.colorbar(image, ax=ax, label="mean test metric over replicates")
     ax.set_title("Benchmarks: test metric (learning rate chosen on validation)")
     with atomic_file(path) as tmp:
