@@ -187,7 +187,7 @@ def markdown(board: pl.DataFrame) -> str:
 
 
 def heatmap(board: pl.DataFrame, path: Path) -> None:
-    """Tasks x models, colour the mean test metric, each cell written as mean and interval half-width."""
+    """Tasks x models, colour the mean test metric, each cell written as mean, interval and rank."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -204,8 +204,8 @@ def heatmap(board: pl.DataFrame, path: Path) -> None:
         i, j = tasks.index(r["task"]), models.index(r["model"])
         if r["mean"] is not None:
             values[i][j] = r["mean"]
-            half = "" if r["ci_high"] is None else f"\n±{(r['ci_high'] - r['ci_low']) / 2:.2f}"
-            labels[i][j] = f"{r['mean']:.2f}{half}\nrank {r['rank']}"
+            interval = "" if r["ci_high"] is None else f"\n[{r['ci_low']:.2f}, {r['ci_high']:.2f}]"
+            labels[i][j] = f"{r['mean']:.2f}{interval}\nrank {r['rank']}"
     metrics = dict(zip(ours["task"].to_list(), ours["metric"].to_list()))
     fig, ax = plt.subplots(figsize=(1.6 + 1.3 * max(1, len(models)), 1.0 + 0.9 * max(1, len(tasks))))
     image = ax.imshow(values, cmap="viridis", aspect="auto")
