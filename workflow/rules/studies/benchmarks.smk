@@ -11,7 +11,7 @@ include: "benchmarks/common.smk"
 if BM_STUDY["enabled"]:
     METRIC_TABLES["benchmarks"] = bm_metric_tables()
     REPORT_TABLES["benchmarks"] = {"leaderboard": f"{RESULTS}/tables/benchmarks/leaderboard.md"}
-    FINAL_OUTPUTS["benchmarks"] = [f"{RESULTS}/tables/benchmarks/leaderboard.tsv",
+    FINAL_OUTPUTS["benchmarks"] = bm_metric_tables() + [f"{RESULTS}/tables/benchmarks/leaderboard.tsv",
                                    f"{RESULTS}/tables/benchmarks/leaderboard.md",
                                    f"{RESULTS}/plots/benchmarks/leaderboard.png"]
 
