@@ -27,7 +27,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from genolm import models, objectives, tokenizers
 from genolm.datasets.shards import SEQUENCE_SCHEMA, ShardWriter
 from genolm.training.data import WindowDataModule
-from genolm.training.trainer import Collator
+from genolm.training.collation import Collator
 from timing import tokens_per_second
 
 

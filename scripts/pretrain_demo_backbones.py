@@ -8,6 +8,11 @@ only runs them, through the one trainer, and reports held-out perplexity (unifor
 
     python scripts/pretrain_demo_backbones.py                  # every backbone of config.yaml
     python scripts/pretrain_demo_backbones.py --only tiny-1k
+    python scripts/pretrain_demo_backbones.py --seed 2         # one backbone per replicate: <name>/seed2/
+
+Without --seed the backbones are pretrained with seed 1 into data/demo/backbones/<name>/ (the committed ones);
+with --seed N into data/demo/backbones/<name>/seed<N>/, the layout a `checkpoint: .../<name>/seed{seed}` reads
+(one released backbone per replicate, each pretrained with the replicate's seed: genolm.replicates).
 
 Deterministic on a CPU (fixed seed, deterministic algorithms, one thread): a rerun on the same torch version
 writes the same bytes, which `--check` verifies against the committed files without replacing them.
@@ -35,7 +40,7 @@ from genolm.studies.cancer_type.specs import pretraining_spec  # noqa: E402
 from genolm.training.trainer import train, validate_spec  # noqa: E402
 
 OUT = REPO / "data" / "demo" / "backbones"
-SEED = 1
+SEED = 1  # the committed single backbones'
 
 
 def run(command: list[str]) -> None:
@@ -43,17 +48,17 @@ def run(command: list[str]) -> None:
         raise SystemExit(f"genolm {' '.join(command)} failed")
 
 
-def pretrain(name: str, backbone: dict, study: dict, reference: Path, work: Path) -> dict:
+def pretrain(name: str, backbone: dict, study: dict, reference: Path, work: Path, seed: int = SEED) -> dict:
     pretraining = backbone["pretraining"]
     shards = work / f"windows_{name}"
     split = ["--split-by-chromosome", "val=" + ",".join(pretraining["val_chromosomes"])] if pretraining["val_chromosomes"] else []
     chromosomes = study["chromosomes"] if isinstance(study["chromosomes"], str) else ",".join(study["chromosomes"])
     run(["reference-windows", "--reference", str(reference), "--chromosomes", chromosomes,
-         "--length", str(backbone["context_length"]), "--max-windows", str(pretraining["windows"]), "--seed", str(SEED),
+         "--length", str(backbone["context_length"]), "--max-windows", str(pretraining["windows"]), "--seed", str(seed),
          *split, "--out", str(shards)])
     spec = validate_spec(pretraining_spec(backbone))
     job = work / f"job_{name}"
-    model_dir = train(spec, shards=shards, job_dir=job, seed=SEED, plots=job,
+    model_dir = train(spec, shards=shards, job_dir=job, seed=seed, plots=job,
                       context={"study": "cancer_type", "experiment": f"pretrain-{name}"})
     metrics = pl.read_parquet(job / "metrics.parquet")
     values = {f"{r['split']}/{r['metric']}": r["value"] for r in metrics.iter_rows(named=True)}
@@ -72,6 +77,7 @@ def main() -> int:
     parser.add_argument("--config", type=Path, default=REPO / "config.yaml")
     parser.add_argument("--only", nargs="*", help="backbone names (default: all of the config)")
     parser.add_argument("--check", action="store_true", help="regenerate and compare with the committed files")
+    parser.add_argument("--seed", type=int, help="pretrain with this seed into <name>/seed<N>/ (a replicate's backbone)")
     args = parser.parse_args()
     torch.use_deterministic_algorithms(True)
     torch.set_num_threads(1)
@@ -86,8 +92,10 @@ def main() -> int:
         for name, backbone in study["backbones"].items():
             if args.only and name not in args.only:
                 continue
-            result = pretrain(name, backbone, study, reference, work)
-            target = OUT / name
+            seed = SEED if args.seed is None else args.seed
+            result = pretrain(name, backbone, study, reference, work, seed)
+            target = OUT / name if args.seed is None else OUT / name / f"seed{seed}"
+            key = name if args.seed is None else f"{name}/seed{seed}"
             if args.check:
                 same = all(filecmp.cmp(result["directory"] / f, target / f, shallow=False)
                            for f in ("config.json", "weights.ckpt"))
@@ -98,8 +106,8 @@ def main() -> int:
             target.mkdir(parents=True, exist_ok=True)
             for f in ("config.json", "weights.ckpt"):
                 (result["directory"] / f).replace(target / f)
-            report[name] = {k: v for k, v in result.items() if k != "directory"}
-            print(f"{name}: {json.dumps(report[name])}")
+            report[key] = {"seed": seed, **{k: v for k, v in result.items() if k != "directory"}}
+            print(f"{key}: {json.dumps(report[key])}")
         if report:
             summary = OUT / "pretraining.json"
             merged = {**(json.loads(summary.read_text()) if summary.exists() else {}), **report}

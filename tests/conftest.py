@@ -127,6 +127,59 @@ def _e2e_run(workdir: Path) -> Path:
     return workdir
 
 
+NOT_COPIED = shutil.ignore_patterns(".git", ".venv", ".snakemake", "results", "resources", "__pycache__",
+                                    ".pytest_cache", "*.egg-info")
+
+
+def checkout_copy(destination: Path) -> Path:
+    """The repository's files (no git, no results) at another path: another user's checkout."""
+    shutil.copytree(REPO, destination, ignore=NOT_COPIED, symlinks=True)
+    return destination
+
+
+@pytest.fixture(scope="session")
+def full_scale_plan(tmp_path_factory, worker_id) -> dict:
+    """config/full_scale.yaml planned once per test session (tests/rule_jobs.py: every job, nothing run, through
+    profiles/slurm), from a
+    copy of the checkout, with the hand-provided files as empty stand-ins (benchmarks/bench_full_scale.py). Under
+    pytest-xdist the workers share it as they share e2e_local_run. Keys: checkout (the copy planned from), config
+    (the configuration as planned), workdir, planned (planned_jobs()'s answer: jobs and rules)."""
+    if worker_id == "master":
+        planned = _plan_full_scale(tmp_path_factory.mktemp("full_scale_plan"))
+        return {**planned, "checkout": Path(planned["checkout"]), "workdir": Path(planned["workdir"])}
+    shared = tmp_path_factory.getbasetemp().parent
+    with FileLock(shared / "full_scale_plan.lock"):
+        state = shared / "full_scale_plan.json"
+        if not state.exists():
+            try:
+                state.write_text(json.dumps(_plan_full_scale(shared / "full_scale_plan")))
+            except Exception as failure:  # a failed plan is not retried by the next worker
+                state.write_text(json.dumps({"failure": f"{type(failure).__name__}: {failure}"}))
+        planned = json.loads(state.read_text())
+    assert "failure" not in planned, planned.get("failure")
+    return {**planned, "checkout": Path(planned["checkout"]), "workdir": Path(planned["workdir"])}
+
+
+def _plan_full_scale(root: Path) -> dict:
+    import yaml
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from bench_full_scale import stand_in_config
+    from rule_jobs import planned_jobs
+
+    root.mkdir(parents=True, exist_ok=True)
+    checkout = checkout_copy(root / "checkout")
+    config = stand_in_config(yaml.safe_load((REPO / "config" / "full_scale.yaml").read_text()), root / "hand-provided")
+    workdir = root / "full_work"
+    workdir.mkdir()
+    config_path = root / "full_scale_base.yaml"
+    config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+    # Through the SLURM profile's default resources, as a lab plans it (test_training_rule checks the requests).
+    planned = planned_jobs(config_path, workdir, snakefile=checkout / "Snakefile",
+                           profile=checkout / "profiles" / "slurm" / "config.v8+.yaml")
+    return {"checkout": str(checkout), "config": config, "workdir": str(workdir), "planned": planned}
+
+
 # pytest-xdist (`make test`: --dist loadfile) hands out test files in collection order. The two long setups, the
 # SLURM run and the shared end-to-end run, go first, one to each worker, so that they overlap instead of one of them
 # ending the session alone.

@@ -36,7 +36,7 @@ def test_a_planted_lineage_difference_is_found_and_none_is_found_without_one():
         features = cell_line_features(mutations, scores.head(scores.height - 5), cell_lines, qc=qc)
         assert qc.total("mutation_not_scored") == 5 and features.height == 80
         difference, low, high = lineage_comparison(features, ["Lung", "Skin"], seed=0)["mean_llr_difference/Lung-Skin"]
-        accuracy, acc_low, acc_high = zero_shot_classification(features, seed=0)["test/balanced_accuracy"]
+        accuracy, acc_low, acc_high = zero_shot_classification(features, seed=0)["test/unit_balanced_accuracy"]
         if found:
             assert difference == pytest.approx(0.5, abs=0.15) and low > 0
             assert accuracy > 0.8 and acc_low > 0.5
@@ -54,6 +54,6 @@ def test_command_writes_comparison_and_classifier_rows(tmp_path):
                str(tmp_path / "features.parquet"), "--qc", str(tmp_path / "qc.tsv"), "--study", "cancer_type",
                "--task", "lineage", "--experiment", "tiny-1k-zero-shot", "--model-name", "tiny-1k")
     metrics = pl.read_parquet(tmp_path / "metrics.parquet")
-    assert set(zip(metrics["split"], metrics["metric"])) == {("test", "balanced_accuracy"),
-                                                              ("all", "mean_llr_difference/Lung-Skin")}
-    assert metrics["ci_low"].is_not_null().all()
+    assert set(zip(metrics["split"], metrics["metric"])) == {
+        ("test", "unit_balanced_accuracy"), ("test", "chance_balanced_accuracy"), ("all", "mean_llr_difference/Lung-Skin")}
+    assert metrics.filter(pl.col("metric") != "chance_balanced_accuracy")["ci_low"].is_not_null().all()

@@ -246,8 +246,10 @@ def test_schema_defaults_and_refusals():
 def test_cancer_type_comparisons_must_name_experiments():
     config = load_config("tests/e2e/config.yaml")
     block = config["studies"]["cancer_type"]
-    # The e2e config declares the demo's comparisons (tests/test_comparisons_workflow.py): each names experiments.
-    assert block["comparisons"] and all({c["arm_a"], c["arm_b"]} <= set(block["experiments"]) for c in block["comparisons"])
+    # The e2e config declares the demo's comparisons (tests/test_comparisons_workflow.py): each names experiments
+    # (or, for a control, its arm's own chance level).
+    assert block["comparisons"] and all({c["arm_a"], c["arm_b"]} - {"chance"} <= set(block["experiments"])
+                                        for c in block["comparisons"])
     experiments = list(block["experiments"])
     config["studies"]["cancer_type"]["comparisons"] = [comparison(arm_a=experiments[0], arm_b=experiments[-1])]
     validate_config(config, source="cfg")

@@ -15,7 +15,7 @@ from conftest import TINY_HYENADNA, hyenadna_spec, run_genolm, train_args
 from genolm.errors import GenolmInputError
 from genolm.tokenizers import CharacterTokenizer
 from genolm.training.data import WindowDataModule
-from genolm.training.trainer import Collator
+from genolm.training.collation import Collator
 
 # Dropout draws differ per process, so the comparison is made without it; everything else is the demo's setup.
 ARCHITECTURE = {**TINY_HYENADNA, "embed_dropout": 0.0}

@@ -402,7 +402,7 @@ def test_beam_search_finds_the_most_probable_sequences():
 
 # ---- the trainer's sequence-to-sequence path --------------------------------------------------------------------
 def test_prefix_lm_batches_score_only_the_target():
-    from genolm.training.trainer import PairCollator
+    from genolm.heads.generation import PairCollator
 
     tokenizer = ByteTokenizer()
     batch = PairCollator(tokenizer, 16, causal=True)([("AC", "GTT"), ("ACGT", "G")])

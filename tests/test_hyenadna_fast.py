@@ -10,7 +10,7 @@ from genolm import tokenizers
 from genolm.errors import GenolmInputError
 from genolm.models import hyenadna
 from genolm.models.hyenadna import HyenaDNA, HyenaDNAConfig, fft_long_conv, fft_size
-from genolm.training.trainer import build_backbone
+from genolm.training.builders import build_backbone
 
 
 def reference_fft_conv(u, k, skip):

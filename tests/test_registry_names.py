@@ -24,6 +24,9 @@ def test_the_name_table_is_the_registries():
 
     assert sorted(registry_names.TOKENIZERS) == sorted(TOKENIZERS)
     assert sorted(registry_names.OBJECTIVES) == sorted(OBJECTIVES)
+    from genolm.heads import HEADS
+
+    assert sorted(registry_names.HEADS) == sorted(HEADS)
     assert {name: sorted(presets) for name, presets in registry_names.MODEL_PRESETS.items()} == {
         name: sorted(model_class(name).presets) for name in MODELS}
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import copy
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -16,16 +15,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import REPO
+from conftest import REPO, checkout_copy
 from rule_jobs import planned_jobs
-
-sys.path.insert(0, str(REPO / "benchmarks"))
-from bench_full_scale import stand_in_config  # noqa: E402  (the hand-provided files' empty stand-ins)
 
 STUDY_RULES = {"cancer_type": "cancer_type_finetune", "enbed": "enbed_train", "small_transformers": "st_pretrain",
                "virbert": "virbert_finetune", "benchmarks": "benchmarks_train"}
-NOT_COPIED = shutil.ignore_patterns(".git", ".venv", ".snakemake", "results", "resources", "__pycache__",
-                                    ".pytest_cache", "*.egg-info")
 
 
 def sorted_keys(value):
@@ -46,21 +40,13 @@ def write(config: dict, path: Path, sort_keys: bool = False) -> Path:
     return path
 
 
-def checkout_copy(destination: Path) -> Path:
-    """The repository's files (no git, no results) at another path: another user's checkout."""
-    shutil.copytree(REPO, destination, ignore=NOT_COPIED, symlinks=True)
-    return destination
-
-
 @pytest.fixture(scope="module")
-def configurations(tmp_path_factory) -> dict:
-    """Per configuration (demo, full_scale): its config as loaded, the checkout and work directory to plan in."""
-    root = tmp_path_factory.mktemp("rule_params")
-    checkout = checkout_copy(root / "checkout")
+def configurations(full_scale_plan) -> dict:
+    """Per configuration (demo, full_scale): its config as loaded, the checkout and work directory to plan in (the
+    session's full-scale plan's: its base plan is reused, not planned again)."""
+    checkout = full_scale_plan["checkout"]
     demo = yaml.safe_load((REPO / "config.yaml").read_text())
-    full = stand_in_config(yaml.safe_load((REPO / "config" / "full_scale.yaml").read_text()), root / "hand-provided")
-    (root / "full_work").mkdir()
-    return {"demo": (demo, checkout, checkout), "full_scale": (full, checkout, root / "full_work")}
+    return {"demo": (demo, checkout, checkout), "full_scale": (full_scale_plan["config"], checkout, full_scale_plan["workdir"])}
 
 
 def plan(configurations, name: str, config: dict, tag: str, sort_keys: bool = False) -> dict:
@@ -70,8 +56,9 @@ def plan(configurations, name: str, config: dict, tag: str, sort_keys: bool = Fa
 
 
 @pytest.fixture(scope="module")
-def base_plans(configurations) -> dict:
-    return {name: plan(configurations, name, config, "base") for name, (config, _, _) in configurations.items()}
+def base_plans(configurations, full_scale_plan) -> dict:
+    return {"demo": plan(configurations, "demo", configurations["demo"][0], "base"),
+            "full_scale": by_job(full_scale_plan["planned"])}
 
 
 def changed_jobs(before: dict, after: dict) -> set:

@@ -101,7 +101,7 @@ def test_word_aligned_cut_puts_a_bpe_token_boundary_at_the_tss():
     """With whole 9-mer words upstream, the k-mer-word BPE starts a token at the TSS, so the trainer's target (the
     token holding the TSS base) is the token that begins there, as in the thesis' split tokenization."""
     from genolm.tokenizers import KmerBPETokenizer
-    from genolm.training.trainer import site_token_index
+    from genolm.heads.localization import site_token_index
 
     corpus = ["".join(RNG.choice(list("ACGT"), size=300)) for _ in range(50)]
     tokenizer = KmerBPETokenizer.train(corpus, 9, 200)

@@ -14,7 +14,9 @@ from genolm import models, tokenizers
 from genolm.cli import main
 from genolm.errors import GenolmInputError
 from genolm.results import METRICS_SCHEMA, read_metrics
-from genolm.training.trainer import load_task_model, site_token_index, train, validate_spec
+from genolm.heads import load_task_model
+from genolm.heads.localization import site_token_index
+from genolm.training.trainer import train, validate_spec
 from zoo_util import zoo_test_setup  # noqa: F401 (zoo_test_setup: autouse fixture)
 
 TRAINING = {"max_steps": 4, "batch_size": 8, "warmup_steps": 1, "val_every_n_steps": 2, "checkpoint_every_n_steps": 2,

@@ -87,7 +87,7 @@ def test_finetune_writes_tidy_metrics_model_and_mlflow_run(tiny_shards, tmp_path
 
 def test_frozen_init_leaves_the_backbone_unchanged(tiny_shards, tmp_path):
     from genolm.models.hyenadna import HyenaDNA, HyenaDNAConfig
-    from genolm.training.trainer import load_task_model
+    from genolm.heads import load_task_model
 
     pretrained = tmp_path / "pretrained"
     config = HyenaDNAConfig(d_model=16, n_layer=1, d_inner=32, filter_order=16).with_context(64)

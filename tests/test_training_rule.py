@@ -10,34 +10,23 @@ from __future__ import annotations
 
 import json
 import shlex
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
 from conftest import REPO
-from rule_jobs import planned_jobs
 
-sys.path.insert(0, str(REPO / "benchmarks"))
-from bench_full_scale import stand_in_config  # noqa: E402
-
-from genolm.compute import RESOURCE_KEYS, job_resources, read_benchmark  # noqa: E402
-from genolm.config import study_block, validate_config  # noqa: E402
+from genolm.compute import RESOURCE_KEYS, job_resources, read_benchmark
+from genolm.config import study_block, validate_config
 
 PROFILE = REPO / "profiles" / "slurm" / "config.v8+.yaml"
 
 
 @pytest.fixture(scope="session")
-def full_scale(tmp_path_factory) -> tuple[dict, dict]:
-    """(the validated full-scale config with its stand-ins, every job it plans), planned once per session."""
-    root = tmp_path_factory.mktemp("full_scale_plan")
-    config = stand_in_config(yaml.safe_load((REPO / "config" / "full_scale.yaml").read_text()), root / "hand-provided")
-    configfile = root / "full_scale.yaml"
-    configfile.write_text(yaml.safe_dump(config))
-    (root / "work").mkdir()
-    planned = planned_jobs(configfile, root / "work", profile=PROFILE)
-    return validate_config(config), planned
+def full_scale(full_scale_plan) -> tuple[dict, dict]:
+    """(the validated full-scale config with its stand-ins, every job it plans): conftest's one plan per session."""
+    return validate_config(full_scale_plan["config"]), full_scale_plan["planned"]
 
 
 def options(job: dict) -> dict[str, str]:
@@ -89,7 +78,10 @@ def test_every_full_scale_training_job_asks_for_what_its_spec_needs(full_scale):
         name = given["--out"].removeprefix(f"results/{study}/")
         planned_job = jobs_of[study][name]
         spec = job_spec(job, planned)
-        expected = job_resources(spec, compute, architecture=planned_job.architecture, benchmark=benchmark)
+        # the study's own record of the job (what the rule's resources come from): its training settings are the
+        # rule's; its tokenizer may be the spec a pretraining job's directory will hold (planned before it exists)
+        assert planned_job.spec.get("training") == spec.get("training"), f"{job['rule']} {given['--out']}"
+        expected = job_resources(planned_job.spec, compute, architecture=planned_job.architecture, benchmark=benchmark)
         asked = job["resources"]
         where = f"{job['rule']} {given['--out']}"
         assert {key: asked.get(key) for key in RESOURCE_KEYS if key != "cpus_per_task"} == {

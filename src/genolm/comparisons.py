@@ -13,6 +13,12 @@ equal to scikit-learn on the resampled rows). The verdict reads the interval onl
     reversed       the interval excludes 0 on the other side
     inconclusive   the interval holds 0 (or no resample was defined)
 
+A control that must land at chance (a shuffled-label arm) is a comparison with `arm_b: chance` and
+`expected_direction: 0`: the difference is arm A's metric minus its chance level under the same resample (what a
+prediction independent of the input scores: balanced accuracy 1 / the classes present; accuracy the sum over classes
+of the true and the predicted class shares; MCC 0; AUROC 0.5), and the verdict is `consistent` (the interval holds 0:
+at chance) or `inconsistent` (it excludes 0: the arm reads something it should not, or less than chance).
+
 A resample in which a drawn replicate's metric is undefined (one class only among the drawn units; AUROC without
 both classes) is skipped and counted in `undefined_resamples`.
 
@@ -31,7 +37,7 @@ elsewhere).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -43,7 +49,11 @@ from genolm.errors import GenolmInputError
 # genolm.metrics (torch) is imported where it is used: the studies' check_config import this module, and the
 # config is validated in environments without torch (the download stages').
 PREDICTIONS_FILE = "predictions.parquet"
+CHANCE = "chance"  # arm_b of a control that must land at chance: the arm's own chance level, not a run"
 RUNS_COLUMNS = ("arm", "replicate", "split_seed", "pretrain_seed", "seed", "path")
+# Optional: the shard set a run was scored on, where replicates draw their own split (each run's units are looked
+# up in its own replicate's shards rather than in one --group-shards).
+RUNS_OPTIONAL_COLUMNS = ("group_shards",)
 CLASSIFICATION_METRICS = ("accuracy", "top1_accuracy", "balanced_accuracy", "f1_macro", "mcc", "auroc")
 COMPARISONS_SCHEMA: dict[str, pl.DataType] = {
     "comparison": pl.Utf8, "arm_a": pl.Utf8, "arm_b": pl.Utf8, "metric": pl.Utf8, "split": pl.Utf8,
@@ -87,6 +97,9 @@ def load_comparisons(entries: Sequence[dict], source: str) -> list[Comparison]:
         seen.add(entry["name"])
         if entry["arm_a"] == entry["arm_b"]:
             raise GenolmInputError(source, f"comparison {entry['name']!r} compares arm {entry['arm_a']!r} with itself")
+        if (entry["arm_b"] == CHANCE) != (entry["expected_direction"] == 0) or entry["arm_a"] == CHANCE:
+            raise GenolmInputError(source, f"comparison {entry['name']!r}: a control at chance has arm_b {CHANCE!r} "
+                                           "and expected_direction 0, and only it")
         out.append(Comparison(**entry))
     return out
 
@@ -96,7 +109,7 @@ def unknown_arm(comparisons: Sequence[dict], arms: Sequence[str]) -> tuple[int, 
     known = set(arms)
     for index, entry in enumerate(comparisons):
         for key in ("arm_a", "arm_b"):
-            if entry[key] not in known:
+            if entry[key] not in known and not (key == "arm_b" and entry[key] == CHANCE):
                 return index, key, entry[key]
     return None
 
@@ -162,6 +175,28 @@ class UnitScores:
             accuracy, balanced = _accuracies(confusion, classes, weights)
             return balanced if metric == "balanced_accuracy" else accuracy
         return _from_confusion(metric, (weights @ confusion).reshape(-1, classes, classes))
+
+    def chance(self, metric: str, weights: np.ndarray) -> np.ndarray:
+        """The metric a prediction independent of the input would score under each row of unit multiplicities
+        (the chance level a shuffled-label control must land at); NaN where the metric is."""
+        if metric == "auroc":
+            return np.where(np.isfinite(self._auroc(weights)), 0.5, np.nan)
+        if metric not in ("accuracy", "top1_accuracy", "balanced_accuracy", "mcc"):
+            raise GenolmInputError(self.source, f"no chance level for metric {metric!r} (accuracy, balanced_accuracy, "
+                                                "mcc, auroc)")
+        classes = self._classes()[2]
+        confusion = (weights @ self.confusion()).reshape(-1, classes, classes)
+        true, predicted = confusion.sum(2), confusion.sum(1)
+        defined = (true > 0).sum(1) >= 2
+        with np.errstate(invalid="ignore", divide="ignore"):
+            if metric == "balanced_accuracy":
+                level = 1.0 / (true > 0).sum(1)
+            elif metric == "mcc":
+                level = np.zeros(len(confusion))
+            else:
+                total = true.sum(1)
+                level = (true * predicted).sum(1) / total ** 2
+        return np.where(defined, level, np.nan)
 
     def _mean_score(self, column: str, weights: np.ndarray) -> np.ndarray:
         if column not in self.rows.columns:
@@ -296,6 +331,10 @@ def paired_bootstrap(replicates: Sequence[PairedReplicate], *, seed: int, resamp
 
 def verdict(ci_low: float, ci_high: float, expected_direction: int) -> str:
     """From the interval alone: which side of zero it lies on, against the direction the paper reports."""
+    if expected_direction == 0:  # a control that must land at chance (arm_b: chance)
+        if not (np.isfinite(ci_low) and np.isfinite(ci_high)):
+            return "inconclusive"
+        return "consistent" if ci_low <= 0 <= ci_high else "inconsistent"
     if not (np.isfinite(ci_low) and np.isfinite(ci_high)):
         return "inconclusive"
     if ci_low > 0:
@@ -324,19 +363,20 @@ def runs_from_arguments(arguments: Sequence[str], source: str = "--run") -> pl.D
     rows = []
     for argument in arguments:
         fields = dict(part.partition("=")[::2] for part in argument.split(","))
-        unknown = sorted(set(fields) - set(RUNS_COLUMNS))
+        unknown = sorted(set(fields) - set(RUNS_COLUMNS) - set(RUNS_OPTIONAL_COLUMNS))
         if unknown or any("=" not in part for part in argument.split(",")):
             raise GenolmInputError(source, f"expected {'=...,'.join(RUNS_COLUMNS)}=... (unknown or malformed: "
                                            f"{', '.join(unknown) or argument})", record=argument)
-        rows.append({column: fields.get(column) or None for column in RUNS_COLUMNS})
-    return _checked_runs(pl.DataFrame(rows, schema={c: pl.Utf8 for c in RUNS_COLUMNS}), source)
+        rows.append({column: fields.get(column) or None for column in RUNS_COLUMNS + RUNS_OPTIONAL_COLUMNS})
+    return _checked_runs(pl.DataFrame(rows, schema={c: pl.Utf8 for c in RUNS_COLUMNS + RUNS_OPTIONAL_COLUMNS}), source)
 
 
 def _checked_runs(runs: pl.DataFrame, source: str) -> pl.DataFrame:
     missing = [c for c in RUNS_COLUMNS if c not in runs.columns]
     if missing:
         raise GenolmInputError(source, f"missing column(s) {', '.join(missing)} (a runs table has {', '.join(RUNS_COLUMNS)})")
-    runs = runs.select(RUNS_COLUMNS)
+    runs = runs.select(*RUNS_COLUMNS, *(pl.col(c) if c in runs.columns else pl.lit(None, pl.Utf8).alias(c)
+                                        for c in RUNS_OPTIONAL_COLUMNS))
     for column in ("arm", "replicate", "path"):
         if runs[column].null_count():
             raise GenolmInputError(source, f"a run has no {column}", record=f"row {int(runs[column].is_null().arg_true()[0])}")
@@ -511,16 +551,23 @@ def compare(comparisons: Sequence[Comparison], runs: pl.DataFrame, runs_source: 
     """The comparisons table (COMPARISONS_SCHEMA), one row per comparison. Replicates are the `replicate` values
     both arms have; a replicate only one arm ran is refused (the arms must be paired). `units`: where the rows'
     units come from when the predictions do not carry them (UnitSource)."""
-    cache: dict[str, tuple[pl.DataFrame, Path]] = {}
+    cache: dict[tuple[str, str | None], tuple[pl.DataFrame, Path]] = {}
 
-    def scores(path: str) -> tuple[pl.DataFrame, Path]:
-        if path not in cache:
-            cache[path] = read_scores(path, units)
-        return cache[path]
+    def scores(run: tuple[str, str | None]) -> tuple[pl.DataFrame, Path]:
+        path, shards = run
+        if run not in cache:
+            own = units if shards is None else replace(units or UnitSource(), shards=Path(shards))
+            cache[run] = read_scores(path, own)
+        return cache[run]
 
     rows = []
     for comparison in comparisons:
-        by_arm = {arm: {r["replicate"]: r["path"] for r in runs.filter(pl.col("arm") == arm).iter_rows(named=True)}
+        if comparison.arm_b == CHANCE:
+            paired = _at_chance(comparison, runs, runs_source, scores)
+            rows.append(_row(comparison, paired))
+            continue
+        by_arm = {arm: {r["replicate"]: (r["path"], r["group_shards"])
+                        for r in runs.filter(pl.col("arm") == arm).iter_rows(named=True)}
                   for arm in (comparison.arm_a, comparison.arm_b)}
         for arm, replicates in by_arm.items():
             if not replicates:
@@ -533,8 +580,32 @@ def compare(comparisons: Sequence[Comparison], runs: pl.DataFrame, runs_source: 
                                    record=f"comparison {comparison.name}")
         order = sorted(a, key=lambda r: (len(r), r))
         paired = [_paired(comparison, r, scores(a[r]), scores(b[r])) for r in order]
-        result = paired_bootstrap(paired, seed=comparison.seed, resamples=comparison.resamples, level=comparison.level)
-        rows.append({
+        rows.append(_row(comparison, paired))
+    return pl.DataFrame(rows, schema=COMPARISONS_SCHEMA)
+
+
+def _at_chance(comparison: Comparison, runs: pl.DataFrame, runs_source: str, scores) -> list[PairedReplicate]:
+    """Arm A against its own chance level, replicate by replicate, on the same resampled units."""
+    replicates = {r["replicate"]: (r["path"], r["group_shards"])
+                  for r in runs.filter(pl.col("arm") == comparison.arm_a).iter_rows(named=True)}
+    if not replicates:
+        raise GenolmInputError(runs_source, f"no runs of arm {comparison.arm_a!r}", record=f"comparison {comparison.name}")
+    paired = []
+    for replicate in sorted(replicates, key=lambda r: (len(r), r)):
+        rows, source = scores(replicates[replicate])
+        chosen = _select(rows, comparison, source)
+        units = np.array(sorted(set(chosen["group"].to_list())))
+        arm = UnitScores(chosen, units, str(source))
+        probe = np.ones((1, len(units)))
+        arm.score(comparison.metric, probe), arm.chance(comparison.metric, probe)
+        paired.append(PairedReplicate(len(units), lambda w, arm=arm: arm.score(comparison.metric, w)
+                                      - arm.chance(comparison.metric, w)))
+    return paired
+
+
+def _row(comparison: Comparison, paired: list[PairedReplicate]) -> dict:
+    result = paired_bootstrap(paired, seed=comparison.seed, resamples=comparison.resamples, level=comparison.level)
+    return {
             "comparison": comparison.name, "arm_a": comparison.arm_a, "arm_b": comparison.arm_b,
             "metric": comparison.metric, "split": comparison.split, "unit": comparison.unit,
             "expected_direction": comparison.expected_direction, "difference": result.difference,
@@ -544,8 +615,7 @@ def compare(comparisons: Sequence[Comparison], runs: pl.DataFrame, runs_source: 
             "replicate_differences": ",".join(f"{d:.6g}" for d in result.differences),
             "resamples": comparison.resamples, "undefined_resamples": result.undefined_resamples,
             "level": comparison.level, "description": comparison.description,
-        })
-    return pl.DataFrame(rows, schema=COMPARISONS_SCHEMA)
+        }
 
 
 def markdown_table(table: pl.DataFrame) -> str:
@@ -553,7 +623,7 @@ def markdown_table(table: pl.DataFrame) -> str:
     lines = ["| comparison | A | B | metric | unit | paper | A − B | interval | verdict | replicates |",
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for row in table.iter_rows(named=True):
-        paper = "A > B" if row["expected_direction"] > 0 else "A < B"
+        paper = {1: "A > B", -1: "A < B", 0: "A at chance"}[row["expected_direction"]]
         interval = f"[{row['ci_low']:.4f}, {row['ci_high']:.4f}] ({row['level']:.0%})"
         lines.append(f"| {row['comparison']} | {row['arm_a']} | {row['arm_b']} | {row['metric']} | {row['unit']} | "
                      f"{paper} | {row['difference']:+.4f} | {interval} | **{row['verdict']}** | {row['replicates']} |")
@@ -570,7 +640,7 @@ def write_comparisons(table: pl.DataFrame, tsv: str | Path, md: str | Path | Non
             Path(tmp).write_text(markdown_table(table))
 
 
-__all__ = ["COMPARISONS_SCHEMA", "Comparison", "PairedReplicate", "PairedResult", "UnitScores", "UnitSource", "compare",
+__all__ = ["CHANCE", "COMPARISONS_SCHEMA", "Comparison", "PairedReplicate", "PairedResult", "UnitScores", "UnitSource", "compare",
            "load_comparisons", "markdown_table", "paired_bootstrap", "read_runs", "read_scores", "read_unit_map", "runs_from_arguments",
            "unknown_arm",
            "verdict", "write_comparisons"]

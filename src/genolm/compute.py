@@ -319,8 +319,13 @@ def _cost(spec_json: str, architecture_json: str) -> JobCost:
     training = spec["training"]
     context = int(spec["context_length"])
     world = training_devices(training) * training["num_nodes"]
-    # The split-and-concatenate head runs the model on both halves of every example.
-    pieces = 2 if spec.get("head", {}).get("name") == "split_concat" else 1
+    from genolm.heads import head as head_of
+
+    task = None if "objective" in spec else head_of(spec["head"])
+    # A head may run the model on several pieces of every example (split_concat: both halves).
+    pieces = 1 if task is None else task.segments
+    # Pretraining and a teacher-forced head compute the language model's logits (and run ENBED's decoder).
+    generates = task is None or task.teacher_forced
     micro_batch = training["batch_size"] * pieces
     sequences = training["max_steps"] * micro_batch * training["accumulate_grad_batches"] * world
     if model is None:
@@ -329,9 +334,8 @@ def _cost(spec_json: str, architecture_json: str) -> JobCost:
     per_token, _ = dense_weights(model)
     targets = None
     if model.name == "enbed":  # a classification head reads the encoder's states: the decoder does not run
-        generates = "objective" in spec or spec.get("head", {}).get("name") == "generation"
         targets = decoder_tokens(spec, context) if generates else 0
-    logits = "objective" in spec or spec.get("head", {}).get("name") == "generation"
+    logits = generates
     states = BYTES_PER_PARAMETER * parameters
     memory = states + activation_bytes(model, context, micro_batch, checkpointing=False, logits=logits, targets=targets)
     checkpointed = states + activation_bytes(model, context, micro_batch, checkpointing=True, logits=logits,

@@ -13,6 +13,7 @@ import importlib
 import importlib.resources
 import json
 import pkgutil
+import sys
 from pathlib import Path
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -189,22 +190,33 @@ def check_semantics(config: dict, source: str = "config",
 
 
 def registry_names(kind: str, model: str | None = None) -> list[str]:
-    """The names `kind` ("tokenizer", "model", "objective", "preset" of `model`) can take, from
+    """The names `kind` ("tokenizer", "model", "objective", "head", "preset" of `model`) can take, from
     genolm.registry_names (plain data, checked against the registries by a test: importing the registries
-    themselves would import torch at every validation)."""
+    themselves would import torch at every validation), and from a registry this process has already imported
+    (a training job validating its spec sees what was registered at run time, e.g. a lab's own head or model)."""
     from genolm import registry_names as names
 
+    def live(module: str, attribute: str) -> set:
+        loaded = sys.modules.get(module)
+        return set(getattr(loaded, attribute, {})) if loaded is not None else set()
+
     if kind == "tokenizer":
-        return sorted(names.TOKENIZERS)
+        return sorted(set(names.TOKENIZERS) | live("genolm.tokenizers.registry", "TOKENIZERS"))
     if kind == "objective":
-        return sorted(names.OBJECTIVES)
+        return sorted(set(names.OBJECTIVES) | live("genolm.objectives", "OBJECTIVES"))
+    if kind == "head":
+        return sorted(set(names.HEADS) | live("genolm.heads.registry", "HEADS"))
     if kind == "model":
-        return sorted(names.MODEL_PRESETS)
-    return sorted(names.MODEL_PRESETS[model])
+        return sorted(set(names.MODEL_PRESETS) | live("genolm.models.registry", "MODELS"))
+    if model in names.MODEL_PRESETS:
+        return sorted(names.MODEL_PRESETS[model])
+    from genolm.models.registry import model_class  # a model registered at run time: the registry is loaded
+
+    return sorted(model_class(model).presets)
 
 
 def check_registry_names(config: dict, source: str = "config") -> None:
-    """Every `tokenizer`, `model` or `objective` mapping with a `name` in the config names one the registries
+    """Every `tokenizer`, `model`, `objective` or `head` mapping with a `name` in the config names one the registries
     know, and a model's `preset` is one of that model's presets; an unknown name fails naming the key, the close
     matches and every valid name. Part of validate_config; imports nothing heavy (genolm.registry_names)."""
     specs: list[tuple[tuple[str, ...], str, dict]] = []
@@ -213,7 +225,7 @@ def check_registry_names(config: dict, source: str = "config") -> None:
         items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
         for key, item in items:
             here = path + (str(key),)
-            if key in ("tokenizer", "model", "objective") and isinstance(item, dict) and isinstance(item.get("name"), str):
+            if key in ("tokenizer", "model", "objective", "head") and isinstance(item, dict) and isinstance(item.get("name"), str):
                 specs.append((here, key, item))
             visit(item, here)
 

@@ -1,13 +1,15 @@
 """The names the registries know, as plain data: what config validation checks a configuration's tokenizer,
-model, preset and objective names against without importing the registries (the models and objectives import
-torch and Hugging Face transformers, seconds at every Snakemake start). tests/test_registry_names.py checks this
-table against the registries themselves (genolm.tokenizers.registry.TOKENIZERS, genolm.objectives.OBJECTIVES,
-genolm.models.registry.MODELS and each model's presets): a model, preset, tokenizer or objective added to a
-registry is added here too."""
+model, preset, head and objective names against without importing the registries (the models, heads and objectives
+import torch and Hugging Face transformers, seconds at every Snakemake start). tests/test_registry_names.py checks
+this table against the registries themselves (genolm.tokenizers.registry.TOKENIZERS, genolm.objectives.OBJECTIVES,
+genolm.heads.HEADS, genolm.models.registry.MODELS and each model's presets): a name added to a registry is added
+here too."""
 
 from __future__ import annotations
 
 TOKENIZERS: tuple[str, ...] = ("byte", "character", "kmer", "kmer_bpe", "nonoverlapping_kmer")
+
+HEADS: tuple[str, ...] = ("classification", "generation", "localization", "multilabel", "split_concat")
 
 OBJECTIVES: tuple[str, ...] = ("kmer_mlm", "mlm", "next_token", "sop", "span_corruption", "strided_mlm")
 

@@ -13,6 +13,7 @@ sys.path.insert(0, str(SRC))
 
 from genolm.config import (  # noqa: E402
     canonical_json, check_config_files, check_semantics, study_block, validate_config)
+from genolm.replicates import pretrain_seeds, replicate_seeds, split_seeds  # noqa: E402
 
 CONFIG_SOURCE = ("config (" + (", ".join(map(str, workflow.overwrite_configfiles)) or "config.yaml")
                  + " and --config overrides)")
@@ -44,8 +45,8 @@ check_semantics(config, source=CONFIG_SOURCE, reference_lengths=prepared_referen
 
 RES = config["resources_dir"]
 RESULTS = config["results_dir"]
-SEED = config["seed"]  # data stages
-SEEDS = config["seeds"]  # every training experiment runs once per seed
+SEED = config["seed"]  # what a study's replicates share (its `replicate` block: a fixed split, one pretraining)
+SEEDS = config["seeds"]  # the replicates: each a whole chain (genolm.replicates), its results under seed<N>/
 
 # What each study registers (workflow/rules/studies/*.smk), so that shared files never name a study:
 FINAL_OUTPUTS = {}  # study -> files the default target and the study's own target (make <study>) ask for
@@ -148,12 +149,13 @@ def resolve_url(url):
     return os.path.relpath(Path(workflow.basedir).resolve() / url, Path.cwd())
 
 
-def tracking_args(rule_name, pretrain_seed=SEED, **tags):
-    """The MLflow options of a job, and its replicate's identity for the results table: the data split is drawn
-    with `seed` (every data rule), and so is every pretraining the workflow runs; `pretrain_seed=None` where the
-    job's model comes from no workflow pretraining (a released checkpoint)."""
+def tracking_args(rule_name, pretrain_seed=SEED, split_seed=SEED, **tags):
+    """The MLflow options of a job, and its replicate's identity for the results table: the data split it was drawn
+    with (`split_seed`: the replicate's, or the shared `seed` where the study fixes its split: genolm.replicates) and
+    the pretraining its model comes from (`pretrain_seed=None` where the job's model comes from no pretraining the
+    workflow knows the seed of: random init, a baseline, a released checkpoint)."""
     args = ["--results-dir", RESULTS, "--mlflow-experiment", config["tracking"]["experiment"], "--tag", f"rule={rule_name}",
-            "--split-seed", str(SEED)]
+            "--split-seed", str(split_seed)]
     if pretrain_seed is not None:
         args += ["--pretrain-seed", str(pretrain_seed)]
     if config["tracking"]["mlflow_uri"]:
@@ -261,20 +263,25 @@ def study_outputs(study):
 
 
 def compared_arms(comparisons):
-    """The arms a study's pre-registered comparisons name, sorted."""
-    return sorted({entry[key] for entry in comparisons for key in ("arm_a", "arm_b")})
+    """The arms a study's pre-registered comparisons name, sorted (a control's `chance` is no arm)."""
+    return sorted({entry[key] for entry in comparisons for key in ("arm_a", "arm_b")} - {"chance"})
 
 
-def comparison_runs(comparisons, job_dir, pretrain_seed):
-    """`genolm compare --run` arguments: one per compared arm and seed, the replicate being the seed (every data
-    rule and pretraining uses the one config `seed`, so replicates differ in fine-tuning and labelled subset only).
-    `job_dir(arm, seed)` is the arm's job directory, `pretrain_seed(arm)` its pretraining seed (None: none)."""
+def comparison_runs(comparisons, job_dir, pretrain_seed, block, group_shards=None):
+    """`genolm compare --run` arguments: one per compared arm and replicate (`seed<N>`), with the replicate's split
+    seed (genolm.replicates, from the study's config `block`) and the arm's pretraining seed in that replicate
+    (`pretrain_seed(arm, seed)`, None: its model comes from no workflow pretraining). `job_dir(arm, seed)` is the
+    arm's job directory; `group_shards(seed)`, where given, the replicate's shard set its units are looked up in. A
+    control's `chance` is no run."""
     args = []
     for arm in compared_arms(comparisons):
-        pretrained = pretrain_seed(arm)
         for seed in SEEDS:
-            args += ["--run", f"arm={arm},replicate=seed{seed},split_seed={SEED},"
-                              f"pretrain_seed={'' if pretrained is None else pretrained},seed={seed},path={job_dir(arm, seed)}"]
+            pretrained = pretrain_seed(arm, seed)
+            split = replicate_seeds(config, block, seed).split_seed
+            shards = f",group_shards={group_shards(seed)}" if group_shards else ""
+            args += ["--run", f"arm={arm},replicate=seed{seed},split_seed={split},"
+                              f"pretrain_seed={'' if pretrained is None else pretrained},seed={seed},path={job_dir(arm, seed)}"
+                              + shards]
     return shlex.join(args)
 
 

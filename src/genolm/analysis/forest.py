@@ -9,7 +9,8 @@ import polars as pl
 
 from genolm.analysis.plots import _save, plt
 
-VERDICT_COLOURS = {"supported": "tab:green", "reversed": "tab:red", "inconclusive": "tab:grey"}
+VERDICT_COLOURS = {"supported": "tab:green", "reversed": "tab:red", "inconclusive": "tab:grey",
+                   "consistent": "tab:green", "inconsistent": "tab:red"}  # the last two: controls at chance
 
 
 def plot_forest(table: pl.DataFrame, path: Path, title: str | None = None) -> None:
@@ -24,7 +25,8 @@ def plot_forest(table: pl.DataFrame, path: Path, title: str | None = None) -> No
         span = (max(values) - min(values)) or 1.0
         left, right = min(values) - 0.15 * span, max(values) + 0.15 * span
         expected = row["expected_direction"]
-        ax.axvspan(0, right if expected > 0 else left, color="tab:blue", alpha=0.08, lw=0)
+        if expected:  # a control at chance (0) has no side to shade
+            ax.axvspan(0, right if expected > 0 else left, color="tab:blue", alpha=0.08, lw=0)
         ax.axvline(0, color="black", lw=0.8, ls="--")
         colour = VERDICT_COLOURS.get(row["verdict"], "black")
         if np.isfinite(row["ci_low"]) and np.isfinite(row["ci_high"]):
@@ -35,7 +37,7 @@ def plot_forest(table: pl.DataFrame, path: Path, title: str | None = None) -> No
         ax.set_ylim(-0.5, 0.5)
         ax.set_yticks([0])
         ax.set_yticklabels([row["comparison"]])
-        paper = "paper: A > B" if expected > 0 else "paper: A < B"
+        paper = {1: "paper: A > B", -1: "paper: A < B", 0: "control: A at chance"}[expected]
         ax.text(1.01, 0.5, f"{row['verdict']}\n{paper}", transform=ax.transAxes, va="center", fontsize=8, color=colour)
         ax.set_xlabel(f"{row['metric']}: {row['arm_a']} − {row['arm_b']} "
                       f"({row['replicates']} replicate(s), {row['level']:.0%} interval)", fontsize=8)

@@ -19,7 +19,9 @@ def add_arguments(parser) -> None:
                            "with predictions.parquet, or a Parquet/TSV scores table with split, group and scores)")
     # dest run_rows: genolm.cli keeps the command's function in args.run
     runs.add_argument("--run", action="append", dest="run_rows", metavar="arm=A,replicate=R,split_seed=S,pretrain_seed=P,seed=T,path=DIR",
-                      help="one run (repeatable): the runs table's row as arguments, for a rule that lists its runs")
+                      help="one run (repeatable): the runs table's row as arguments, for a rule that lists its runs; "
+                           "an optional group_shards=DIR is the shard set that run's units are looked up in (a "
+                           "replicate with its own split) instead of --group-shards")
     parser.add_argument("--group-shards", type=Path,
                         help="the shard set the jobs were scored on: each prediction's unit is its --group-column at "
                              "the prediction's split and index (for predictions without a group, e.g. generation)")
@@ -42,7 +44,7 @@ def run(args) -> int:
         raise GenolmInputError("--comparisons", "expected a list of comparisons")
     runs = read_runs(args.runs) if args.runs else runs_from_arguments(args.run_rows)
     units = None
-    if args.group_shards or args.unit_map:
+    if args.group_shards or args.unit_map or runs["group_shards"].drop_nulls().len():
         units = UnitSource(shards=args.group_shards, column=args.group_column,
                            mapping=read_unit_map(*args.unit_map) if args.unit_map else None,
                            mapping_source=args.unit_map[0] if args.unit_map else "")

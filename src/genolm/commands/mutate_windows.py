@@ -56,6 +56,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="fail when more REF alleles than this disagree with the reference (default: 0.01)")
     parser.add_argument("--length", required=True, type=int, help="window length in bases")
     parser.add_argument("--seed", required=True, type=int, help="seed of the window offsets")
+    parser.add_argument("--reference-only", action="store_true",
+                        help="a control: the same windows with the reference's bases, none of the mutations applied")
     parser.add_argument("--out", required=True, type=Path, help="output directory of the shards")
     parser.add_argument("--dataset", help="dataset name in the manifest (default: the name of --out)")
     parser.add_argument("--rows-per-shard", type=int, default=50_000, help="rows per Parquet file (default: 50000)")
@@ -115,13 +117,15 @@ def run(args: argparse.Namespace) -> None:
         inputs = {"reference_fai": Path(f"{reference.path}.fai"), "mutations": args.mutations}
         if args.anchors:
             inputs["anchors"] = args.anchors
-        provenance = build_provenance(inputs=inputs, fields={"seed": args.seed, "length": args.length}, extra=extra)
+        provenance = build_provenance(inputs=inputs, fields={"seed": args.seed, "length": args.length,
+                                                                         "reference_only": args.reference_only}, extra=extra)
         log.info("materializing windows of %d bases for %d anchors", args.length, anchors.height)
         with ShardWriter(args.out, dataset=args.dataset or args.out.name, provenance=provenance,
                          rows_per_shard=args.rows_per_shard, length=args.length, seed=args.seed,
                          allow_empty=args.allow_empty) as writer, \
                 tqdm(total=anchors.height, unit="anchor", desc="windows", disable=None) as progress:
-            for batch in materialize_windows(reference, mutations, anchors, length=args.length, seed=args.seed, qc=qc):
+            for batch in materialize_windows(reference, mutations, anchors, length=args.length, seed=args.seed, qc=qc,
+                                             reference_only=args.reference_only):
                 writer.write(batch)
                 progress.update(batch.num_rows)
             qc.require_balance(("rows_read", "mutations_kept", MUTATION_DROP_REASONS),

@@ -286,11 +286,14 @@ def materialize_windows(
     seed: int,
     qc: QCCounts,
     batch_size: int = 4096,
+    reference_only: bool = False,
 ) -> Iterator[pa.RecordBatch]:
     """Windows of `length` bases around each anchor with its cell line's mutations applied.
 
     Yields batches in `WINDOW_SCHEMA`, chromosome by chromosome in reference order and by anchor_id within a
-    chromosome; `window_id` is the anchor_id. Skipped anchors are counted in `qc`.
+    chromosome; `window_id` is the anchor_id. Skipped anchors are counted in `qc`. `reference_only` (a control):
+    the same windows, placed as above, carrying the reference's bases [ref_start, ref_start + length) and no
+    mutation (`mutations` empty, `n_mutations` 0).
     """
     if length < 1 or batch_size < 1:
         raise ValueError(f"length and batch_size must be positive (got {length}, {batch_size})")
@@ -327,11 +330,11 @@ def materialize_windows(
         too_long = (ref_len > length) | (alt_len > length)
         qc.add("anchor_longer_than_window", int(too_long.sum()))
         chrom_anchors = chrom_anchors.filter(pl.Series(~too_long))
-        yield from _chromosome_windows(chrom, chrom_anchors, length, batch_size, qc)
+        yield from _chromosome_windows(chrom, chrom_anchors, length, batch_size, qc, reference_only)
 
 
 def _chromosome_windows(
-    chrom: _Chromosome, anchors: pl.DataFrame, length: int, batch_size: int, qc: QCCounts
+    chrom: _Chromosome, anchors: pl.DataFrame, length: int, batch_size: int, qc: QCCounts, reference_only: bool = False
 ) -> Iterator[pa.RecordBatch]:
     if anchors.height == 0:
         return
@@ -385,7 +388,7 @@ def _chromosome_windows(
             continue
         chunk = anchors[sl][kept]
         c_starts, ends, offsets, counts = c_starts[kept], ends[kept], offsets[kept], counts[kept]
-        qc.add("mutations_applied", int(counts.sum()))
+        qc.add("mutations_applied", 0 if reference_only else int(counts.sum()))
         flat_offsets = np.zeros(len(kept) + 1, dtype=np.int64)
         np.cumsum(counts, out=flat_offsets[1:])
         flat = np.empty(flat_offsets[-1], dtype=np.int64)
@@ -399,6 +402,15 @@ def _chromosome_windows(
             j = rank[i]
             matrix[j] = np.frombuffer(window.sequence, dtype=np.uint8)
             flat[flat_offsets[j]:flat_offsets[j + 1]] = window.applied
+        if reference_only:
+            # The control arm: the same windows (placement, ids, labels, splits) with the reference's bases and
+            # none of the cell line's mutations, so what a model reads there is the region, not the mutations.
+            matrix = view[c_starts].copy()
+            ends = c_starts + length
+            offsets = p0[sl][kept] - c_starts
+            counts = np.zeros_like(counts)
+            flat_offsets[:] = 0
+            flat = flat[:0]
         yield _batch(
             {
                 "sequence": _sequence_array(matrix),

@@ -72,7 +72,7 @@ class WindowDataset(Dataset):
 class WindowDataModule(L.LightningDataModule):
     def __init__(self, shards: str | Path, *, collate, batch_size: int, with_labels: bool, seed: int,
                  num_workers: int = 0, eval_splits: tuple[str, ...] = ("val", "test"), label_column: str = "label"):
-        """`collate` turns a list of (sequence, target) pairs into a batch (genolm.training.trainer.Collator)."""
+        """`collate` turns a list of (sequence, target) pairs into a batch (genolm.training.collation.Collator)."""
         super().__init__()
         self.shards = Path(shards)
         self.collate = collate

@@ -1,7 +1,8 @@
 """Lightning modules: the training logic, kept apart from the model code (genolm.models).
 
     PretrainModule   a backbone trained by a pretraining objective (genolm.objectives)
-    FinetuneModule   a backbone + task head (genolm.models.heads.TaskModel), scored by a torchmetrics collection
+    FinetuneModule   a backbone + task head (genolm.models.heads.TaskModel), scored by the head's torchmetrics
+                     collection (genolm.heads)
     Seq2SeqModule    a model that generates a target sequence from an input sequence (the `generation` head):
                      teacher-forced cross-entropy on the target's tokens, for an encoder-decoder (the decoder reads
                      the shifted target) or a decoder-only prefix language model (input, end token, target)
@@ -17,7 +18,7 @@ import lightning as L
 import torchmetrics
 from torch import Tensor, nn
 
-from genolm.models.heads import MultiLabelHead, TaskModel
+from genolm.models.heads import TaskModel
 from genolm.objectives import Objective
 from genolm.training.optim import build_optimizer
 
@@ -38,6 +39,9 @@ class OptimizedModule(L.LightningModule):
 
 
 class PretrainModule(OptimizedModule):
+    # The validation metric of a pretraining job's training curve (besides the losses).
+    history_metrics = ("val/perplexity",)
+
     def __init__(self, model: nn.Module, objective: Objective, training: dict):
         super().__init__(training)
         self.model = model
@@ -97,9 +101,12 @@ class FinetuneModule(OptimizedModule):
     set by genolm.training.init_modes before the optimizer is built.
 
     `predictions` collects each evaluated example's probabilities (in loader order) when `keep_predictions` is
-    set: the trainer's per-unit metrics (a cell line's windows vote) then need no second pass over the split."""
+    set: the trainer's per-unit metrics (a cell line's windows vote) then need no second pass over the split.
 
-    def __init__(self, task: TaskModel, metrics: torchmetrics.MetricCollection, training: dict, frozen: bool):
+    `multilabel` (the head's): its outputs are independent sigmoids, not a softmax over classes or tokens."""
+
+    def __init__(self, task: TaskModel, metrics: torchmetrics.MetricCollection, training: dict, frozen: bool,
+                 multilabel: bool = False):
         super().__init__(training)
         self.task = task
         self.frozen = frozen
@@ -107,7 +114,7 @@ class FinetuneModule(OptimizedModule):
         self.test_metrics = metrics.clone(prefix="test/")
         self.keep_predictions = False
         self.predictions: list[Tensor] = []
-        self.multilabel = isinstance(task.head, MultiLabelHead)
+        self.multilabel = multilabel
 
     def on_train_epoch_start(self) -> None:
         if self.frozen:
@@ -159,9 +166,10 @@ class Seq2SeqModule(OptimizedModule):
         self.model = model
 
     def _step(self, batch) -> tuple[Tensor, Tensor]:
+        from genolm.heads.backbone import is_encoder_decoder
         from genolm.objectives.base import token_cross_entropy
 
-        if self.model.family == "seq2seq":
+        if is_encoder_decoder(self.model):
             out = self.model(batch["input_ids"], batch["attention_mask"], labels=batch["labels"])
         else:
             out = self.model(batch["input_ids"], batch["attention_mask"])

@@ -1,9 +1,12 @@
 # Study 1: HyenaDNA cancer-type classification from GRCh38 windows carrying a cell line's somatic mutations.
 # Its Python home is src/genolm/studies/cancer_type (selection, specs, embeddings, UMAP analysis).
 #
-#   select_cell_lines -> mutate_windows (one shard set per context length) -> finetune (per experiment and seed)
-#   pretraining_windows -> pretrain (per backbone, unless a released checkpoint is configured)
+#   select_cell_lines (per split seed; and the chromosome-held-out control) -> mutate_windows (per selection, context
+#   length, mutated or reference-only windows) -> finetune (per experiment and replicate seed)
+#   pretraining_windows -> pretrain (per backbone and pretraining seed, unless a released checkpoint is configured)
 #   finetune -> embed -> plot_umap (UMAP grids backed by kNN accuracy across cell lines; first seed)
+# A replicate seed<N> draws its split and its pretraining with N where the study's `replicate` block says so
+# (genolm.replicates); otherwise with the shared `seed`.
 
 include: "cancer_type/common.smk"
 
@@ -17,7 +20,8 @@ if CT_STUDY["enabled"]:
     }
     ct_runs = [f"{ct_job_dir(name, seed)}/metrics.parquet" for name in CT_STUDY["experiments"] for seed in SEEDS]
     ct_umaps = [f"{CT}/runs/{name}/seed{SEEDS[0]}/umap/metrics.parquet" for name in ct_umap_experiments()]
-    ct_pretraining = [f"{CT}/pretrain/{name}/metrics.parquet" for name in ct_pretrained_backbones()]
+    ct_pretraining = [f"{CT}/pretrain/{name}/seed{seed}/metrics.parquet" for name in ct_pretrained_backbones()
+                      for seed in pretrain_seeds(config, CT_STUDY)]
     METRIC_TABLES["cancer_type"] = ct_runs + ct_umaps + ct_pretraining
     REPORT_TABLES["cancer_type"] = {"summary": f"{RESULTS}/tables/cancer_type/summary.md"}
     FINAL_OUTPUTS["cancer_type"] = ct_runs + ct_umaps + [f"{RESULTS}/tables/cancer_type/summary.md"] + [
@@ -25,10 +29,12 @@ if CT_STUDY["enabled"]:
         for name in ct_umap_experiments()
         for c in ("chromosome", "position_bin", "cancer_type")
     ]
-    FINAL_OUTPUTS["cancer_type"] += [f"{CT}/qc/interval_overlaps_L{length}.tsv" for length in ct_context_lengths()]
+    FINAL_OUTPUTS["cancer_type"] += ct_interval_overlap_checks()
     if CT_STUDY["comparisons"]:
         REPORT_TABLES["cancer_type"]["comparisons"] = f"{RESULTS}/tables/cancer_type/comparisons.md"
         FINAL_OUTPUTS["cancer_type"] += comparison_outputs("cancer_type")
+
+include: "cancer_type/variants.smk"
 
 
 rule cancer_type:
@@ -62,7 +68,7 @@ rule cancer_type_comparisons:
                     category="cancer_type", subcategory="figures"),
     params:
         comparisons=canonical_json(CT_STUDY["comparisons"]),
-        runs=comparison_runs(CT_STUDY["comparisons"], ct_job_dir, ct_experiment_pretrain_seed),
+        runs=comparison_runs(CT_STUDY["comparisons"], ct_job_dir, ct_experiment_pretrain_seed, CT_STUDY),
     log:
         f"{CT}/logs/cancer_type_comparisons.log",
     conda:
@@ -76,13 +82,15 @@ rule cancer_type_interval_overlaps:
     """Leak check: test windows overlapping a training window of their own label on the reference (the windows of
     one cell line's anchor neighbourhood share most of their bases whatever the split)."""
     input:
-        f"{CT}/shards/mutated_L{{length}}",
+        f"{CT}/shards/{{selection}}/mutated_L{{length}}",
     output:
-        qc=f"{CT}/qc/interval_overlaps_L{{length}}.tsv",
+        qc=f"{CT}/qc/{{selection}}/mutated_L{{length}}/interval_overlaps.tsv",
+    wildcard_constraints:
+        selection=r"split\d+(_chromosomes)?",
     params:
         max_fraction=CT_STUDY["leak_check"]["max_interval_overlap"],
     log:
-        f"{CT}/logs/interval_overlaps_L{{length}}.log",
+        f"{CT}/logs/interval_overlaps_{{selection}}_L{{length}}.log",
     conda:
         "../../../envs/data.yaml"
     shell:
@@ -95,22 +103,28 @@ rule cancer_type_select_cell_lines:
         mutations=ct_mutations(),
         samples=ct_samples(),
     output:
-        cell_lines=f"{CT}/selection/cell_lines.parquet",
-        anchors=f"{CT}/selection/anchors.parquet",
-        qc=f"{CT}/selection/qc.tsv",
+        cell_lines=f"{CT}/selection/split{{split_seed}}{{design}}/cell_lines.parquet",
+        anchors=f"{CT}/selection/split{{split_seed}}{{design}}/anchors.parquet",
+        qc=f"{CT}/selection/split{{split_seed}}{{design}}/qc.tsv",
+    wildcard_constraints:
+        split_seed=r"\d+",
+        design="|_chromosomes",
     params:
-        seed=SEED,
         lineages=shlex.join(CT_STUDY["lineages"]),
+        held_out=lambda wc: shlex.join(["--hold-out-chromosomes"] + [
+            f"{split}={','.join(chromosomes)}" for split, chromosomes in sorted(CT_STUDY["held_out_chromosomes"].items())
+        ]) if wc.design else "",
         split=split_arg(CT_STUDY["split"]),
         cap=f"--max-anchors-per-cell-line {CT_STUDY['max_anchors_per_cell_line']}" if CT_STUDY["max_anchors_per_cell_line"] else "",
         balance="" if CT_STUDY["balance_classes"] else "--no-class-balance",
     log:
-        f"{CT}/logs/select_cell_lines.log",
+        f"{CT}/logs/select_cell_lines_split{{split_seed}}{{design}}.log",
     conda:
         "../../../envs/data.yaml"
     shell:
         "python -m genolm select-cell-lines --mutations {input.mutations:q} --samples {input.samples:q}"
-        " --lineages {params.lineages} --split {params.split} --seed {params.seed} {params.cap} {params.balance}"
+        " --lineages {params.lineages} --split {params.split} --seed {wildcards.split_seed} {params.cap} {params.balance}"
+        " {params.held_out}"
         " --out-cell-lines {output.cell_lines:q} --out-anchors {output.anchors:q} --qc {output.qc:q} > {log:q} 2>&1"
 
 
@@ -118,14 +132,19 @@ rule cancer_type_mutate_windows:
     input:
         reference=ct_reference(),
         mutations=ct_mutations(),
-        anchors=f"{CT}/selection/anchors.parquet",
+        anchors=f"{CT}/selection/{{selection}}/anchors.parquet",
     output:
-        shards=directory(f"{CT}/shards/mutated_L{{length}}"),
-        qc=f"{CT}/qc/mutate_windows_L{{length}}.tsv",
+        shards=directory(f"{CT}/shards/{{selection}}/{{windows}}_L{{length}}"),
+        qc=f"{CT}/qc/{{selection}}/mutate_windows_{{windows}}_L{{length}}.tsv",
+    wildcard_constraints:
+        selection=r"split\d+(_chromosomes)?",
+        windows="mutated|reference_only",
     params:
-        seed=SEED,
+        # the windows' placement is part of the split the replicate draws
+        seed=lambda wc: re.match(r"split(\d+)", wc.selection)[1],
+        reference_only=lambda wc: "--reference-only" if wc.windows == "reference_only" else "",
     log:
-        f"{CT}/logs/mutate_windows_L{{length}}.log",
+        f"{CT}/logs/mutate_windows_{{selection}}_{{windows}}_L{{length}}.log",
     resources:
         mem_mb=8000,
         runtime=120,
@@ -134,17 +153,16 @@ rule cancer_type_mutate_windows:
     shell:
         "python -m genolm mutate-windows --reference {input.reference:q} --mutations {input.mutations:q} --format parquet"
         " --anchors {input.anchors:q} --chromosomes all --length {wildcards.length} --seed {params.seed}"
-        " --out {output.shards:q} --qc {output.qc:q} > {log:q} 2>&1"
+        " {params.reference_only} --out {output.shards:q} --qc {output.qc:q} > {log:q} 2>&1"
 
 
 rule cancer_type_pretraining_windows:
     input:
         reference=ct_reference(),
     output:
-        shards=directory(f"{CT}/shards/pretrain_{{backbone}}"),
-        qc=f"{CT}/qc/pretraining_windows_{{backbone}}.tsv",
+        shards=directory(f"{CT}/shards/pretrain_{{backbone}}_seed{{pretrain_seed}}"),
+        qc=f"{CT}/qc/pretraining_windows_{{backbone}}_seed{{pretrain_seed}}.tsv",
     params:
-        seed=SEED,
         length=lambda wc: CT_STUDY["backbones"][wc.backbone]["context_length"],
         windows=lambda wc: CT_STUDY["backbones"][wc.backbone]["pretraining"]["windows"],
         chromosomes=chromosome_arg(CT_STUDY["chromosomes"]),
@@ -154,39 +172,40 @@ rule cancer_type_pretraining_windows:
             else ""
         ),
     log:
-        f"{CT}/logs/pretraining_windows_{{backbone}}.log",
+        f"{CT}/logs/pretraining_windows_{{backbone}}_seed{{pretrain_seed}}.log",
     conda:
         "../../../envs/data.yaml"
     shell:
         "python -m genolm reference-windows --reference {input.reference:q} --chromosomes {params.chromosomes}"
-        " --length {params.length} --max-windows {params.windows} --seed {params.seed} {params.val}"
+        " --length {params.length} --max-windows {params.windows} --seed {wildcards.pretrain_seed} {params.val}"
         " --out {output.shards:q} --qc {output.qc:q} > {log:q} 2>&1"
 
 
-register_training_rule("cancer_type_pretrain", "cancer_type", lambda wc: f"pretrain/{wc.backbone}")
+register_training_rule("cancer_type_pretrain", "cancer_type", lambda wc: f"pretrain/{wc.backbone}/seed{wc.pretrain_seed}")
 
 
 use rule genolm_train as cancer_type_pretrain with:
     input:
-        shards=f"{CT}/shards/pretrain_{{backbone}}",
+        shards=f"{CT}/shards/pretrain_{{backbone}}_seed{{pretrain_seed}}",
     output:
-        weights=f"{CT}/pretrain/{{backbone}}/model/model.safetensors",
-        metrics=f"{CT}/pretrain/{{backbone}}/metrics.parquet",
-        curve=report(f"{RESULTS}/plots/cancer_type/pretrain_{{backbone}}/loss.png", caption="../../report/loss.rst",
-                     category="cancer_type", subcategory="figures"),
+        weights=f"{CT}/pretrain/{{backbone}}/seed{{pretrain_seed}}/model/model.safetensors",
+        metrics=f"{CT}/pretrain/{{backbone}}/seed{{pretrain_seed}}/metrics.parquet",
+        curve=report(f"{RESULTS}/plots/cancer_type/pretrain_{{backbone}}/seed{{pretrain_seed}}/loss.png",
+                     caption="../../report/loss.rst", category="cancer_type", subcategory="figures"),
     params:
-        seed=SEED,
-        job_dir=lambda wc: f"{CT}/pretrain/{wc.backbone}",
-        plots=lambda wc: f"{RESULTS}/plots/cancer_type/pretrain_{wc.backbone}",
+        job_dir=lambda wc: f"{CT}/pretrain/{wc.backbone}/seed{wc.pretrain_seed}",
+        plots=lambda wc: f"{RESULTS}/plots/cancer_type/pretrain_{wc.backbone}/seed{wc.pretrain_seed}",
         spec=lambda wc: canonical_json(ct_specs.pretraining_spec(CT_STUDY["backbones"][wc.backbone])),
+        seed=lambda wc: wc.pretrain_seed,
         study="cancer_type",
         task="pretraining",
         experiment=lambda wc: f"pretrain-{wc.backbone}",
         options=lambda wc: shlex.join(["--context-bases", str(CT_STUDY["backbones"][wc.backbone]["context_length"]),
                                        "--model-name", f"hyenadna-{CT_STUDY['backbones'][wc.backbone]['preset']}"]),
-        tracking=lambda wc: tracking_args("cancer_type_pretrain", backbone=wc.backbone),
+        # pretraining draws no split: its windows are the reference's, drawn with the pretraining seed
+        tracking=lambda wc: tracking_args("cancer_type_pretrain", wc.pretrain_seed, backbone=wc.backbone),
     log:
-        f"{CT}/logs/pretrain_{{backbone}}.log",
+        f"{CT}/logs/pretrain_{{backbone}}_seed{{pretrain_seed}}.log",
 
 
 register_training_rule("cancer_type_finetune", "cancer_type", lambda wc: f"runs/{wc.experiment}/seed{wc.seed}")
@@ -194,7 +213,7 @@ register_training_rule("cancer_type_finetune", "cancer_type", lambda wc: f"runs/
 
 use rule genolm_train as cancer_type_finetune with:
     input:
-        shards=lambda wc: f"{CT}/shards/mutated_L{ct_experiment(wc)['context_length']}",
+        shards=lambda wc: ct_shards(wc.experiment, wc.seed),
         backbone=ct_backbone_input,
     output:
         metrics=f"{CT}/runs/{{experiment}}/seed{{seed}}/metrics.parquet",
@@ -212,14 +231,15 @@ use rule genolm_train as cancer_type_finetune with:
         experiment=lambda wc: wc.experiment,
         options=lambda wc: shlex.join(["--context-bases", str(ct_experiment(wc)["context_length"]),
                                        "--model-name", ct_specs.model_name(CT_STUDY, wc.experiment)]),
-        tracking=lambda wc: tracking_args("cancer_type_finetune", ct_pretrain_seed(wc), experiment=wc.experiment, seed=wc.seed),
+        tracking=lambda wc: tracking_args("cancer_type_finetune", ct_pretrain_seed(wc), ct_replicate(wc.seed).split_seed,
+                                          experiment=wc.experiment, seed=wc.seed),
     log:
         f"{CT}/logs/finetune_{{experiment}}_seed{{seed}}.log",
 
 
 rule cancer_type_oracle:
     input:
-        shards=lambda wc: f"{CT}/shards/mutated_L{ct_experiment(wc)['context_length']}",
+        shards=lambda wc: ct_shards(wc.experiment, wc.seed),
         reference=ct_reference(),
     output:
         metrics=f"{CT}/oracle/{{experiment}}/seed{{seed}}/metrics.parquet",
@@ -230,7 +250,8 @@ rule cancer_type_oracle:
         job_dir=lambda wc: f"{CT}/oracle/{wc.experiment}/seed{wc.seed}",
         labels=shlex.join(CT_STUDY["lineages"]),
         context=lambda wc: ct_experiment(wc)["context_length"],
-        tracking=lambda wc: tracking_args("cancer_type_oracle", None, experiment=wc.experiment, seed=wc.seed),
+        tracking=lambda wc: tracking_args("cancer_type_oracle", None, ct_replicate(wc.seed).split_seed,
+                                          experiment=wc.experiment, seed=wc.seed),
     log:
         f"{CT}/logs/oracle_{{experiment}}_seed{{seed}}.log",
     conda:
@@ -266,7 +287,7 @@ rule cancer_type_embed:
     input:
         model=f"{CT}/runs/{{experiment}}/seed{{seed}}/model",
         reference=ct_reference(),
-        mutated=lambda wc: f"{CT}/shards/mutated_L{ct_experiment(wc)['context_length']}",
+        mutated=lambda wc: ct_shards(wc.experiment, wc.seed),
         reference_windows=lambda wc: f"{CT}/shards/reference_L{ct_experiment(wc)['context_length']}",
     output:
         f"{CT}/embeddings/{{experiment}}_seed{{seed}}.parquet",
@@ -308,7 +329,8 @@ rule cancer_type_plot_umap:
             ["--context-length", str(ct_experiment(wc)["context_length"]), "--init", ct_experiment(wc)["init"],
              "--model-name", ct_specs.model_name(CT_STUDY, wc.experiment)]
         ),
-        tracking=lambda wc: tracking_args("cancer_type_plot_umap", ct_pretrain_seed(wc), experiment=wc.experiment, seed=wc.seed),
+        tracking=lambda wc: tracking_args("cancer_type_plot_umap", ct_pretrain_seed(wc), ct_replicate(wc.seed).split_seed,
+                                          experiment=wc.experiment, seed=wc.seed),
     log:
         f"{CT}/logs/plot_umap_{{experiment}}_seed{{seed}}.log",
     conda:

@@ -6,6 +6,8 @@
 #   enbed_annotation (Ensembl GTF + assembly) ----------------+
 #   enbed_pairs (FASTA + parent/child/clade table) -----------+-> enbed_train (per task, experiment, seed or fold)
 #   prepare_benchmark -> enbed_benchmark (val split or fold) -+          -> enbed_tables (paper layouts, figures)
+# Replicate seed<N> draws its corpus and pretrainings (seed<P>) and its task splits (split<S>) with N where the
+# study's `replicate` block says so (genolm.replicates); a benchmark's folds are drawn once, with `seed`.
 
 include: "enbed/common.smk"
 
@@ -36,7 +38,7 @@ rule enbed_comparisons:
     mutation generation for now) over its seeds; each test pair's unit is its parent (the pairs shards' sequence)."""
     input:
         runs=comparison_inputs(EN_STUDY["comparisons"], en_compared_job_dir),
-        shards=f"{EN}/shards/pairs",
+        shards=[f"{EN}/shards/split{en_replicate(f'seed{seed}').split_seed}/pairs" for seed in SEEDS],
     output:
         tsv=f"{RESULTS}/tables/enbed/comparisons.tsv",
         md=f"{RESULTS}/tables/enbed/comparisons.md",
@@ -44,14 +46,16 @@ rule enbed_comparisons:
                     category="enbed", subcategory="figures"),
     params:
         comparisons=canonical_json(EN_STUDY["comparisons"]),
-        runs=comparison_runs(EN_STUDY["comparisons"], en_compared_job_dir, lambda arm: SEED),
+        # each run's parents are looked up in its own replicate's pairs
+        runs=comparison_runs(EN_STUDY["comparisons"], en_compared_job_dir, en_compared_pretrain_seed, EN_STUDY,
+                             lambda seed: f"{EN}/shards/split{en_replicate(f'seed{seed}').split_seed}/pairs"),
     log:
         f"{EN}/logs/enbed_comparisons.log",
     conda:
         "../../../envs/train.yaml"
     shell:
         "python -m genolm compare --comparisons {params.comparisons:q} {params.runs}"
-        " --group-shards {input.shards:q} --group-column sequence --out-tsv {output.tsv:q}"
+        " --group-column sequence --out-tsv {output.tsv:q}"
         " --out-md {output.md:q} --plot {output.plot:q} --title enbed > {log:q} 2>&1"
 
 
@@ -59,44 +63,43 @@ rule enbed_corpus:
     input:
         en_corpus_inputs(),
     output:
-        shards=directory(f"{EN}/shards/corpus"),
-        qc=f"{EN}/qc/corpus.tsv",
+        shards=directory(f"{EN}/shards/seed{{pretrain_seed}}/corpus"),
+        qc=f"{EN}/qc/corpus_seed{{pretrain_seed}}.tsv",
     params:
-        seed=SEED,
         length=EN_STUDY["corpus"]["length"],
         max_windows=f"--max-windows {EN_STUDY['corpus']['max_windows']}" if EN_STUDY["corpus"]["max_windows"] else "",
         val=EN_STUDY["corpus"]["val_fraction"],
     log:
-        f"{EN}/logs/corpus.log",
+        f"{EN}/logs/corpus_seed{{pretrain_seed}}.log",
     conda:
         "../../../envs/data.yaml"
     shell:
         "python -m genolm enbed-corpus --genomes {input:q} --length {params.length} {params.max_windows}"
-        " --val-fraction {params.val} --seed {params.seed} --out {output.shards:q} --qc {output.qc:q} > {log:q} 2>&1"
+        " --val-fraction {params.val} --seed {wildcards.pretrain_seed} --out {output.shards:q} --qc {output.qc:q} > {log:q} 2>&1"
 
 
-register_training_rule("enbed_pretrain", "enbed", lambda wc: f"pretrain/{wc.architecture}")
+register_training_rule("enbed_pretrain", "enbed", lambda wc: f"pretrain/{wc.architecture}/seed{wc.pretrain_seed}")
 
 
 use rule genolm_train as enbed_pretrain with:
     input:
-        shards=f"{EN}/shards/corpus",
+        shards=f"{EN}/shards/seed{{pretrain_seed}}/corpus",
     output:
-        weights=f"{EN}/pretrain/{{architecture}}/model/model.safetensors",
-        metrics=f"{EN}/pretrain/{{architecture}}/metrics.parquet",
+        weights=f"{EN}/pretrain/{{architecture}}/seed{{pretrain_seed}}/model/model.safetensors",
+        metrics=f"{EN}/pretrain/{{architecture}}/seed{{pretrain_seed}}/metrics.parquet",
     params:
-        seed=SEED,
-        job_dir=lambda wc: f"{EN}/pretrain/{wc.architecture}",
-        plots=lambda wc: f"{RESULTS}/plots/enbed/pretrain_{wc.architecture}",
+        job_dir=lambda wc: f"{EN}/pretrain/{wc.architecture}/seed{wc.pretrain_seed}",
+        plots=lambda wc: f"{RESULTS}/plots/enbed/pretrain_{wc.architecture}/seed{wc.pretrain_seed}",
         spec=lambda wc: canonical_json(en_specs.pretraining_spec(EN_STUDY, wc.architecture)),
+        seed=lambda wc: wc.pretrain_seed,
         study="enbed",
         task="pretraining",
         experiment=lambda wc: f"pretrain/{wc.architecture}",
         options=lambda wc: shlex.join(["--model-name", wc.architecture, "--tokenizer-name",
                                        EN_STUDY["architectures"][wc.architecture]["tokenizer"]["name"]]),
-        tracking=lambda wc: tracking_args("enbed_pretrain", architecture=wc.architecture),
+        tracking=lambda wc: tracking_args("enbed_pretrain", wc.pretrain_seed, wc.pretrain_seed, architecture=wc.architecture),
     log:
-        f"{EN}/logs/pretrain_{{architecture}}.log",
+        f"{EN}/logs/pretrain_{{architecture}}_seed{{pretrain_seed}}.log",
     threads: EN_THREADS
 
 
@@ -105,87 +108,85 @@ rule enbed_pairs:
         fasta=resolve_url(EN_STUDY["mutation_generation"]["fasta"] or "missing.fasta"),
         pairs=resolve_url(EN_STUDY["mutation_generation"]["pairs"] or "missing.tsv"),
     output:
-        shards=directory(f"{EN}/shards/pairs"),
-        qc=f"{EN}/qc/pairs.tsv",
+        shards=directory(f"{EN}/shards/split{{split_seed}}/pairs"),
+        qc=f"{EN}/qc/pairs_split{{split_seed}}.tsv",
     params:
-        seed=SEED,
         region=("--region " + " ".join(map(str, EN_STUDY["mutation_generation"]["region"]))
                 if EN_STUDY["mutation_generation"]["region"] else ""),
         similarity=EN_STUDY["mutation_generation"]["similarity"],
         val=EN_STUDY["mutation_generation"]["val_fraction"],
         test=EN_STUDY["mutation_generation"]["test_fraction"],
     log:
-        f"{EN}/logs/pairs.log",
+        f"{EN}/logs/pairs_split{{split_seed}}.log",
     conda:
         "../../../envs/data.yaml"
     shell:
         "python -m genolm enbed-pairs --fasta {input.fasta:q} --pairs {input.pairs:q} {params.region}"
         " --similarity {params.similarity} --val-fraction {params.val}"
-        " --test-fraction {params.test} --seed {params.seed} --out {output.shards:q} --qc {output.qc:q} > {log:q} 2>&1"
+        " --test-fraction {params.test} --seed {wildcards.split_seed} --out {output.shards:q} --qc {output.qc:q} > {log:q} 2>&1"
 
 
 rule enbed_reconstruction:
     input:
-        corpus=f"{EN}/shards/corpus",
+        corpus=f"{EN}/shards/seed{{pretrain_seed}}/corpus",
     output:
-        shards=directory(f"{EN}/shards/reconstruction"),
-        qc=f"{EN}/qc/reconstruction.tsv",
+        shards=directory(f"{EN}/shards/seed{{pretrain_seed}}/reconstruction"),
+        qc=f"{EN}/qc/reconstruction_seed{{pretrain_seed}}.tsv",
     params:
-        seed=SEED,
         length=EN_STUDY["mutation_generation"]["length"],
         sizes=en_reconstruction_args(),
     log:
-        f"{EN}/logs/reconstruction.log",
+        f"{EN}/logs/reconstruction_seed{{pretrain_seed}}.log",
     conda:
         "../../../envs/data.yaml"
     shell:
         "python -m genolm enbed-reconstruction --corpus {input.corpus:q} --length {params.length}"
-        " {params.sizes} --seed {params.seed} --out {output.shards:q} --qc {output.qc:q} > {log:q} 2>&1"
+        " {params.sizes} --seed {wildcards.pretrain_seed} --out {output.shards:q} --qc {output.qc:q} > {log:q} 2>&1"
 
 
 register_training_rule("enbed_reconstruction_pretrain", "enbed",
-                       lambda wc: f"pretrain_reconstruction/{wc.architecture}")
+                       lambda wc: f"pretrain_reconstruction/{wc.architecture}/seed{wc.pretrain_seed}")
 
 
 use rule genolm_train as enbed_reconstruction_pretrain with:
     input:
-        shards=f"{EN}/shards/reconstruction",
+        shards=f"{EN}/shards/seed{{pretrain_seed}}/reconstruction",
     output:
-        weights=f"{EN}/pretrain_reconstruction/{{architecture}}/model/model.safetensors",
-        metrics=f"{EN}/pretrain_reconstruction/{{architecture}}/metrics.parquet",
+        weights=f"{EN}/pretrain_reconstruction/{{architecture}}/seed{{pretrain_seed}}/model/model.safetensors",
+        metrics=f"{EN}/pretrain_reconstruction/{{architecture}}/seed{{pretrain_seed}}/metrics.parquet",
     params:
-        seed=SEED,
-        job_dir=lambda wc: f"{EN}/pretrain_reconstruction/{wc.architecture}",
-        plots=lambda wc: f"{RESULTS}/plots/enbed/pretrain_reconstruction_{wc.architecture}",
+        job_dir=lambda wc: f"{EN}/pretrain_reconstruction/{wc.architecture}/seed{wc.pretrain_seed}",
+        plots=lambda wc: f"{RESULTS}/plots/enbed/pretrain_reconstruction_{wc.architecture}/seed{wc.pretrain_seed}",
         spec=lambda wc: canonical_json(en_specs.reconstruction_spec(EN_STUDY, wc.architecture)),
+        seed=lambda wc: wc.pretrain_seed,
         study="enbed",
         task="pretraining",
         experiment=lambda wc: f"pretrain_reconstruction/{wc.architecture}",
         options=lambda wc: shlex.join(["--model-name", wc.architecture, "--tokenizer-name",
                                        EN_STUDY["architectures"][wc.architecture]["tokenizer"]["name"]]),
-        tracking=lambda wc: tracking_args("enbed_reconstruction_pretrain", architecture=wc.architecture),
+        tracking=lambda wc: tracking_args("enbed_reconstruction_pretrain", wc.pretrain_seed, wc.pretrain_seed,
+                                          architecture=wc.architecture),
     log:
-        f"{EN}/logs/pretrain_reconstruction_{{architecture}}.log",
+        f"{EN}/logs/pretrain_reconstruction_{{architecture}}_seed{{pretrain_seed}}.log",
     threads: EN_THREADS
 
 
 rule enbed_noise:
     input:
-        corpus=f"{EN}/shards/corpus",
+        corpus=f"{EN}/shards/seed{{pretrain_seed}}/corpus",
     output:
-        shards=directory(f"{EN}/shards/noise"),
-        qc=f"{EN}/qc/noise.tsv",
+        shards=directory(f"{EN}/shards/split{{split_seed}}_corpus{{pretrain_seed}}/noise"),
+        qc=f"{EN}/qc/noise_split{{split_seed}}_corpus{{pretrain_seed}}.tsv",
     params:
-        seed=SEED,
         sizes=en_noise_args(),
         model=shlex.quote(canonical_json(EN_STUDY["noise_identification"]["noise_model"])),
     log:
-        f"{EN}/logs/noise.log",
+        f"{EN}/logs/noise_split{{split_seed}}_corpus{{pretrain_seed}}.log",
     conda:
         "../../../envs/data.yaml"
     shell:
         "python -m genolm enbed-noise --corpus {input.corpus:q} {params.sizes} --model {params.model}"
-        " --seed {params.seed} --out {output.shards:q} --qc {output.qc:q} > {log:q} 2>&1"
+        " --seed {wildcards.split_seed} --out {output.shards:q} --qc {output.qc:q} > {log:q} 2>&1"
 
 
 rule enbed_annotation:
@@ -193,22 +194,21 @@ rule enbed_annotation:
         gtf=resolve_url(EN_STUDY["function_annotation"]["gtf"] or "missing.gtf"),
         assembly=resolve_url(EN_STUDY["function_annotation"]["assembly"] or "missing.fa"),
     output:
-        shards=directory(f"{EN}/shards/annotation"),
-        qc=f"{EN}/qc/annotation.tsv",
+        shards=directory(f"{EN}/shards/split{{split_seed}}/annotation"),
+        qc=f"{EN}/qc/annotation_split{{split_seed}}.tsv",
     params:
-        seed=SEED,
         sizes=en_annotation_args(),
         classes=" ".join(EN_STUDY["function_annotation"]["classes"]),
         max_per_class=(f"--max-per-class {EN_STUDY['function_annotation']['max_per_class']}"
                        if EN_STUDY["function_annotation"]["max_per_class"] else ""),
     log:
-        f"{EN}/logs/annotation.log",
+        f"{EN}/logs/annotation_split{{split_seed}}.log",
     conda:
         "../../../envs/data.yaml"
     shell:
         "python -m genolm enbed-annotation --gtf {input.gtf:q} --assembly {input.assembly:q} --classes {params.classes}"
         " {params.sizes} {params.max_per_class}"
-        " --seed {params.seed} --out {output.shards:q} --qc {output.qc:q} > {log:q} 2>&1"
+        " --seed {wildcards.split_seed} --out {output.shards:q} --qc {output.qc:q} > {log:q} 2>&1"
 
 
 rule enbed_benchmark:
@@ -218,11 +218,12 @@ rule enbed_benchmark:
         shards=directory(f"{EN}/shards/benchmark/{{task}}/{{fold}}"),
         qc=f"{EN}/qc/benchmark_{{task}}_{{fold}}.tsv",
     wildcard_constraints:
-        fold=r"val|fold\d+",
+        fold=r"val_split\d+|fold\d+",
     params:
-        seed=SEED,
+        # folds are drawn once with `seed`; a held-out val split with its replicate's split seed
+        seed=lambda wc: SEED if wc.fold.startswith("fold") else wc.fold.removeprefix("val_split"),
         folds=lambda wc: (f"--folds {EN_STUDY['benchmarks'][wc.task]['folds']} --fold {wc.fold.removeprefix('fold')}"
-                          if wc.fold != "val" else f"--val-fraction {EN_STUDY['benchmarks'][wc.task]['val_fraction']}"),
+                          if wc.fold.startswith("fold") else f"--val-fraction {EN_STUDY['benchmarks'][wc.task]['val_fraction']}"),
         length=lambda wc: EN_STUDY["benchmarks"][wc.task]["length"],
     log:
         f"{EN}/logs/benchmark_{{task}}_{{fold}}.log",
@@ -254,7 +255,8 @@ use rule genolm_train as enbed_train with:
         options=lambda wc: " ".join(filter(None, [en_fold_argument(wc), shlex.join(
             ["--model-name", en_specs.model_name(EN_STUDY, wc.task, wc.experiment),
              "--tokenizer-name", en_specs.tokenizer_name(EN_STUDY, wc.task, wc.experiment)])])),
-        tracking=lambda wc: tracking_args("enbed_train", task=wc.task, experiment=wc.experiment, run=wc.run),
+        tracking=lambda wc: tracking_args("enbed_train", en_run_pretrain_seed(wc), en_run_split_seed(wc.run), task=wc.task,
+                                          experiment=wc.experiment, run=wc.run),
     log:
         f"{EN}/logs/train_{{task}}_{{experiment}}_{{run}}.log",
     threads: EN_THREADS

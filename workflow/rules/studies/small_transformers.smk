@@ -11,6 +11,8 @@
 #   st_chromatin_dataset (DeepSEA .mat -> shards with label vectors) -> st_chromatin_spec -> st_chromatin_finetune
 #     (multi-label head; k-mer LR per label as baseline)
 #   -> st_tables (the thesis' Tables 5.1-5.4 beside its numbers; a figure per task with the seed spread)
+# Replicate seed<N> draws its corpora and pretraining (seed<P>) and its 12S and TSS splits (split<S>) with N where the
+# study's `replicate` block says so (genolm.replicates); the DeepSEA files carry their own, published split.
 
 include: "small_transformers/common.smk"
 
@@ -31,7 +33,7 @@ if ST_STUDY["enabled"]:
         f"{RESULTS}/tables/small_transformers/paper_tables.tsv",
     ] + [f"{RESULTS}/plots/small_transformers/{task}.png" for task in st_figure_tasks()]
     if st_species_corpora():
-        FINAL_OUTPUTS["small_transformers"].append(f"{ST}/qc/leak_check_species.tsv")
+        FINAL_OUTPUTS["small_transformers"] += [f"{ST}/qc/seed{seed}/leak_check_species.tsv" for seed in SEEDS]
     if ST_STUDY["comparisons"]:
         REPORT_TABLES["small_transformers"]["comparisons"] = f"{RESULTS}/tables/small_transformers/comparisons.md"
         FINAL_OUTPUTS["small_transformers"] += comparison_outputs("small_transformers")
@@ -48,7 +50,7 @@ rule small_transformers_comparisons:
     over its seeds; each test example's unit is its species record (the species shards' `sample`)."""
     input:
         runs=comparison_inputs(ST_STUDY["comparisons"], st_species_job_dir),
-        shards=f"{ST}/species/shards",
+        shards=[f"{st_species_dir(seed)}/shards" for seed in SEEDS],
     output:
         tsv=f"{RESULTS}/tables/small_transformers/comparisons.tsv",
         md=f"{RESULTS}/tables/small_transformers/comparisons.md",
@@ -56,29 +58,31 @@ rule small_transformers_comparisons:
                     category="small_transformers", subcategory="figures"),
     params:
         comparisons=canonical_json(ST_STUDY["comparisons"]),
-        runs=comparison_runs(ST_STUDY["comparisons"], st_species_job_dir, lambda arm: SEED),
+        # each run's species are looked up in its own replicate's shards
+        runs=comparison_runs(ST_STUDY["comparisons"], st_species_job_dir, st_arm_pretrain_seed, ST_STUDY,
+                             lambda seed: f"{st_species_dir(seed)}/shards"),
     log:
         f"{ST}/logs/small_transformers_comparisons.log",
     conda:
         "../../../envs/train.yaml"
     shell:
         "python -m genolm compare --comparisons {params.comparisons:q} {params.runs}"
-        " --group-shards {input.shards:q} --group-column sample --out-tsv {output.tsv:q}"
+        " --group-column sample --out-tsv {output.tsv:q}"
         " --out-md {output.md:q} --plot {output.plot:q} --title small_transformers > {log:q} 2>&1"
 
 
 rule st_species_leak_check:
     """Leak check: each 12S test species' k-mer containment in the corpora its experiments were pretrained on."""
     input:
-        test=f"{ST}/species/shards",
-        corpora=[f"{ST}/corpus/{name}" for name in st_species_corpora()],
+        test=lambda wc: f"{st_species_dir(wc.seed)}/shards",
+        corpora=lambda wc: [f"{ST}/corpus/seed{st_replicate(wc.seed).pretrain_seed}/{name}" for name in st_species_corpora()],
     output:
-        qc=f"{ST}/qc/leak_check_species.tsv",
+        qc=f"{ST}/qc/seed{{seed}}/leak_check_species.tsv",
     params:
         args=shlex.join(["--k", str(ST_STUDY["leak_check"]["k"]), "--scaled", str(ST_STUDY["leak_check"]["scaled"]),
                          "--max-containment", str(ST_STUDY["leak_check"]["max_containment"])]),
     log:
-        f"{ST}/logs/leak_check_species.log",
+        f"{ST}/logs/leak_check_species_seed{{seed}}.log",
     conda:
         "../../../envs/data.yaml"
     shell:
@@ -91,12 +95,11 @@ rule st_mito_corpus:
     input:
         st_mito_manifest,
     output:
-        shards=directory(f"{ST}/corpus/{{corpus}}"),
-        qc=f"{ST}/qc/corpus_{{corpus}}.tsv",
+        shards=directory(f"{ST}/corpus/seed{{pretrain_seed}}/{{corpus}}"),
+        qc=f"{ST}/qc/corpus_{{corpus}}_seed{{pretrain_seed}}.tsv",
     wildcard_constraints:
         corpus=st_corpus_names("mito"),
     params:
-        seed=SEED,
         args=lambda wc: shlex.join(
             ["--window", str(st_corpus(wc)["window"]), "--stride", str(st_corpus(wc)["stride"] or st_corpus(wc)["window"]),
              "--min-length", str(st_corpus(wc)["min_length"]), "--test-fraction", str(st_corpus(wc)["test_fraction"]),
@@ -104,11 +107,11 @@ rule st_mito_corpus:
             + (["--max-genomes", str(st_corpus(wc)["max_genomes"])] if st_corpus(wc)["max_genomes"] else [])
         ),
     log:
-        f"{ST}/logs/mito_corpus_{{corpus}}.log",
+        f"{ST}/logs/mito_corpus_{{corpus}}_seed{{pretrain_seed}}.log",
     conda:
         "../../../envs/data.yaml"
     shell:
-        "python -m genolm mito-corpus --listed-manifest {input:q} {params.args} --seed {params.seed}"
+        "python -m genolm mito-corpus --listed-manifest {input:q} {params.args} --seed {wildcards.pretrain_seed}"
         " --out {output.shards:q} --qc {output.qc:q} > {log:q} 2>&1"
 
 
@@ -116,43 +119,42 @@ rule st_reference_corpus:
     input:
         reference=lambda wc: st_reference(st_corpus(wc)),
     output:
-        shards=directory(f"{ST}/corpus/{{corpus}}"),
-        qc=f"{ST}/qc/corpus_{{corpus}}.tsv",
+        shards=directory(f"{ST}/corpus/seed{{pretrain_seed}}/{{corpus}}"),
+        qc=f"{ST}/qc/corpus_{{corpus}}_seed{{pretrain_seed}}.tsv",
     wildcard_constraints:
         corpus=st_corpus_names("reference"),
     params:
-        seed=SEED,
         chromosomes=lambda wc: ",".join(st_corpus(wc)["chromosomes"]),
         length=lambda wc: st_corpus(wc)["window"],
         stride=lambda wc: st_corpus(wc)["stride"] or st_corpus(wc)["window"],
         windows=lambda wc: f"--max-windows {st_corpus(wc)['max_windows']}" if st_corpus(wc)["max_windows"] else "",
         splits=st_corpus_split_args,
     log:
-        f"{ST}/logs/reference_corpus_{{corpus}}.log",
+        f"{ST}/logs/reference_corpus_{{corpus}}_seed{{pretrain_seed}}.log",
     conda:
         "../../../envs/data.yaml"
     shell:
         "python -m genolm reference-windows --reference {input.reference:q} --chromosomes {params.chromosomes}"
-        " --length {params.length} --stride {params.stride} {params.windows} --seed {params.seed} {params.splits}"
+        " --length {params.length} --stride {params.stride} {params.windows} --seed {wildcards.pretrain_seed} {params.splits}"
         " --out {output.shards:q} --qc {output.qc:q} > {log:q} 2>&1"
 
 
-register_training_rule("st_pretrain", "small_transformers", lambda wc: f"pretrain/{wc.pretraining}")
+register_training_rule("st_pretrain", "small_transformers", lambda wc: f"pretrain/{wc.pretraining}/seed{wc.pretrain_seed}")
 
 
 use rule genolm_train as st_pretrain with:
     input:
-        shards=lambda wc: f"{ST}/corpus/{ST_STUDY['pretraining'][wc.pretraining]['corpus']}",
+        shards=lambda wc: f"{ST}/corpus/seed{wc.pretrain_seed}/{ST_STUDY['pretraining'][wc.pretraining]['corpus']}",
     output:
-        weights=f"{ST}/pretrain/{{pretraining}}/model/model.safetensors",
-        metrics=f"{ST}/pretrain/{{pretraining}}/metrics.parquet",
-        curve=report(f"{RESULTS}/plots/small_transformers/pretrain_{{pretraining}}/loss.png",
+        weights=f"{ST}/pretrain/{{pretraining}}/seed{{pretrain_seed}}/model/model.safetensors",
+        metrics=f"{ST}/pretrain/{{pretraining}}/seed{{pretrain_seed}}/metrics.parquet",
+        curve=report(f"{RESULTS}/plots/small_transformers/pretrain_{{pretraining}}/seed{{pretrain_seed}}/loss.png",
                      caption="../../report/loss.rst", category="small_transformers", subcategory="figures"),
     params:
-        seed=SEED,
-        job_dir=lambda wc: f"{ST}/pretrain/{wc.pretraining}",
-        plots=lambda wc: f"{RESULTS}/plots/small_transformers/pretrain_{wc.pretraining}",
+        job_dir=lambda wc: f"{ST}/pretrain/{wc.pretraining}/seed{wc.pretrain_seed}",
+        plots=lambda wc: f"{RESULTS}/plots/small_transformers/pretrain_{wc.pretraining}/seed{wc.pretrain_seed}",
         spec=lambda wc: canonical_json(st_specs.pretraining_spec(ST_STUDY, wc.pretraining)),
+        seed=lambda wc: wc.pretrain_seed,
         study="small_transformers",
         task="pretraining",
         experiment=lambda wc: f"pretrain/{wc.pretraining}",
@@ -160,13 +162,15 @@ use rule genolm_train as st_pretrain with:
             ["--model-name", st_specs.pretraining_spec(ST_STUDY, wc.pretraining)["model"].get("preset", "model"),
              "--tokenizer-name", st_specs.pretraining_tokenizer_name(ST_STUDY, wc.pretraining)]
         ),
-        tracking=lambda wc: tracking_args("st_pretrain", pretraining=wc.pretraining),
+        # the corpora's own splits (by genome, by chromosome) are part of the pretraining, drawn with its seed
+        tracking=lambda wc: tracking_args("st_pretrain", wc.pretrain_seed, wc.pretrain_seed, pretraining=wc.pretraining),
     wildcard_constraints:
         pretraining=r"[^/]+",
+        pretrain_seed=r"\d+",
     log:
-        f"{ST}/logs/pretrain_{{pretraining}}.log",
+        f"{ST}/logs/pretrain_{{pretraining}}_seed{{pretrain_seed}}.log",
     benchmark:
-        f"{ST}/benchmarks/pretrain_{{pretraining}}.tsv"
+        f"{ST}/benchmarks/pretrain_{{pretraining}}_seed{{pretrain_seed}}.tsv"
     threads: ST_THREADS
 
 
@@ -174,12 +178,11 @@ rule st_species_dataset:
     input:
         **st_species_markers(),
     output:
-        shards=directory(f"{ST}/species/shards"),
-        labels=f"{ST}/species/labels.json",
-        details=f"{ST}/species/examples.parquet",
-        qc=f"{ST}/qc/species_dataset.tsv",
+        shards=directory(f"{ST}/species/split{{split_seed}}/shards"),
+        labels=f"{ST}/species/split{{split_seed}}/labels.json",
+        details=f"{ST}/species/split{{split_seed}}/examples.parquet",
+        qc=f"{ST}/qc/species_dataset_split{{split_seed}}.tsv",
     params:
-        seed=SEED,
         markers=lambda wc, input: (f"--marker-fasta {shlex.quote(input.fasta)}" if "fasta" in input.keys()
                                    else f"--twelve-s {shlex.quote(input.twelve_s)}"),
         args=shlex.join(
@@ -189,11 +192,11 @@ rule st_species_dataset:
             + (["--marker-bases", str(ST_STUDY["species"]["marker_bases"])] if ST_STUDY["species"]["marker_bases"] else [])
         ),
     log:
-        f"{ST}/logs/species_dataset.log",
+        f"{ST}/logs/species_dataset_split{{split_seed}}.log",
     conda:
         "../../../envs/data.yaml"
     shell:
-        "python -m genolm species-dataset {params.markers} {params.args} --seed {params.seed} --out {output.shards:q}"
+        "python -m genolm species-dataset {params.markers} {params.args} --seed {wildcards.split_seed} --out {output.shards:q}"
         " --labels {output.labels:q} --details {output.details:q} --qc {output.qc:q} > {log:q} 2>&1"
 
 
@@ -201,11 +204,11 @@ rule st_species_spec:
     input:
         unpack(st_species_spec_inputs),
     output:
-        f"{ST}/species/specs/{{experiment}}.yaml",
+        f"{ST}/species/specs/{{experiment}}_seed{{seed}}.yaml",
     params:
         spec=st_species_base_spec,
     log:
-        f"{ST}/logs/species_spec_{{experiment}}.log",
+        f"{ST}/logs/species_spec_{{experiment}}_seed{{seed}}.log",
     conda:
         "../../../envs/train.yaml"
     shell:
@@ -218,8 +221,8 @@ register_training_rule("st_species_finetune", "small_transformers",
 
 use rule genolm_train as st_species_finetune with:
     input:
-        shards=f"{ST}/species/shards",
-        spec=f"{ST}/species/specs/{{experiment}}.yaml",
+        shards=lambda wc: f"{st_species_dir(wc.seed)}/shards",
+        spec=f"{ST}/species/specs/{{experiment}}_seed{{seed}}.yaml",
     output:
         metrics=f"{ST}/species/runs/{{experiment}}/seed{{seed}}/metrics.parquet",
         predictions=f"{ST}/species/runs/{{experiment}}/seed{{seed}}/predictions.parquet",
@@ -234,7 +237,8 @@ use rule genolm_train as st_species_finetune with:
         experiment=lambda wc: wc.experiment,
         options=lambda wc: shlex.join(["--model-name", st_specs.model_name(ST_STUDY, wc.experiment),
                                        "--tokenizer-name", st_specs.tokenizer_name(ST_STUDY, wc.experiment)]),
-        tracking=lambda wc: tracking_args("st_species_finetune", experiment=wc.experiment, seed=wc.seed),
+        tracking=lambda wc: tracking_args("st_species_finetune", st_arm_pretrain_seed(wc.experiment, wc.seed),
+                                          st_replicate(wc.seed).split_seed, experiment=wc.experiment, seed=wc.seed),
     log:
         f"{ST}/logs/species_{{experiment}}_seed{{seed}}.log",
     benchmark:
@@ -246,20 +250,19 @@ rule st_tss_dataset:
     input:
         unpack(st_tss_dataset_inputs),
     output:
-        shards=directory(f"{ST}/tss/shards/{{organism}}"),
-        qc=f"{ST}/qc/tss_dataset_{{organism}}.tsv",
+        shards=directory(f"{ST}/tss/shards/split{{split_seed}}/{{organism}}"),
+        qc=f"{ST}/qc/tss_dataset_split{{split_seed}}_{{organism}}.tsv",
     params:
-        seed=SEED,
         args=st_tss_dataset_args,
     wildcard_constraints:
         organism=r"[^/]+",
     log:
-        f"{ST}/logs/tss_dataset_{{organism}}.log",
+        f"{ST}/logs/tss_dataset_split{{split_seed}}_{{organism}}.log",
     conda:
         "../../../envs/data.yaml"
     shell:
         "python -m genolm tss-dataset --bed {input.bed:q} --assembly {input.assembly:q} --organism {wildcards.organism}"
-        " {params.args} --seed {params.seed} --out {output.shards:q} --qc {output.qc:q} > {log:q} 2>&1"
+        " {params.args} --seed {wildcards.split_seed} --out {output.shards:q} --qc {output.qc:q} > {log:q} 2>&1"
 
 
 register_training_rule("st_tss_finetune", "small_transformers",
@@ -268,8 +271,8 @@ register_training_rule("st_tss_finetune", "small_transformers",
 
 use rule genolm_train as st_tss_finetune with:
     input:
-        shards=lambda wc: f"{ST}/tss/shards/{st_tss_train_organism()}",
-        weights=lambda wc: f"{st_pretrain_dir(ST_TSS['experiments'][wc.experiment]['init_from'])}/model.safetensors",
+        shards=lambda wc: st_tss_shards(st_tss_train_organism(), wc.seed),
+        weights=lambda wc: f"{st_pretrain_dir(ST_TSS['experiments'][wc.experiment]['init_from'], wc.seed)}/model.safetensors",
     output:
         metrics=f"{ST}/tss/runs/{{experiment}}/seed{{seed}}/metrics.parquet",
         model=f"{ST}/tss/runs/{{experiment}}/seed{{seed}}/model/head.safetensors",
@@ -283,7 +286,8 @@ use rule genolm_train as st_tss_finetune with:
         experiment=lambda wc: f"tss/{wc.experiment}",
         options=lambda wc: shlex.join(["--model-name", st_specs.task_model_name(ST_STUDY, "tss", wc.experiment),
                                        "--tokenizer-name", st_specs.task_tokenizer_name(ST_STUDY, "tss", wc.experiment)]),
-        tracking=lambda wc: tracking_args("st_tss_finetune", experiment=wc.experiment, seed=wc.seed),
+        tracking=lambda wc: tracking_args("st_tss_finetune", st_arm_pretrain_seed(wc.experiment, wc.seed, "tss"),
+                                          st_replicate(wc.seed).split_seed, experiment=wc.experiment, seed=wc.seed),
     log:
         f"{ST}/logs/tss_{{experiment}}_seed{{seed}}.log",
     benchmark:
@@ -295,8 +299,8 @@ rule st_tss_evaluate:
     input:
         metrics=f"{ST}/tss/runs/{{experiment}}/seed{{seed}}/metrics.parquet",
         model=f"{ST}/tss/runs/{{experiment}}/seed{{seed}}/model/head.safetensors",
-        train=lambda wc: f"{ST}/tss/shards/{st_tss_train_organism()}",
-        organisms=[f"{ST}/tss/shards/{organism}" for organism in st_tss_organisms()],
+        train=lambda wc: st_tss_shards(st_tss_train_organism(), wc.seed),
+        organisms=lambda wc: [st_tss_shards(organism, wc.seed) for organism in st_tss_organisms()],
     output:
         f"{ST}/tss/runs/{{experiment}}/seed{{seed}}/organisms.parquet",
     params:
@@ -342,7 +346,7 @@ register_training_rule("st_chromatin_finetune", "small_transformers",
 use rule genolm_train as st_chromatin_finetune with:
     input:
         shards=f"{ST}/chromatin/shards",
-        weights=lambda wc: f"{st_pretrain_dir(ST_CHROMATIN['experiments'][wc.experiment]['init_from'])}/model.safetensors",
+        weights=lambda wc: f"{st_pretrain_dir(ST_CHROMATIN['experiments'][wc.experiment]['init_from'], wc.seed)}/model.safetensors",
     output:
         metrics=f"{ST}/chromatin/runs/{{experiment}}/seed{{seed}}/metrics.parquet",
     wildcard_constraints:
@@ -358,7 +362,9 @@ use rule genolm_train as st_chromatin_finetune with:
         options=lambda wc: shlex.join(
             ["--model-name", st_specs.task_model_name(ST_STUDY, "chromatin", wc.experiment),
              "--tokenizer-name", st_specs.task_tokenizer_name(ST_STUDY, "chromatin", wc.experiment)]),
-        tracking=lambda wc: tracking_args("st_chromatin_finetune", experiment=wc.experiment, seed=wc.seed),
+        # the DeepSEA files' own split: split_seed is the shared `seed` the dataset subsampled with
+        tracking=lambda wc: tracking_args("st_chromatin_finetune", st_arm_pretrain_seed(wc.experiment, wc.seed, "chromatin"),
+                                          experiment=wc.experiment, seed=wc.seed),
     log:
         f"{ST}/logs/chromatin_{{experiment}}_seed{{seed}}.log",
     benchmark:
@@ -399,7 +405,7 @@ rule st_tables:
         species=st_species_runs(),
         tss=st_tss_runs(),
         chromatin=st_chromatin_runs(),
-        examples=f"{ST}/species/examples.parquet" if ST_STUDY["species"]["enabled"] else [],
+        examples=f"{st_species_dir(SEEDS[0])}/examples.parquet" if ST_STUDY["species"]["enabled"] else [],
     output:
         markdown=f"{RESULTS}/tables/small_transformers/paper_tables.md",
         tsv=f"{RESULTS}/tables/small_transformers/paper_tables.tsv",

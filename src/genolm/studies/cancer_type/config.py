@@ -22,6 +22,16 @@ def check_config(config: dict, study: dict, source: str) -> None:
             if experiment["context_length"] > limit:
                 raise GenolmInputError(source, f"key studies.cancer_type.experiments.{name}.context_length: "
                                                f"{experiment['context_length']} exceeds its backbone's context_length {limit}")
+        if experiment.get("split_design") == "chromosomes" and not study["held_out_chromosomes"]:
+            raise GenolmInputError(source, f"key studies.cancer_type.experiments.{name}.split_design: chromosomes "
+                                           "needs held_out_chromosomes (e.g. {test: [chr4, chr19]})")
+        if experiment.get("oracle") and experiment.get("shuffle_labels"):
+            raise GenolmInputError(source, f"key studies.cancer_type.experiments.{name}.shuffle_labels: the oracle "
+                                           "trains on no shuffled labels; shuffle a model's or a baseline's")
+        checkpoint = study["backbones"].get(experiment.get("backbone"), {}).get("checkpoint") or ""
+        if "{" in checkpoint.replace("{seed}", ""):
+            raise GenolmInputError(source, f"key studies.cancer_type.backbones.{experiment['backbone']}.checkpoint: "
+                                           "the only placeholder a checkpoint path may hold is {seed}")
     for name in study["umap"]["experiments"] or []:
         if name not in study.get("experiments", {}):
             raise GenolmInputError(source, f"key studies.cancer_type.umap.experiments: "
@@ -29,6 +39,20 @@ def check_config(config: dict, study: dict, source: str) -> None:
         if "backbone" not in study["experiments"][name]:
             raise GenolmInputError(source, f"key studies.cancer_type.umap.experiments: {name!r} is a baseline; "
                                            "only backbone experiments have embeddings")
+    for name in study["zero_shot"]["backbones"] or []:
+        if name not in study.get("backbones", {}):
+            raise GenolmInputError(source, f"key studies.cancer_type.zero_shot.backbones: "
+                                           f"{unknown_name('backbone', name, study.get('backbones', {}))}")
+    order = {lineage: i for i, lineage in enumerate(study["lineages"])}
+    for index, entry in enumerate(study["zero_shot"]["lineage_comparisons"]):
+        for key in ("lineage_a", "lineage_b"):
+            if entry[key] not in order:
+                raise GenolmInputError(source, f"key studies.cancer_type.zero_shot.lineage_comparisons.{index}.{key}: "
+                                               f"{unknown_name('lineage', entry[key], order)}")
+        if order[entry["lineage_a"]] >= order[entry["lineage_b"]]:
+            raise GenolmInputError(source, f"key studies.cancer_type.zero_shot.lineage_comparisons.{index}: "
+                                           "lineage_a must come before lineage_b in lineages (flip expected_direction "
+                                           "to compare the other way)")
     found = unknown_arm(study["comparisons"], list(study.get("experiments", {})))
     if found is not None:
         index, key, arm = found

@@ -44,8 +44,8 @@ def _windows(shards: Path, split: str, kind: str, lengths: dict[str, int], label
 def embedding_table(model_dir: Path, *, reference: Path, mutated_shards: Path, mutated_splits: list[str],
                     reference_shards: Path, context_length: int, device: str = "cpu") -> pl.DataFrame:
     """One row per window: descriptive columns (EMBEDDING_COLUMNS) and `embedding` (list of float32), from the
-    fine-tuned model in `model_dir` (genolm.training.trainer.load_task_model)."""
-    from genolm.training.trainer import load_task_model
+    fine-tuned model in `model_dir` (genolm.heads.load_task_model)."""
+    from genolm.heads import load_task_model
 
     task, tokenizer, head = load_task_model(model_dir)
     lengths = ReferenceGenome(reference).lengths

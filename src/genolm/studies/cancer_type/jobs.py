@@ -5,6 +5,7 @@ every experiment that trains (the oracle is a logistic regression outside the tr
 from __future__ import annotations
 
 from genolm.compute import TrainingJob
+from genolm.replicates import pretrain_seeds
 from genolm.studies.cancer_type import specs
 
 STUDY = "cancer_type"
@@ -19,8 +20,9 @@ def pretrained_backbones(study: dict) -> list[str]:
 def training_jobs(config: dict, study: dict) -> list[TrainingJob]:
     if not study["enabled"]:
         return []
-    jobs = [TrainingJob(STUDY, f"pretrain/{name}", specs.pretraining_spec(study["backbones"][name]))
-            for name in pretrained_backbones(study)]
+    # one pretraining per backbone and replicate pretraining seed (genolm.replicates)
+    jobs = [TrainingJob(STUDY, f"pretrain/{name}/seed{seed}", specs.pretraining_spec(study["backbones"][name]))
+            for name in pretrained_backbones(study) for seed in pretrain_seeds(config, study)]
     for name, experiment in study["experiments"].items():
         if experiment.get("oracle"):
             continue

@@ -2,7 +2,8 @@
 
 Cell lines of the chosen lineages whose mutation burden is above the median are split into train/val/test per
 class, and the same number of anchor mutations is drawn from each, so that no cell line (and no burden level)
-dominates the windows the model sees.
+dominates the windows the model sees. The chromosome-held-out control (`hold_out_chromosomes`) then keeps each
+split's anchors on its own chromosomes only, so that no test window shares reference sequence with a training one.
 """
 
 from __future__ import annotations
@@ -178,3 +179,35 @@ def select_cell_lines(
                         ("not_above_median_mutations", "dropped_for_class_balance")),
                        informational=("cell_lines_in_split", "anchors", "lineage_spelling_normalized"))
     return cell_lines.select("sample", "lineage", "label", "split", "n_mutations", "n_anchors"), anchor_table
+
+
+def hold_out_chromosomes(anchors: pl.DataFrame, held_out: dict[str, Sequence[str]], qc: QCCounts) -> pl.DataFrame:
+    """The chromosome-held-out split (a control): the anchors of a split named in `held_out` keep only those on
+    its chromosomes, and the anchors of every other split only those on no held-out chromosome; the cell-line
+    split stays as it is, so a window is held out by its cell line and its chromosome. Each anchor left out is
+    counted (`anchor_off_split_chromosomes`, per split) and the table adds up."""
+    named = [c for chromosomes in held_out.values() for c in chromosomes]
+    if len(set(named)) != len(named):
+        raise GenolmInputError(_SOURCE, "a chromosome is held out for two splits: give each split its own")
+    unknown = sorted(set(held_out) - set(anchors["split"].unique().to_list()))
+    if unknown:
+        raise GenolmInputError(_SOURCE, f"held-out chromosomes for split(s) {', '.join(unknown)}, which no cell "
+                                        "line is in")
+    allowed = pl.col("chrom").is_in(named).not_()
+    for split, chromosomes in held_out.items():
+        allowed = pl.when(pl.col("split") == split).then(pl.col("chrom").is_in(list(chromosomes))).otherwise(allowed)
+    marked = anchors.with_columns(allowed.alias("_kept"))
+    counts = QCCounts(qc.stage)  # balanced on its own, then merged
+    counts.add("anchors_before_chromosome_holdout", anchors.height)
+    for split, count in marked.filter(~pl.col("_kept")).group_by("split").len().sort("split").iter_rows():
+        counts.add("anchor_off_split_chromosomes", count, detail=split)
+    kept = marked.filter(pl.col("_kept")).drop("_kept")
+    for split in sorted(anchors["split"].unique().to_list()):
+        if not kept.filter(pl.col("split") == split).height:
+            raise GenolmInputError(_SOURCE, f"no anchor of split {split!r} is left on its chromosomes: hold out "
+                                            "chromosomes that carry mutations of that split's cell lines")
+    counts.add("anchors_after_chromosome_holdout", kept.height)
+    counts.require_balance(("anchors_before_chromosome_holdout", "anchors_after_chromosome_holdout",
+                        ("anchor_off_split_chromosomes",)))
+    qc.merge(counts)
+    return kept

@@ -46,6 +46,7 @@ def experiment_spec(study: dict, name: str, backbone_dir: str | None) -> dict:
         "context_length": context_tokens(experiment),
         "group_column": "sample",
         "training": experiment.get("training", {}),
+        "shuffle_labels": experiment["shuffle_labels"],
     }
     if "model" in experiment:
         return {**spec, "model": dict(experiment["model"]), "head": head, "init": "random"}

@@ -6,6 +6,7 @@ benchmark has folds). Label names come from the config where it holds them, else
 from __future__ import annotations
 
 from genolm.compute import TrainingJob
+from genolm.replicates import pretrain_seeds
 from genolm.studies.enbed import specs
 from genolm.studies.enbed.config import task_blocks
 
@@ -23,10 +24,12 @@ def _label_names(study: dict, task: str) -> list[str]:
 def training_jobs(config: dict, study: dict) -> list[TrainingJob]:
     if not study["enabled"]:
         return []
-    jobs = [TrainingJob(STUDY, f"pretrain/{name}", specs.pretraining_spec(study, name))
-            for name, architecture in study["architectures"].items() if architecture["pretrain"]]
-    jobs += [TrainingJob(STUDY, f"pretrain_reconstruction/{name}", specs.reconstruction_spec(study, name))
-             for name in specs.reconstruction_architectures(study)]
+    # one pretraining per architecture and replicate pretraining seed (genolm.replicates)
+    seeds = pretrain_seeds(config, study)
+    jobs = [TrainingJob(STUDY, f"pretrain/{name}/seed{seed}", specs.pretraining_spec(study, name))
+            for name, architecture in study["architectures"].items() if architecture["pretrain"] for seed in seeds]
+    jobs += [TrainingJob(STUDY, f"pretrain_reconstruction/{name}/seed{seed}", specs.reconstruction_spec(study, name))
+             for name in specs.reconstruction_architectures(study) for seed in seeds]
     for task, block in task_blocks(study).items():
         folds = block.get("folds")
         runs = [f"fold{k}" for k in range(1, folds + 1)] if folds else [f"seed{s}" for s in config["seeds"]]

@@ -39,6 +39,9 @@ def check_config(config: dict, study: dict, source: str) -> None:
         raise GenolmInputError(source, f"key {KEY}.species.markers: kind twelve_s reads resources/mito/12s.parquet; "
                                        "configure datasets.mito")
     for name, experiment in species["experiments"].items():
+        if "context_length" in experiment:
+            raise GenolmInputError(source, f"key {KEY}.species.experiments.{name}.context_length: only chromatin "
+                                           f"experiments have their own context length; set {KEY}.species.context_length")
         if "init_from" in experiment and experiment["init_from"] not in study.get("pretraining", {}):
             raise GenolmInputError(source, f"key {KEY}.species.experiments.{name}.init_from: "
                                            f"{unknown_name('pretraining job', experiment['init_from'], study.get('pretraining', {}))}")
@@ -56,13 +59,24 @@ def _source_file(sources: dict, where: str, spec: dict, source: str) -> None:
 
 def _check_experiments(study: dict, task: str, context_length: int, source: str) -> None:
     for name, experiment in study[task]["experiments"].items():
+        where = f"key {KEY}.{task}.experiments.{name}"
+        if "context_length" in experiment and task != "chromatin":
+            raise GenolmInputError(source, f"{where}.context_length: only chromatin experiments have their own "
+                                           f"context length; set {KEY}.{task}.context_length")
         if "init_from" not in experiment:
+            if "context_length" in experiment:
+                raise GenolmInputError(source, f"{where}.context_length: a baseline reads the task's context_length")
             continue
         if experiment["init_from"] not in study.get("pretraining", {}):
-            raise GenolmInputError(source, f"key {KEY}.{task}.experiments.{name}.init_from: "
+            raise GenolmInputError(source, f"{where}.init_from: "
                                            f"{unknown_name('pretraining job', experiment['init_from'], study.get('pretraining', {}))}")
         limit = study["pretraining"][experiment["init_from"]]["context_length"]
-        if context_length > limit:
+        own = experiment.get("context_length")
+        if own is not None and own > limit and experiment["init"] != "random":
+            raise GenolmInputError(source, f"{where}.context_length: {own} exceeds the context_length {limit} of "
+                                           f"pretraining job {experiment['init_from']!r}, whose weights init "
+                                           f"{experiment['init']!r} loads (only init random can be longer)")
+        if own is None and context_length > limit:
             raise GenolmInputError(source, f"key {KEY}.{task}.context_length: {context_length} exceeds the "
                                            f"context_length {limit} of pretraining job {experiment['init_from']!r}")
 

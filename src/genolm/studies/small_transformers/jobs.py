@@ -6,6 +6,7 @@ The species classes come from the dataset; two stand in for them (a head's size 
 from __future__ import annotations
 
 from genolm.compute import TrainingJob
+from genolm.replicates import pretrain_seeds
 from genolm.studies.small_transformers import chromatin, specs
 
 STUDY = "small_transformers"
@@ -21,7 +22,9 @@ def _architecture(study: dict, experiment: dict) -> dict | None:
 def training_jobs(config: dict, study: dict) -> list[TrainingJob]:
     if not study["enabled"]:
         return []
-    jobs = [TrainingJob(STUDY, f"pretrain/{name}", specs.pretraining_spec(study, name)) for name in study["pretraining"]]
+    # one pretraining per corpus and replicate pretraining seed (genolm.replicates)
+    jobs = [TrainingJob(STUDY, f"pretrain/{name}/seed{seed}", specs.pretraining_spec(study, name))
+            for name in study["pretraining"] for seed in pretrain_seeds(config, study)]
     seeds = config["seeds"]
     if study["species"]["enabled"]:
         for name, experiment in study["species"]["experiments"].items():
@@ -41,6 +44,10 @@ def training_jobs(config: dict, study: dict) -> list[TrainingJob]:
                 continue
             spec = specs.chromatin_spec(study, name, "pretrained", chromatin.label_names(columns),
                                         chromatin.label_groups(columns))
-            jobs += [TrainingJob(STUDY, f"chromatin/runs/{name}/seed{seed}", spec, _architecture(study, experiment))
-                     for seed in seeds]
+            architecture = _architecture(study, experiment)
+            if "checkpoint" not in spec["model"]:
+                # Built at its own context length (chromatin_spec) with the pretraining job's tokenizer, which the
+                # workflow reads from that job's directory: planned by its spec, as the pretraining is.
+                spec, architecture = {**spec, "tokenizer": architecture["tokenizer"]}, None
+            jobs += [TrainingJob(STUDY, f"chromatin/runs/{name}/seed{seed}", spec, architecture) for seed in seeds]
     return jobs

@@ -32,7 +32,8 @@ def species_spec(study: dict, name: str, pretrained_dir: str | None, label_names
     species = study["species"]
     experiment = species["experiments"][name]
     head = {"name": "classification", **experiment.get("head", {}), "label_names": list(label_names), "top_k": [5]}
-    spec = {"context_length": species["context_length"], "head": head, "training": dict(experiment.get("training", {}))}
+    spec = {"context_length": species["context_length"], "head": head, "training": dict(experiment.get("training", {})),
+            "shuffle_labels": experiment.get("shuffle_labels", False)}
     if "model" in experiment:
         return {**spec, "tokenizer": {"name": "character"}, "model": dict(experiment["model"]), "init": "random"}
     if pretrained_dir is None:
@@ -99,10 +100,23 @@ def chromatin_spec(study: dict, name: str, pretrained_dir: str | None, label_nam
     experiment = chromatin["experiments"][name]
     head = {"name": "multilabel", **experiment.get("head", {}), "label_names": list(label_names),
             "label_groups": {k: list(v) for k, v in label_groups.items()}, "pos_weight": chromatin["pos_weight"]}
-    spec = {"context_length": chromatin["context_length"], "head": head, "training": dict(experiment.get("training", {}))}
+    context_length = chromatin_context_length(study, name)
+    spec = {"context_length": context_length, "head": head, "training": dict(experiment.get("training", {}))}
     if "model" in experiment:
         return {**spec, "tokenizer": {"name": "character"}, "model": dict(experiment["model"]), "init": "random"}
-    return {**spec, **_pretrained(study, "chromatin", name, pretrained_dir)}
+    spec = {**spec, **_pretrained(study, "chromatin", name, pretrained_dir)}
+    pretraining = pretraining_spec(study, experiment["init_from"])
+    if experiment["init"] == "random" and context_length > pretraining["context_length"]:
+        # Table 5.4's untrained 512- and 1,024-token rows: the pretraining job's architecture (and tokenizer) with a
+        # position table of this length; a copy of its checkpoint's architecture would have too few positions.
+        spec["model"] = {**pretraining["model"], "max_position_embeddings": context_length}
+    return spec
+
+
+def chromatin_context_length(study: dict, name: str) -> int:
+    """Tokens per input of chromatin experiment `name`: its own context_length, else the task's."""
+    chromatin = study["chromatin"]
+    return chromatin["experiments"][name].get("context_length") or chromatin["context_length"]
 
 
 def task_model_name(study: dict, task: str, name: str) -> str:

@@ -12,7 +12,7 @@ the TSS, so the TSS starts a token exactly as in the thesis, without the seam a 
 leave (a prefix of arbitrary length ends in a short partial word right before the TSS: a cue the model could use
 instead of the sequence). Each row: `sequence`, `anchor_offset` (the TSS's index in it, u = r x word), `anchor_pos`
 (the TSS on the assembly), the cut's `chrom`/`ref_start`/`ref_end`, `sample` = the promoter's name. The trainer's
-`localization` head predicts the token that holds base `anchor_offset` (genolm.training.trainer.site_token_index)
+`localization` head predicts the token that holds base `anchor_offset` (genolm.heads.localization.site_token_index)
 among the first `context_length` tokens.
 
 Splits. The training organism's promoters are shuffled and split 81/9/10 (thesis); every other organism is one
@@ -149,8 +149,9 @@ def evaluate_organisms(model_dir: Path, organisms: dict[str, Path], train_shards
     """"split@checkpoint/metric/organism" -> value for every organism's splits (test and all for the training
     organism, all for the others): accuracy, position_prior_accuracy, chance_accuracy, examples."""
     from genolm.datasets.shards import read_manifest
+    from genolm.heads import load_task_model
+    from genolm.training.collation import Collator
     from genolm.training.data import WindowDataset
-    from genolm.training.trainer import Collator, load_task_model
 
     task, tokenizer, _ = load_task_model(model_dir)
     collate = Collator(tokenizer, context_length, head="localization")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from genolm.config import unknown_name
+from genolm.config import load_schema, name_hint, unknown_name
 from genolm.errors import GenolmInputError
 
 
@@ -34,6 +34,21 @@ def check_config(config: dict, study: dict, source: str) -> None:
         for value in arm.get("lengths") or []:
             if value not in study["lengths"]:
                 raise GenolmInputError(source, f"{where}.lengths: {value} is not in studies.virbert.lengths")
+        _check_training_by_length(study, arm, f"{where}.training_by_length", source)
     for name, variant in study["variants"].items():
         if variant["min_length"] > variant["max_length"]:
             raise GenolmInputError(source, f"{key}.variants.{name}: min_length exceeds max_length")
+
+
+def _check_training_by_length(study: dict, arm: dict, where: str, source: str) -> None:
+    """Each entry names a length the arm trains at and only keys of the `training` block (the schema cannot fill
+    defaults into an override without them replacing the arm's own settings)."""
+    known = load_schema()["$defs"]["training"]["properties"]
+    lengths = arm.get("lengths") or study["lengths"]
+    for length, settings in arm.get("training_by_length", {}).items():
+        if int(length) not in lengths:
+            raise GenolmInputError(source, f"{where}: length {length} is not one the arm trains at "
+                                           f"({', '.join(map(str, lengths))})")
+        for name in settings:
+            if name not in known:
+                raise GenolmInputError(source, f"{where}.{length}: unknown training key {name!r} {name_hint(name, known)}")

@@ -5,6 +5,7 @@ stand-in, and every arm x length x label fraction once per seed."""
 from __future__ import annotations
 
 from genolm.compute import TrainingJob
+from genolm.replicates import pretrain_seeds, replicate_seeds
 from genolm.studies.virbert import specs
 
 STUDY = "virbert"
@@ -14,11 +15,16 @@ def training_jobs(config: dict, study: dict) -> list[TrainingJob]:
     if not study["enabled"]:
         return []
     used = {a["backbone"] for a in study["arms"].values() if "backbone" in a and a["init"] != "random"}
-    jobs = [TrainingJob(STUDY, f"pretrain/{name}", specs.pretraining_spec(variant))
-            for name, variant in study["variants"].items() if not variant["checkpoint"] and name in used]
+    # one pretraining per variant and replicate: its split's genomes, its pretraining seed (genolm.replicates)
+    replicates = dict.fromkeys((r.split_seed, r.pretrain_seed)
+                               for r in (replicate_seeds(config, study, seed) for seed in config["seeds"]))
+    jobs = [TrainingJob(STUDY, f"pretrain/{name}/split{split}_seed{pretrain}", specs.pretraining_spec(variant))
+            for name, variant in study["variants"].items() if not variant["checkpoint"] and name in used
+            for split, pretrain in replicates]
     if any(a.get("backbone") == "transfer" for a in study["arms"].values()) and not study["transfer"]["checkpoint"]:
-        jobs.append(TrainingJob(STUDY, "pretrain/transfer-human",
-                                specs.pretraining_spec(study["variants"][study["transfer"]["variant"]])))
+        jobs += [TrainingJob(STUDY, f"pretrain/transfer-human/seed{seed}",
+                             specs.pretraining_spec(study["variants"][study["transfer"]["variant"]]))
+                 for seed in pretrain_seeds(config, study)]
     for arm_name, length, fraction in specs.arm_grid(study):
         arm = study["arms"][arm_name]
         architecture = None

@@ -66,11 +66,18 @@ def backbone_variant(study: dict, arm: dict) -> dict:
     return study["variants"][name]
 
 
+def arm_training(arm: dict, length: int) -> dict:
+    """An arm's training settings at one fragment length: `training` with that length's `training_by_length`
+    entry over it (the documents tuned one batch size per length)."""
+    return {**arm.get("training", {}), **arm.get("training_by_length", {}).get(str(length), {})}
+
+
 def experiment_spec(study: dict, arm_name: str, length: int, fraction: float, backbone_dir: str | None) -> dict:
     """The train spec of one experiment; `backbone_dir` is the backbone's model directory (None for random
     init and baselines)."""
     arm = study["arms"][arm_name]
-    spec = {"label_fraction": fraction, "group_column": "sample", "training": arm.get("training", {})}
+    spec = {"label_fraction": fraction, "group_column": "sample", "training": arm_training(arm, length),
+            "shuffle_labels": arm.get("shuffle_labels", False)}
     head = {"name": "classification", "label_names": list(LABEL_NAMES), **arm.get("head", {})}
     if "model" in arm:
         tokenizer = arm.get("tokenizer") or {"name": "kmer", "k": 6}

@@ -86,7 +86,9 @@ def _paper(value, digits: int) -> str:
 
 
 def paper_row(arm: dict, study: dict, table: str) -> str | None:
-    """The documents' row an arm reproduces (None: no such row)."""
+    """The documents' row an arm reproduces (None: no such row; a shuffled-label control reproduces none)."""
+    if arm.get("shuffle_labels"):
+        return None
     if "model" in arm:
         return "self-genomenet" if arm["model"]["name"] == "cnn-lstm" else None
     if arm["backbone"] == "transfer":

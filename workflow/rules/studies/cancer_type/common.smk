@@ -29,24 +29,57 @@ def ct_experiment(wildcards):
     return CT_STUDY["experiments"][wildcards.experiment]
 
 
-def ct_backbone_dir(name):
-    """A backbone's model directory: its configured checkpoint, or the workflow's own pretraining."""
-    released = CT_STUDY["backbones"][name]["checkpoint"]
-    return resolve_url(released) if released else f"{CT}/pretrain/{name}/model"
+def ct_replicate(seed):
+    """Replicate `seed`'s split, pretraining and fine-tuning seeds (genolm.replicates; the study's `replicate` block)."""
+    return replicate_seeds(config, CT_STUDY, seed)
+
+
+def ct_selection(experiment, seed):
+    """The selection (cell lines, anchors) an experiment's replicate trains on: `split<S>` drawn with the replicate's
+    split seed, `_chromosomes` for the chromosome-held-out control."""
+    exp = CT_STUDY["experiments"][experiment]
+    suffix = "_chromosomes" if exp["split_design"] == "chromosomes" else ""
+    return f"split{ct_replicate(seed).split_seed}{suffix}"
+
+
+def ct_shards(experiment, seed):
+    """The window shards of an experiment's replicate: its selection, its windows (mutated or reference-only) and
+    its context length."""
+    exp = CT_STUDY["experiments"][experiment]
+    return f"{CT}/shards/{ct_selection(experiment, seed)}/{exp['windows']}_L{exp['context_length']}"
+
+
+def ct_shard_sets():
+    """Every (selection, windows, length) shard set the experiments' replicates train on, in a fixed order."""
+    return sorted({ct_shards(name, seed) for name in CT_STUDY["experiments"] for seed in SEEDS})
+
+
+def ct_backbone_released(name):
+    return CT_STUDY["backbones"][name]["checkpoint"]
+
+
+def ct_backbone_dir(name, pretrain_seed):
+    """A backbone's model directory for one pretraining seed: its configured checkpoint (`{seed}` in the path: one
+    released backbone per replicate), or the workflow's own pretraining with that seed."""
+    released = ct_backbone_released(name)
+    if released:
+        return resolve_url(released.replace("{seed}", str(pretrain_seed)))
+    return f"{CT}/pretrain/{name}/seed{pretrain_seed}/model"
 
 
 def ct_backbone_input(wildcards):
-    """What a fine-tuning job waits for: its backbone's weights (random init only copies the architecture)."""
+    """What a fine-tuning job waits for: its replicate's backbone weights (random init only copies the
+    architecture, which every pretraining seed shares)."""
     exp = ct_experiment(wildcards)
     if "backbone" not in exp:
         return []
-    directory = ct_backbone_dir(exp["backbone"])
-    return [directory] if CT_STUDY["backbones"][exp["backbone"]]["checkpoint"] else [f"{directory}/model.safetensors"]
+    directory = ct_backbone_dir(exp["backbone"], ct_replicate(wildcards.seed).pretrain_seed)
+    return [directory] if ct_backbone_released(exp["backbone"]) else [f"{directory}/model.safetensors"]
 
 
 def ct_finetune_spec(wildcards):
     exp = ct_experiment(wildcards)
-    backbone = ct_backbone_dir(exp["backbone"]) if "backbone" in exp else None
+    backbone = ct_backbone_dir(exp["backbone"], ct_replicate(wildcards.seed).pretrain_seed) if "backbone" in exp else None
     return canonical_json(ct_specs.experiment_spec(CT_STUDY, wildcards.experiment, backbone))
 
 
@@ -62,9 +95,7 @@ def ct_pretrained_backbones():
 
 
 def ct_pretrain_seed(wildcards):
-    """The seed of the workflow pretraining this experiment's backbone comes from (the pretrain rule's `seed`); None
-    for a released checkpoint (its own seed is not the workflow's to know) and for an experiment without backbone."""
-    return ct_experiment_pretrain_seed(wildcards.experiment)
+    return ct_experiment_pretrain_seed(wildcards.experiment, wildcards.seed)
 
 
 def ct_job_dir(experiment, seed):
@@ -72,11 +103,19 @@ def ct_job_dir(experiment, seed):
     return f"{CT}/{'oracle' if CT_STUDY['experiments'][experiment].get('oracle') else 'runs'}/{experiment}/seed{seed}"
 
 
-def ct_experiment_pretrain_seed(experiment):
-    backbone = CT_STUDY["experiments"][experiment].get("backbone")
-    return SEED if backbone and not CT_STUDY["backbones"][backbone]["checkpoint"] else None
+def ct_experiment_pretrain_seed(experiment, seed):
+    """The seed of the pretraining an experiment's replicate loads: the workflow's own pretraining, or a released
+    backbone per replicate (`{seed}` in its checkpoint path); None for a single released checkpoint (its seed is
+    not the workflow's to know), random init and the baselines."""
+    exp = CT_STUDY["experiments"][experiment]
+    backbone = exp.get("backbone")
+    if not backbone or exp["init"] == "random":
+        return None
+    released = ct_backbone_released(backbone)
+    return ct_replicate(seed).pretrain_seed if not released or "{seed}" in released else None
 
 
-def ct_context_lengths():
-    """The context lengths of the mutated-window shard sets the experiments train on, sorted."""
-    return sorted({e["context_length"] for e in CT_STUDY["experiments"].values()})
+def ct_interval_overlap_checks():
+    """The leak check's QC table of every shard set of mutated windows the replicates train on."""
+    return [f"{CT}/qc/{path.removeprefix(CT + '/shards/')}/interval_overlaps.tsv"
+            for path in ct_shard_sets() if "/mutated_L" in path]

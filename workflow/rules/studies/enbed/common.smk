@@ -33,6 +33,22 @@ def en_run_seed(run):
     return SEEDS[0] if run.startswith("fold") else int(run.removeprefix("seed"))
 
 
+def en_replicate(run):
+    """A run's split, pretraining and fine-tuning seeds (genolm.replicates; the study's `replicate` block). A fold
+    run is the first replicate's chain on the benchmark's fixed folds."""
+    return replicate_seeds(config, EN_STUDY, en_run_seed(run))
+
+
+def en_corpus(pretrain_seed):
+    """The pretraining corpus drawn with one pretraining seed (its val split is part of the pretraining)."""
+    return f"{EN}/shards/seed{pretrain_seed}/corpus"
+
+
+def en_run_split_seed(run):
+    """The split seed a run's data was drawn with: its replicate's; a fold run's folds are drawn with `seed`."""
+    return SEED if run.startswith("fold") else en_replicate(run).split_seed
+
+
 def en_jobs():
     if not EN_STUDY["enabled"]:  # a config without the study: its blocks hold no experiments
         return []
@@ -46,13 +62,16 @@ def en_run_dir(task, experiment, run):
 
 def en_shards(wildcards):
     task = wildcards.task
+    replicate = en_replicate(wildcards.run)
     if task == "mutation_generation":
-        return f"{EN}/shards/pairs"
+        return f"{EN}/shards/split{replicate.split_seed}/pairs"
     if task == "noise_identification":
-        return f"{EN}/shards/noise"
+        # noisy and clean pieces of the replicate's corpus, drawn with its split seed
+        return f"{EN}/shards/split{replicate.split_seed}_corpus{replicate.pretrain_seed}/noise"
     if task == "function_annotation":
-        return f"{EN}/shards/annotation"
-    return f"{EN}/shards/benchmark/{task}/{wildcards.run if wildcards.run.startswith('fold') else 'val'}"
+        return f"{EN}/shards/split{replicate.split_seed}/annotation"
+    run = wildcards.run
+    return f"{EN}/shards/benchmark/{task}/{run if run.startswith('fold') else f'val_split{replicate.split_seed}'}"
 
 
 def en_experiment(wildcards):
@@ -65,9 +84,15 @@ def en_pretrained_dir(wildcards):
     experiment = en_experiment(wildcards)
     if "architecture" not in experiment or experiment["init"] == "random":
         return None
+    seed = en_replicate(wildcards.run).pretrain_seed
     if wildcards.task == "mutation_generation" and EN_STUDY["mutation_generation"]["reconstruction"] is not None:
-        return f"{EN}/pretrain_reconstruction/{experiment['architecture']}/model"
-    return f"{EN}/pretrain/{experiment['architecture']}/model"
+        return f"{EN}/pretrain_reconstruction/{experiment['architecture']}/seed{seed}/model"
+    return f"{EN}/pretrain/{experiment['architecture']}/seed{seed}/model"
+
+
+def en_run_pretrain_seed(wildcards):
+    """The pretraining seed a run's model comes from; None for random init and the baselines."""
+    return en_replicate(wildcards.run).pretrain_seed if en_pretrained_dir(wildcards) else None
 
 
 def en_train_inputs(wildcards):
@@ -128,9 +153,11 @@ def en_fold_argument(wildcards):
 
 
 def en_metric_tables():
+    seeds = pretrain_seeds(config, EN_STUDY)
     return [f"{en_run_dir(*job)}/metrics.parquet" for job in en_jobs()] + [
-        f"{EN}/pretrain/{name}/metrics.parquet" for name in en_pretrained_architectures()] + [
-        f"{EN}/pretrain_reconstruction/{name}/metrics.parquet" for name in en_specs.reconstruction_architectures(EN_STUDY)]
+        f"{EN}/pretrain/{name}/seed{seed}/metrics.parquet" for name in en_pretrained_architectures() for seed in seeds] + [
+        f"{EN}/pretrain_reconstruction/{name}/seed{seed}/metrics.parquet"
+        for name in en_specs.reconstruction_architectures(EN_STUDY) for seed in seeds]
 
 
 def en_figure_tasks():
@@ -147,3 +174,10 @@ def en_compared_job_dir(arm, seed):
     if task != "mutation_generation":
         raise ValueError(f"studies.enbed.comparisons: arm {arm!r} is not a mutation_generation/<experiment> arm")
     return en_run_dir(task, experiment, f"seed{seed}")
+
+
+def en_compared_pretrain_seed(arm, seed):
+    task, _, experiment = arm.partition("/")
+    from types import SimpleNamespace  # the rule's wildcards, for a run the compare rule names
+
+    return en_run_pretrain_seed(SimpleNamespace(task=task, experiment=experiment, run=f"seed{seed}"))

@@ -35,8 +35,29 @@ def st_corpus_split_args(wildcards):
     return shlex.join(["--split-by-chromosome", *args]) if args else ""
 
 
-def st_pretrain_dir(name):
-    return f"{ST}/pretrain/{name}/model"
+def st_replicate(seed):
+    """Replicate `seed`'s split, pretraining and fine-tuning seeds (genolm.replicates; the study's `replicate` block)."""
+    return replicate_seeds(config, ST_STUDY, seed)
+
+
+def st_pretrain_dir(name, seed):
+    """Replicate `seed`'s pretraining `name` (its corpus drawn and its model trained with the pretraining seed)."""
+    return f"{ST}/pretrain/{name}/seed{st_replicate(seed).pretrain_seed}/model"
+
+
+def st_species_dir(seed):
+    """Replicate `seed`'s 12S species dataset (its corrupted copies and split drawn with the split seed)."""
+    return f"{ST}/species/split{st_replicate(seed).split_seed}"
+
+
+def st_tss_shards(organism, seed):
+    return f"{ST}/tss/shards/split{st_replicate(seed).split_seed}/{organism}"
+
+
+def st_arm_pretrain_seed(experiment, seed, task="species"):
+    """The pretraining seed an experiment's replicate loads: None for random init and the baselines."""
+    spec = ST_STUDY[task]["experiments"][experiment]
+    return st_replicate(seed).pretrain_seed if "init_from" in spec and spec.get("init") != "random" else None
 
 
 def st_pretrained_jobs():
@@ -49,16 +70,16 @@ def st_species_experiment(wildcards):
 
 
 def st_species_spec_inputs(wildcards):
-    inputs = {"labels": f"{ST}/species/labels.json"}
+    inputs = {"labels": f"{st_species_dir(wildcards.seed)}/labels.json"}
     experiment = st_species_experiment(wildcards)
     if "init_from" in experiment:
-        inputs["weights"] = f"{st_pretrain_dir(experiment['init_from'])}/model.safetensors"
+        inputs["weights"] = f"{st_pretrain_dir(experiment['init_from'], wildcards.seed)}/model.safetensors"
     return inputs
 
 
 def st_species_base_spec(wildcards):
     experiment = st_species_experiment(wildcards)
-    directory = st_pretrain_dir(experiment["init_from"]) if "init_from" in experiment else None
+    directory = st_pretrain_dir(experiment["init_from"], wildcards.seed) if "init_from" in experiment else None
     # label_names are filled in from the dataset's labels.json by `genolm species-spec`.
     spec = st_specs.species_spec(ST_STUDY, wildcards.experiment, directory, ["?", "?"])
     return canonical_json(spec)
@@ -79,7 +100,8 @@ def st_species_runs():
 
 
 def st_pretraining_metrics():
-    return [f"{ST}/pretrain/{name}/metrics.parquet" for name in st_pretrained_jobs()]
+    return [f"{ST}/pretrain/{name}/seed{seed}/metrics.parquet" for name in st_pretrained_jobs()
+            for seed in pretrain_seeds(config, ST_STUDY)]
 
 
 def st_figure_tasks():
@@ -128,7 +150,8 @@ def st_tss_dataset_args(wildcards):
 
 def st_tss_spec(wildcards):
     experiment = ST_TSS["experiments"][wildcards.experiment]
-    return canonical_json(st_specs.tss_spec(ST_STUDY, wildcards.experiment, st_pretrain_dir(experiment["init_from"])))
+    return canonical_json(st_specs.tss_spec(ST_STUDY, wildcards.experiment,
+                                            st_pretrain_dir(experiment["init_from"], wildcards.seed)))
 
 
 def st_tss_runs():
@@ -180,7 +203,7 @@ def st_chromatin_dataset_args():
 def st_chromatin_spec(wildcards):
     experiment = ST_CHROMATIN["experiments"][wildcards.experiment]
     columns = ST_CHROMATIN["label_columns"]
-    spec = st_specs.chromatin_spec(ST_STUDY, wildcards.experiment, st_pretrain_dir(experiment["init_from"]),
+    spec = st_specs.chromatin_spec(ST_STUDY, wildcards.experiment, st_pretrain_dir(experiment["init_from"], wildcards.seed),
                                    st_chromatin.label_names(columns), st_chromatin.label_groups(columns))
     return canonical_json(spec)
 

@@ -27,13 +27,26 @@ def vb_genome_args(wildcards, input):
     return shlex.join(args)
 
 
-def vb_backbone_dir(name):
-    """A backbone's model directory: a variant's (or transfer's) configured checkpoint, or the workflow's pretraining."""
+def vb_replicate(seed):
+    """Replicate `seed`'s split, pretraining and fine-tuning seeds (genolm.replicates; the study's `replicate` block)."""
+    return replicate_seeds(config, VB_STUDY, seed)
+
+
+def vb_split_dir(seed):
+    """Where replicate `seed`'s genome split and the examples drawn from it live."""
+    return f"split{vb_replicate(seed).split_seed}"
+
+
+def vb_backbone_dir(name, seed):
+    """Replicate `seed`'s backbone: a variant's (or transfer's) configured checkpoint, or the workflow's pretraining
+    with the replicate's pretraining seed (a variant's on the replicate's train and val genomes)."""
+    replicate = vb_replicate(seed)
     if name == "transfer":
         released = VB_STUDY["transfer"]["checkpoint"]
-        return resolve_url(released) if released else f"{VB}/pretrain/transfer-human/model"
+        return resolve_url(released) if released else f"{VB}/pretrain/transfer-human/seed{replicate.pretrain_seed}/model"
     released = VB_STUDY["variants"][name]["checkpoint"]
-    return resolve_url(released) if released else f"{VB}/pretrain/{name}/model"
+    return (resolve_url(released) if released
+            else f"{VB}/pretrain/{name}/split{replicate.split_seed}_seed{replicate.pretrain_seed}/model")
 
 
 def vb_backbone_released(name):
@@ -49,13 +62,13 @@ def vb_backbone_input(wildcards):
     arm = vb_arm(wildcards)
     if "backbone" not in arm or arm["init"] == "random":
         return []
-    directory = vb_backbone_dir(arm["backbone"])
+    directory = vb_backbone_dir(arm["backbone"], wildcards.seed)
     return [directory] if vb_backbone_released(arm["backbone"]) else [f"{directory}/model.safetensors"]
 
 
 def vb_finetune_spec(wildcards):
     arm = vb_arm(wildcards)
-    backbone = vb_backbone_dir(arm["backbone"]) if "backbone" in arm and arm["init"] != "random" else None
+    backbone = vb_backbone_dir(arm["backbone"], wildcards.seed) if "backbone" in arm and arm["init"] != "random" else None
     return canonical_json(vb_specs.experiment_spec(VB_STUDY, wildcards.arm, int(wildcards.length),
                                                float(wildcards.fraction), backbone))
 
@@ -79,3 +92,18 @@ def vb_transfer_variant():
 def vb_job_dir(experiment, seed):
     """A fine-tuning job's directory; `experiment` as the results table names it (vb_specs.experiment_name)."""
     return f"{VB}/runs/{experiment}/seed{seed}"
+
+
+def vb_arm_pretrain_seed(experiment, seed):
+    """The seed of the pretraining an experiment's replicate loads; None for random init, the baselines and a
+    released checkpoint."""
+    arms = {vb_specs.experiment_name(a, length, fraction): a for a, length, fraction in vb_specs.arm_grid(VB_STUDY)}
+    arm = VB_STUDY["arms"][arms[experiment]]
+    if "backbone" not in arm or arm["init"] == "random" or vb_backbone_released(arm["backbone"]):
+        return None
+    return vb_replicate(seed).pretrain_seed
+
+
+def vb_pretraining_runs():
+    """(split seed, pretraining seed) of every pretraining run of the variants: one per replicate where either varies."""
+    return sorted({(vb_replicate(s).split_seed, vb_replicate(s).pretrain_seed) for s in SEEDS})

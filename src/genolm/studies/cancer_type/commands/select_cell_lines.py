@@ -9,7 +9,7 @@ from pathlib import Path
 import polars as pl
 
 from genolm.sources.mutations import write_parquet
-from genolm.studies.cancer_type.selection import select_cell_lines, split_sizes
+from genolm.studies.cancer_type.selection import hold_out_chromosomes, select_cell_lines, split_sizes
 from genolm.errors import GenolmInputError
 from genolm.commands._common import split_fraction
 from genolm.qc import QCCounts
@@ -38,6 +38,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-anchors-per-cell-line", type=_positive_int, help="cap on the anchors drawn per cell line")
     parser.add_argument("--no-class-balance", dest="balance_classes", action="store_false",
                         help="keep every cell line above the median instead of the same number per lineage")
+    parser.add_argument("--hold-out-chromosomes", nargs="+", metavar="SPLIT=CHR,CHR", default=[],
+                        help="the chromosome-held-out control: each named split keeps only its anchors on these "
+                             "chromosomes, every other split only those on none of them (e.g. test=chr4,chr19)")
     parser.add_argument("--out-cell-lines", required=True, type=Path, help="cell lines parquet")
     parser.add_argument("--out-anchors", required=True, type=Path, help="anchors parquet")
     parser.add_argument("--qc", required=True, type=Path, help="QC table (TSV)")
@@ -68,6 +71,14 @@ def run(args: argparse.Namespace) -> None:
         seed=args.seed, max_anchors_per_cell_line=args.max_anchors_per_cell_line,
         balance_classes=args.balance_classes, qc=qc,
     )
+    if args.hold_out_chromosomes:
+        held_out = {}
+        for entry in args.hold_out_chromosomes:
+            split, sep, chromosomes = entry.partition("=")
+            if not sep or not split or not chromosomes:
+                raise GenolmInputError("--hold-out-chromosomes", f"expected SPLIT=CHR[,CHR...], got {entry!r}")
+            held_out[split] = chromosomes.split(",")
+        anchors = hold_out_chromosomes(anchors, held_out, qc)
     write_parquet(cell_lines, args.out_cell_lines)
     write_parquet(anchors, args.out_anchors)
     qc.write(args.qc)
