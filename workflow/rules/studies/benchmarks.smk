@@ -65,7 +65,8 @@ use rule genolm_train as benchmarks_train with:
         experiment=lambda wc: bm_specs.experiment(wc.task, wc.model, wc.setting),
         options=lambda wc: " ".join(filter(None, [bm_fold_argument(wc), shlex.join(
             ["--model-name", wc.model, "--tokenizer-name", bm_specs.tokenizer_name(BM_STUDY, wc.model)])])),
-        tracking=lambda wc: tracking_args("benchmarks_train", pretrain_seed=None, task=wc.task, model=wc.model,
+        tracking=lambda wc: tracking_args("benchmarks_train", pretrain_seed=None, split_seed=bm_split_seed(wc.run),
+                                          task=wc.task, model=wc.model,
                                           setting=wc.setting, run=wc.run),
     log:
         f"{BM}/logs/train_{{task}}_{{model}}_{{setting}}_{{run}}.log",

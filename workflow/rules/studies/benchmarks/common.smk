@@ -33,7 +33,12 @@ def bm_shard_options(wildcards):
     block = BM_STUDY["tasks"][wildcards.task]
     if wildcards.run.startswith("fold"):
         return f"--folds {block['folds']} --fold {wildcards.run.removeprefix('fold')} --seed {SEED}"
-    return f"--val-fraction {block['val_fraction']} --seed {wildcards.run.removeprefix('seed')}"
+    return f"--val-fraction {block['val_fraction']} --seed {bm_split_seed(wildcards.run)}"
+
+
+def bm_split_seed(run):
+    """The seed a run's shards were split with (bm_shard_options): a seed run's own, the shared `seed` for folds."""
+    return SEED if run.startswith("fold") else int(run.removeprefix("seed"))
 
 
 def bm_train_spec(wildcards):
