@@ -39,6 +39,7 @@ FIGURE_CAPTIONS = [
     (r"^results/plots/small_transformers/chromatin_profiles\.png$", "small_transformers_chromatin_profiles.rst"),
     (r"^results/plots/enbed/(?!metrics_summary\.png$|comparisons\.png$)[^/]+\.png$", "enbed_task.rst"),
     (r"^results/plots/[^/]+/comparisons\.png$", "comparisons.rst"),
+    (r"^results/plots/benchmarks/leaderboard\.png$", "benchmarks_leaderboard.rst"),
 ]
 
 

@@ -19,7 +19,7 @@ from conftest import REPO, checkout_copy
 from rule_jobs import planned_jobs
 
 STUDY_RULES = {"cancer_type": "cancer_type_finetune", "enbed": "enbed_train", "small_transformers": "st_pretrain",
-               "virbert": "virbert_finetune"}
+               "virbert": "virbert_finetune", "benchmarks": "benchmarks_train"}
 
 
 def sorted_keys(value):

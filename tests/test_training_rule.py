@@ -59,7 +59,7 @@ def test_every_training_rule_is_the_one_template(full_scale):
     assert written == [Path("workflow/rules/training.smk")]
     # and every study's training jobs run through it
     studies = {options(job)["--study"] for job in training_jobs(planned)}
-    assert studies == {"cancer_type", "enbed", "small_transformers", "virbert"}
+    assert studies == {"cancer_type", "enbed", "small_transformers", "virbert", "benchmarks"}
 
 
 def test_every_full_scale_training_job_asks_for_what_its_spec_needs(full_scale):
