@@ -95,7 +95,7 @@ def training(spec: dict) -> dict:
 # ---- requirements per table: (what, predicate over a job and the list of all jobs) -------------------------------
 def _st_pretraining(corpus_kind: str, model: str, words, objective: str):
     def met(job: Job, jobs: list[Job], config: dict) -> bool:
-        if job.spec is None or not job.wrote(r"results/small_transformers/pretrain/[^/]+/metrics\.parquet"):
+        if job.spec is None or not job.wrote(r"results/small_transformers/pretrain/[^/]+/seed\d+/metrics\.parquet"):
             return False
         corpora = config["studies"]["small_transformers"]["corpora"]
         kinds = {corpora[path.rsplit("/", 1)[1]]["kind"] for path in job.inputs
@@ -158,7 +158,7 @@ def _virbert_transfer(length: int):
 
 def _enbed_pretraining(encoder_layers: int, decoder_layers: int, d_ff: int):
     def met(job: Job, jobs: list[Job], config: dict) -> bool:
-        if job.spec is None or not job.wrote(r"results/enbed/pretrain/[^/]+/metrics\.parquet"):
+        if job.spec is None or not job.wrote(r"results/enbed/pretrain/[^/]+/seed\d+/metrics\.parquet"):
             return False
         model = job.spec["model"]
         layers = (model.get("num_encoder_layers", 0), model.get("num_decoder_layers", model.get("num_layers")))
@@ -195,11 +195,11 @@ TABLES = {
     "study 2 Figures 5.1-5.4 (pretraining curves)": [_output(r"results/plots/small_transformers/pretraining\.png")],
     "study 2 Table B.1 (large Longformer pretraining)": [
         ("mito longformer-large 9-mer mlm",
-         lambda job, jobs, config: job.spec is not None and job.wrote(r"results/small_transformers/pretrain/[^/]+/metrics\.parquet")
+         lambda job, jobs, config: job.spec is not None and job.wrote(r"results/small_transformers/pretrain/[^/]+/seed\d+/metrics\.parquet")
          and job.spec["model"].get("preset") == "longformer-large" and job.spec["tokenizer"].get("k") == 9)],
     "study 2 Table 5.2 (TSS, nine organisms)": [
         _tss_run("pretrained", "hg38", 0.1),
-        *[_output(rf"results/small_transformers/tss/shards/{organism}", f"{organism} promoters") for organism in TSS_ORGANISMS],
+        *[_output(rf"results/small_transformers/tss/shards/(split\d+/)?{organism}", f"{organism} promoters") for organism in TSS_ORGANISMS],
         _output(r"results/small_transformers/tss/runs/[^/]+/seed\d+/organisms\.parquet")],
     "study 2 Figures 5.5-5.7 (TSS: dropout x pretraining)": [
         _tss_run(init, corpus, dropout) for dropout in (0.0, 0.1, 0.2)
@@ -222,7 +222,7 @@ TABLES = {
     # Study 3: virBERT (paper and Hurmer 2022)
     "study 3 Table A.2 / Figure 4.1 left (pretraining of the three variants)": [
         ("pretraining " + name, lambda job, jobs, config, objective=objective: job.spec is not None
-         and job.wrote(r"results/virbert/pretrain/[^/]+/metrics\.parquet") and job.spec["objective"] == objective)
+         and job.wrote(r"results/virbert/pretrain/[^/]+/split\d+_seed\d+/metrics\.parquet") and job.spec["objective"] == objective)
         for name, objective in (("virBERT", {"name": "kmer_mlm", "k": 6}),
                                 ("mask8", {"name": "kmer_mlm", "k": 6, "variant": "k+2"}),
                                 ("stride3", {"name": "strided_mlm"}))],
@@ -254,7 +254,7 @@ TABLES = {
         _output(r"results/enbed/runs/noise_identification/ENBED/seed\d+/metrics\.parquet")],
     "study 4 Table 4 (biological function annotation)": [
         _output(r"results/enbed/runs/function_annotation/ENBED/seed\d+/metrics\.parquet"),
-        _output(r"results/enbed/shards/annotation")],
+        _output(r"results/enbed/shards/(split\d+/)?annotation")],
     "study 4 Table 5 (mutation generation)": [
         _output(rf"results/enbed/runs/mutation_generation/{name}/seed\d+/metrics\.parquet")
         for name in ("ENBED", "BPE")],
@@ -279,7 +279,8 @@ def test_the_12s_classes_are_mitofish_species_only(jobs):
 
 def test_the_requirements_are_not_met_by_an_unrelated_job(jobs, config):
     """The predicates read the jobs' specs: a planned job of another table meets none of Table 5.4's."""
-    (pretraining,) = [job for job in jobs if job.wrote(r"results/small_transformers/pretrain/mito-longformer-9mer/metrics\.parquet")]
+    pretraining = next(job for job in jobs
+                       if job.wrote(r"results/small_transformers/pretrain/mito-longformer-9mer/seed\d+/metrics\.parquet"))
     for table in ("study 2 Table 5.4 / Figures 5.14-5.15 (chromatin)", "study 3 Table 4.1 / Figure 4.1 right (linear evaluation, 1,000 nt)"):
         assert not any(met(pretraining, jobs, config) for _, met in TABLES[table])
 
