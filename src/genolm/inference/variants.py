@@ -10,7 +10,7 @@ F = (W - A) // 2 bases on each side of the REF allele:
 Both windows share the same flanks, neither is longer than W, and the REF allele sits in the middle, so the
 reverse complement of a window is the window the same variant gets on the reverse-complemented reference.
 
-Scores, by the model's family (`llr` = score(ALT) - score(REF)):
+Scores, by the kind of language-model logits the model offers (`llr` = score(ALT) - score(REF)):
 
 - causal (HyenaDNA, decoder-only ENBED): score(window) = log P(window) = the sum over the window's tokens of
   log p(token | the tokens before it), the first token excluded when the tokenizer puts nothing before it (it has
@@ -53,7 +53,7 @@ import torch
 from tqdm import tqdm
 
 from genolm.errors import GenolmInputError
-from genolm.inference.loading import context_tokens, default_window
+from genolm.inference.loading import default_window
 from genolm.models.base import end_of_sequence_id
 from genolm.qc import QCCounts
 from genolm.sources.fasta import reverse_complement
@@ -297,14 +297,17 @@ class SpanInfillingScorer(Scorer):
         return totals[1::2] - totals[0::2], np.full(len(pairs), np.nan)
 
 
-SCORERS = {"causal": CausalScorer, "mlm": MaskedScorer, "seq2seq": SpanInfillingScorer}
+# By the language-model logits the model offers (genolm.models.base.Capabilities.language_model).
+SCORERS = {"causal": CausalScorer, "masked": MaskedScorer, "seq2seq": SpanInfillingScorer}
 
 
 def make_scorer(model: Any, tokenizer: Any, device: str) -> Scorer:
-    if model.family not in SCORERS:
-        raise GenolmInputError("--model", f"a {model.name!r} model (family {model.family!r}) has no language-model "
-                                          "head to score variants with")
-    return SCORERS[model.family](model.to(device).eval(), tokenizer, device, context_tokens(model))
+    offered = model.capabilities.language_model
+    if offered not in SCORERS:
+        has = f"{offered} language-model logits" if offered else "no language-model head"
+        raise GenolmInputError("--model", f"a {model.name!r} model has {has}: variants are scored with causal, "
+                                          "masked or encoder-decoder language-model logits")
+    return SCORERS[offered](model.to(device).eval(), tokenizer, device, model.context_tokens)
 
 
 @torch.no_grad()

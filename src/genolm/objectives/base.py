@@ -25,16 +25,25 @@ class ObjectiveResult:
 
 class Objective(nn.Module):
     name: ClassVar[str]
-    families: ClassVar[tuple[str, ...]]  # model families (genolm.models.base) it can train
+    # The language-model logits it trains (genolm.models.base.Capabilities.language_model), any of these.
+    requires: ClassVar[tuple[str, ...]]
 
     def __init__(self, tokenizer: Any):
         super().__init__()
         self.tokenizer = tokenizer
 
-    def check_model(self, model: Any) -> None:
-        if model.family not in self.families:
-            raise ValueError(f"objective {self.name!r} trains {'/'.join(self.families)} models; "
-                             f"{model.name!r} is a {model.family} model")
+    @classmethod
+    def fits(cls, capabilities: Any) -> bool:
+        """Whether a model offering `capabilities` can be trained by this objective."""
+        return capabilities.training == "gradient" and capabilities.language_model in cls.requires
+
+    @classmethod
+    def check_model(cls, model: Any) -> None:
+        if not cls.fits(model.capabilities):
+            offered = model.capabilities.language_model
+            has = f"{offered} language-model logits" if offered else "no language-model head"
+            raise ValueError(f"objective {cls.name!r} needs a model with {' or '.join(cls.requires)} language-model "
+                             f"logits; {model.name!r} has {has}")
 
     def collate(self, sequences: list[str], max_length: int, generator: torch.Generator | None = None) -> dict[str, Tensor]:
         raise NotImplementedError

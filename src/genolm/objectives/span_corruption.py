@@ -83,7 +83,7 @@ def restore_spans(inputs: list[int], targets: list[int], sentinels: list[int], e
 
 class SpanCorruption(Objective):
     name = "span_corruption"
-    families = ("seq2seq",)
+    requires = ("seq2seq",)
 
     def __init__(self, tokenizer: Any, *, noise_density: float = 0.15, mean_span_length: float = 20.0):
         super().__init__(tokenizer)

@@ -25,6 +25,7 @@ import numpy as np
 from genolm.errors import GenolmInputError
 from genolm.tokenizers.base import (
     CONFIG_NAME,
+    ClsSepFraming,
     Tokenizer,
     ascii_codes,
     read_config,
@@ -150,7 +151,7 @@ def _alphabet(kmers: Mapping[str, int]) -> str:
     return "".join(sorted(set("".join(kmers))))
 
 
-class KmerTokenizer(Tokenizer):
+class KmerTokenizer(ClsSepFraming, Tokenizer):
     """Overlapping (stride 1, DNABERT) or strided k-mers: a sequence of n bases gives (n - k) // stride + 1 tokens.
 
     Bases after the last full window are dropped (stride 3 on 1,000 nt with k = 6: 332 tokens covering 999 nt).
@@ -185,21 +186,11 @@ class KmerTokenizer(Tokenizer):
     def vocab(self) -> dict[str, int]:
         return dict(self._vocab)
 
-    @property
-    def special_ids(self) -> tuple[int, ...]:
-        return self._special_ids
+    def body_tokens(self, bases: int) -> int:
+        return max((bases - self.k) // self.stride + 1, 0)
 
-    @property
-    def prefix_ids(self) -> tuple[int, ...]:
-        return (self.cls_id,)
-
-    @property
-    def suffix_ids(self) -> tuple[int, ...]:
-        return (self.sep_id,)
-
-    def n_tokens(self, length: int) -> int:
-        """Body tokens of a sequence of `length` bases."""
-        return max((length - self.k) // self.stride + 1, 0)
+    def body_bases(self, tokens: int) -> int:
+        return (tokens - 1) * self.stride + self.k if tokens > 0 else 0
 
     def encode_ragged(self, sequences: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         raw, lengths = ascii_codes(sequences)
