@@ -91,10 +91,6 @@ class CNN(ZooModel):
             channels_in = channels
         self.blocks = nn.ModuleList(blocks)
 
-    @classmethod
-    def tokenizer_config(cls, tokenizer) -> dict:
-        return {"vocab_size": tokenizer.vocab_size, "pad_token_id": tokenizer.pad_id}
-
     @property
     def d_model(self) -> int:
         return self.config.channels[-1]
@@ -151,10 +147,6 @@ class BiLSTM(ZooModel):
         self.backward_lstm = nn.LSTM(**kwargs)
         self.dropout = nn.Dropout(config.dropout)
         self.softmax = nn.Linear(config.hidden_size, config.vocab_size)
-
-    @classmethod
-    def tokenizer_config(cls, tokenizer) -> dict:
-        return {"vocab_size": tokenizer.vocab_size, "pad_token_id": tokenizer.pad_id}
 
     @property
     def d_model(self) -> int:
@@ -213,10 +205,6 @@ class CNNLSTM(ZooModel):
         self.convs = nn.ModuleList(convs)
         self.dropout = nn.Dropout(config.dropout)
         self.lstm = nn.LSTM(channels_in, config.hidden_size, batch_first=True, bidirectional=True)
-
-    @classmethod
-    def tokenizer_config(cls, tokenizer) -> dict:
-        return {"vocab_size": tokenizer.vocab_size, "pad_token_id": tokenizer.pad_id}
 
     @property
     def d_model(self) -> int:

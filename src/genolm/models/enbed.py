@@ -127,7 +127,7 @@ class Enbed(ZooModel):
     @classmethod
     def tokenizer_config(cls, tokenizer) -> dict:
         # T5 conventions: the decoder starts from the padding id.
-        return {"vocab_size": tokenizer.vocab_size, "pad_token_id": tokenizer.pad_id, "eos_token_id": end_of_sequence_id(tokenizer),
+        return {**super().tokenizer_config(tokenizer), "eos_token_id": end_of_sequence_id(tokenizer),
                 "decoder_start_token_id": tokenizer.pad_id}
 
     @property
@@ -227,7 +227,7 @@ class EnbedDecoder(ZooModel):
 
     @classmethod
     def tokenizer_config(cls, tokenizer) -> dict:
-        return {"vocab_size": tokenizer.vocab_size, "pad_token_id": tokenizer.pad_id, "eos_token_id": end_of_sequence_id(tokenizer)}
+        return {**super().tokenizer_config(tokenizer), "eos_token_id": end_of_sequence_id(tokenizer)}
 
     @property
     def d_model(self) -> int:

@@ -177,7 +177,7 @@ rule pretrain:
         plots=lambda wc: f"{RESULTS}/plots/cancer_type/pretrain_{wc.backbone}",
         spec=lambda wc: canonical_json(ct_specs.pretraining_spec(STUDY["backbones"][wc.backbone])),
         bases=lambda wc: STUDY["backbones"][wc.backbone]["context_length"],
-        model=lambda wc: f"hyenadna-{STUDY['backbones'][wc.backbone]['preset']}",
+        model=lambda wc: ct_specs.backbone_model_name(STUDY["backbones"][wc.backbone]),
         tracking=lambda wc: tracking_args("pretrain", backbone=wc.backbone),
     log:
         f"{CT}/logs/pretrain_{{backbone}}.log",
