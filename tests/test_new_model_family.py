@@ -112,16 +112,19 @@ def test_a_registered_family_is_pretrained_and_fine_tuned_through_the_trainer(re
 
     finetuning = validate_spec({"tokenizer": {"pretrained": str(pretrained)}, "model": {"checkpoint": str(pretrained)},
                                 "head": {"name": "classification", "pooling": "mean", "label_names": ["AT", "GC"]},
-                                "init": "pretrained", "context_length": tokens, "group_column": "sample",
+                                "init": "frozen", "context_length": tokens, "group_column": "sample",
                                 "training": TRAINING})
     finetuned = train(finetuning, shards=shards, job_dir=tmp_path / "finetune", seed=1, plots=tmp_path, context={})
     metrics = pl.read_parquet(tmp_path / "finetune" / "metrics.parquet")
     test = metrics.filter((pl.col("split") == "test") & (pl.col("metric") == "balanced_accuracy"))
     assert len(test) == 2 and test["value"].is_between(0, 1).all()  # at the best and at the final step
-    # The fine-tuned model started from the pretrained weights: its embedding moved away from them only by
-    # training, and its directory holds the same family with a head.
+    # The head was trained on the pretrained backbone (frozen: its weights are the pretraining's, unchanged), and
+    # the model directory holds the same family with its head.
     assert (finetuned / "head.json").is_file()
-    assert isinstance(models.from_pretrained(finetuned), DilatedCNNMaskedLM)
+    backbone = models.from_pretrained(finetuned)
+    assert isinstance(backbone, DilatedCNNMaskedLM)
+    for name, value in loaded.state_dict().items():
+        assert torch.equal(backbone.state_dict()[name], value), name
 
 
 def test_an_objective_the_family_does_not_offer_is_refused_in_one_line(registered, tmp_path):
