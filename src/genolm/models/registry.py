@@ -54,16 +54,6 @@ def model_class(name: str) -> Any:
     return getattr(importlib.import_module(module), attribute)
 
 
-def preset_problem(name: str, preset: str | None) -> str | None:
-    """What is wrong with model `name` and its `preset` (an unknown model or preset), None when both exist."""
-    if name not in MODELS:
-        return f"unknown model {name!r} (known: {', '.join(MODELS)})"
-    presets = model_class(name).presets
-    if preset is not None and preset not in presets:
-        return f"unknown {name} preset {preset!r} (known: {', '.join(sorted(presets))})"
-    return None
-
-
 def context_config(name: str, tokens: int) -> dict[str, Any]:
     """The config fields that size model `name`'s positions for inputs of `tokens` tokens."""
     return model_class(name).context_config(tokens)

@@ -5,17 +5,12 @@ from __future__ import annotations
 from genolm.comparisons import unknown_arm
 from genolm.config import unknown_name
 from genolm.errors import GenolmInputError
-from genolm.models.registry import preset_problem
 
 
 def check_config(config: dict, study: dict, source: str) -> None:
     for key in ("reference_source", "mutations_source"):
         if study[key] not in config["sources"]:
             raise GenolmInputError(source, f"key studies.cancer_type.{key}: no source named {study[key]!r} under sources")
-    for name, backbone in study.get("backbones", {}).items():
-        problem = preset_problem(backbone["model"], backbone["preset"])
-        if problem:
-            raise GenolmInputError(source, f"key studies.cancer_type.backbones.{name}: {problem}")
     for name, experiment in study.get("experiments", {}).items():
         if "backbone" in experiment and experiment["backbone"] not in study.get("backbones", {}):
             raise GenolmInputError(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from genolm.config import unknown_name
 from genolm.errors import GenolmInputError
-from genolm.models.registry import preset_problem
 
 
 def check_config(config: dict, study: dict, source: str) -> None:
@@ -36,8 +35,5 @@ def check_config(config: dict, study: dict, source: str) -> None:
             if value not in study["lengths"]:
                 raise GenolmInputError(source, f"{where}.lengths: {value} is not in studies.virbert.lengths")
     for name, variant in study["variants"].items():
-        problem = preset_problem(variant["model"], variant["preset"])
-        if problem:
-            raise GenolmInputError(source, f"{key}.variants.{name}: {problem}")
         if variant["min_length"] > variant["max_length"]:
             raise GenolmInputError(source, f"{key}.variants.{name}: min_length exceeds max_length")
