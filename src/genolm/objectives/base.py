@@ -7,6 +7,7 @@ the tokenizer and the objective's settings.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -69,6 +70,16 @@ def encode(tokenizer: Any, sequences: list[str], max_length: int, add_special_to
     ids, mask = tokenizer.encode_batch(sequences, max_length=max_length, add_special_tokens=add_special_tokens,
                                        padding_side="right")
     return torch.from_numpy(np.ascontiguousarray(ids)), torch.from_numpy(np.ascontiguousarray(mask))
+
+
+def pad_rows(rows: Sequence[Sequence[int] | np.ndarray], value: int) -> tuple[Tensor, Tensor]:
+    """Rows of ids of any lengths as right-padded [B, T] ids (padded with `value`) and their mask."""
+    ids = torch.full((len(rows), max((len(r) for r in rows), default=0)), value, dtype=torch.long)
+    mask = torch.zeros_like(ids)
+    for i, row in enumerate(rows):
+        ids[i, : len(row)] = torch.as_tensor(row, dtype=torch.long)
+        mask[i, : len(row)] = 1
+    return ids, mask
 
 
 def token_cross_entropy(logits: Tensor, labels: Tensor) -> Tensor:

@@ -161,7 +161,7 @@ class Seq2SeqModule(OptimizedModule):
     def _step(self, batch) -> tuple[Tensor, Tensor]:
         from genolm.objectives.base import token_cross_entropy
 
-        if self.model.family == "seq2seq":
+        if self.model.capabilities.language_model == "seq2seq":
             out = self.model(batch["input_ids"], batch["attention_mask"], labels=batch["labels"])
         else:
             out = self.model(batch["input_ids"], batch["attention_mask"])
