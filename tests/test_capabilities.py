@@ -19,7 +19,7 @@ from genolm.studies.cancer_type import specs as cancer_type
 from genolm.studies.enbed import specs as enbed
 from genolm.studies.small_transformers import specs as small_transformers
 from genolm.studies.virbert import specs as virbert
-from conftest import REPO
+from conftest import REPO, run_genolm
 
 # What each model offered as a `family` string before capabilities; the derived string keeps the trainer's
 # branches (genolm.training.trainer) reading the same until they ask for capabilities themselves.
@@ -158,3 +158,14 @@ def test_small_transformers_positions_come_from_the_model():
     assert small_transformers.pretraining_spec(study, "p")["model"] == {"name": "longformer",
                                                                         "max_position_embeddings": 130}
     assert small_transformers.pretraining_spec(study, "q")["model"] == {"name": "cnn"}  # no positions to size
+
+
+def test_embedding_a_model_without_a_pooled_embedding_is_refused_in_one_line(tmp_path):
+    model_dir = tmp_path / "copy"
+    models.build("copy-parent").save_pretrained(model_dir)
+    tokenizers.build("byte").save_pretrained(model_dir)
+    (tmp_path / "s.fa").write_text(">a\nACGTACGT\n")
+    result = run_genolm("embed-sequences", "--model", str(model_dir), "--sequences", str(tmp_path / "s.fa"),
+                        "--out", str(tmp_path / "e.parquet"), "--chunk", "4", check=False)
+    assert result.returncode == 2 and not (tmp_path / "e.parquet").exists()
+    assert "genolm embed-sequences needs a model that offers pooled embedding; 'copy-parent' does not" in result.stderr

@@ -61,9 +61,14 @@ def read_sequences(path: Path) -> pl.DataFrame:
 def run(args: argparse.Namespace) -> None:
     from genolm.inference.embedding import embed_sequences
     from genolm.inference.loading import default_device, default_window, load_model
+    from genolm.models.base import require_capability
     from genolm.sources.mutations import write_parquet
 
     model, tokenizer = load_model(args.model)
+    try:
+        require_capability(model, "pooled_embedding", "genolm embed-sequences")
+    except ValueError as error:
+        raise GenolmInputError(args.model, str(error)) from None
     chunk = args.chunk or default_window(model, tokenizer)
     if chunk is None:
         raise GenolmInputError("--chunk", f"a {model.name!r} model has no fixed context: give --chunk (bases)")
