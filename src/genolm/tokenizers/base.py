@@ -166,12 +166,11 @@ class Tokenizer(ABC):
         return f"{type(self).__name__}(vocab_size={self.vocab_size})"
 
 
-class ClsSepFraming:
-    """[CLS] body [SEP] framing, with the special ids a tokenizer found in its vocabulary (`_special_ids`)."""
+class ClsFraming:
+    """[CLS] body framing, with the special ids a tokenizer found in its vocabulary (`_special_ids`)."""
 
     _special_ids: tuple[int, ...]
     cls_id: int
-    sep_id: int
 
     @property
     def special_ids(self) -> tuple[int, ...]:
@@ -180,6 +179,12 @@ class ClsSepFraming:
     @property
     def prefix_ids(self) -> tuple[int, ...]:
         return (self.cls_id,)
+
+
+class ClsSepFraming(ClsFraming):
+    """[CLS] body [SEP] framing (DNABERT k-mers, k-mer BPE)."""
+
+    sep_id: int
 
     @property
     def suffix_ids(self) -> tuple[int, ...]:

@@ -25,6 +25,7 @@ import numpy as np
 from genolm.errors import GenolmInputError
 from genolm.tokenizers.base import (
     CONFIG_NAME,
+    ClsFraming,
     ClsSepFraming,
     Tokenizer,
     ascii_codes,
@@ -281,7 +282,7 @@ def read_dnabert_vocab(directory: Path) -> tuple[dict[str, int], Path]:
                                       f"no {VOCAB_NAME} and no WordPiece tokenizer.json")
 
 
-class NonOverlappingKmerTokenizer(Tokenizer):
+class NonOverlappingKmerTokenizer(ClsFraming, Tokenizer):
     """Nucleotide Transformer tokenization: each stretch of A/C/G/T between other characters is cut into k-mers
     from its start, and the bases of a tail shorter than k are single-base tokens.
 
@@ -313,14 +314,6 @@ class NonOverlappingKmerTokenizer(Tokenizer):
     @property
     def vocab(self) -> dict[str, int]:
         return dict(self._vocab)
-
-    @property
-    def special_ids(self) -> tuple[int, ...]:
-        return self._special_ids
-
-    @property
-    def prefix_ids(self) -> tuple[int, ...]:
-        return (self.cls_id,)
 
     def encode_ragged(self, sequences: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         raw, lengths = ascii_codes(sequences)
