@@ -30,7 +30,8 @@ def load_model(directory: str | os.PathLike) -> tuple[Any, Any]:
     if model.capabilities.reads_tokens and model.config.vocab_size < tokenizer.vocab_size:
         raise GenolmInputError(directory, f"the model's vocabulary ({model.config.vocab_size}) is smaller than its "
                                           f"tokenizer's ({tokenizer.vocab_size})")
-    return model.eval(), tokenizer
+    # A model fitted or scored whole (scikit-learn, copy-the-parent) is no torch module: no mode to switch.
+    return (model.eval() if model.capabilities.reads_tokens else model), tokenizer
 
 
 def default_device() -> str:
