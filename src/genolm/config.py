@@ -205,8 +205,8 @@ def registry_names(kind: str, model: str | None = None) -> list[str]:
 
 def check_registry_names(config: dict, source: str = "config") -> None:
     """Every `tokenizer`, `model` or `objective` mapping with a `name` in the config (and a `model` named beside
-    a `preset`) names one the registries know, and a model's `preset` is one of that model's presets; an unknown name fails naming the key, the close
-    matches and every valid name. Run once per workflow (common.smk): loading the registries takes seconds."""
+    a `preset`) names one the registries know, and a model's `preset` is one of that model's presets; an unknown
+    name fails naming the key, the close matches and every valid name. Run once per workflow (common.smk): loading the registries takes seconds."""
     specs: list[tuple[tuple[str, ...], str, dict, str]] = []  # (path, kind, {name, preset}, key of the name)
 
     def visit(value: Any, path: tuple[str, ...]) -> None:
@@ -224,7 +224,8 @@ def check_registry_names(config: dict, source: str = "config") -> None:
     for path, kind, spec, name_key in specs:
         valid = registry_names(kind)
         if spec["name"] not in valid:
-            raise GenolmInputError(source, f"key {'.'.join(path)}.{name_key}: {unknown_name(kind, spec['name'], valid)}")
+            raise GenolmInputError(source, f"key {'.'.join(path)}.{name_key}: "
+                                           f"{unknown_name(kind, spec['name'], valid)}")
         if kind == "model" and isinstance(spec.get("preset"), str):
             presets = registry_names("preset", spec["name"])
             if spec["preset"] not in presets:

@@ -93,7 +93,8 @@ def require_capability(model: Any, needed: str, what: str) -> None:
     offered = model.capabilities
     if needed in LANGUAGE_MODELS:
         if offered.language_model != needed:
-            has = f"{offered.language_model} language-model logits" if offered.language_model else "no language-model head"
+            has = (f"{offered.language_model} language-model logits" if offered.language_model
+                   else "no language-model head")
             raise ValueError(f"{what} needs a model with {needed} language-model logits; {model.name!r} has {has}")
         return
     if not getattr(offered, needed):

@@ -21,9 +21,9 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from genolm.errors import GenolmInputError
-from genolm.models.base import (CONFIG_NAME, FORMAT_VERSION, WEIGHTS_NAME, Capabilities, DeclaresCapabilities, ModelOutput,
-                                ZooModel, build_config, padding_mask,
-                                read_checkpoint_config, write_model_files)
+from genolm.models.base import (CONFIG_NAME, FORMAT_VERSION, WEIGHTS_NAME, Capabilities, DeclaresCapabilities,
+                                ModelOutput, ZooModel, build_config, padding_mask, read_checkpoint_config,
+                                write_model_files)
 
 
 def _lengths(mask: Tensor) -> Tensor:

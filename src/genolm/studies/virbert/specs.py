@@ -36,7 +36,8 @@ def pretraining_spec(variant: dict) -> dict:
         "model": architecture(variant),
         "objective": dict(variant["objective"]),
         "init": "random",
-        "context_length": min(variant["max_tokens"], tokenizers.tokens_for_bases(tokenizer_spec(variant), variant["max_length"])),
+        "context_length": min(variant["max_tokens"],
+                              tokenizers.tokens_for_bases(tokenizer_spec(variant), variant["max_length"])),
         "training": variant["training"],
     }
 
