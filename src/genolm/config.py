@@ -206,7 +206,8 @@ def registry_names(kind: str, model: str | None = None) -> list[str]:
 def check_registry_names(config: dict, source: str = "config") -> None:
     """Every `tokenizer`, `model` or `objective` mapping with a `name` in the config (and a `model` named beside
     a `preset`) names one the registries know, and a model's `preset` is one of that model's presets; an unknown
-    name fails naming the key, the close matches and every valid name. Run once per workflow (common.smk): loading the registries takes seconds."""
+    name fails naming the key, the close matches and every valid name. Run once per workflow (common.smk):
+    loading the registries takes seconds."""
     specs: list[tuple[tuple[str, ...], str, dict, str]] = []  # (path, kind, {name, preset}, key of the name)
 
     def visit(value: Any, path: tuple[str, ...]) -> None:
