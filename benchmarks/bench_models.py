@@ -43,7 +43,8 @@ def training_step(model, ids: torch.Tensor, device: str):
     """One closure: forward, a loss over whatever the model predicts, backward, AdamW."""
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4)
     mask = torch.ones_like(ids)
-    extra = {"labels": ids[:, : max(1, ids.shape[1] // 5)].contiguous()} if model.family == "seq2seq" else {}
+    seq2seq = model.capabilities.language_model == "seq2seq"
+    extra = {"labels": ids[:, : max(1, ids.shape[1] // 5)].contiguous()} if seq2seq else {}
     autocast = torch.autocast(device, dtype=torch.bfloat16, enabled=device == "cuda")
 
     def step() -> None:

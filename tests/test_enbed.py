@@ -16,13 +16,14 @@ import pyarrow as pa
 import pytest
 import torch
 
+from genolm.datasets import benchmarks as benchmark
 from genolm.datasets.shards import ShardWriter, read_shards
 from genolm.errors import GenolmInputError
 from genolm.metrics import generation_metrics
 from genolm.models.enbed import Enbed, global_block_size, split_radii
 from genolm.models.generation import beam_search
 from genolm.qc import QCCounts, read_qc
-from genolm.studies.enbed import annotation, benchmark, corpus, noise, pairs, reconstruction, specs, tables
+from genolm.studies.enbed import annotation, corpus, noise, pairs, reconstruction, specs, tables
 from genolm.tokenizers.byte import ByteTokenizer
 
 REPO = Path(__file__).resolve().parent.parent

@@ -180,7 +180,7 @@ class CountingModel(torch.nn.Module):
     """A causal 'model' whose answer is known by hand: p(next base) is 1/2 for A and 1/6 for C, G and T,
     whatever came before (character tokenizer ids)."""
 
-    family, name = "causal", "counting"
+    capabilities, name, context_tokens = models.Capabilities(language_model="causal"), "counting", 1000
 
     def __init__(self, tokenizer):
         super().__init__()
@@ -189,7 +189,6 @@ class CountingModel(torch.nn.Module):
         for base, p in {"A": 0.5, "C": 1 / 6, "G": 1 / 6, "T": 1 / 6}.items():
             logits[tokenizer.vocab[base]] = float(np.log(p))
         self.register_buffer("table", logits)
-        self.config = type("C", (), {"l_max": 1000})()
 
     def forward(self, ids, mask=None, **_):
         return models.base.ModelOutput(hidden=ids.float()[..., None], mask=mask, logits=self.table.expand(*ids.shape, -1))

@@ -118,7 +118,7 @@ def test_kmer_dnabert_layout_ids():
 def test_kmer_stride_arithmetic():
     tok = KmerTokenizer(6, stride=3)
     assert len(tok.encode(random_dna(1000), add_special_tokens=False)) == 332
-    assert tok.n_tokens(1000) == 332 and tok.n_tokens(6) == 1 and tok.n_tokens(5) == 0
+    assert tok.body_tokens(1000) == 332 and tok.body_tokens(6) == 1 and tok.body_tokens(5) == 0
     assert len(tok.encode(random_dna(1000))) == 334  # [CLS] + 332 + [SEP]
     assert tok.tokens("AAAAAACCCGGGTTT") == ["AAAAAA", "AAACCC", "CCCGGG", "GGGTTT"]
     overlapping = KmerTokenizer(6)

@@ -148,4 +148,4 @@ def test_bad_specs_are_reported_with_their_key(tiny_shards, tmp_path, capsys):
                  "--study", "s", "--task", "t", "--experiment", "e", "--results-dir", str(tmp_path / "r")])
     message = capsys.readouterr().err.strip().splitlines()[-1]
     assert code == 2 and message.startswith("genolm train: error: ")
-    assert "'next_token' trains causal/bilm models; 'bert' is a mlm model" in message
+    assert "'next_token' needs a model with causal or bilm language-model logits; 'bert' has masked" in message

@@ -151,7 +151,7 @@ def test_linear_schedule():
 
 
 def test_specs_tokens_split_concat_and_baselines():
-    variant = {"k": 6, "stride": 1, "preset": "bert-tiny", "overrides": {}, "objective": {"name": "kmer_mlm", "k": 6},
+    variant = {"model": "bert", "k": 6, "stride": 1, "preset": "bert-tiny", "overrides": {}, "objective": {"name": "kmer_mlm", "k": 6},
                "max_length": 510, "max_tokens": 512, "training": {}, "checkpoint": None}
     study = {"variants": {"virbert": variant}, "transfer": {"checkpoint": None, "variant": "virbert"},
              "lengths": [150, 1000], "label_fractions": [0.1, 0.01],

@@ -45,8 +45,6 @@ from typing import Any
 
 from genolm.errors import GenolmInputError
 
-# Baselines that never run on an accelerator: scikit-learn's k-mer logistic regression, the copy-the-parent rule.
-CPU_MODELS = ("kmer-logreg", "copy-parent")
 BYTES_PER_PARAMETER = 16  # fp32 weight + fp32 gradient + AdamW exp_avg + exp_avg_sq
 
 
@@ -117,6 +115,14 @@ def architecture_of(job: TrainingJob) -> dict:
     return job.architecture
 
 
+def runs_on_cpu(model_name: str | None) -> bool:
+    """Whether a model is fitted or scored whole rather than trained in batches (its Capabilities.training: the
+    scikit-learn k-mer logistic regression, copy-the-parent): it never runs on an accelerator."""
+    from genolm.models.registry import MODELS, model_class
+
+    return model_name in MODELS and model_class(model_name).capabilities.training != "gradient"
+
+
 def build_on_meta(model_spec: dict, tokenizer_spec: dict) -> Any:
     """The model a spec builds, its weights on the meta device (shapes only); None for a CPU baseline."""
     import torch
@@ -124,7 +130,7 @@ def build_on_meta(model_spec: dict, tokenizer_spec: dict) -> Any:
     from genolm.models import registry
 
     values = {k: v for k, v in model_spec.items() if k not in ("name", "activation_checkpointing")}
-    if model_spec["name"] in CPU_MODELS:
+    if runs_on_cpu(model_spec["name"]):
         return None
     with torch.device("meta"):
         return registry.build(model_spec["name"], values, vocabulary(tokenizer_spec))
@@ -429,7 +435,7 @@ def job_resources(spec: dict, compute: dict, *, architecture: dict | None = None
     training = with_defaults(spec)["training"]
     devices, nodes = training_devices(training, compute), training["num_nodes"]
     model_name = spec["model"].get("name") or (architecture or {}).get("model", {}).get("name")
-    resource_class = "gpu" if compute["training_gpus"] > 0 and model_name not in CPU_MODELS else "cpu"
+    resource_class = "gpu" if compute["training_gpus"] > 0 and not runs_on_cpu(model_name) else "cpu"
     resources = {"nodes": nodes, "tasks": devices * nodes, "cpus_per_task": compute["training_cpus"],
                  "mem_mb": compute["training_mem_mb"] * devices, "resource_class": resource_class,
                  "slurm_partition": compute["partitions"][resource_class]}

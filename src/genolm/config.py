@@ -216,24 +216,29 @@ def registry_names(kind: str, model: str | None = None) -> list[str]:
 
 
 def check_registry_names(config: dict, source: str = "config") -> None:
-    """Every `tokenizer`, `model`, `objective` or `head` mapping with a `name` in the config names one the registries
-    know, and a model's `preset` is one of that model's presets; an unknown name fails naming the key, the close
-    matches and every valid name. Part of validate_config; imports nothing heavy (genolm.registry_names)."""
-    specs: list[tuple[tuple[str, ...], str, dict]] = []
+    """Every `tokenizer`, `model`, `objective` or `head` mapping with a `name` in the config (and a `model` named
+    beside a `preset`) names one the registries know, and a model's `preset` is one of that model's presets; an
+    unknown name fails naming the key, the close matches and every valid name. Part of validate_config; imports
+    nothing heavy (genolm.registry_names)."""
+    specs: list[tuple[tuple[str, ...], str, dict, str]] = []  # (path, kind, {name, preset}, key of the name)
 
     def visit(value: Any, path: tuple[str, ...]) -> None:
         items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
         for key, item in items:
             here = path + (str(key),)
             if key in ("tokenizer", "model", "objective", "head") and isinstance(item, dict) and isinstance(item.get("name"), str):
-                specs.append((here, key, item))
+                specs.append((here, key, item, "name"))
+            elif key == "model" and isinstance(item, str) and isinstance(value, dict) and "preset" in value:
+                # A study block naming its model beside the preset (a cancer-type backbone, a virBERT variant).
+                specs.append((path, "model", {"name": item, "preset": value["preset"]}, "model"))
             visit(item, here)
 
     visit(config, ())
-    for path, kind, spec in specs:
+    for path, kind, spec, name_key in specs:
         valid = registry_names(kind)
         if spec["name"] not in valid:
-            raise GenolmInputError(source, f"key {'.'.join(path)}.name: {unknown_name(kind, spec['name'], valid)}")
+            raise GenolmInputError(source, f"key {'.'.join(path)}.{name_key}: "
+                                           f"{unknown_name(kind, spec['name'], valid)}")
         if kind == "model" and isinstance(spec.get("preset"), str):
             presets = registry_names("preset", spec["name"])
             if spec["preset"] not in presets:

@@ -60,10 +60,15 @@ def read_sequences(path: Path) -> pl.DataFrame:
 
 def run(args: argparse.Namespace) -> None:
     from genolm.inference.embedding import embed_sequences
-    from genolm.inference.loading import context_tokens, default_device, default_window, load_model
+    from genolm.inference.loading import default_device, default_window, load_model
+    from genolm.models.base import require_capability
     from genolm.sources.mutations import write_parquet
 
     model, tokenizer = load_model(args.model)
+    try:
+        require_capability(model, "pooled_embedding", "genolm embed-sequences")
+    except ValueError as error:
+        raise GenolmInputError(args.model, str(error)) from None
     chunk = args.chunk or default_window(model, tokenizer)
     if chunk is None:
         raise GenolmInputError("--chunk", f"a {model.name!r} model has no fixed context: give --chunk (bases)")
@@ -79,7 +84,7 @@ def run(args: argparse.Namespace) -> None:
     try:
         vectors, chunks = embed_sequences(model, tokenizer, table["sequence"].to_list(), chunk=chunk, overlap=overlap,
                                           layer=args.layer, pooling=args.pooling, strands=args.strands,
-                                          max_tokens=context_tokens(model), batch_size=args.batch_size, device=device)
+                                          max_tokens=model.context_tokens, batch_size=args.batch_size, device=device)
     except ValueError as error:
         raise GenolmInputError(args.model, str(error)) from None
     out = table.drop("sequence").with_columns(

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 from pathlib import Path
 
 import polars as pl
 from tqdm import tqdm
 
+from genolm.commands._shard_output import add_shard_output_arguments, parse_provenance
 from genolm.sources.mutations import (
     FORMATS,
     MUTATION_DROP_REASONS,
@@ -29,18 +29,6 @@ HELP = "materialize mutated windows around anchor mutations into Parquet shards"
 log = logging.getLogger(__name__)
 
 
-def parse_provenance(text: str | None) -> dict:
-    if not text:
-        return {}
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise GenolmInputError("--provenance-json", f"not valid JSON ({error})") from None
-    if not isinstance(value, dict):
-        raise GenolmInputError("--provenance-json", "must be a JSON object")
-    return value
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--reference", required=True, type=Path, help="reference FASTA (indexed, bgzip or plain gzip)")
     parser.add_argument("--mutations", required=True, type=Path, help="mutation file")
@@ -58,13 +46,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", required=True, type=int, help="seed of the window offsets")
     parser.add_argument("--reference-only", action="store_true",
                         help="a control: the same windows with the reference's bases, none of the mutations applied")
-    parser.add_argument("--out", required=True, type=Path, help="output directory of the shards")
-    parser.add_argument("--dataset", help="dataset name in the manifest (default: the name of --out)")
-    parser.add_argument("--rows-per-shard", type=int, default=50_000, help="rows per Parquet file (default: 50000)")
-    parser.add_argument("--qc", type=Path, help="QC table (TSV)")
-    parser.add_argument("--allow-empty", action="store_true",
-                        help="write an empty dataset instead of failing when nothing passes the filters")
-    parser.add_argument("--provenance-json", help="JSON object added to the provenance (e.g. the config hash)")
+    add_shard_output_arguments(parser)
 
 
 def all_mutations_as_anchors(mutations: pl.DataFrame, samples: pl.DataFrame | None, qc: QCCounts) -> pl.DataFrame:

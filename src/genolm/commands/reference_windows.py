@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from genolm.commands.mutate_windows import parse_provenance
+from genolm.commands._shard_output import add_shard_output_arguments, parse_provenance
 from genolm.sources.reference import open_reference
 from genolm.sources.chromosomes import select_chromosomes
 from genolm.sources.reference import ReferenceGenome
@@ -35,13 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--split-by-chromosome", nargs="*", default=[], metavar="SPLIT=CHROM[,CHROM]",
                         help="put these chromosomes' windows in SPLIT, e.g. val=chr22 test=chr21")
     parser.add_argument("--default-split", default="train", help="split of the other chromosomes (default: train)")
-    parser.add_argument("--out", required=True, type=Path, help="output directory of the shards")
-    parser.add_argument("--dataset", help="dataset name in the manifest (default: the name of --out)")
-    parser.add_argument("--rows-per-shard", type=int, default=50_000, help="rows per Parquet file (default: 50000)")
-    parser.add_argument("--qc", type=Path, help="QC table (TSV)")
-    parser.add_argument("--allow-empty", action="store_true",
-                        help="write an empty dataset instead of failing when nothing passes the filters")
-    parser.add_argument("--provenance-json", help="JSON object added to the provenance (e.g. the config hash)")
+    add_shard_output_arguments(parser)
 
 
 def parse_split_chromosomes(specs: list[str], reference: ReferenceGenome, chromosomes: list[str]) -> dict[str, str]:

@@ -27,35 +27,18 @@ def load_model(directory: str | os.PathLike) -> tuple[Any, Any]:
         tokenizer = tokenizers.build("character")
     else:
         tokenizer = tokenizers.from_pretrained(directory)
-    if model.family not in ("sklearn", "copy") and model.config.vocab_size < tokenizer.vocab_size:
+    if model.capabilities.reads_tokens and model.config.vocab_size < tokenizer.vocab_size:
         raise GenolmInputError(directory, f"the model's vocabulary ({model.config.vocab_size}) is smaller than its "
                                           f"tokenizer's ({tokenizer.vocab_size})")
-    return model.eval(), tokenizer
+    # A model fitted or scored whole (scikit-learn, copy-the-parent) is no torch module: no mode to switch.
+    return (model.eval() if model.capabilities.reads_tokens else model), tokenizer
 
 
 def default_device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def context_tokens(model: Any) -> int | None:
-    """The most tokens one input may hold, None for models whose positions are relative (ENBED)."""
-    config = model.config
-    if model.name == "hyenadna":
-        return int(config.l_max)
-    return getattr(config, "max_position_embeddings", None)
-
-
-def bases_for_tokens(tokenizer: Any, tokens: int) -> int:
-    """The longest sequence, in bases, whose body fits in `tokens` tokens: exact for k-mer and one-token-per-base
-    tokenizers; for a BPE tokenizer (a token covers at least one base) the bound that always fits."""
-    if isinstance(tokenizer, tokenizers.KmerTokenizer):
-        return (tokens - 1) * tokenizer.stride + tokenizer.k if tokens > 0 else 0
-    return max(tokens, 0)
-
-
 def default_window(model: Any, tokenizer: Any) -> int | None:
     """The model's context in bases with the tokenizer's framing tokens left out; None when unbounded."""
-    tokens = context_tokens(model)
-    if tokens is None:
-        return None
-    return bases_for_tokens(tokenizer, tokens - len(tokenizer.prefix_ids) - len(tokenizer.suffix_ids))
+    tokens = model.context_tokens
+    return None if tokens is None else tokenizer.bases_for_tokens(tokens)

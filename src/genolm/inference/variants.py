@@ -10,7 +10,7 @@ F = (W - A) // 2 bases on each side of the REF allele:
 Both windows share the same flanks, neither is longer than W, and the REF allele sits in the middle, so the
 reverse complement of a window is the window the same variant gets on the reverse-complemented reference.
 
-Scores, by the model's family (`llr` = score(ALT) - score(REF)):
+Scores, by the kind of language-model logits the model offers (`llr` = score(ALT) - score(REF)):
 
 - causal (HyenaDNA, decoder-only ENBED): score(window) = log P(window) = the sum over the window's tokens of
   log p(token | the tokens before it), the first token excluded when the tokenizer puts nothing before it (it has
@@ -53,8 +53,9 @@ import torch
 from tqdm import tqdm
 
 from genolm.errors import GenolmInputError
-from genolm.inference.loading import context_tokens, default_window
+from genolm.inference.loading import default_window
 from genolm.models.base import end_of_sequence_id
+from genolm.objectives.base import pad_rows
 from genolm.qc import QCCounts
 from genolm.sources.fasta import reverse_complement
 from genolm.sources.mutations import MUTATION_DROP_REASONS, MUTATION_RECORD_REASONS, read_mutations
@@ -177,16 +178,6 @@ def single_token_id(tokenizer: Any, base: str) -> int | None:
     return int(ids[0]) if len(ids) == 1 else None
 
 
-def _pad(rows: list[np.ndarray], value: int) -> tuple[torch.Tensor, torch.Tensor]:
-    width = max(map(len, rows))
-    ids = torch.full((len(rows), width), value, dtype=torch.long)
-    mask = torch.zeros_like(ids)
-    for i, row in enumerate(rows):
-        ids[i, : len(row)] = torch.as_tensor(row, dtype=torch.long)
-        mask[i, : len(row)] = 1
-    return ids, mask
-
-
 # ---------------------------------------------------------------------------------------------------- scorers
 class Scorer:
     """Scores (REF, ALT) window pairs; `score` returns (llr [N], llr_site [N], NaN where undefined).
@@ -198,7 +189,7 @@ class Scorer:
 
     def _forward(self, rows: list[np.ndarray], **kwargs: Any) -> tuple[torch.Tensor, torch.Tensor]:
         """(log-probabilities [B, T, V], ids [B, T]) of a right-padded batch, on the device."""
-        ids, mask = _pad(rows, self.tokenizer.pad_id)
+        ids, mask = pad_rows(rows, self.tokenizer.pad_id)
         if self.max_tokens is not None and ids.shape[1] > self.max_tokens:
             raise GenolmInputError("--window", f"a window needs {ids.shape[1]} tokens, more than the model's "
                                                f"{self.max_tokens}: use a smaller window")
@@ -291,20 +282,23 @@ class SpanInfillingScorer(Scorer):
     def score(self, pairs: list[VariantWindows]) -> tuple[np.ndarray, np.ndarray]:
         encoder = [self.encoder_row(p) for p in pairs for _ in (0, 1)]
         targets = [self.target_row(a) for p in pairs for a in (p.ref, p.alt)]
-        labels, _ = _pad(targets, -100)
+        labels, _ = pad_rows(targets, -100)
         log_probs, _ = self._forward(encoder, labels=labels.to(self.device))
         totals = self._gather_sums(log_probs, [np.arange(len(t)) for t in targets], targets)
         return totals[1::2] - totals[0::2], np.full(len(pairs), np.nan)
 
 
-SCORERS = {"causal": CausalScorer, "mlm": MaskedScorer, "seq2seq": SpanInfillingScorer}
+# By the language-model logits the model offers (genolm.models.base.Capabilities.language_model).
+SCORERS = {"causal": CausalScorer, "masked": MaskedScorer, "seq2seq": SpanInfillingScorer}
 
 
 def make_scorer(model: Any, tokenizer: Any, device: str) -> Scorer:
-    if model.family not in SCORERS:
-        raise GenolmInputError("--model", f"a {model.name!r} model (family {model.family!r}) has no language-model "
-                                          "head to score variants with")
-    return SCORERS[model.family](model.to(device).eval(), tokenizer, device, context_tokens(model))
+    offered = model.capabilities.language_model
+    if offered not in SCORERS:
+        has = f"{offered} language-model logits" if offered else "no language-model head"
+        raise GenolmInputError("--model", f"a {model.name!r} model has {has}: variants are scored with causal, "
+                                          "masked or encoder-decoder language-model logits")
+    return SCORERS[offered](model.to(device).eval(), tokenizer, device, model.context_tokens)
 
 
 @torch.no_grad()

@@ -14,7 +14,7 @@ from pathlib import Path
 from torch import Tensor, nn
 from transformers import AlbertConfig, AlbertForMaskedLM
 
-from genolm.models.base import ModelOutput, ZooModel, padding_mask, save_hf_directory
+from genolm.models.base import Capabilities, LearntPositions, ModelOutput, ZooModel, padding_mask, save_hf_directory
 
 
 @dataclass
@@ -40,10 +40,10 @@ class AlbertModelConfig:
         return AlbertConfig(**self.__dict__)
 
 
-class Albert(ZooModel):
+class Albert(LearntPositions, ZooModel):
     name = "albert"
     config_class = AlbertModelConfig
-    family = "mlm"
+    capabilities = Capabilities(language_model="masked")
     presets = {
         "albert-base": {},
         "albert-small": {"embedding_size": 64, "hidden_size": 256, "num_hidden_layers": 4, "num_attention_heads": 4,

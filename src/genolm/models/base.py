@@ -2,13 +2,20 @@
 
 A zoo model is an `nn.Module` whose `forward(input_ids, attention_mask, ...)` returns a `ModelOutput`: the last
 hidden states (what heads pool), the mask that goes with them (a CNN downsamples, so it is not always the input
-mask) and, when the model has a language-model head, its logits. `family` says which pretraining objectives fit:
+mask) and, when the model has a language-model head, its logits.
 
-    mlm      bidirectional encoder with a masked-LM head (BERT, Longformer, ALBERT, Longalbert)
+Each model class declares what it offers in `capabilities` (a `Capabilities`); objectives, heads, specs and the
+inference tools ask for a capability, never for a model's name. Its `language_model` is one of:
+
+    masked   bidirectional encoder with a masked-LM head, `lm_logits(hidden)` (BERT, Longformer, ALBERT, Longalbert)
     causal   logits at t predict token t+1 (HyenaDNA, the ENBED decoder-only variant)
     bilm     a forward and a backward causal LM side by side (the ELMo-like biLSTM)
     seq2seq  encoder-decoder; logits are the decoder's (ENBED)
-    none     no language-model head: a classification backbone (the CNN baselines)
+    None     no language-model head: a classification backbone (the CNN baselines)
+
+A model sizes its positions from a context in tokens (`context_config`) and says how many tokens it reads
+(`context_tokens`); the tokenizer turns bases into tokens (genolm.tokenizers.base.Tokenizer.tokens_for_bases),
+so a study speaks in bases and restates neither.
 
 Checkpoint directory (`save_pretrained`): `config.json` = {"genolm_model": <registry name>, "format_version": 1,
 "config": {...dataclass fields...}} and `model.safetensors` (the module's state; tied weights stored once).
@@ -34,6 +41,64 @@ from genolm.errors import GenolmInputError
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
 FORMAT_VERSION = 1
+
+
+LANGUAGE_MODELS = ("masked", "causal", "bilm", "seq2seq")
+TRAINING = ("gradient", "fit", "none")
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a model offers, declared once per model class (`capabilities`).
+
+    language_model    the kind of language-model logits it has (LANGUAGE_MODELS), None for a classification
+                      backbone: what pretraining objectives and variant scorers need
+    pooled_embedding  `ModelOutput.hidden` + `mask` that a head pools (classification, embeddings)
+    generation        it writes sequences: `next_token_logits` for beam search, or `generate(sequences)`
+    downsamples       `hidden` is shorter than the input (pooling convolutions): no per-token head
+    training          "gradient" (trained through Lightning in batches of token ids), "fit" (fitted whole on the
+                      sequences, `fit` / `predict_proba`), "none" (nothing to train; reads the sequences)
+    """
+
+    language_model: str | None = None
+    pooled_embedding: bool = True
+    generation: bool = False
+    downsamples: bool = False
+    training: str = "gradient"
+
+    def __post_init__(self) -> None:
+        if self.language_model is not None and self.language_model not in LANGUAGE_MODELS:
+            raise ValueError(f"language_model {self.language_model!r} is not one of {', '.join(LANGUAGE_MODELS)}")
+        if self.training not in TRAINING:
+            raise ValueError(f"training {self.training!r} is not one of {', '.join(TRAINING)}")
+
+    @property
+    def reads_tokens(self) -> bool:
+        """Whether it reads token ids (and so its vocabulary must cover the tokenizer's)."""
+        return self.training == "gradient"
+
+    @property
+    def family(self) -> str:
+        """The legacy family string (genolm.training.trainer still branches on it; see docs/architecture.md)."""
+        if self.training == "fit":
+            return "sklearn"
+        if self.training == "none":
+            return "copy"
+        return {"masked": "mlm", None: "none"}.get(self.language_model, self.language_model)
+
+
+def require_capability(model: Any, needed: str, what: str) -> None:
+    """Raise ValueError, naming `what` asked and the model, unless the model's capabilities satisfy `needed`:
+    a language-model kind (LANGUAGE_MODELS), or a flag of Capabilities ("generation", "pooled_embedding")."""
+    offered = model.capabilities
+    if needed in LANGUAGE_MODELS:
+        if offered.language_model != needed:
+            has = (f"{offered.language_model} language-model logits" if offered.language_model
+                   else "no language-model head")
+            raise ValueError(f"{what} needs a model with {needed} language-model logits; {model.name!r} has {has}")
+        return
+    if not getattr(offered, needed):
+        raise ValueError(f"{what} needs a model that offers {needed.replace('_', ' ')}; {model.name!r} does not")
 
 
 @dataclass
@@ -65,13 +130,46 @@ def write_model_files(directory: str | os.PathLike, writers: dict[str, Callable[
     return directory
 
 
-class ZooModel(nn.Module):
-    """Base class; subclasses set the class attributes and implement `forward` and `layer_groups`."""
+class DeclaresCapabilities:
+    """What every registered model class has, a zoo model or not (the scikit-learn and copy baselines): its
+    registry name, config class, presets, declared capabilities and context arithmetic."""
 
     name: ClassVar[str]
     config_class: ClassVar[type]
-    family: ClassVar[str]
+    capabilities: ClassVar[Capabilities]
     presets: ClassVar[dict[str, dict[str, Any]]] = {}
+
+    @property
+    def family(self) -> str:
+        return self.capabilities.family
+
+    @classmethod
+    def context_config(cls, tokens: int) -> dict[str, Any]:
+        """The config fields that size the model's positions for inputs of `tokens` tokens (special tokens
+        included); none for a model whose positions are relative or that has none."""
+        return {}
+
+    @property
+    def context_tokens(self) -> int | None:
+        """The most tokens one input may hold; None when the positions set no bound."""
+        return None
+
+
+class LearntPositions:
+    """For a model with learnt absolute positions, one per token (`config.max_position_embeddings`): BERT,
+    ALBERT, Longformer, Longalbert."""
+
+    @classmethod
+    def context_config(cls, tokens: int) -> dict[str, Any]:
+        return {"max_position_embeddings": tokens}
+
+    @property
+    def context_tokens(self) -> int:
+        return self.config.max_position_embeddings
+
+
+class ZooModel(DeclaresCapabilities, nn.Module):
+    """Base class; subclasses set the class attributes and implement `forward` and `layer_groups`."""
 
     def __init__(self, config: Any):
         super().__init__()

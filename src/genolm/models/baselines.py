@@ -21,8 +21,9 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from genolm.errors import GenolmInputError
-from genolm.models.base import (CONFIG_NAME, FORMAT_VERSION, WEIGHTS_NAME, ModelOutput, ZooModel, build_config, padding_mask,
-                                read_checkpoint_config, write_model_files)
+from genolm.models.base import (CONFIG_NAME, FORMAT_VERSION, WEIGHTS_NAME, Capabilities, DeclaresCapabilities,
+                                ModelOutput, ZooModel, build_config, padding_mask, read_checkpoint_config,
+                                write_model_files)
 
 
 def _lengths(mask: Tensor) -> Tensor:
@@ -72,7 +73,7 @@ class CNN(ZooModel):
 
     name = "cnn"
     config_class = CNNConfig
-    family = "none"
+    capabilities = Capabilities(downsamples=True)
     presets = {"deepsea": {}}
 
     def __init__(self, config: CNNConfig):
@@ -89,10 +90,6 @@ class CNN(ZooModel):
             ))
             channels_in = channels
         self.blocks = nn.ModuleList(blocks)
-
-    @classmethod
-    def tokenizer_config(cls, tokenizer) -> dict:
-        return {"vocab_size": tokenizer.vocab_size, "pad_token_id": tokenizer.pad_id}
 
     @property
     def d_model(self) -> int:
@@ -138,7 +135,7 @@ class BiLSTM(ZooModel):
 
     name = "bilstm"
     config_class = BiLSTMConfig
-    family = "bilm"
+    capabilities = Capabilities(language_model="bilm")
     presets = {"elmo-2x256": {}}
 
     def __init__(self, config: BiLSTMConfig):
@@ -150,10 +147,6 @@ class BiLSTM(ZooModel):
         self.backward_lstm = nn.LSTM(**kwargs)
         self.dropout = nn.Dropout(config.dropout)
         self.softmax = nn.Linear(config.hidden_size, config.vocab_size)
-
-    @classmethod
-    def tokenizer_config(cls, tokenizer) -> dict:
-        return {"vocab_size": tokenizer.vocab_size, "pad_token_id": tokenizer.pad_id}
 
     @property
     def d_model(self) -> int:
@@ -198,7 +191,7 @@ class CNNLSTM(ZooModel):
 
     name = "cnn-lstm"
     config_class = CNNLSTMConfig
-    family = "none"
+    capabilities = Capabilities(downsamples=True)
     presets = {"genomenet-like": {}}
 
     def __init__(self, config: CNNLSTMConfig):
@@ -212,10 +205,6 @@ class CNNLSTM(ZooModel):
         self.convs = nn.ModuleList(convs)
         self.dropout = nn.Dropout(config.dropout)
         self.lstm = nn.LSTM(channels_in, config.hidden_size, batch_first=True, bidirectional=True)
-
-    @classmethod
-    def tokenizer_config(cls, tokenizer) -> dict:
-        return {"vocab_size": tokenizer.vocab_size, "pad_token_id": tokenizer.pad_id}
 
     @property
     def d_model(self) -> int:
@@ -267,13 +256,13 @@ def kmer_spectrum(sequences: list[str], k: int) -> np.ndarray:
     return out
 
 
-class KmerSpectrumClassifier:
+class KmerSpectrumClassifier(DeclaresCapabilities):
     """k-mer spectrum + scikit-learn logistic regression. Saved like a zoo model: config.json and the fitted
     coefficients in model.safetensors, so `genolm.models.from_pretrained` loads it too."""
 
     name = "kmer-logreg"
     config_class = KmerSpectrumConfig
-    family = "sklearn"
+    capabilities = Capabilities(pooled_embedding=False, training="fit")
     presets = {"kmer6-logreg": {}}
 
     def __init__(self, config: KmerSpectrumConfig):
@@ -334,7 +323,7 @@ class CopyParentConfig:
     pass
 
 
-class CopyParent:
+class CopyParent(DeclaresCapabilities):
     """Copy-the-parent: the prediction for a sequence-to-sequence pair is its input, unchanged. It is the floor of
     mutation generation (a model that learnt nothing but copying scores this), which every generation metric is
     read against: its exact match is the share of unchanged children, its edit distance the number of mutations.
@@ -342,7 +331,7 @@ class CopyParent:
 
     name = "copy-parent"
     config_class = CopyParentConfig
-    family = "copy"
+    capabilities = Capabilities(pooled_embedding=False, generation=True, training="none")
     presets = {"copy-parent": {}}
 
     def __init__(self, config: CopyParentConfig):

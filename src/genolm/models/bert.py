@@ -17,7 +17,7 @@ from torch import Tensor, nn
 from transformers import BertConfig, BertForMaskedLM
 
 from genolm.errors import GenolmInputError
-from genolm.models.base import ModelOutput, ZooModel, padding_mask, save_hf_directory
+from genolm.models.base import Capabilities, LearntPositions, ModelOutput, ZooModel, padding_mask, save_hf_directory
 
 _BERT_BASE = {"hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12, "intermediate_size": 3072}
 
@@ -42,10 +42,10 @@ class BertModelConfig:
         return BertConfig(**self.__dict__)
 
 
-class Bert(ZooModel):
+class Bert(LearntPositions, ZooModel):
     name = "bert"
     config_class = BertModelConfig
-    family = "mlm"
+    capabilities = Capabilities(language_model="masked")
     presets = {
         **{f"dnabert-{k}": {**_BERT_BASE, "vocab_size": 4**k + 5} for k in (3, 4, 5, 6)},
         "bert-small": {"hidden_size": 512, "num_hidden_layers": 4, "num_attention_heads": 8, "intermediate_size": 2048},

@@ -32,7 +32,7 @@ from torch import Tensor, nn
 from transformers import LongT5Config, LongT5ForConditionalGeneration
 from transformers.models.longt5.modeling_longt5 import LongT5Stack, LongT5TransientGlobalAttention
 
-from genolm.models.base import ModelOutput, ZooModel, end_of_sequence_id, padding_mask, save_hf_directory
+from genolm.models.base import Capabilities, ModelOutput, ZooModel, end_of_sequence_id, padding_mask, save_hf_directory
 
 
 def split_radii(num_layers: int, first: int = 64, last: int = 128, narrow_layers: int = 3) -> list[int]:
@@ -109,7 +109,7 @@ def apply_layer_radii(stack: nn.Module, hf_config, radii: list[int], init_weight
 class Enbed(ZooModel):
     name = "enbed"
     config_class = EnbedModelConfig
-    family = "seq2seq"
+    capabilities = Capabilities(language_model="seq2seq", generation=True)
     presets = {
         "enbed-base": {},
         "enbed-base-1to1": {"num_encoder_layers": 9, "num_decoder_layers": 9, "local_radius": split_radii(9)},
@@ -127,7 +127,7 @@ class Enbed(ZooModel):
     @classmethod
     def tokenizer_config(cls, tokenizer) -> dict:
         # T5 conventions: the decoder starts from the padding id.
-        return {"vocab_size": tokenizer.vocab_size, "pad_token_id": tokenizer.pad_id, "eos_token_id": end_of_sequence_id(tokenizer),
+        return {**super().tokenizer_config(tokenizer), "eos_token_id": end_of_sequence_id(tokenizer),
                 "decoder_start_token_id": tokenizer.pad_id}
 
     @property
@@ -209,7 +209,7 @@ class EnbedDecoder(ZooModel):
 
     name = "enbed-decoder"
     config_class = EnbedDecoderConfig
-    family = "causal"
+    capabilities = Capabilities(language_model="causal", generation=True)
     presets = {
         "enbed-base-decoder": {},
         "enbed-small-decoder": {"d_model": 256, "d_kv": 64, "d_ff": 1024, "num_heads": 4, "num_layers": 6},
@@ -227,7 +227,7 @@ class EnbedDecoder(ZooModel):
 
     @classmethod
     def tokenizer_config(cls, tokenizer) -> dict:
-        return {"vocab_size": tokenizer.vocab_size, "pad_token_id": tokenizer.pad_id, "eos_token_id": end_of_sequence_id(tokenizer)}
+        return {**super().tokenizer_config(tokenizer), "eos_token_id": end_of_sequence_id(tokenizer)}
 
     @property
     def d_model(self) -> int:

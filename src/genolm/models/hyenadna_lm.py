@@ -14,16 +14,25 @@ import os
 
 from torch import Tensor, nn
 
-from genolm.models.base import ModelOutput, ZooModel, padding_mask
+from genolm.models.base import Capabilities, ModelOutput, ZooModel, padding_mask
 from genolm.models.hyenadna import _PRESETS, HyenaDNA, HyenaDNAConfig
 
 
 class HyenaDNALM(ZooModel):
     name = "hyenadna"
     config_class = HyenaDNAConfig
-    family = "causal"
+    capabilities = Capabilities(language_model="causal")
     presets = {name: {"d_model": d, "n_layer": n, "d_inner": i, "l_max": context + 2}
                for name, (d, n, i, context) in _PRESETS.items()}
+
+    @classmethod
+    def context_config(cls, tokens: int) -> dict:
+        # The reference's convention: l_max is the input's bases + 2 for inputs of bases + 1 tokens ([SEP]).
+        return {"l_max": tokens + 1}
+
+    @property
+    def context_tokens(self) -> int:
+        return int(self.config.l_max)
 
     def __init__(self, config: HyenaDNAConfig):
         super().__init__(config)

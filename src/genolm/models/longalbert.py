@@ -19,7 +19,7 @@ from transformers import AlbertConfig, LongformerModel
 from transformers.models.albert.modeling_albert import AlbertMLMHead
 from transformers.models.longformer.modeling_longformer import LongformerEmbeddings
 
-from genolm.models.base import ModelOutput, ZooModel
+from genolm.models.base import Capabilities, LearntPositions, ModelOutput, ZooModel
 from genolm.models.longformer import LongformerModelConfig, longformer_inputs
 
 
@@ -52,10 +52,10 @@ class FactorizedEmbeddings(nn.Module):
                                                position_ids=position_ids, inputs_embeds=inputs_embeds))
 
 
-class Longalbert(ZooModel):
+class Longalbert(LearntPositions, ZooModel):
     name = "longalbert"
     config_class = LongalbertModelConfig
-    family = "mlm"
+    capabilities = Capabilities(language_model="masked")
     presets = {
         "longalbert-small": {"hidden_size": 256, "num_hidden_layers": 2, "num_attention_heads": 8, "intermediate_size": 1024,
                              "attention_window": 16, "max_position_embeddings": 256, "embedding_size": 64},

@@ -20,7 +20,7 @@ import torch
 from torch import Tensor, nn
 from transformers import LongformerConfig, LongformerForMaskedLM
 
-from genolm.models.base import ModelOutput, ZooModel, padding_mask, save_hf_directory
+from genolm.models.base import Capabilities, LearntPositions, ModelOutput, ZooModel, padding_mask, save_hf_directory
 
 _SMALL = {"hidden_size": 256, "num_hidden_layers": 2, "num_attention_heads": 8, "intermediate_size": 1024,
           "attention_window": 16, "max_position_embeddings": 256}
@@ -61,10 +61,10 @@ def longformer_inputs(config: LongformerModelConfig, input_ids: Tensor, attentio
     return inputs
 
 
-class Longformer(ZooModel):
+class Longformer(LearntPositions, ZooModel):
     name = "longformer"
     config_class = LongformerModelConfig
-    family = "mlm"
+    capabilities = Capabilities(language_model="masked")
     presets = {
         "longformer-small": dict(_SMALL),
         "longformer-large": {**_SMALL, "num_hidden_layers": 4, "num_attention_heads": 32, "attention_window": 64},

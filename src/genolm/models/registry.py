@@ -1,7 +1,8 @@
 """Every model of the zoo by name; `build` one from a config, `from_pretrained` any checkpoint directory.
 
 Model modules import Hugging Face transformers, which takes seconds; the registry names classes by import path
-and loads a module only when its model is asked for.
+and loads a module only when its model is asked for. A new model family is one file with its class (a
+`genolm.models.base.ZooModel` that declares its `capabilities`) and one entry here, or a `register` call.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from genolm.errors import GenolmInputError
-from genolm.models.base import CONFIG_NAME, read_checkpoint_config
+from genolm.models.base import CONFIG_NAME, Capabilities, read_checkpoint_config
 
-MODELS: dict[str, str] = {
+MODELS: dict[str, str | type] = {
     "bert": "genolm.models.bert:Bert",
     "longformer": "genolm.models.longformer:Longformer",
     "albert": "genolm.models.albert:Albert",
@@ -31,11 +32,31 @@ MODELS: dict[str, str] = {
 }
 
 
+def register(model: type, name: str | None = None) -> type:
+    """Register a model class under `name` (default: its own `name`), e.g. a family defined outside this
+    package; returns the class, so it also serves as a class decorator."""
+    name = name or model.name
+    if name in MODELS and MODELS[name] is not model:
+        raise ValueError(f"a model named {name!r} is already registered ({MODELS[name]})")
+    if not isinstance(getattr(model, "capabilities", None), Capabilities):
+        raise TypeError(f"{model.__name__} declares no capabilities (a genolm.models.base.Capabilities)")
+    MODELS[name] = model
+    return model
+
+
 def model_class(name: str) -> Any:
     if name not in MODELS:
         raise ValueError(f"unknown model {name!r} (known: {', '.join(MODELS)})")
-    module, _, attribute = MODELS[name].partition(":")
+    target = MODELS[name]
+    if not isinstance(target, str):
+        return target
+    module, _, attribute = target.partition(":")
     return getattr(importlib.import_module(module), attribute)
+
+
+def context_config(name: str, tokens: int) -> dict[str, Any]:
+    """The config fields that size model `name`'s positions for inputs of `tokens` tokens."""
+    return model_class(name).context_config(tokens)
 
 
 def build(name: str, config: Any = None, tokenizer: Any = None) -> Any:

@@ -28,7 +28,8 @@ OBJECTIVES: dict[str, type[Objective]] = {
 
 
 def build(name: str, tokenizer: Any, model: Any, **params: Any) -> Objective:
-    """The objective `name` for this tokenizer and model (checked to be of a family the objective trains)."""
+    """The objective `name` for this tokenizer and model (checked to offer the language-model logits the
+    objective trains: `Objective.requires`)."""
     if name not in OBJECTIVES:
         raise ValueError(f"unknown objective {name!r} (known: {', '.join(OBJECTIVES)})")
     cls = OBJECTIVES[name]
@@ -39,4 +40,20 @@ def build(name: str, tokenizer: Any, model: Any, **params: Any) -> Objective:
     return objective
 
 
-__all__ = ["OBJECTIVES", "Objective", "ObjectiveResult", "build"]
+def default_for(capabilities: Any, preferred: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The pretraining objective spec ({name, ...params}) for a model offering `capabilities`: `preferred` if it
+    fits the model, else the plain objective of its kind of language model (next token for a causal LM or biLM,
+    masked LM, span corruption for an encoder-decoder)."""
+    if preferred is not None and OBJECTIVES[preferred["name"]].fits(capabilities):
+        return dict(preferred)
+    for name in DEFAULTS:
+        if OBJECTIVES[name].fits(capabilities):
+            return {"name": name}
+    raise ValueError(f"no pretraining objective trains a model with "
+                     f"{capabilities.language_model or 'no'} language-model logits")
+
+
+# Tried in this order by default_for.
+DEFAULTS = ("next_token", "mlm", "span_corruption")
+
+__all__ = ["DEFAULTS", "OBJECTIVES", "Objective", "ObjectiveResult", "build", "default_for"]

@@ -7,6 +7,7 @@ the tokenizer and the objective's settings.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -25,16 +26,25 @@ class ObjectiveResult:
 
 class Objective(nn.Module):
     name: ClassVar[str]
-    families: ClassVar[tuple[str, ...]]  # model families (genolm.models.base) it can train
+    # The language-model logits it trains (genolm.models.base.Capabilities.language_model), any of these.
+    requires: ClassVar[tuple[str, ...]]
 
     def __init__(self, tokenizer: Any):
         super().__init__()
         self.tokenizer = tokenizer
 
-    def check_model(self, model: Any) -> None:
-        if model.family not in self.families:
-            raise ValueError(f"objective {self.name!r} trains {'/'.join(self.families)} models; "
-                             f"{model.name!r} is a {model.family} model")
+    @classmethod
+    def fits(cls, capabilities: Any) -> bool:
+        """Whether a model offering `capabilities` can be trained by this objective."""
+        return capabilities.training == "gradient" and capabilities.language_model in cls.requires
+
+    @classmethod
+    def check_model(cls, model: Any) -> None:
+        if not cls.fits(model.capabilities):
+            offered = model.capabilities.language_model
+            has = f"{offered} language-model logits" if offered else "no language-model head"
+            raise ValueError(f"objective {cls.name!r} needs a model with {' or '.join(cls.requires)} language-model "
+                             f"logits; {model.name!r} has {has}")
 
     def collate(self, sequences: list[str], max_length: int, generator: torch.Generator | None = None) -> dict[str, Tensor]:
         raise NotImplementedError
@@ -60,6 +70,16 @@ def encode(tokenizer: Any, sequences: list[str], max_length: int, add_special_to
     ids, mask = tokenizer.encode_batch(sequences, max_length=max_length, add_special_tokens=add_special_tokens,
                                        padding_side="right")
     return torch.from_numpy(np.ascontiguousarray(ids)), torch.from_numpy(np.ascontiguousarray(mask))
+
+
+def pad_rows(rows: Sequence[Sequence[int] | np.ndarray], value: int) -> tuple[Tensor, Tensor]:
+    """Rows of ids of any lengths as right-padded [B, T] ids (padded with `value`) and their mask."""
+    ids = torch.full((len(rows), max((len(r) for r in rows), default=0)), value, dtype=torch.long)
+    mask = torch.zeros_like(ids)
+    for i, row in enumerate(rows):
+        ids[i, : len(row)] = torch.as_tensor(row, dtype=torch.long)
+        mask[i, : len(row)] = 1
+    return ids, mask
 
 
 def token_cross_entropy(logits: Tensor, labels: Tensor) -> Tensor:

@@ -26,7 +26,7 @@ def shifted_labels(ids: Tensor, attention: Tensor, step: int) -> Tensor:
 
 class NextToken(Objective):
     name = "next_token"
-    families = ("causal", "bilm")
+    requires = ("causal", "bilm")
 
     def collate(self, sequences: list[str], max_length: int, generator: torch.Generator | None = None) -> dict[str, Tensor]:
         ids, attention = encode(self.tokenizer, sequences, max_length)

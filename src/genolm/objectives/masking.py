@@ -57,7 +57,7 @@ def corrupt(input_ids: Tensor, chosen: Tensor, *, mask_id: int, replacements: Te
 
 class MaskedLM(Objective):
     name = "mlm"
-    families = ("mlm",)
+    requires = ("masked",)
 
     def __init__(self, tokenizer: Any, *, centre_rate: float = 0.15, width: int = 1, mask_prob: float = 0.8,
                  random_prob: float = 0.1):
@@ -84,8 +84,8 @@ class MaskedLM(Objective):
         extra = {"token_type_ids": batch["token_type_ids"]} if "token_type_ids" in batch else {}
         labels = batch["labels"]
         # Only about 15 % of the positions are scored: projecting just those onto the vocabulary (4,101 6-mers
-        # in DNABERT) through the model's head alone (`lm_logits`, which every "mlm"-family model has) is most of
-        # a small model's step saved. The loss is the same mean over the scored positions.
+        # in DNABERT) through the model's head alone (`lm_logits`, which every model offering masked language-model
+        # logits has) is most of a small model's step saved. The loss is the same mean over the scored positions.
         out = model(batch["input_ids"], batch["attention_mask"], with_logits=False, **extra)
         scored = labels != -100
         logits = model.lm_logits(out.hidden[scored]).unsqueeze(0)

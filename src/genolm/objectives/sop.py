@@ -79,7 +79,7 @@ def order_pairs(bodies: Tensor, lengths: Tensor, *, cls_id: int, sep_id: int, pa
 
 class SentenceOrderPrediction(MaskedLM):
     name = "sop"
-    families = ("mlm",)
+    requires = ("masked",)
 
     def __init__(self, tokenizer: Any, *, d_model: int, swap_prob: float = 0.5, centre_rate: float = 0.15,
                  width: int = 1, layout: str = "uniform", **kwargs: Any):

@@ -22,7 +22,7 @@ import torch
 from torch import Tensor
 
 from genolm.models.base import end_of_sequence_id
-from genolm.objectives.base import Objective, ObjectiveResult, encode
+from genolm.objectives.base import Objective, ObjectiveResult, encode, pad_rows
 
 
 def _random_partition(total: int, parts: int, generator: torch.Generator | None) -> np.ndarray:
@@ -83,7 +83,7 @@ def restore_spans(inputs: list[int], targets: list[int], sentinels: list[int], e
 
 class SpanCorruption(Objective):
     name = "span_corruption"
-    families = ("seq2seq",)
+    requires = ("seq2seq",)
 
     def __init__(self, tokenizer: Any, *, noise_density: float = 0.15, mean_span_length: float = 20.0):
         super().__init__(tokenizer)
@@ -100,19 +100,9 @@ class SpanCorruption(Objective):
         for body, n in zip(bodies.numpy(), body_mask.sum(dim=1).tolist()):
             noise = random_spans_noise_mask(n, self.noise_density, self.mean_span_length, generator)
             pairs.append(corrupt_spans(body[:n], noise, self.sentinels, self.end_id))
-        return {**_pad([p[0] for p in pairs], self.tokenizer.pad_id, "input_ids", "attention_mask"),
-                "labels": _pad([p[1] for p in pairs], -100, "labels")["labels"]}
+        ids, mask = pad_rows([p[0] for p in pairs], self.tokenizer.pad_id)
+        return {"input_ids": ids, "attention_mask": mask, "labels": pad_rows([p[1] for p in pairs], -100)[0]}
 
     def forward(self, model, batch: dict[str, Tensor]) -> ObjectiveResult:
         out = model(batch["input_ids"], batch["attention_mask"], labels=batch["labels"])
         return ObjectiveResult(loss=out.loss, token_logits=out.logits, token_labels=batch["labels"])
-
-
-def _pad(rows: list[np.ndarray], value: int, ids_key: str, mask_key: str | None = None) -> dict[str, Tensor]:
-    width = max((len(r) for r in rows), default=0)
-    ids = torch.full((len(rows), width), value, dtype=torch.long)
-    mask = torch.zeros((len(rows), width), dtype=torch.long)
-    for i, row in enumerate(rows):
-        ids[i, : len(row)] = torch.from_numpy(row)
-        mask[i, : len(row)] = 1
-    return {ids_key: ids, **({mask_key: mask} if mask_key else {})}

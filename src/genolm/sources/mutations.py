@@ -22,7 +22,7 @@ from genolm.sources.bgzf import missing_eof_block
 from genolm.sources.chromosomes import canonical_name, select_chromosomes
 from genolm.sources.fasta import GZIP_MAGIC, is_gzip
 from genolm.sources.reference import ReferenceGenome
-from genolm.sources.tables import require_complete_last_line, require_field_counts
+from genolm.sources.tables import read_parquet_table, require_complete_last_line, require_field_counts
 from genolm.errors import GenolmInputError
 from genolm.qc import QCCounts
 
@@ -273,13 +273,7 @@ def _read_vcf(path: Path, qc: QCCounts, sites_only: bool = False) -> pl.DataFram
 
 
 def _read_parquet(path: Path, qc: QCCounts) -> pl.DataFrame:
-    try:
-        table = pl.read_parquet(path)
-    except (pl.exceptions.PolarsError, OSError) as error:
-        raise GenolmInputError(path, f"cannot read as parquet ({error})") from error
-    missing = [c for c in _KEY if c not in table.columns]
-    if missing:
-        raise GenolmInputError(path, f"missing required column(s) {', '.join(missing)}")
+    table = read_parquet_table(path, _KEY)
     if "record" not in table.columns:
         table = table.with_row_index("_row", offset=1).with_columns(pl.format("row {}", pl.col("_row")).alias("record"))
     if "needs_padding" not in table.columns:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import gzip
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import polars as pl
@@ -19,6 +20,19 @@ from genolm.errors import GenolmInputError
 from genolm.sources.fasta import is_gzip
 
 _CHUNK = 1 << 22
+
+
+def read_parquet_table(path: str | os.PathLike, columns: Sequence[str] = (), hint: str = "") -> pl.DataFrame:
+    """A Parquet table that must have `columns`: one input error naming the file otherwise (`hint` says which
+    table was expected, e.g. "not the table `genolm prepare-mutations` writes")."""
+    try:
+        table = pl.read_parquet(path)
+    except (pl.exceptions.PolarsError, OSError) as error:
+        raise GenolmInputError(path, f"cannot read as parquet ({error})") from None
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise GenolmInputError(path, f"missing required column(s) {', '.join(missing)}" + (f": {hint}" if hint else ""))
+    return table
 
 
 def require_complete_last_line(path: str | os.PathLike, label: object | None = None) -> None:

@@ -82,6 +82,25 @@ class Tokenizer(ABC):
     def from_pretrained(cls, directory: str | os.PathLike) -> Tokenizer:
         """Load a tokenizer that save_pretrained wrote."""
 
+    # ---- bases and tokens: the one place a context in bases becomes tokens -----------------------------------
+    def body_tokens(self, bases: int) -> int:
+        """Tokens of the body (framing left out) of a sequence of `bases` bases: one per base here, which is
+        also the most a tokenizer whose tokens cover one base or more (BPE, non-overlapping k-mers) gives."""
+        return max(bases, 0)
+
+    def body_bases(self, tokens: int) -> int:
+        """The longest sequence, in bases, whose body fits in `tokens` tokens: the inverse of body_tokens, and
+        for a tokenizer whose tokens cover one base or more the bound that always fits."""
+        return max(tokens, 0)
+
+    def tokens_for_bases(self, bases: int) -> int:
+        """Tokens of an input of `bases` bases with its framing (special tokens): what a model's context holds."""
+        return self.body_tokens(bases) + len(self.prefix_ids) + len(self.suffix_ids)
+
+    def bases_for_tokens(self, tokens: int) -> int:
+        """The longest input, in bases, that fits a context of `tokens` tokens with its framing."""
+        return self.body_bases(tokens - len(self.prefix_ids) - len(self.suffix_ids))
+
     # ---- shared behaviour ---------------------------------------------------------------------------------
     @property
     def vocab_size(self) -> int:
@@ -145,6 +164,31 @@ class Tokenizer(ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(vocab_size={self.vocab_size})"
+
+
+class ClsFraming:
+    """[CLS] body framing, with the special ids a tokenizer found in its vocabulary (`_special_ids`)."""
+
+    _special_ids: tuple[int, ...]
+    cls_id: int
+
+    @property
+    def special_ids(self) -> tuple[int, ...]:
+        return self._special_ids
+
+    @property
+    def prefix_ids(self) -> tuple[int, ...]:
+        return (self.cls_id,)
+
+
+class ClsSepFraming(ClsFraming):
+    """[CLS] body [SEP] framing (DNABERT k-mers, k-mer BPE)."""
+
+    sep_id: int
+
+    @property
+    def suffix_ids(self) -> tuple[int, ...]:
+        return (self.sep_id,)
 
 
 def pad_ragged(flat: np.ndarray, lengths: np.ndarray, prefix: Sequence[int], suffix: Sequence[int], pad_id: int, *,

@@ -31,7 +31,7 @@ from tokenizers import Tokenizer as HFTokenizer
 from tokenizers import decoders, models, pre_tokenizers, processors, trainers
 
 from genolm.errors import GenolmInputError
-from genolm.tokenizers.base import CONFIG_NAME, Tokenizer, read_config, write_atomic, write_config
+from genolm.tokenizers.base import CONFIG_NAME, ClsSepFraming, Tokenizer, read_config, write_atomic, write_config
 
 TOKENIZER_FILE = "tokenizer.json"
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
@@ -58,7 +58,7 @@ def random_fragments(sequence: str, rng: np.random.Generator, *, fragment_length
     return fragments
 
 
-class KmerBPETokenizer(Tokenizer):
+class KmerBPETokenizer(ClsSepFraming, Tokenizer):
     """BPE over k-mer words or BigBird-style random fragments; construct with `train` or `from_pretrained`."""
 
     name = "kmer_bpe"
@@ -150,18 +150,6 @@ class KmerBPETokenizer(Tokenizer):
     @property
     def vocab_size(self) -> int:
         return self._tokenizer.get_vocab_size(with_added_tokens=True)
-
-    @property
-    def special_ids(self) -> tuple[int, ...]:
-        return self._special_ids
-
-    @property
-    def prefix_ids(self) -> tuple[int, ...]:
-        return (self.cls_id,)
-
-    @property
-    def suffix_ids(self) -> tuple[int, ...]:
-        return (self.sep_id,)
 
     @property
     def hf_tokenizer(self) -> HFTokenizer:

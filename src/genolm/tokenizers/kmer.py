@@ -25,6 +25,8 @@ import numpy as np
 from genolm.errors import GenolmInputError
 from genolm.tokenizers.base import (
     CONFIG_NAME,
+    ClsFraming,
+    ClsSepFraming,
     Tokenizer,
     ascii_codes,
     read_config,
@@ -150,7 +152,7 @@ def _alphabet(kmers: Mapping[str, int]) -> str:
     return "".join(sorted(set("".join(kmers))))
 
 
-class KmerTokenizer(Tokenizer):
+class KmerTokenizer(ClsSepFraming, Tokenizer):
     """Overlapping (stride 1, DNABERT) or strided k-mers: a sequence of n bases gives (n - k) // stride + 1 tokens.
 
     Bases after the last full window are dropped (stride 3 on 1,000 nt with k = 6: 332 tokens covering 999 nt).
@@ -185,21 +187,11 @@ class KmerTokenizer(Tokenizer):
     def vocab(self) -> dict[str, int]:
         return dict(self._vocab)
 
-    @property
-    def special_ids(self) -> tuple[int, ...]:
-        return self._special_ids
+    def body_tokens(self, bases: int) -> int:
+        return max((bases - self.k) // self.stride + 1, 0)
 
-    @property
-    def prefix_ids(self) -> tuple[int, ...]:
-        return (self.cls_id,)
-
-    @property
-    def suffix_ids(self) -> tuple[int, ...]:
-        return (self.sep_id,)
-
-    def n_tokens(self, length: int) -> int:
-        """Body tokens of a sequence of `length` bases."""
-        return max((length - self.k) // self.stride + 1, 0)
+    def body_bases(self, tokens: int) -> int:
+        return (tokens - 1) * self.stride + self.k if tokens > 0 else 0
 
     def encode_ragged(self, sequences: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         raw, lengths = ascii_codes(sequences)
@@ -290,7 +282,7 @@ def read_dnabert_vocab(directory: Path) -> tuple[dict[str, int], Path]:
                                       f"no {VOCAB_NAME} and no WordPiece tokenizer.json")
 
 
-class NonOverlappingKmerTokenizer(Tokenizer):
+class NonOverlappingKmerTokenizer(ClsFraming, Tokenizer):
     """Nucleotide Transformer tokenization: each stretch of A/C/G/T between other characters is cut into k-mers
     from its start, and the bases of a tail shorter than k are single-base tokens.
 
@@ -322,14 +314,6 @@ class NonOverlappingKmerTokenizer(Tokenizer):
     @property
     def vocab(self) -> dict[str, int]:
         return dict(self._vocab)
-
-    @property
-    def special_ids(self) -> tuple[int, ...]:
-        return self._special_ids
-
-    @property
-    def prefix_ids(self) -> tuple[int, ...]:
-        return (self.cls_id,)
 
     def encode_ragged(self, sequences: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         raw, lengths = ascii_codes(sequences)

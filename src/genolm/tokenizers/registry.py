@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,23 @@ def build(name: str, **kwargs: Any) -> Tokenizer:
         raise ValueError("a kmer_bpe tokenizer is learnt from a corpus: use KmerBPETokenizer.train(...) or "
                          "from_pretrained(directory)")
     return TOKENIZERS[name](**kwargs)
+
+
+def tokens_for_bases(spec: dict[str, Any], bases: int) -> int:
+    """Tokens, framing included, of an input of `bases` bases under the tokenizer a train spec names
+    ({name, ...its arguments} or {pretrained: directory}): what a study sizes a model's context with. A kmer_bpe
+    vocabulary is learnt later, from the train split: its bound, one token per base at most, framed."""
+    if "pretrained" in spec:
+        return from_pretrained(spec["pretrained"]).tokens_for_bases(bases)
+    if TOKENIZERS.get(spec["name"]) is KmerBPETokenizer:
+        return max(bases, 0) + 2  # [CLS] and [SEP] (ClsSepFraming)
+    return _built(json.dumps(spec, sort_keys=True)).tokens_for_bases(bases)
+
+
+@lru_cache(maxsize=32)
+def _built(spec_json: str) -> Tokenizer:
+    spec = json.loads(spec_json)
+    return build(spec.pop("name"), **spec)
 
 
 def from_pretrained(directory: str | os.PathLike) -> Tokenizer:

@@ -169,7 +169,7 @@ class Seq2SeqModule(OptimizedModule):
         from genolm.heads.backbone import is_encoder_decoder
         from genolm.objectives.base import token_cross_entropy
 
-        if is_encoder_decoder(self.model):
+        if self.model.capabilities.language_model == "seq2seq":
             out = self.model(batch["input_ids"], batch["attention_mask"], labels=batch["labels"])
         else:
             out = self.model(batch["input_ids"], batch["attention_mask"])

@@ -201,7 +201,7 @@ use rule genolm_train as cancer_type_pretrain with:
         task="pretraining",
         experiment=lambda wc: f"pretrain-{wc.backbone}",
         options=lambda wc: shlex.join(["--context-bases", str(CT_STUDY["backbones"][wc.backbone]["context_length"]),
-                                       "--model-name", f"hyenadna-{CT_STUDY['backbones'][wc.backbone]['preset']}"]),
+                                       "--model-name", ct_specs.backbone_model_name(CT_STUDY["backbones"][wc.backbone])]),
         # pretraining draws no split: its windows are the reference's, drawn with the pretraining seed
         tracking=lambda wc: tracking_args("cancer_type_pretrain", wc.pretrain_seed, backbone=wc.backbone),
     log:

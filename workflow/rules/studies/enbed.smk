@@ -230,7 +230,7 @@ rule enbed_benchmark:
     conda:
         "../../../envs/data.yaml"
     shell:
-        "python -m genolm enbed-benchmark --table {input.table:q} {params.folds} --max-length {params.length}"
+        "python -m genolm benchmark-shards --table {input.table:q} {params.folds} --max-length {params.length}"
         " --seed {params.seed} --out {output.shards:q} --qc {output.qc:q} > {log:q} 2>&1"
 
 

@@ -29,7 +29,7 @@ def training_jobs(config: dict, study: dict) -> list[TrainingJob]:
         architecture = None
         if "backbone" in experiment:
             backbone = study["backbones"][experiment["backbone"]]
-            architecture = {"model": specs.hyenadna_architecture(backbone), "tokenizer": {"name": "character"}}
+            architecture = {"model": specs.backbone_architecture(backbone), "tokenizer": dict(specs.TOKENIZER)}
         spec = specs.experiment_spec(study, name, f"pretrain/{experiment.get('backbone')}/model")
         jobs += [TrainingJob(STUDY, f"runs/{name}/seed{seed}", spec, architecture) for seed in config["seeds"]]
     return jobs

@@ -1,6 +1,7 @@
 """The study's experiments as specs of the one trainer (genolm.training.trainer, `$defs/train_spec`).
 
-    backbone pretraining   next-token prediction on reference windows, HyenaDNA from its preset (+ overrides)
+    backbone pretraining   the backbone's model (HyenaDNA by default) from its preset (+ overrides) on reference
+                           windows, by the objective its language-model logits take (next token for a causal LM)
     backbone experiments   fine-tuning on the mutated windows: init pretrained / frozen / gradual load the
                            backbone's checkpoint, random copies its architecture with fresh weights
     baseline experiments   a zoo baseline (e.g. the k-mer logistic regression) on the same windows
@@ -11,29 +12,41 @@ scarce-label runs subsample cell lines and evaluation adds per-cell-line metrics
 
 from __future__ import annotations
 
-# The character tokenizer appends [SEP]: a window of L bases is L + 1 tokens, and HyenaDNA's l_max is L + 2.
-SPECIAL_TOKENS = 1
+from genolm import models, objectives, tokenizers
+
+# The windows are read base by base: the character tokenizer frames them with [SEP] (HyenaDNA's convention).
+TOKENIZER = {"name": "character"}
 
 
-def hyenadna_architecture(backbone: dict) -> dict:
-    return {"name": "hyenadna", "preset": backbone["preset"], **backbone["overrides"],
-            "l_max": backbone["context_length"] + SPECIAL_TOKENS + 1}
+def backbone_architecture(backbone: dict) -> dict:
+    """The backbone's model (its `model`, a registry name) from its preset and overrides, its positions sized for
+    windows of the backbone's context length (bases) by the model itself (genolm.models.context_config)."""
+    tokens = tokenizers.tokens_for_bases(TOKENIZER, backbone["context_length"])
+    return {"name": backbone["model"], "preset": backbone["preset"], **backbone["overrides"],
+            **models.context_config(backbone["model"], tokens)}
+
+
+def backbone_model_name(backbone: dict) -> str:
+    """The results table's `model` column of a backbone: its model and preset, e.g. hyenadna-tiny-1k."""
+    return f"{backbone['model']}-{backbone['preset']}"
 
 
 def pretraining_spec(backbone: dict) -> dict:
+    architecture = backbone_architecture(backbone)
+    capabilities = models.model_class(architecture["name"]).capabilities
     return {
-        "tokenizer": {"name": "character"},
-        "model": hyenadna_architecture(backbone),
-        "objective": {"name": "next_token"},
+        "tokenizer": dict(TOKENIZER),
+        "model": architecture,
+        "objective": objectives.default_for(capabilities),
         "init": "random",
-        "context_length": backbone["context_length"] + SPECIAL_TOKENS,
+        "context_length": tokenizers.tokens_for_bases(TOKENIZER, backbone["context_length"]),
         "training": backbone["pretraining"]["training"],
     }
 
 
 def context_tokens(experiment: dict) -> int:
     """Tokens per input of an experiment whose windows are `context_length` bases."""
-    return experiment["context_length"] + SPECIAL_TOKENS
+    return tokenizers.tokens_for_bases(TOKENIZER, experiment["context_length"])
 
 
 def experiment_spec(study: dict, name: str, backbone_dir: str | None) -> dict:
@@ -42,7 +55,7 @@ def experiment_spec(study: dict, name: str, backbone_dir: str | None) -> dict:
     experiment = study["experiments"][name]
     head = {"name": "classification", "label_names": list(study["lineages"])}
     spec = {
-        "tokenizer": {"name": "character"},
+        "tokenizer": dict(TOKENIZER),
         "context_length": context_tokens(experiment),
         "group_column": "sample",
         "training": experiment.get("training", {}),
@@ -61,4 +74,4 @@ def model_name(study: dict, name: str) -> str:
     experiment = study["experiments"][name]
     if "model" in experiment:
         return experiment["model"]["name"]
-    return f"hyenadna-{study['backbones'][experiment['backbone']]['preset']}"
+    return backbone_model_name(study["backbones"][experiment["backbone"]])

@@ -13,7 +13,11 @@ block length for the job's context (genolm.models.enbed.global_block_size).
 
 from __future__ import annotations
 
+from genolm import models, objectives, tokenizers
 from genolm.models.enbed import global_block_size
+
+# What a baseline reads its sequences through: the byte tokenizer only frames them.
+BASELINE_TOKENIZER = {"name": "byte"}
 
 TASKS = ("mutation_generation", "noise_identification", "function_annotation")
 
@@ -39,15 +43,17 @@ def architecture_model(architecture: dict, context_length: int) -> dict:
 
 
 def context_tokens(architecture: dict, length: int) -> int:
-    """Tokens of a `length`-base input: the byte tokenizer adds </s>; a BPE one [CLS] and [SEP] (and needs fewer)."""
-    return length + (2 if architecture["tokenizer"]["name"] == "kmer_bpe" else 1)
+    """Tokens of a `length`-base input under the architecture's tokenizer (genolm.tokenizers.tokens_for_bases)."""
+    return tokenizers.tokens_for_bases(architecture["tokenizer"], length)
 
 
 def pretraining_spec(study: dict, name: str) -> dict:
+    """The architecture's pretraining: the study's objective where the model's language-model logits take it
+    (span corruption for an encoder-decoder), else the plain objective of its kind (next token for a decoder)."""
     architecture = study["architectures"][name]
     context = context_tokens(architecture, study["corpus"]["length"])
-    causal = architecture["model"]["name"] == "enbed-decoder"
-    objective = {"name": "next_token"} if causal else dict(study["pretraining"]["objective"])
+    capabilities = models.model_class(architecture["model"]["name"]).capabilities
+    objective = objectives.default_for(capabilities, study["pretraining"]["objective"])
     return {"tokenizer": dict(architecture["tokenizer"]), "model": architecture_model(architecture, context),
             "objective": objective, "init": "random", "context_length": context,
             "training": study["pretraining"]["training"]}
@@ -90,8 +96,8 @@ def experiment_spec(study: dict, task: str, name: str, pretrained_dir: str | Non
     length = block["max_length"] if task == "function_annotation" else block["length"]  # bases of an input
     spec = {"head": head, "training": experiment["training"], "init": experiment["init"]}
     if "model" in experiment:  # a baseline: it reads the sequences, the byte tokenizer only frames them
-        return {**spec, "tokenizer": {"name": "byte"}, "model": dict(experiment["model"]), "init": "random",
-                "context_length": length + 1}
+        return {**spec, "tokenizer": dict(BASELINE_TOKENIZER), "model": dict(experiment["model"]), "init": "random",
+                "context_length": tokenizers.tokens_for_bases(BASELINE_TOKENIZER, length)}
     architecture = study["architectures"][experiment["architecture"]]
     spec["context_length"] = context_tokens(architecture, length)
     if spec["init"] == "random":

@@ -11,11 +11,16 @@
 
 from __future__ import annotations
 
+from genolm import models
+
 
 def pretraining_spec(study: dict, name: str) -> dict:
     job = study["pretraining"][name]
     model = dict(job["model"])
-    model.setdefault("max_position_embeddings", job["context_length"])
+    # Positions for the job's context (in tokens), sized by the model itself unless the config sets them.
+    if "name" in model:
+        for key, value in models.context_config(model["name"], job["context_length"]).items():
+            model.setdefault(key, value)
     return {
         "tokenizer": dict(job["tokenizer"]),
         "model": model,

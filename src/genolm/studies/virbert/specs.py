@@ -1,7 +1,8 @@
 """The study's jobs as specs of the one trainer (genolm.training.trainer, `$defs/train_spec`).
 
-    variant pretraining   a BERT (preset + overrides) over k-mers (k, stride) pretrained with the variant's
-                          masking objective on the pretraining pieces of the train genomes
+    variant pretraining   the variant's model (BERT by default; preset + overrides) over k-mers (k, stride)
+                          pretrained with the variant's masking objective on the pretraining pieces of the train
+                          genomes
     transfer stand-in     the same recipe on windows of the human reference (when no released DNABERT is named)
     arm experiments       `<arm>_L<length>_f<fraction>`: fine-tuning on fragments of one length with a label
                           fraction drawn by genome (group_column `sample` = genome_id): pretrained / frozen load
@@ -17,14 +18,8 @@ from __future__ import annotations
 
 import math
 
+from genolm import models, tokenizers
 from genolm.studies.virbert.genomes import LABEL_NAMES
-
-SPECIALS = 2  # [CLS] and [SEP]
-
-
-def n_tokens(length: int, k: int, stride: int) -> int:
-    """Tokens of a fragment of `length` nt, [CLS] and [SEP] included."""
-    return max(0, (length - k) // stride + 1) + SPECIALS
 
 
 def tokenizer_spec(variant: dict) -> dict:
@@ -32,7 +27,7 @@ def tokenizer_spec(variant: dict) -> dict:
 
 
 def architecture(variant: dict) -> dict:
-    return {"name": "bert", "preset": variant["preset"], **variant["overrides"]}
+    return {"name": variant["model"], "preset": variant["preset"], **variant["overrides"]}
 
 
 def pretraining_spec(variant: dict) -> dict:
@@ -41,7 +36,8 @@ def pretraining_spec(variant: dict) -> dict:
         "model": architecture(variant),
         "objective": dict(variant["objective"]),
         "init": "random",
-        "context_length": min(variant["max_tokens"], n_tokens(variant["max_length"], variant["k"], variant["stride"])),
+        "context_length": min(variant["max_tokens"],
+                              tokenizers.tokens_for_bases(tokenizer_spec(variant), variant["max_length"])),
         "training": variant["training"],
     }
 
@@ -81,15 +77,14 @@ def experiment_spec(study: dict, arm_name: str, length: int, fraction: float, ba
     head = {"name": "classification", "label_names": list(LABEL_NAMES), **arm.get("head", {})}
     if "model" in arm:
         tokenizer = arm.get("tokenizer") or {"name": "kmer", "k": 6}
-        k, stride = tokenizer.get("k", 6), tokenizer.get("stride", 1)
-        if arm["model"]["name"] != "kmer-logreg":
+        if models.model_class(arm["model"]["name"]).capabilities.pooled_embedding:
             head["pooling"] = "mean"
         return {**spec, "tokenizer": tokenizer, "model": dict(arm["model"]), "init": "random", "head": head,
-                "context_length": n_tokens(length, k, stride)}
+                "context_length": tokenizers.tokens_for_bases(tokenizer, length)}
     variant = backbone_variant(study, arm)
-    tokens = n_tokens(length, variant["k"], variant["stride"])
+    tokens = tokenizers.tokens_for_bases(tokenizer_spec(variant), length)
     if tokens > variant["max_tokens"]:
-        tokens = n_tokens(math.ceil(length / 2), variant["k"], variant["stride"])
+        tokens = tokenizers.tokens_for_bases(tokenizer_spec(variant), math.ceil(length / 2))
         head = {**head, "name": "split_concat", "hidden_size": head.get("hidden_size")}
     if arm["init"] == "random":
         return {**spec, "tokenizer": tokenizer_spec(variant), "model": architecture(variant), "init": "random",
@@ -108,6 +103,7 @@ def model_name(study: dict, arm_name: str) -> str:
     if arm["backbone"] == "transfer":
         if study["transfer"]["checkpoint"]:
             return "dnabert6-released"
-        return f"bert-{backbone_variant(study, arm)['preset']}-human-standin"
+        variant = backbone_variant(study, arm)
+        return f"{variant['model']}-{variant['preset']}-human-standin"
     variant = study["variants"][arm["backbone"]]
-    return f"bert-{variant['preset']}-{arm['backbone']}" + ("-random" if arm["init"] == "random" else "")
+    return f"{variant['model']}-{variant['preset']}-{arm['backbone']}" + ("-random" if arm["init"] == "random" else "")

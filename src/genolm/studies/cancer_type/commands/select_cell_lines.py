@@ -9,6 +9,7 @@ from pathlib import Path
 import polars as pl
 
 from genolm.sources.mutations import write_parquet
+from genolm.sources.tables import read_parquet_table
 from genolm.studies.cancer_type.selection import hold_out_chromosomes, select_cell_lines, split_sizes
 from genolm.errors import GenolmInputError
 from genolm.commands._common import split_fraction
@@ -47,15 +48,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _read(path: Path, columns: list[str]) -> pl.DataFrame:
-    try:
-        table = pl.read_parquet(path)
-    except (pl.exceptions.PolarsError, OSError) as error:
-        raise GenolmInputError(path, f"cannot read as parquet ({error})") from error
-    missing = [c for c in columns if c not in table.columns]
-    if missing:
-        raise GenolmInputError(path, f"no column(s) {', '.join(missing)}: not the table `genolm prepare-mutations` "
-                                     "writes for this argument")
-    return table
+    return read_parquet_table(path, columns, "not the table `genolm prepare-mutations` writes for this argument")
 
 
 def run(args: argparse.Namespace) -> None:

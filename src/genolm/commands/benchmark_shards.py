@@ -1,4 +1,5 @@
-"""`genolm enbed-benchmark`: a benchmark table as shards, with the validation split or NT fold."""
+"""`genolm benchmark-shards`: a benchmark table (`genolm prepare-benchmark`) as shards, with the validation split
+or the Nucleotide Transformer fold (genolm.datasets.benchmarks), for any study."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from genolm.studies.enbed.benchmark import write_benchmark_shards
+    from genolm.datasets.benchmarks import write_benchmark_shards
 
     write_benchmark_shards(args.table, args.out, args.qc, folds=args.folds, fold=args.fold,
                            val_fraction=args.val_fraction, seed=args.seed, max_length=args.max_length)

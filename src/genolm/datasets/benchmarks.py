@@ -1,5 +1,6 @@
-"""Benchmark tasks (Genomic Benchmarks, Nucleotide Transformer; read by genolm.sources.benchmarks into
-`resources/benchmarks/<task>.parquet`) as shards for the trainer.
+"""Benchmark tasks (Genomic Benchmarks, Nucleotide Transformer; read by `genolm prepare-benchmark`,
+genolm.sources.benchmarks, into `resources/benchmarks/<task>.parquet`) as shards for the trainer, for any study
+(`genolm benchmark-shards`).
 
 The test split is the benchmark's own. Validation comes from the benchmark's training split:
 
@@ -19,6 +20,7 @@ import pyarrow as pa
 
 from genolm.datasets.shards import SEQUENCE_SCHEMA, ShardWriter, build_provenance
 from genolm.errors import GenolmInputError
+from genolm.sources.tables import read_parquet_table
 from genolm.qc import QCCounts
 
 
@@ -54,14 +56,9 @@ def benchmark_splits(table: pl.DataFrame, *, folds: int | None, fold: int | None
 
 def write_benchmark_shards(table_path: Path, out: Path, qc_path: Path, *, folds: int | None, fold: int | None,
                            val_fraction: float, seed: int, max_length: int | None) -> None:
-    try:
-        table = pl.read_parquet(table_path)
-    except (pl.exceptions.PolarsError, OSError) as error:
-        raise GenolmInputError(table_path, f"cannot read the benchmark table: {error}") from None
-    missing = {"split", "label", "sequence", "class_name"} - set(table.columns)
-    if missing:
-        raise GenolmInputError(table_path, f"not a benchmark table (genolm prepare-benchmark): no {', '.join(sorted(missing))}")
-    qc = QCCounts("enbed_benchmark")
+    table = read_parquet_table(table_path, ("class_name", "label", "sequence", "split"),
+                               "not a benchmark table (genolm prepare-benchmark)")
+    qc = QCCounts("benchmark_shards")
     if max_length is not None:
         too_long = table["sequence"].str.len_chars() > max_length
         qc.add("sequences_truncated", int(too_long.sum()), f"longer than {max_length}")
@@ -77,13 +74,8 @@ def write_benchmark_shards(table_path: Path, out: Path, qc_path: Path, *, folds:
         "sample": table["class_name"].to_list(), "split": split.tolist(), "window_id": list(range(len(table))),
     }, schema=SEQUENCE_SCHEMA)
     provenance = build_provenance(inputs={"table": table_path}, fields={"folds": folds, "fold": fold, "seed": seed})
-    with ShardWriter(out, dataset="enbed_benchmark", provenance=provenance, seed=seed, schema=SEQUENCE_SCHEMA) as writer:
+    with ShardWriter(out, dataset="benchmark", provenance=provenance, seed=seed, schema=SEQUENCE_SCHEMA) as writer:
         writer.write(rows)
         writer.add_qc(qc)
     qc.write(qc_path)
 
-
-def label_names(table_path: Path) -> list[str]:
-    """Class names in label order."""
-    table = pl.read_parquet(table_path, columns=["label", "class_name"]).unique().sort("label")
-    return table["class_name"].to_list()
