@@ -33,13 +33,12 @@ rule benchmarks_shards:
     params:
         split=bm_shard_options,
         length=lambda wc: BM_STUDY["tasks"][wc.task]["length"],
-        command=BM_SHARDS_COMMAND,
     log:
         f"{BM}/logs/shards_{{task}}_{{run}}.log",
     conda:
         "../../../envs/data.yaml"
     shell:
-        "python -m genolm {params.command} --table {input.table:q} {params.split} --max-length {params.length}"
+        "python -m genolm benchmark-shards --table {input.table:q} {params.split} --max-length {params.length}"
         " --out {output.shards:q} --qc {output.qc:q} > {log:q} 2>&1"
 
 

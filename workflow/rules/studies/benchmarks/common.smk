@@ -8,11 +8,6 @@ from genolm.studies.benchmarks import specs as bm_specs
 BM_STUDY = study_block(config, "benchmarks")
 BM = f"{RESULTS}/benchmarks"
 BM_THREADS = BM_STUDY["training_threads"] or config["compute"]["training_cpus"]
-# Benchmark table -> shards is shared code: `genolm benchmark-shards` (genolm.datasets.benchmarks) where this
-# checkout has it, else the same builder under its older name `genolm enbed-benchmark` (same options); the study
-# imports no other study's package either way.
-BM_SHARDS_COMMAND = ("benchmark-shards" if importlib.util.find_spec("genolm.commands.benchmark_shards")
-                     else "enbed-benchmark")
 
 
 def bm_cells():
