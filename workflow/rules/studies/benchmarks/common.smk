@@ -1,6 +1,5 @@
 # Helpers of the benchmarks rules (../benchmarks.smk): config block, paths, specs and the cells each task runs.
 
-import importlib.util
 
 from genolm.studies.benchmarks import jobs as bm_jobs
 from genolm.studies.benchmarks import specs as bm_specs
