@@ -21,11 +21,13 @@ from genolm.studies.small_transformers import specs as small_transformers
 from genolm.studies.virbert import specs as virbert
 from conftest import REPO, run_genolm
 
-# What each model offered as a `family` string before capabilities; the derived string keeps the trainer's
-# branches (genolm.training.trainer) reading the same until they ask for capabilities themselves.
-FAMILIES = {"bert": "mlm", "longformer": "mlm", "albert": "mlm", "longalbert": "mlm", "enbed": "seq2seq",
-            "enbed-decoder": "causal", "hyenadna": "causal", "cnn": "none", "bilstm": "bilm", "cnn-lstm": "none",
-            "kmer-logreg": "sklearn", "copy-parent": "copy"}
+# What each model declares: (language-model logits, how it is trained), as each offered it before capabilities
+# (then a `family` string: mlm, seq2seq, causal, bilm, none, sklearn, copy).
+FAMILIES = {"bert": ("masked", "gradient"), "longformer": ("masked", "gradient"), "albert": ("masked", "gradient"),
+            "longalbert": ("masked", "gradient"), "enbed": ("seq2seq", "gradient"),
+            "enbed-decoder": ("causal", "gradient"), "hyenadna": ("causal", "gradient"), "cnn": (None, "gradient"),
+            "bilstm": ("bilm", "gradient"), "cnn-lstm": (None, "gradient"), "kmer-logreg": (None, "fit"),
+            "copy-parent": (None, "none")}
 
 
 def test_every_registered_model_declares_capabilities_that_give_its_family():
@@ -33,7 +35,8 @@ def test_every_registered_model_declares_capabilities_that_give_its_family():
     for name in models.MODELS:
         offered = models.model_class(name).capabilities
         assert isinstance(offered, Capabilities), name
-    assert {name: models.model_class(name).capabilities.family for name in FAMILIES} == FAMILIES
+    declared = {name: models.model_class(name).capabilities for name in FAMILIES}
+    assert {name: (offered.language_model, offered.training) for name, offered in declared.items()} == FAMILIES
     generating = {name for name in FAMILIES if models.model_class(name).capabilities.generation}
     assert generating == {"enbed", "enbed-decoder", "copy-parent"}  # next_token_logits or generate()
     downsampling = {name for name in FAMILIES if models.model_class(name).capabilities.downsamples}

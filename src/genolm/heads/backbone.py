@@ -1,8 +1,7 @@
 """What the trainer and the heads read off a backbone, in one place.
 
-Models do not yet declare capabilities (genolm.models.base), so these questions are answered from a model's
-`family` and its optional methods (duck typing); this module is the only one in the training path that asks, so
-switching to declared capabilities changes this file alone.
+Each answer comes from the capabilities the model class declares (genolm.models.base.Capabilities), never from
+its name; this module is the only one in the training path that asks.
 """
 
 from __future__ import annotations
@@ -16,40 +15,40 @@ from genolm.errors import GenolmInputError
 
 def fitted_whole(backbone: Any) -> bool:
     """A model fitted or scored in one pass outside Lightning (the k-mer logistic regression, copy-the-parent)."""
-    return backbone.family in ("sklearn", "copy")
+    return backbone.capabilities.training in ("fit", "none")
 
 
 def has_token_vocabulary(backbone: Any) -> bool:
     """Whether the model embeds token ids (its config has a vocab_size to check against the tokenizer's)."""
-    return not fitted_whole(backbone)
+    return backbone.capabilities.reads_tokens
 
 
 def generates(backbone: Any) -> bool:
     """Whether the model can produce a target sequence: an encoder-decoder, a decoder-only LM or copy-the-parent."""
-    return backbone.family in ("seq2seq", "causal", "copy")
+    return backbone.capabilities.generation
 
 
 def copies_its_input(backbone: Any) -> bool:
-    return backbone.family == "copy"
+    return backbone.capabilities.training == "none"
 
 
 def is_encoder_decoder(backbone: Any) -> bool:
-    return backbone.family == "seq2seq"
+    return backbone.capabilities.language_model == "seq2seq"
 
 
 def is_causal(backbone: Any) -> bool:
-    return backbone.family == "causal"
+    return backbone.capabilities.language_model == "causal"
 
 
 def downsamples(backbone: Any) -> bool:
     """Whether the model's outputs are fewer than its input tokens (no output per token to localize a site)."""
-    return backbone.family == "none"
+    return backbone.capabilities.downsamples
 
 
 def check_task(backbone: Any, head_name: str | None) -> None:
     """Models that do one task only: the k-mer logistic regression classifies, copy-the-parent generates; neither
     pretrains. `head_name` None is pretraining."""
-    if backbone.family == "sklearn" and head_name != "classification":
+    if backbone.capabilities.training == "fit" and head_name != "classification":
         raise GenolmInputError("spec", "the k-mer logistic regression only fits a classification head")
     if copies_its_input(backbone) and head_name is None:
         raise GenolmInputError("spec", "copy-the-parent has nothing to pretrain")

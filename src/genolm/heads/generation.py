@@ -38,8 +38,8 @@ class Generation(Head):
 
     def check_backbone(self, backbone: Any) -> None:
         if not generates(backbone):
-            raise GenolmInputError("spec", f"a generation head needs an encoder-decoder, decoder-only or copy model; "
-                                           f"got a {backbone.family} model")
+            raise GenolmInputError("spec", f"a generation head needs a model that generates (encoder-decoder, "
+                                           f"decoder-only with next_token_logits, or copy); {backbone.name!r} does not")
 
     def build(self, backbone: Any) -> None:
         self.causal = is_causal(backbone)

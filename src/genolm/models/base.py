@@ -77,15 +77,6 @@ class Capabilities:
         """Whether it reads token ids (and so its vocabulary must cover the tokenizer's)."""
         return self.training == "gradient"
 
-    @property
-    def family(self) -> str:
-        """The legacy family string (genolm.training.trainer still branches on it; see docs/architecture.md)."""
-        if self.training == "fit":
-            return "sklearn"
-        if self.training == "none":
-            return "copy"
-        return {"masked": "mlm", None: "none"}.get(self.language_model, self.language_model)
-
 
 def require_capability(model: Any, needed: str, what: str) -> None:
     """Raise ValueError, naming `what` asked and the model, unless the model's capabilities satisfy `needed`:
@@ -138,10 +129,6 @@ class DeclaresCapabilities:
     config_class: ClassVar[type]
     capabilities: ClassVar[Capabilities]
     presets: ClassVar[dict[str, dict[str, Any]]] = {}
-
-    @property
-    def family(self) -> str:
-        return self.capabilities.family
 
     @classmethod
     def context_config(cls, tokens: int) -> dict[str, Any]:
