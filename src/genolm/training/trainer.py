@@ -91,8 +91,8 @@ from genolm.objectives import Objective
 from genolm.objectives import build as build_objective
 from genolm.objectives.base import encode
 from genolm.results import metric_rows, write_table
-from genolm.training.checkpoints import (LAST, AtomicCheckpointIO, InterruptHandling, TrainingInterrupted,
-                                         resume_checkpoint)
+from genolm.training.checkpoints import (LAST, AtomicCheckpointIO, InterruptHandling, RandomStateResume,
+                                         TrainingInterrupted, resume_checkpoint)
 from genolm.training.data import WindowDataModule, WindowDataset
 from genolm.training.init_modes import GradualUnfreezing, load_backbone, prepare_for_finetuning
 from genolm.training.modules import FinetuneModule, PretrainModule, Seq2SeqModule
@@ -654,7 +654,8 @@ def run_job(job: TrainingJob, *, job_dir: Path, run: TrackedRun | None, plots: P
                             eval_splits=job.eval_splits, label_column=job.label_column)
     data.datasets["train"] = job.train_windows
     interrupts = InterruptHandling(job_dir / "checkpoints" / LAST)
-    trainer = build_lightning_trainer(job_dir, spec["training"], run, callbacks=[*callbacks, interrupts])
+    trainer = build_lightning_trainer(job_dir, spec["training"], run,
+                                      callbacks=[*callbacks, interrupts, RandomStateResume()])
     if "val" not in job.eval_splits:
         trainer.limit_val_batches = 0  # no validation split: Lightning then never asks for its loader
     resume = resume_checkpoint(job_dir / "checkpoints")
