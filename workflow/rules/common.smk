@@ -1,5 +1,6 @@
 # Helpers shared by the rule files (config validation, paths, parameters); rules live in the stage files.
 
+import functools
 import json
 import os
 import shlex
@@ -98,6 +99,27 @@ def training_gpu_resources():
     if config["compute"]["training_gpu_model"]:
         resources["gpu_model"] = config["compute"]["training_gpu_model"]
     return resources
+
+
+@functools.cache  # each training rule of the study asks
+def training_retries(study):
+    """`retries` of a study's training rules on a GPU cluster: one attempt per allocation its longest job is planned
+    to need beyond the first (genolm.compute; a job stopped by its allocation's warning signal fails with
+    last.ckpt saved, and the next attempt resumes from it), plus `compute.failure_retries` for other failures.
+    CPU training (the demo) is not planned in allocations: 0 leaves it the profile's `retries`."""
+    import importlib
+
+    from genolm.compute import job_resources, read_benchmark
+
+    compute = config["compute"]
+    if compute["training_gpus"] == 0:
+        return 0
+    table = compute["throughput_table"]
+    benchmark = read_benchmark(None if table is None else Path(workflow.basedir) / table)
+    jobs = importlib.import_module(f"genolm.studies.{study}.jobs").training_jobs(config, config["studies"][study])
+    allocations = max((job_resources(job.spec, compute, architecture=job.architecture, benchmark=benchmark)["allocations"]
+                       for job in jobs), default=1)
+    return allocations - 1 + compute["failure_retries"]
 
 
 def training_mem_mb(base):

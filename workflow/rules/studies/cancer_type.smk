@@ -186,10 +186,11 @@ rule pretrain:
         **training_gpu_resources(),
         mem_mb=training_mem_mb(config["compute"]["training_mem_mb"]),
         runtime=config["compute"]["training_runtime_min"],
+    retries: training_retries("cancer_type")
     conda:
         "../../../envs/train.yaml"
     shell:
-        "python -m genolm train --spec {params.spec:q} --threads {threads} --shards {input.shards:q} --seed {params.seed}"
+        "exec python -m genolm train --spec {params.spec:q} --threads {threads} --shards {input.shards:q} --seed {params.seed}"
         " --context-bases {params.bases} --out {params.job_dir:q} --plots {params.plots:q} --study cancer_type --task pretraining"
         " --experiment pretrain-{wildcards.backbone} --model-name {params.model} {params.tracking} > {log:q} 2>&1"
 
@@ -218,10 +219,11 @@ rule finetune:
         **training_gpu_resources(),
         mem_mb=training_mem_mb(config["compute"]["training_mem_mb"]),
         runtime=config["compute"]["training_runtime_min"],
+    retries: training_retries("cancer_type")
     conda:
         "../../../envs/train.yaml"
     shell:
-        "python -m genolm train --spec {params.spec:q} --threads {threads} --shards {input.shards:q} --seed {wildcards.seed}"
+        "exec python -m genolm train --spec {params.spec:q} --threads {threads} --shards {input.shards:q} --seed {wildcards.seed}"
         " --context-bases {params.bases} --out {params.job_dir:q} --plots {params.plots:q} --study cancer_type --task cancer_type_classification"
         " --experiment {wildcards.experiment} --model-name {params.model} {params.tracking} > {log:q} 2>&1"
 

@@ -95,10 +95,11 @@ rule enbed_pretrain:
         **training_gpu_resources(),
         mem_mb=training_mem_mb(config["compute"]["training_mem_mb"]),
         runtime=config["compute"]["training_runtime_min"],
+    retries: training_retries("enbed")
     conda:
         "../../../envs/train.yaml"
     shell:
-        "python -m genolm train --spec {params.spec:q} --threads {threads} --shards {input.shards:q} --seed {params.seed}"
+        "exec python -m genolm train --spec {params.spec:q} --threads {threads} --shards {input.shards:q} --seed {params.seed}"
         " --out {params.job_dir:q} --plots {params.plots:q} --study enbed --task pretraining"
         " --experiment pretrain/{wildcards.architecture} --model-name {wildcards.architecture}"
         " --tokenizer-name {params.tokenizer} {params.tracking} > {log:q} 2>&1"
@@ -167,10 +168,11 @@ rule enbed_reconstruction_pretrain:
         **training_gpu_resources(),
         mem_mb=training_mem_mb(config["compute"]["training_mem_mb"]),
         runtime=config["compute"]["training_runtime_min"],
+    retries: training_retries("enbed")
     conda:
         "../../../envs/train.yaml"
     shell:
-        "python -m genolm train --spec {params.spec:q} --threads {threads} --shards {input.shards:q} --seed {params.seed}"
+        "exec python -m genolm train --spec {params.spec:q} --threads {threads} --shards {input.shards:q} --seed {params.seed}"
         " --out {params.job_dir:q} --plots {params.plots:q} --study enbed --task pretraining"
         " --experiment pretrain_reconstruction/{wildcards.architecture} --model-name {wildcards.architecture}"
         " --tokenizer-name {params.tokenizer} {params.tracking} > {log:q} 2>&1"
@@ -264,10 +266,11 @@ rule enbed_train:
         **training_gpu_resources(),
         mem_mb=training_mem_mb(config["compute"]["training_mem_mb"]),
         runtime=config["compute"]["training_runtime_min"],
+    retries: training_retries("enbed")
     conda:
         "../../../envs/train.yaml"
     shell:
-        "python -m genolm train --spec {params.spec:q} --threads {threads} --shards {input.shards:q} --seed {params.seed}"
+        "exec python -m genolm train --spec {params.spec:q} --threads {threads} --shards {input.shards:q} --seed {params.seed}"
         " --out {params.job_dir:q} --plots {params.plots:q} --study enbed --task {wildcards.task}"
         " --experiment {params.experiment:q} {params.fold} --model-name {params.model} --tokenizer-name {params.tokenizer}"
         " {params.tracking} > {log:q} 2>&1"

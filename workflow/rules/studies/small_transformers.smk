@@ -166,10 +166,11 @@ rule st_pretrain:
         **training_gpu_resources(),
         mem_mb=training_mem_mb(config["compute"]["training_mem_mb"]),
         runtime=config["compute"]["training_runtime_min"],
+    retries: training_retries("small_transformers")
     conda:
         "../../../envs/train.yaml"
     shell:
-        "python -m genolm train --spec {params.spec:q} --shards {input.shards:q} --seed {params.seed}"
+        "exec python -m genolm train --spec {params.spec:q} --shards {input.shards:q} --seed {params.seed}"
         " --out {params.job_dir:q} --plots {params.plots:q} --study small_transformers --task pretraining"
         " --experiment pretrain/{wildcards.pretraining} {params.names} {params.tracking} > {log:q} 2>&1"
 
@@ -238,10 +239,11 @@ rule st_species_finetune:
         **training_gpu_resources(),
         mem_mb=training_mem_mb(config["compute"]["training_mem_mb"]),
         runtime=config["compute"]["training_runtime_min"],
+    retries: training_retries("small_transformers")
     conda:
         "../../../envs/train.yaml"
     shell:
-        "python -m genolm train --spec @{input.spec:q} --shards {input.shards:q} --seed {wildcards.seed}"
+        "exec python -m genolm train --spec @{input.spec:q} --shards {input.shards:q} --seed {wildcards.seed}"
         " --out {params.job_dir:q} --plots {params.plots:q} --study small_transformers --task species_12s"
         " --experiment {wildcards.experiment} {params.names} {params.tracking} > {log:q} 2>&1"
 
@@ -289,10 +291,11 @@ rule st_tss_finetune:
         **training_gpu_resources(),
         mem_mb=training_mem_mb(config["compute"]["training_mem_mb"]),
         runtime=config["compute"]["training_runtime_min"],
+    retries: training_retries("small_transformers")
     conda:
         "../../../envs/train.yaml"
     shell:
-        "python -m genolm train --spec {params.spec:q} --shards {input.shards:q} --seed {wildcards.seed}"
+        "exec python -m genolm train --spec {params.spec:q} --shards {input.shards:q} --seed {wildcards.seed}"
         " --out {params.job_dir:q} --plots {params.plots:q} --study small_transformers --task tss_localization"
         " --experiment tss/{wildcards.experiment} {params.names} {params.tracking} > {log:q} 2>&1"
 
@@ -365,10 +368,11 @@ rule st_chromatin_finetune:
         **training_gpu_resources(),
         mem_mb=training_mem_mb(config["compute"]["training_mem_mb"]),
         runtime=config["compute"]["training_runtime_min"],
+    retries: training_retries("small_transformers")
     conda:
         "../../../envs/train.yaml"
     shell:
-        "python -m genolm train --spec {params.spec:q} --shards {input.shards:q} --seed {wildcards.seed}"
+        "exec python -m genolm train --spec {params.spec:q} --shards {input.shards:q} --seed {wildcards.seed}"
         " --out {params.job_dir:q} --plots {params.plots:q} --study small_transformers --task chromatin_profiles"
         " --experiment chromatin/{wildcards.experiment} {params.names} {params.tracking} > {log:q} 2>&1"
 

@@ -122,10 +122,11 @@ rule virbert_pretrain:
         **training_gpu_resources(),
         mem_mb=training_mem_mb(config["compute"]["training_mem_mb"]),
         runtime=config["compute"]["training_runtime_min"],
+    retries: training_retries("virbert")
     conda:
         "../../../envs/train.yaml"
     shell:
-        "python -m genolm train --spec {params.spec:q} --shards {input.shards:q} --seed {params.seed}"
+        "exec python -m genolm train --spec {params.spec:q} --shards {input.shards:q} --seed {params.seed}"
         " --out {params.job_dir:q} --plots {params.plots:q} --study virbert --task pretraining"
         " --experiment pretrain-{wildcards.variant} --model-name {params.model} {params.tracking} > {log:q} 2>&1"
 
@@ -171,10 +172,11 @@ rule virbert_pretrain_transfer:
         **training_gpu_resources(),
         mem_mb=training_mem_mb(config["compute"]["training_mem_mb"]),
         runtime=config["compute"]["training_runtime_min"],
+    retries: training_retries("virbert")
     conda:
         "../../../envs/train.yaml"
     shell:
-        "python -m genolm train --spec {params.spec:q} --shards {input.shards:q} --seed {params.seed}"
+        "exec python -m genolm train --spec {params.spec:q} --shards {input.shards:q} --seed {params.seed}"
         " --out {params.job_dir:q} --plots {params.plots:q} --study virbert --task pretraining"
         " --experiment pretrain-transfer-human --model-name {params.model} {params.tracking} > {log:q} 2>&1"
 
@@ -205,10 +207,11 @@ rule virbert_finetune:
         **training_gpu_resources(),
         mem_mb=training_mem_mb(config["compute"]["training_mem_mb"]),
         runtime=config["compute"]["training_runtime_min"],
+    retries: training_retries("virbert")
     conda:
         "../../../envs/train.yaml"
     shell:
-        "python -m genolm train --spec {params.spec:q} --shards {input.shards:q} --seed {wildcards.seed}"
+        "exec python -m genolm train --spec {params.spec:q} --shards {input.shards:q} --seed {wildcards.seed}"
         " --out {params.job_dir:q} --plots {params.plots:q} --study virbert --task phage_classification"
         " --experiment {wildcards.arm}_L{wildcards.length}_f{wildcards.fraction} --model-name {params.model}"
         " {params.tracking} > {log:q} 2>&1"
