@@ -1,0 +1,107 @@
+"""Training that outlives its walltime (issue #28.2), on the real SLURM test cluster (tests/slurm_cluster.py).
+
+A pretraining job whose steps take longer than its 1-minute allocation runs through `profiles/slurm` and the
+snakemake slurm executor plugin: SLURM sends SIGTERM shortly before each allocation's limit (`--signal=TERM@<s>`,
+the profile's slurm_extra), `genolm train` saves checkpoints/last.ckpt at the next step boundary and fails the job,
+Snakemake resubmits it (the rule's retries come from the job's planned allocations, workflow/rules/common.smk) and
+the next allocation resumes from last.ckpt. The job that needed at least three allocations ends with the weights
+and metrics of the same job run uninterrupted (bit for bit: one CPU thread, seeded, the resumable loader and the
+restored random state of genolm.training.checkpoints).
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+import yaml
+from safetensors.torch import load_file
+
+from conftest import E2E_CONFIG, REPO, run_snakemake
+from slurm_cluster import GPU_TYPE, slurm_cluster  # noqa: F401  (the fixture)
+from test_slurm import jobs_by_rule, profile_without_conda
+
+pytestmark = pytest.mark.slow
+
+JOB = "results/cancer_type/pretrain/tiny-1k"
+TARGET = f"{JOB}/model/model.safetensors"
+STEPS = 1500  # about 80 s of steps here: more than two allocations can hold (each signalled 20 to 50 s after its start)
+SIGNAL_LEAD_S = 10  # SLURM checks limits every 30 s: the signal comes 10 to 40 s before the 1-minute limit
+PLANNED_MINUTES = 9.5  # the throughput stated below plans the job at 9.5 min: 10 one-minute allocations
+
+
+def overrides(path: Path, compute: dict) -> Path:
+    from genolm.config import study_schemas
+
+    others = {name: {"enabled": False} for name in study_schemas() if name != "cancer_type"}
+    training = {"max_steps": STEPS, "val_every_n_steps": STEPS, "checkpoint_every_n_steps": STEPS}
+    path.write_text(yaml.safe_dump({
+        "seeds": [7], "compute": compute,
+        "studies": {**others, "cancer_type": {"backbones": {"tiny-1k": {"pretraining": {"training": training}}}}},
+    }))
+    return path
+
+
+def planned_compute(workdir: Path) -> dict:
+    """A GPU cluster of 1-minute allocations whose stated throughput is this CPU's for the job (about 2 GFLOP/s
+    with Python's overhead), so that the plan gives the job 10 allocations: retries 9."""
+    from genolm.commands.plan_compute import merge_configs, training_jobs
+    from genolm.compute import job_cost
+    from genolm.config import validate_config
+
+    base = {"training_gpus": 1, "training_gpu_model": GPU_TYPE, "training_cpus": 1, "training_mem_mb": 2000,
+            "training_runtime_min": 1, "allocation_hours": 1 / 60, "max_allocations": 10, "failure_retries": 0,
+            "throughput_table": None, "startup_min": 0, "runtime_margin": 1, "gpu_utilization": 1}
+    config = validate_config(merge_configs([E2E_CONFIG, overrides(workdir / "probe.yaml", base)]), source="test")
+    [job] = [job for job in training_jobs(config) if job.name == "pretrain/tiny-1k"]
+    return {**base, "gpu_peak_tflops": job_cost(job).flops / (PLANNED_MINUTES * 60) / 1e12}
+
+
+def test_training_longer_than_its_allocation_resumes_in_the_next_to_the_uninterrupted_result(slurm_cluster, tmp_path):
+    workdir, reference = tmp_path / "slurm", tmp_path / "uninterrupted"
+    workdir.mkdir()
+    config = overrides(tmp_path / "walltime.yaml", planned_compute(tmp_path))
+    # The data stages run here first, once: both runs train on the same shards.
+    prepared = run_snakemake(workdir, "--profile", str(REPO / "profiles" / "local"), "--cores", "2",
+                             f"results/cancer_type/shards/pretrain_tiny-1k", overrides=config, timeout=600)
+    assert prepared.returncode == 0, prepared.stderr[-4000:]
+    shutil.copytree(workdir, reference, symlinks=True)
+
+    # The uninterrupted run goes alongside the SLURM run (the test's longest part is waiting for the scheduler).
+    local = subprocess.Popen(
+        [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(reference),
+         "--configfile", str(E2E_CONFIG), str(config), "--profile", str(REPO / "profiles" / "local"), "--cores", "1",
+         TARGET], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**slurm_cluster.env, "PATH": f"{Path(sys.executable).parent}:{slurm_cluster.env['PATH']}"})
+
+    profile = profile_without_conda(tmp_path / "profile" / "slurm")
+    settings = yaml.safe_load((profile / "config.v8+.yaml").read_text())
+    assert settings["set-resources"]["pretrain"]["slurm_extra"] == "'--signal=TERM@300'"
+    # A 1-minute allocation cannot give the profile's 5-minute lead: the same signal, 10 s ahead.
+    settings["set-resources"]["pretrain"]["slurm_extra"] = f"'--signal=TERM@{SIGNAL_LEAD_S}'"
+    (profile / "config.v8+.yaml").write_text(yaml.safe_dump(settings))
+    result = run_snakemake(workdir, "--profile", str(profile), "--slurm-status-command", "squeue",
+                           "--slurm-init-seconds-before-status-checks", "2", TARGET, env=slurm_cluster.env,
+                           overrides=config, timeout=1200)
+    local_output = local.communicate(timeout=900)[0]
+    assert local.returncode == 0, local_output[-4000:]
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-6000:] + slurm_cluster.logs()
+
+    # Every allocation but the last was stopped by its signal (the job failed with the state saved); the last one
+    # completed. No allocation ran past its minute.
+    allocations = sorted(jobs_by_rule(slurm_cluster)["pretrain"], key=lambda job: int(job["JobId"]))
+    assert len(allocations) >= 3, [job["JobState"] for job in allocations]
+    assert [job["JobState"] for job in allocations] == ["FAILED"] * (len(allocations) - 1) + ["COMPLETED"]
+    assert all(job["TimeLimit"] == "00:01:00" for job in allocations)
+    assert "resuming from" in (workdir / "results/cancer_type/logs/pretrain_tiny-1k.log").read_text()
+
+    # The result is the uninterrupted run's, bit for bit.
+    interrupted, uninterrupted = (load_file(run / TARGET) for run in (workdir, reference))
+    assert interrupted.keys() == uninterrupted.keys()
+    assert all(interrupted[name].equal(uninterrupted[name]) for name in interrupted)
+    metrics = [pl.read_parquet(run / JOB / "metrics.parquet").drop("mlflow_run_id") for run in (workdir, reference)]
+    assert metrics[0].equals(metrics[1])
