@@ -106,13 +106,15 @@ def training_retries(study):
     """`retries` of a study's training rules on a GPU cluster: one attempt per allocation its longest job is planned
     to need beyond the first (genolm.compute; a job stopped by its allocation's warning signal fails with
     last.ckpt saved, and the next attempt resumes from it), plus `compute.failure_retries` for other failures.
-    CPU training (the demo) is not planned in allocations: 0 leaves it the profile's `retries`."""
+    CPU training (the demo) is not planned in allocations: 0 leaves it the profile's `retries`. So does every
+    process but the main one: the job's own Snakemake inside an allocation must not retry the job in it (a rule's
+    retries override that process's --retries 0)."""
     import importlib
 
     from genolm.compute import job_resources, read_benchmark
 
     compute = config["compute"]
-    if compute["training_gpus"] == 0:
+    if compute["training_gpus"] == 0 or not workflow.is_main_process:
         return 0
     table = compute["throughput_table"]
     benchmark = read_benchmark(None if table is None else Path(workflow.basedir) / table)
