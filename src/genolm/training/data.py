@@ -88,20 +88,27 @@ class ResumableSampler(DistributedSampler):
 
 
 class ResumableLoader(DataLoader):
-    """The train loader: its state is the batches of the current epoch trained (from Lightning's progress, which
-    counts the batches consumed, not the one its fetcher holds prefetched); loading that state makes the next pass
-    start after them."""
+    """The train loader: its state is the batches of the current epoch trained (Lightning's progress, which counts
+    the batches consumed, not the one its fetcher holds prefetched); loading that state makes the next pass start
+    after them."""
 
     def __init__(self, *args, progress, **kwargs):
         super().__init__(*args, **kwargs)
-        self._progress = progress  # () -> batches of the current epoch processed so far
+        self._progress = progress  # () -> Lightning's batch progress of the current epoch (processed, completed)
 
     def state_dict(self) -> dict:
-        return {"batches": self._progress()}
+        current = self._progress()
+        return {"batches": current.processed, "completed": current.completed}
 
     def load_state_dict(self, state: dict) -> None:
-        if state["batches"] < len(self):  # a checkpoint from an epoch's last batch starts the next epoch afresh
-            self.sampler.skip = state["batches"] * self.batch_size
+        batches, completed = state["batches"], state.get("completed", state["batches"])
+        if batches < len(self):
+            self.sampler.skip = batches * self.batch_size
+        elif completed == batches:
+            # Stopped after the epoch's last batch (a signal): Lightning goes on with the next epoch, from its
+            # beginning, but would carry the finished epoch's count into it and end it after one batch.
+            self._progress().reset()
+        # (Saved inside the last batch, a periodic checkpoint: Lightning itself starts the next epoch afresh.)
 
 
 class WindowDataModule(L.LightningDataModule):
@@ -155,10 +162,10 @@ class WindowDataModule(L.LightningDataModule):
         sampler = ResumableSampler(self.datasets["train"], num_replicas=world_size, rank=rank, shuffle=True,
                                    seed=self.seed, drop_last=True)
         return self._loader("train", sampler, drop_last=True, loader_class=ResumableLoader,
-                            progress=self._batches_processed)
+                            progress=self._batch_progress)
 
-    def _batches_processed(self) -> int:
-        return self.trainer.fit_loop.epoch_loop.batch_progress.current.processed
+    def _batch_progress(self):
+        return self.trainer.fit_loop.epoch_loop.batch_progress.current
 
     def _eval_loader(self, split: str) -> DataLoader:
         # Each window is evaluated exactly once across processes (no padding duplicates), so metrics synced over
