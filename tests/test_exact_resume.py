@@ -57,3 +57,35 @@ def test_a_resumed_job_ends_with_the_uninterrupted_jobs_weights_and_metrics(tiny
     assert weights.keys() == expected_weights.keys()
     assert all(weights[name].equal(expected_weights[name]) for name in weights)
     assert metrics.equals(expected_metrics)
+
+
+def test_a_job_stopped_after_an_epochs_last_batch_resumes_with_the_next_epoch_whole(tiny_shards, tmp_path,
+                                                                                   monkeypatch):
+    """A signal at an epoch's last batch: Lightning resumes with the next epoch, which must run all its batches
+    (Lightning carried the finished epoch's count into it and ended it after one)."""
+    from genolm import cli
+    from genolm.training.checkpoints import InterruptHandling
+    from genolm.training.data import WindowDataset
+
+    spec = hyenadna_spec(steps=16, batch_size=32, val_every_n_steps=4, checkpoint_every_n_steps=3)
+    epoch = len(WindowDataset(tiny_shards, "train", with_labels=True)) // 32
+    assert 2 <= epoch < 16 // 2
+
+    def signal_at_the_epochs_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        if trainer.global_step == epoch:
+            os.kill(os.getpid(), signal.SIGTERM)  # Lightning's handler: the loop stops after this step
+
+    uninterrupted, resumed = tmp_path / "uninterrupted", tmp_path / "resumed"
+    assert cli.main(train_args(spec, tiny_shards, uninterrupted, tmp_path / "results-a")) == 0
+    args = train_args(spec, tiny_shards, resumed, tmp_path / "results-b")
+    with monkeypatch.context() as patch:
+        patch.setattr(InterruptHandling, "on_train_batch_end", signal_at_the_epochs_end, raising=False)
+        with pytest.raises(SystemExit) as stopped:
+            cli.main(args)
+    assert stopped.value.code == 143
+    assert step_of(resumed / "checkpoints" / "last.ckpt") == epoch
+    assert cli.main(args) == 0
+
+    (weights, metrics), (expected_weights, expected_metrics) = result(resumed), result(uninterrupted)
+    assert all(weights[name].equal(expected_weights[name]) for name in expected_weights)
+    assert metrics.equals(expected_metrics)
