@@ -22,7 +22,8 @@ SPEC = hyenadna_spec(steps=24, val_every_n_steps=4, checkpoint_every_n_steps=3)
 
 
 def result(job) -> tuple[dict, pl.DataFrame]:
-    return load_file(job / "model" / "model.safetensors"), pl.read_parquet(job / "metrics.parquet").drop("mlflow_run_id")
+    metrics = pl.read_parquet(job / "metrics.parquet").drop("mlflow_run_id")
+    return load_file(job / "model" / "model.safetensors"), metrics
 
 
 def kill_after_periodic_checkpoint(process, checkpoints) -> None:

@@ -119,8 +119,8 @@ def training_retries(study):
     table = compute["throughput_table"]
     benchmark = read_benchmark(None if table is None else Path(workflow.basedir) / table)
     jobs = importlib.import_module(f"genolm.studies.{study}.jobs").training_jobs(config, config["studies"][study])
-    allocations = max((job_resources(job.spec, compute, architecture=job.architecture, benchmark=benchmark)["allocations"]
-                       for job in jobs), default=1)
+    allocations = max((job_resources(job.spec, compute, architecture=job.architecture,
+                                     benchmark=benchmark)["allocations"] for job in jobs), default=1)
     return allocations - 1 + compute["failure_retries"]
 
 

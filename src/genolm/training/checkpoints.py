@@ -176,7 +176,8 @@ class RandomStateResume(L.Callback):
         states["numpy"] = (name, np.asarray(keys, dtype=np.uint32), position, has_gauss, cached)
         self._pending = states
 
-    def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int) -> None:
+    def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any,
+                             batch_idx: int) -> None:
         if self._pending is not None:
             _set_rng_states(self._pending)
             self._pending = None
