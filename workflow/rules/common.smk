@@ -1,5 +1,6 @@
 # Helpers shared by the rule files (config validation, paths, parameters); rules live in the stage files.
 
+import functools
 import importlib
 import json
 import os
@@ -229,6 +230,10 @@ def training_resources():
                  for key in RESOURCE_KEYS}
     resources["mem_mb"] = lambda wildcards, rulename, attempt: planned_resources(rulename, wildcards)["mem_mb"] * attempt
     resources["cpus_per_task"] = lambda wildcards, threads: threads
+    # SLURM sends SIGTERM 5 minutes (up to a minute more) before the time limit: `genolm train` (exec'd, so the
+    # signal reaches it) finishes its step, saves checkpoints/last.ckpt and exits 143; the job fails, Snakemake
+    # resubmits it (retries: training_retries) and the next allocation resumes to the uninterrupted result.
+    resources["slurm_extra"] = "'--signal=TERM@300'"
     return resources
 
 
@@ -240,6 +245,28 @@ def accelerator_resources():
     if config["compute"]["training_gpu_model"]:
         resources["gpu_model"] = config["compute"]["training_gpu_model"]
     return resources
+
+
+@functools.cache
+def training_retries():
+    """`retries` of the training rule (workflow/rules/training.smk) on a GPU cluster: one attempt per allocation the
+    longest training job of the configured studies is planned to need beyond the first (genolm.compute; a job stopped by its allocation's warning signal fails with
+    last.ckpt saved, and the next attempt resumes from it), plus `compute.failure_retries` for other failures.
+    CPU training (the demo) is not planned in allocations: 0 leaves it the profile's `retries`. So does every
+    process but the main one: the job's own Snakemake inside an allocation must not retry the job in it (a rule's
+    retries override that process's --retries 0)."""
+    from genolm.compute import job_resources, read_benchmark
+
+    compute = config["compute"]
+    if compute["training_gpus"] == 0 or not workflow.is_main_process:
+        return 0
+    table = compute["throughput_table"]
+    benchmark = read_benchmark(None if table is None else Path(workflow.basedir) / table)
+    jobs = [job for study in config["studies"]
+            for job in importlib.import_module(f"genolm.studies.{study}.jobs").training_jobs(config, study_block(config, study))]
+    allocations = max((job_resources(job.spec, compute, architecture=job.architecture,
+                                     benchmark=benchmark)["allocations"] for job in jobs), default=1)
+    return allocations - 1 + compute["failure_retries"]
 
 
 def final_outputs():

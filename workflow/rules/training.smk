@@ -30,9 +30,10 @@ rule genolm_train:
     threads: config["compute"]["training_cpus"]
     resources:
         **training_resources(),
+    retries: training_retries()
     conda:
         str(Path(workflow.basedir) / "envs" / "train.yaml")
     shell:
-        "python -m genolm train --spec {params.spec:q} --threads {threads} --shards {input.shards:q} --seed {params.seed}"
+        "exec python -m genolm train --spec {params.spec:q} --threads {threads} --shards {input.shards:q} --seed {params.seed}"
         " --out {params.job_dir:q} --plots {params.plots:q} --study {params.study} --task {params.task}"
         " --experiment {params.experiment:q} {params.options} {params.tracking} > {log:q} 2>&1"

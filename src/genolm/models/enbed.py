@@ -143,6 +143,15 @@ class Enbed(ZooModel):
         unfreezes these from the top, never decoder blocks the head does not use."""
         return [self.hf.shared, *self.hf.encoder.block, nn.ModuleList([self.hf.encoder.final_layer_norm])]
 
+    def set_activation_checkpointing(self, enabled: bool) -> None:
+        """Recompute each block's activations in the backward pass instead of storing them (a training option, the
+        `activation_checkpointing` of a spec's model; Hugging Face's activation checkpointing, non-reentrant: the
+        recomputation replays the random state, so dropout masks and gradients are the stored pass's)."""
+        if enabled:
+            self.hf.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": False})
+        else:
+            self.hf.activation_checkpointing_disable()
+
     def export_hf(self, directory) -> Path:
         """A Hugging Face LongT5ForConditionalGeneration directory, for a model whose encoder layers share one
         radius. LongT5 has one `local_radius` for the whole encoder; ENBED's narrower first layers (the presets'
@@ -235,6 +244,15 @@ class EnbedDecoder(ZooModel):
 
     def layer_groups(self) -> list[nn.Module]:
         return [self.stack.embed_tokens, *self.stack.block, nn.ModuleList([self.stack.final_layer_norm])]
+
+    def set_activation_checkpointing(self, enabled: bool) -> None:
+        """Recompute each block's activations in the backward pass instead of storing them (a training option, the
+        `activation_checkpointing` of a spec's model; Hugging Face's activation checkpointing, non-reentrant: the
+        recomputation replays the random state, so dropout masks and gradients are the stored pass's)."""
+        if enabled:
+            self.stack.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": False})
+        else:
+            self.stack.activation_checkpointing_disable()
 
     def next_token_logits(self, input_ids: Tensor, attention_mask: Tensor, decoder_input_ids: Tensor,
                           encoder_hidden: Tensor | None = None) -> tuple[Tensor, None]:

@@ -10,6 +10,12 @@
                          (`trainer.received_sigterm`, then its SIGTERMException) and save `last.ckpt` with that
                          step's exact state (weights, optimizer, schedule, loops); the trainer then raises
                          TrainingInterrupted, which `genolm train` turns into exit status 128 + signal (143, 130)
+    RandomStateResume    the global random state (torch, CUDA, NumPy, Python: dropout) saved in every checkpoint and
+                         restored just before the first step a resumed job trains, so that with the resumable train
+                         loader (genolm.training.data) a job resumed any number of times ends with the weights and
+                         metrics of an uninterrupted run (bit for bit on CPU). Masks an objective draws while
+                         collating are drawn from the same state, but the loader collates one batch ahead (Lightning
+                         prefetches), so a resumed masked-LM run draws its next masks in another order
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from typing import Any
 import lightning as L
 import torch
 from lightning.fabric.plugins import TorchCheckpointIO
+from lightning.fabric.utilities.seed import _collect_rng_states, _set_rng_states
 from lightning.fabric.utilities.rank_zero import rank_zero_only
 from lightning.pytorch.trainer.states import TrainerStatus
 
@@ -140,3 +147,37 @@ class InterruptHandling(L.Callback):
             trainer.save_checkpoint(self.last)
             log.warning("stopped by %s at step %d: saved %s", signal.Signals(self.signum).name, trainer.global_step,
                         self.last)
+
+
+class RandomStateResume(L.Callback):
+    """The random state in each checkpoint, restored at the first training step after a resume.
+
+    Saved when the checkpoint is written (a signal's save comes after that step's validation; a periodic one before
+    it, and validation draws nothing: no dropout in eval mode, the loaders have their own generators). Restored at
+    the first batch rather than when the checkpoint is read, because setting up a resumed run (the model summary,
+    the loaders' iterators, Lightning's restore) may draw from the global generator where the uninterrupted run drew
+    nothing. Under DDP the state saved is global rank 0's and every rank restores it, as seeding gave every rank
+    the same state at the start."""
+
+    def __init__(self):
+        self._pending: dict | None = None
+
+    def state_dict(self) -> dict[str, Any]:
+        states = _collect_rng_states(include_cuda=torch.cuda.is_available())
+        # Plain lists instead of NumPy's array: Lightning reads checkpoints with torch.load(weights_only=True).
+        name, keys, position, has_gauss, cached = states["numpy"]
+        return {"rng": {**states, "numpy": [name, keys.tolist(), position, has_gauss, cached]}}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        import numpy as np
+
+        states = dict(state_dict["rng"])
+        name, keys, position, has_gauss, cached = states["numpy"]
+        states["numpy"] = (name, np.asarray(keys, dtype=np.uint32), position, has_gauss, cached)
+        self._pending = states
+
+    def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any,
+                             batch_idx: int) -> None:
+        if self._pending is not None:
+            _set_rng_states(self._pending)
+            self._pending = None

@@ -8,6 +8,11 @@ global batch is the same set of windows whatever the number of processes: one se
 split per epoch, cut into global batches of `batch_size x world_size`, each process taking every
 `world_size`-th window of each. One process with batch 16 and two DDP processes with batch 8 then train on the
 same windows step by step (tests/test_ddp.py), which is what makes a multi-GPU run comparable to a one-GPU run.
+
+A job stopped mid-epoch (a walltime's signal, a node failure) resumes exactly: the train loader is resumable in
+Lightning's sense (`state_dict` / `load_state_dict`), so a restart skips the windows the epoch already trained on
+instead of starting the epoch over, and no loader draws from the global random generator (each has its own), so
+the random state genolm.training.checkpoints.RandomStateResume restores is the one training left off with.
 """
 
 from __future__ import annotations
@@ -69,6 +74,43 @@ class WindowDataset(Dataset):
         return self.sequences[index], label if isinstance(label, str) else int(label)
 
 
+class ResumableSampler(DistributedSampler):
+    """DistributedSampler whose next pass can start `skip` indices into the epoch's order (the batches a resumed job
+    already trained on). Its length stays the epoch's: Lightning counts a resumed epoch's batches from its own
+    restored progress."""
+
+    skip = 0
+
+    def __iter__(self):
+        indices = list(super().__iter__())
+        skip, self.skip = self.skip, 0  # the next epoch starts from its beginning
+        return iter(indices[skip:])
+
+
+class ResumableLoader(DataLoader):
+    """The train loader: its state is the batches of the current epoch trained (Lightning's progress, which counts
+    the batches consumed, not the one its fetcher holds prefetched); loading that state makes the next pass start
+    after them."""
+
+    def __init__(self, *args, progress, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._progress = progress  # () -> Lightning's batch progress of the current epoch (processed, completed)
+
+    def state_dict(self) -> dict:
+        current = self._progress()
+        return {"batches": current.processed, "completed": current.completed}
+
+    def load_state_dict(self, state: dict) -> None:
+        batches, completed = state["batches"], state.get("completed", state["batches"])
+        if batches < len(self):
+            self.sampler.skip = batches * self.batch_size
+        elif completed == batches:
+            # Stopped after the epoch's last batch (a signal): Lightning goes on with the next epoch, from its
+            # beginning, but would carry the finished epoch's count into it and end it after one batch.
+            self._progress().reset()
+        # (Saved inside the last batch, a periodic checkpoint: Lightning itself starts the next epoch afresh.)
+
+
 class WindowDataModule(L.LightningDataModule):
     def __init__(self, shards: str | Path, *, collate, batch_size: int, with_labels: bool, seed: int,
                  num_workers: int = 0, eval_splits: tuple[str, ...] = ("val", "test"), label_column: str = "label"):
@@ -93,8 +135,8 @@ class WindowDataModule(L.LightningDataModule):
     def _world(self) -> tuple[int, int]:
         return self.trainer.world_size, self.trainer.global_rank
 
-    def _loader(self, split: str, sampler, drop_last: bool) -> DataLoader:
-        return DataLoader(
+    def _loader(self, split: str, sampler, drop_last: bool, loader_class=DataLoader, **extra) -> DataLoader:
+        return loader_class(
             self.datasets[split],
             batch_size=self.batch_size,
             sampler=sampler,
@@ -104,6 +146,9 @@ class WindowDataModule(L.LightningDataModule):
             persistent_workers=self.num_workers > 0,
             # Page-locked batches copy to the GPU asynchronously (benchmarks/bench_loader.py).
             pin_memory=torch.cuda.is_available(),
+            # Its own generator for the workers' base seed: creating an iterator leaves the global random state alone.
+            generator=torch.Generator().manual_seed(self.seed),
+            **extra,
         )
 
     def train_dataloader(self) -> DataLoader:
@@ -114,9 +159,13 @@ class WindowDataModule(L.LightningDataModule):
                                                 f"({self.batch_size} per process x {world_size} processes)")
         # drop_last twice: the incomplete global batch at the end of an epoch is skipped, so every process runs
         # the same number of steps (DDP hangs otherwise) and the epoch is the same length for any world size.
-        sampler = DistributedSampler(self.datasets["train"], num_replicas=world_size, rank=rank, shuffle=True,
-                                     seed=self.seed, drop_last=True)
-        return self._loader("train", sampler, drop_last=True)
+        sampler = ResumableSampler(self.datasets["train"], num_replicas=world_size, rank=rank, shuffle=True,
+                                   seed=self.seed, drop_last=True)
+        return self._loader("train", sampler, drop_last=True, loader_class=ResumableLoader,
+                            progress=self._batch_progress)
+
+    def _batch_progress(self):
+        return self.trainer.fit_loop.epoch_loop.batch_progress.current
 
     def _eval_loader(self, split: str) -> DataLoader:
         # Each window is evaluated exactly once across processes (no padding duplicates), so metrics synced over

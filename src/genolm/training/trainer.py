@@ -88,7 +88,8 @@ from genolm.objectives import Objective
 from genolm.objectives import build as build_objective
 from genolm.results import metric_rows, write_table
 from genolm.training.builders import build_backbone, build_tokenizer
-from genolm.training.checkpoints import LAST, InterruptHandling, TrainingInterrupted, resume_checkpoint
+from genolm.training.checkpoints import (LAST, InterruptHandling, RandomStateResume, TrainingInterrupted,
+                                         resume_checkpoint)
 from genolm.training.data import WindowDataModule, WindowDataset
 from genolm.training.direct import fit_and_evaluate
 from genolm.training.evaluation import evaluate
@@ -228,7 +229,8 @@ def run_job(job: TrainingJob, *, job_dir: Path, plots: Path, context: dict,
                             label_column="label" if job.head is None else job.head.label_column)
     data.datasets["train"] = job.train_windows
     interrupts = InterruptHandling(job_dir / "checkpoints" / LAST)
-    trainer = build_lightning_trainer(job_dir, spec["training"], run, callbacks=[*callbacks, interrupts])
+    trainer = build_lightning_trainer(job_dir, spec["training"], run,
+                                      callbacks=[*callbacks, interrupts, RandomStateResume()])
     if "val" not in job.eval_splits:
         trainer.limit_val_batches = 0  # no validation split: Lightning then never asks for its loader
     resume = resume_checkpoint(job_dir / "checkpoints")
