@@ -2,7 +2,7 @@
 
 A pretraining job whose steps take longer than its 3-minute allocation runs through `profiles/slurm` and the
 snakemake slurm executor plugin: SLURM sends SIGTERM shortly before each allocation's limit (`--signal=TERM@<s>`,
-the profile's slurm_extra), `genolm train` saves checkpoints/last.ckpt at the next step boundary and fails the job,
+compute.walltime_signal_s: the training rule's slurm_extra), `genolm train` saves checkpoints/last.ckpt at the next step boundary and fails the job,
 Snakemake resubmits it (the rule's retries come from the job's planned allocations, workflow/rules/common.smk) and
 the next allocation resumes from last.ckpt. The job that needed several allocations ends with the weights
 and metrics of the same job run uninterrupted (bit for bit: one CPU thread, seeded, the resumable loader and the
@@ -27,14 +27,15 @@ from test_slurm import jobs_by_rule, profile_without_conda
 
 pytestmark = pytest.mark.slow
 
-JOB = "results/cancer_type/pretrain/tiny-1k"
+SEED = 7  # the one replicate: its own pretraining seed
+JOB = f"results/cancer_type/pretrain/tiny-1k/seed{SEED}"
 TARGET = f"{JOB}/model/model.safetensors"
 STEPS = 1500  # 80 to 150 s of steps here: more than one allocation holds
 RUNTIME_MIN = 3  # each allocation's limit
 # SLURM checks limits every 30 s: the signal comes 30 to 60 s before the limit, 120 to 150 s after the job's start,
 # of which Snakemake's start inside the job and genolm's take 40 to 80 s on a loaded machine (a signal before
 # training starts stops the job with nothing saved: that allocation is lost, the plan's spare ones cover it).
-SIGNAL_LEAD_S = 30
+SIGNAL_LEAD_S = 30  # compute.walltime_signal_s: a 3-minute allocation cannot give the default 5-minute lead
 PLANNED_MINUTES = 22  # the throughput stated below plans the job at 22 min: 8 allocations of 3 minutes
 
 
@@ -44,8 +45,9 @@ def overrides(path: Path, compute: dict) -> Path:
     others = {name: {"enabled": False} for name in study_schemas() if name != "cancer_type"}
     training = {"max_steps": STEPS, "val_every_n_steps": STEPS, "checkpoint_every_n_steps": STEPS}
     path.write_text(yaml.safe_dump({
-        "seeds": [7], "compute": compute,
-        "studies": {**others, "cancer_type": {"backbones": {"tiny-1k": {"pretraining": {"training": training}}}}},
+        "seeds": [SEED], "compute": compute,
+        "studies": {**others, "cancer_type": {"replicate": {"split": True, "pretraining": True},
+                                              "backbones": {"tiny-1k": {"pretraining": {"training": training}}}}},
     }))
     return path
 
@@ -60,10 +62,10 @@ def planned_compute(workdir: Path) -> dict:
 
     base = {"training_gpus": 1, "training_gpu_model": GPU_TYPE, "training_cpus": 1, "training_mem_mb": 2000,
             "training_runtime_min": RUNTIME_MIN, "allocation_hours": RUNTIME_MIN / 60, "max_allocations": 10,
-            "failure_retries": 0,
+            "failure_retries": 0, "walltime_signal_s": SIGNAL_LEAD_S,
             "throughput_table": None, "startup_min": 0, "runtime_margin": 1, "gpu_utilization": 1}
     config = validate_config(merge_configs([E2E_CONFIG, overrides(workdir / "probe.yaml", base)]), source="test")
-    [job] = [job for job in training_jobs(config) if job.name == "pretrain/tiny-1k"]
+    [job] = [job for job in training_jobs(config) if job.name == f"pretrain/tiny-1k/seed{SEED}"]
     return {**base, "gpu_peak_tflops": job_cost(job).flops / (PLANNED_MINUTES * 60) / 1e12}
 
 
@@ -73,7 +75,7 @@ def test_training_longer_than_its_allocation_resumes_in_the_next_to_the_uninterr
     config = overrides(tmp_path / "walltime.yaml", planned_compute(tmp_path))
     # The data stages run here first, once: both runs train on the same shards.
     prepared = run_snakemake(workdir, "--profile", str(REPO / "profiles" / "local"), "--cores", "2",
-                             f"results/cancer_type/shards/pretrain_tiny-1k", overrides=config, timeout=600)
+                             f"results/cancer_type/shards/pretrain_tiny-1k_seed{SEED}", overrides=config, timeout=600)
     assert prepared.returncode == 0, prepared.stderr[-4000:]
     shutil.copytree(workdir, reference, symlinks=True)
 
@@ -85,11 +87,6 @@ def test_training_longer_than_its_allocation_resumes_in_the_next_to_the_uninterr
         env={**slurm_cluster.env, "PATH": f"{Path(sys.executable).parent}:{slurm_cluster.env['PATH']}"})
 
     profile = profile_without_conda(tmp_path / "profile" / "slurm")
-    settings = yaml.safe_load((profile / "config.v8+.yaml").read_text())
-    assert settings["set-resources"]["pretrain"]["slurm_extra"] == "'--signal=TERM@300'"
-    # A 3-minute allocation cannot give the profile's 5-minute lead: the same signal, 30 s ahead.
-    settings["set-resources"]["pretrain"]["slurm_extra"] = f"'--signal=TERM@{SIGNAL_LEAD_S}'"
-    (profile / "config.v8+.yaml").write_text(yaml.safe_dump(settings))
     result = run_snakemake(workdir, "--profile", str(profile), "--slurm-status-command", "squeue",
                            "--slurm-init-seconds-before-status-checks", "2", TARGET, env=slurm_cluster.env,
                            overrides=config, timeout=1200)
@@ -99,12 +96,12 @@ def test_training_longer_than_its_allocation_resumes_in_the_next_to_the_uninterr
 
     # Every allocation but the last was stopped by its signal (the job failed with the state saved); the last one
     # completed. None ran into its limit.
-    allocations = sorted((job for job in jobs_by_rule(slurm_cluster)["pretrain"] if job["WorkDir"] == str(workdir)),
+    allocations = sorted((job for job in jobs_by_rule(slurm_cluster)["cancer_type_pretrain"] if job["WorkDir"] == str(workdir)),
                          key=lambda job: int(job["JobId"]))
     states = [job["JobState"] for job in allocations]
     assert len(allocations) >= 2 and states == ["FAILED"] * (len(allocations) - 1) + ["COMPLETED"], states
     assert all(job["TimeLimit"] == f"00:0{RUNTIME_MIN}:00" for job in allocations)
-    assert "resuming from" in (workdir / "results/cancer_type/logs/pretrain_tiny-1k.log").read_text()
+    assert "resuming from" in (workdir / f"results/cancer_type/logs/pretrain_tiny-1k_seed{SEED}.log").read_text()
 
     # The result is the uninterrupted run's, bit for bit.
     interrupted, uninterrupted = (load_file(run / TARGET) for run in (workdir, reference))

@@ -230,10 +230,11 @@ def training_resources():
                  for key in RESOURCE_KEYS}
     resources["mem_mb"] = lambda wildcards, rulename, attempt: planned_resources(rulename, wildcards)["mem_mb"] * attempt
     resources["cpus_per_task"] = lambda wildcards, threads: threads
-    # SLURM sends SIGTERM 5 minutes (up to a minute more) before the time limit: `genolm train` (exec'd, so the
-    # signal reaches it) finishes its step, saves checkpoints/last.ckpt and exits 143; the job fails, Snakemake
-    # resubmits it (retries: training_retries) and the next allocation resumes to the uninterrupted result.
-    resources["slurm_extra"] = "'--signal=TERM@300'"
+    # SLURM sends SIGTERM compute.walltime_signal_s (up to a minute more) before the time limit: `genolm train`
+    # (exec'd, so the signal reaches it) finishes its step, saves checkpoints/last.ckpt and exits 143; the job
+    # fails, Snakemake resubmits it (retries: training_retries) and the next allocation resumes to the
+    # uninterrupted result.
+    resources["slurm_extra"] = f"'--signal=TERM@{config['compute']['walltime_signal_s']}'"
     return resources
 
 
