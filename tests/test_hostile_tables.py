@@ -14,7 +14,7 @@ import yaml
 
 from conftest import REPO
 from genolm.commands._common import json_arg
-from genolm.config import check_registry_names, load_config, load_schema, validate_config
+from genolm.config import load_config, load_schema, validate_config
 from genolm.errors import GenolmInputError
 from genolm.qc import QCCounts
 from genolm.sources.mutations import read_mutations
@@ -203,19 +203,3 @@ def test_a_misspelt_study_or_backbone_names_the_valid_names(demo_config):
     with pytest.raises(GenolmInputError, match=rf"no backbone named '{backbones[0]}x' \(did you mean "
                                                rf"'{backbones[0]}'.*valid: {', '.join(backbones)}\)"):
         validate_config(config)
-
-
-@pytest.mark.parametrize("part, key, typo, meant", [
-    ("tokenizer", "name", "kmer-bpe", "kmer_bpe"),
-    ("objective", "name", "mlmm", "mlm"),
-    ("model", "name", "longformerr", "longformer"),
-    ("model", "preset", "longformer-smal", "longformer-small"),
-])
-def test_registry_names_are_checked_with_close_matches(demo_config, part, key, typo, meant):
-    config = validate_config(demo_config)
-    check_registry_names(config)  # the demo's names are all known
-    job = config["studies"]["small_transformers"]["pretraining"]["mito-longformer-9mer"]
-    job[part] = {**job[part], key: typo}
-    with pytest.raises(GenolmInputError, match=rf"key studies\.small_transformers\.pretraining\.mito-longformer-9mer\."
-                                               rf"{part}\.{key}: no .*named '{typo}' \(did you mean '{meant}'.*valid: "):
-        check_registry_names(config)

@@ -49,6 +49,16 @@ def global_block_size(context_length: int, num_global_tokens: int) -> int:
     return max(1, -(-context_length // num_global_tokens))
 
 
+def set_activation_checkpointing(module: nn.Module, enabled: bool) -> None:
+    """Recompute each block's activations in the backward pass instead of storing them (a training option, the
+    `activation_checkpointing` of a spec's model; Hugging Face's activation checkpointing, non-reentrant: the
+    recomputation replays the random state, so dropout masks and gradients are the stored pass's)."""
+    if enabled:
+        module.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": False})
+    else:
+        module.activation_checkpointing_disable()
+
+
 @dataclass
 class EnbedModelConfig:
     vocab_size: int = 384
@@ -144,13 +154,7 @@ class Enbed(ZooModel):
         return [self.hf.shared, *self.hf.encoder.block, nn.ModuleList([self.hf.encoder.final_layer_norm])]
 
     def set_activation_checkpointing(self, enabled: bool) -> None:
-        """Recompute each block's activations in the backward pass instead of storing them (a training option, the
-        `activation_checkpointing` of a spec's model; Hugging Face's activation checkpointing, non-reentrant: the
-        recomputation replays the random state, so dropout masks and gradients are the stored pass's)."""
-        if enabled:
-            self.hf.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": False})
-        else:
-            self.hf.activation_checkpointing_disable()
+        set_activation_checkpointing(self.hf, enabled)
 
     def export_hf(self, directory) -> Path:
         """A Hugging Face LongT5ForConditionalGeneration directory, for a model whose encoder layers share one
@@ -246,13 +250,7 @@ class EnbedDecoder(ZooModel):
         return [self.stack.embed_tokens, *self.stack.block, nn.ModuleList([self.stack.final_layer_norm])]
 
     def set_activation_checkpointing(self, enabled: bool) -> None:
-        """Recompute each block's activations in the backward pass instead of storing them (a training option, the
-        `activation_checkpointing` of a spec's model; Hugging Face's activation checkpointing, non-reentrant: the
-        recomputation replays the random state, so dropout masks and gradients are the stored pass's)."""
-        if enabled:
-            self.stack.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": False})
-        else:
-            self.stack.activation_checkpointing_disable()
+        set_activation_checkpointing(self.stack, enabled)
 
     def next_token_logits(self, input_ids: Tensor, attention_mask: Tensor, decoder_input_ids: Tensor,
                           encoder_hidden: Tensor | None = None) -> tuple[Tensor, None]:
