@@ -115,7 +115,8 @@ def test_cancer_type_backbones_name_their_model_and_speak_in_bases():
     assert bert["model"] == {"name": "bert", "preset": "bert-mini", "max_position_embeddings": 65}
     assert bert["objective"] == {"name": "mlm"}  # what a masked LM offers, not HyenaDNA's next token
     study = {"backbones": {"b": backbone(model="bert", preset="bert-mini")}, "lineages": ["Lung", "Lymphoid"],
-             "experiments": {"e": {"backbone": "b", "init": "frozen", "context_length": 32, "head": {"pooling": "mean"}}}}
+             "experiments": {"e": {"backbone": "b", "init": "frozen", "context_length": 32, "head": {"pooling": "mean"},
+                                   "shuffle_labels": False}}}  # a validated block has it (schema default)
     assert cancer_type.model_name(study, "e") == "bert-bert-mini"
     assert cancer_type.experiment_spec(study, "e", "/m")["context_length"] == 33
 

@@ -120,6 +120,8 @@ def test_a_configfile_replaces_the_demo_configuration(tmp_path):
     config["studies"]["cancer_type"]["experiments"] = {"1K-main": experiments["1K-main"]}
     config["studies"]["cancer_type"]["umap"] = {"experiments": []}
     config["studies"]["cancer_type"]["comparisons"] = []  # the demo's name arms this file removes
+    config["studies"]["cancer_type"]["zero_shot"] = {"backbones": []}  # nor its zero-shot arm (no experiment)
+    config["studies"]["cancer_type"]["variant_benchmark"] = {"labels": None}
     config["datasets"] = {}
     user = tmp_path / "mine.yaml"
     user.write_text(yaml.safe_dump(config))

@@ -71,7 +71,8 @@ def _chromatin_study() -> dict:
     experiments = {"untrained": {"init_from": "hg38", "init": "random"},
                    "untrained-1024": {"init_from": "hg38", "init": "random", "context_length": 1024},
                    "hg38": {"init_from": "hg38", "init": "pretrained"}}
-    return {"enabled": True, "pretraining": {"hg38": pretraining}, "species": {"enabled": False, "experiments": {}},
+    return {"enabled": True, "replicate": {"split": True, "pretraining": True}, "pretraining": {"hg38": pretraining},
+            "species": {"enabled": False, "experiments": {}},
             "tss": {"enabled": False, "organisms": {}, "experiments": {}},
             "chromatin": {"enabled": True, "source": "deepsea", "context_length": 256, "pos_weight": 8,
                           "label_columns": None, "experiments": experiments}}
@@ -86,7 +87,7 @@ def test_a_chromatin_experiment_longer_than_its_pretraining_builds_that_architec
     assert long["context_length"] == 1024 and long["init"] == "random"
     assert long["model"] == {"name": "longformer", "preset": "longformer-small", "max_position_embeddings": 1024}
     assert long["tokenizer"] == {"pretrained": "/pre/model"}  # the pretraining job's tokenizer all the same
-    planned = {job.name: job for job in st_jobs.training_jobs({"seeds": [1]}, study)}
+    planned = {job.name: job for job in st_jobs.training_jobs({"seeds": [1], "seed": 1}, study)}
     planned_spec = planned["chromatin/runs/untrained-1024/seed1"].spec  # what plan-compute costs
     assert planned_spec["model"]["max_position_embeddings"] == 1024 and planned_spec["context_length"] == 1024
     assert planned_spec["tokenizer"] == study["pretraining"]["hg38"]["tokenizer"]

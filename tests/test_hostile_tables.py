@@ -193,7 +193,7 @@ def test_a_misspelt_study_or_backbone_names_the_valid_names(demo_config):
     config = copy.deepcopy(demo_config)
     config["studies"]["cancer_typ"] = config["studies"].pop("cancer_type")
     with pytest.raises(GenolmInputError, match=r"unknown key 'cancer_typ' under studies \(did you mean 'cancer_type'\? "
-                                               r"valid: cancer_type, enbed, small_transformers, virbert\)"):
+                                               r"valid: benchmarks, cancer_type, enbed, small_transformers, virbert\)"):
         validate_config(config)
     config = copy.deepcopy(demo_config)
     backbones = sorted(config["studies"]["cancer_type"]["backbones"])

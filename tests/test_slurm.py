@@ -109,7 +109,8 @@ def test_each_job_got_what_the_profile_and_its_rule_asked_for(slurm_run, slurm_c
     # Downloads are local rules: they ran on the submit host, never through sbatch.
     assert "download" not in jobs and "collect_metrics" in jobs
     assert all(job["JobState"] == "COMPLETED" for rule in jobs.values() for job in rule)
-    assert len(jobs["cancer_type_finetune"]) == 5 and len(jobs["cancer_type_pretrain"]) == 2  # 5 experiments x 1 seed
+    # 7 experiments (5 arms and the baseline's two controls) x 1 seed; 2 backbones pretrained for the one replicate
+    assert len(jobs["cancer_type_finetune"]) == 7 and len(jobs["cancer_type_pretrain"]) == 2
 
     # A GPU training job asks for what its spec needs (genolm.compute.job_resources): the partition of its resource
     # class, the spec's devices (1) of the configured type per node (--gres=gpu:testgpu:1), one task per GPU,

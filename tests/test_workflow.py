@@ -33,14 +33,17 @@ def test_results_table_has_every_experiment(workflow_run):
     assert list(table.columns) == list(METRICS_SCHEMA)
     accuracy = table.filter((pl.col("study") == "cancer_type") & (pl.col("split") == "test")
                             & (pl.col("metric") == "unit_balanced_accuracy"))
-    # Each experiment over both seeds of the e2e config; the baseline beside the models.
-    assert sorted(accuracy["experiment"]) == sorted(["1K-main", "32K-main", "32K-random", "32K-frozen", "kmer-LR", "oracle"]
-                                                    * 2 + ["1K-main", "32K-main", "32K-random", "32K-frozen"] * 2)
+    # Each experiment over both seeds of the e2e config; the baseline and its two controls (reference-only windows,
+    # shuffled labels) beside the models; the zero-shot arm (no training: one row per backbone).
+    assert sorted(accuracy["experiment"]) == sorted(
+        ["1K-main", "32K-main", "32K-random", "32K-frozen", "kmer-LR", "kmer-LR-reference-only", "kmer-LR-shuffled",
+         "oracle"] * 2 + ["1K-main", "32K-main", "32K-random", "32K-frozen"] * 2 + ["zero-shot-tiny-1k"])
     assert set(zip(accuracy["experiment"], accuracy["seed"])) >= {("1K-main", 7), ("1K-main", 8), ("kmer-LR", 8)}
     assert accuracy.filter(pl.col("ci_low").is_null()).is_empty()
     init = dict(zip(accuracy["experiment"], accuracy["init"]))
     assert init == {"1K-main": "pretrained", "32K-main": "pretrained", "32K-random": "random", "32K-frozen": "frozen",
-                    "kmer-LR": "random", "oracle": "none"}
+                    "kmer-LR": "random", "kmer-LR-reference-only": "random", "kmer-LR-shuffled": "random",
+                    "oracle": "none", "zero-shot-tiny-1k": "pretrained"}
     assert set(accuracy["context_length"]) == {64, 128}  # bases, for models and baselines alike
     knn = table.filter((pl.col("study") == "cancer_type") & (pl.col("metric") == "knn_accuracy_cancer_type"))
     assert knn["experiment"].to_list() == ["1K-main"] and knn["split"].to_list() == ["test"]
@@ -67,8 +70,9 @@ def test_every_job_is_an_mlflow_run(workflow_run):
     runs = client.search_runs([experiment.experiment_id])
     cancer_type = {"cancer_type_finetune", "cancer_type_oracle", "cancer_type_plot_umap", "cancer_type_pretrain"}
     rules = sorted(r.data.tags["rule"] for r in runs if r.data.tags["rule"] in cancer_type)
-    assert rules == (["cancer_type_finetune"] * 10 + ["cancer_type_oracle"] * 2 + ["cancer_type_plot_umap"]
-                     + ["cancer_type_pretrain"] * 2)
+    # 7 arms x 2 seeds; each replicate pretrains its own backbones (2 backbones x 2 pretraining seeds)
+    assert rules == (["cancer_type_finetune"] * 14 + ["cancer_type_oracle"] * 2 + ["cancer_type_plot_umap"]
+                     + ["cancer_type_pretrain"] * 4)
     assert all(r.info.status == "FINISHED" for r in runs)
     assert all(r.data.tags.get("git_commit") for r in runs)
 

@@ -230,7 +230,7 @@ def training_resources():
                  for key in RESOURCE_KEYS}
     resources["mem_mb"] = lambda wildcards, rulename, attempt: planned_resources(rulename, wildcards)["mem_mb"] * attempt
     resources["cpus_per_task"] = lambda wildcards, threads: threads
-    # SLURM sends SIGTERM compute.walltime_signal_s (up to a minute more) before the time limit: `genolm train`
+    # SLURM sends SIGTERM compute.walltime_signal_s (up to a minute more) before the time limit: the training
     # (exec'd, so the signal reaches it) finishes its step, saves checkpoints/last.ckpt and exits 143; the job
     # fails, Snakemake resubmits it (retries: training_retries) and the next allocation resumes to the
     # uninterrupted result.

@@ -126,14 +126,15 @@ rule cancer_type_score_benchmark:
 rule cancer_type_variant_benchmark:
     """AUROC (bootstrap interval over variants) of each backbone's zero-shot scores on the labelled variant set."""
     input:
-        scores=[f"{CT}/variant_benchmark/{name}/scores.parquet" for name in ct_zero_shot_backbones()],
+        # backbones in name order: a reordered config records the same parameters (tests/test_rule_params.py)
+        scores=[f"{CT}/variant_benchmark/{name}/scores.parquet" for name in sorted(ct_zero_shot_backbones())],
         labels=resolve_url(CT_VARIANT_BENCHMARK["labels"]) if CT_VARIANT_BENCHMARK["labels"] else [],
     output:
         metrics=f"{CT}/variant_benchmark/metrics.parquet",
         qc=f"{CT}/variant_benchmark/qc.tsv",
         md=f"{RESULTS}/tables/cancer_type/variant_benchmark.md",
     params:
-        names=shlex.join(ct_zero_shot_backbones()),
+        names=shlex.join(sorted(ct_zero_shot_backbones())),
         field=CT_VARIANT_BENCHMARK["label_field"],
         task=CT_VARIANT_BENCHMARK["name"],
         seed=SEED,
