@@ -109,14 +109,21 @@ def test_each_job_got_what_the_profile_and_its_rule_asked_for(slurm_run, slurm_c
     # Downloads are local rules: they ran on the submit host, never through sbatch.
     assert "download" not in jobs and "collect_metrics" in jobs
     assert all(job["JobState"] == "COMPLETED" for rule in jobs.values() for job in rule)
-    # 7 experiments (5 arms and the baseline's two controls) x 1 seed; 2 backbones pretrained for the one replicate
+    # 7 experiments (4 HyenaDNA arms, the k-mer baseline and its two controls) x 1 seed; 2 backbones pretrained for
+    # the one replicate
     assert len(jobs["cancer_type_finetune"]) == 7 and len(jobs["cancer_type_pretrain"]) == 2
 
     # A GPU training job asks for what its spec needs (genolm.compute.job_resources): the partition of its resource
     # class, the spec's devices (1) of the configured type per node (--gres=gpu:testgpu:1), one task per GPU,
     # mem_mb of the first attempt, CPUs from `compute`, and a runtime planned from its FLOPs: the tiny e2e models'
     # training is seconds, so compute.startup_min (10 min) rounded up to the minute.
-    for job in jobs["cancer_type_finetune"] + jobs["cancer_type_pretrain"]:
+    # The k-mer baseline and its two controls are logistic regressions: resource class cpu, its partition, no GPU.
+    training = jobs["cancer_type_finetune"] + jobs["cancer_type_pretrain"]
+    on_cpu = [job for job in training if job["Partition"] == "cpu"]
+    assert len(on_cpu) == 3 and all("gpu" not in job.get("TresPerNode", "") for job in on_cpu)
+    for job in training:
+        if job in on_cpu:
+            continue
         assert job["Partition"] == "gpu"
         assert job["TresPerNode"].replace("/", ":") == f"gres:gpu:{GPU_TYPE}:1"
         assert job["NumTasks"] == "1"
