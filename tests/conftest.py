@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from filelock import FileLock
 
+from slurm_cluster import slurm_cluster  # noqa: F401  (the fixture, for slurm_e2e_run)
+
 REPO = Path(__file__).resolve().parents[1]
 DEMO_MIRROR = REPO / "data" / "demo" / "mirror"
 
@@ -151,6 +153,20 @@ def _e2e_run(workdir: Path) -> Path:
     result = run_snakemake(workdir, "--cores", "2", "--profile", str(REPO / "profiles" / "local"))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-6000:]
     return workdir
+
+
+@pytest.fixture(scope="session")
+def slurm_e2e_run(tmp_path_factory, worker_id, request) -> Path:
+    """The cancer-type study of the e2e config through profiles/slurm on the real test cluster (test_slurm.py's
+    run_through_slurm), once per test session, shared by the pytest-xdist workers (built_once). Only the worker that
+    builds it starts a cluster (slurm_cluster is asked for inside the build); test_slurm.py reads the scheduler's
+    records of the same session's cluster, test_slurm_local.py only the results."""
+    def build(workdir: Path) -> Path:
+        from test_slurm import run_through_slurm
+
+        return run_through_slurm(request.getfixturevalue("slurm_cluster"), workdir / "work", workdir)
+
+    return Path(built_once(tmp_path_factory, worker_id, "slurm_e2e", build))
 
 
 NOT_COPIED = shutil.ignore_patterns(".git", ".venv", ".snakemake", "results", "resources", "__pycache__",

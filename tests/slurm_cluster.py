@@ -7,9 +7,8 @@ enough for the scheduler to place `--gpus=[type:]N` jobs and set CUDA_VISIBLE_DE
 workflow's two pretraining jobs need not wait for each other) and two partitions, `cpu` (default) and `gpu`.
 No cgroups: `proctrack/linuxproc`, `task/none`.
 There is no accounting database; finished jobs stay visible to `squeue` for `MinJobAge` seconds, which is what the
-snakemake slurm executor plugin's `--slurm-status-command squeue` relies on. Use it through the fixture:
-
-    from slurm_cluster import slurm_cluster  # noqa: F401  (the fixture)
+snakemake slurm executor plugin's `--slurm-status-command squeue` relies on. Use it through the fixture, which
+tests/conftest.py imports so that a session has one cluster whichever file asks for it:
 
     def test_x(slurm_cluster):
         slurm_cluster.run("sbatch", "--wrap", "hostname")          # a client command with the cluster's SLURM_CONF

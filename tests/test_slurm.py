@@ -1,24 +1,24 @@
 """Cluster execution on a real SLURM scheduler (tests/slurm_cluster.py: munged, slurmctld, slurmd on loopback).
 
-- The demo workflow (tests/e2e/config.yaml) runs through `profiles/slurm` and the snakemake slurm executor plugin
-  and gives the local run's results; the scheduler's record of each job shows what the profile asked for.
+- The cancer-type study of the tiny e2e config (tests/e2e/config.yaml) runs through `profiles/slurm` and the
+  snakemake slurm executor plugin, from the data stages to three training arms (TARGETS); the scheduler's record of
+  each job shows what the profile asked for. tests/test_slurm_local.py checks it gives the local run's results (a
+  file of its own, so that this worker does not wait for the local run while it checks the scheduler).
 - A DDP training command launched by `srun` over two SLURM tasks picks up the allocation through Lightning's
   SLURM environment and trains like one process with the same global batch.
 """
 
 from __future__ import annotations
 
-import filecmp
 import subprocess
 import sys
 from pathlib import Path
 
-import polars as pl
 import pytest
 import yaml
 
 from conftest import REPO, run_genolm, run_snakemake
-from slurm_cluster import GPU_TYPE, slurm_cluster  # noqa: F401  (the fixture)
+from slurm_cluster import GPU_TYPE  # the slurm_cluster fixture comes from conftest.py (one per session)
 from test_ddp import assert_same_training, finetune_command
 
 pytestmark = pytest.mark.slow
@@ -40,61 +40,31 @@ def profile_without_conda(directory: Path) -> Path:
     return directory
 
 
-@pytest.fixture(scope="module")
-def slurm_run(slurm_cluster, tmp_path_factory) -> Path:
-    workdir = tmp_path_factory.mktemp("e2e_slurm")
-    profile = profile_without_conda(tmp_path_factory.mktemp("profile") / "slurm")
-    overrides = workdir.parent / "compute.yaml"
-    # The cancer-type study alone goes through the scheduler (the other studies' rules are the same kind of jobs);
-    # its rows and data files are compared with the local run's.
+# The runs the SLURM test schedules: two HyenaDNA arms (GPU partition, each with its backbone pretrained for this
+# replicate) and the k-mer baseline (CPU partition). The local end-to-end run has the same three (its first seed);
+# tests/test_slurm_local.py compares them.
+TARGETS = [f"results/cancer_type/runs/{experiment}/seed{SEED}/metrics.parquet"
+           for experiment in ("1K-main", "32K-main", "kmer-LR")]
+
+
+def run_through_slurm(cluster, workdir: Path, scratch: Path) -> Path:
+    """The cancer-type study's TARGETS on the tiny e2e config through profiles/slurm on the test cluster: the
+    scheduler path a lab takes, from the data stages to training (the conftest fixture slurm_e2e_run)."""
+    profile = profile_without_conda(scratch / "profile" / "slurm")
+    overrides = scratch / "compute.yaml"
     from genolm.config import study_schemas
 
     others = {name: {"enabled": False} for name in study_schemas() if name != "cancer_type"}
-    # One seed is enough to show the scheduler path gives the local results (the local run has two).
     overrides.write_text(yaml.safe_dump({"compute": COMPUTE, "studies": others, "seeds": [SEED]}))
+    workdir.mkdir(parents=True, exist_ok=True)
     result = run_snakemake(
         workdir, "--profile", str(profile),
         # No accounting database on the test cluster: job states come from squeue, which keeps finished jobs for
         # MinJobAge (1 h); the first status check after 2 s instead of 40 keeps the test short.
         "--slurm-status-command", "squeue", "--slurm-init-seconds-before-status-checks", "2",
-        "--slurm-keep-successful-logs", env=slurm_cluster.env, overrides=overrides, timeout=1800)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-6000:] + slurm_cluster.logs()
+        "--slurm-keep-successful-logs", *TARGETS, env=cluster.env, overrides=overrides, timeout=1800)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-6000:] + cluster.logs()
     return workdir
-
-
-def comparable(table: pl.DataFrame) -> pl.DataFrame:
-    return table.drop("mlflow_run_id").sort(["study", "experiment", "seed", "split", "checkpoint", "metric"])
-
-
-def test_demo_workflow_through_the_slurm_profile_gives_the_local_results(slurm_run, request):
-    # The local run is asked for here, not as an argument: pytest would set the session-scoped fixture up before the
-    # module's SLURM run, and under pytest-xdist wait for the other worker's end-to-end run instead of overlapping it.
-    e2e_local_run = request.getfixturevalue("e2e_local_run")
-    slurm, local = (comparable(pl.read_parquet(run / "results" / "tables" / "metrics.parquet")
-                               .filter((pl.col("study") == "cancer_type") & (pl.col("seed") == SEED)))
-                    for run in (slurm_run, e2e_local_run))
-    keys = ["study", "experiment", "seed", "split", "checkpoint", "metric"]
-    assert slurm.select(keys).equals(local.select(keys))
-    # Every stage is seeded and runs with the same threads (1) in both runs, so the values are equal, training
-    # metrics included.
-    assert slurm.equals(local), pl.concat([slurm.with_columns(run=pl.lit("slurm")),
-                                           local.with_columns(run=pl.lit("local"))])
-
-    # The data stages' outputs are byte for byte the same.
-    files = data_stage_files(slurm_run)
-    assert set(files) <= set(data_stage_files(e2e_local_run)) and len(files) > 20
-    different = [f for f in files if not filecmp.cmp(e2e_local_run / f, slurm_run / f, shallow=False)]
-    assert not different
-
-
-def data_stage_files(workdir: Path) -> list[Path]:
-    """Normalized inputs, selections, window shards and QC tables (not logs, nor download provenance with its
-    timestamps)."""
-    files = [p for p in (workdir / "resources").rglob("*")
-             if "logs" not in p.parts and not p.name.endswith(".provenance.json")]
-    for stage in ("selection", "shards", "qc"):
-        files += (workdir / "results" / "cancer_type" / stage).rglob("*")
-    return sorted(p.relative_to(workdir) for p in files if p.is_file())
 
 
 def jobs_by_rule(cluster) -> dict[str, list[dict[str, str]]]:
@@ -104,23 +74,22 @@ def jobs_by_rule(cluster) -> dict[str, list[dict[str, str]]]:
     return rules
 
 
-def test_each_job_got_what_the_profile_and_its_rule_asked_for(slurm_run, slurm_cluster):
+def test_each_job_got_what_the_profile_and_its_rule_asked_for(slurm_e2e_run, slurm_cluster):
     jobs = jobs_by_rule(slurm_cluster)
     # Downloads are local rules: they ran on the submit host, never through sbatch.
-    assert "download" not in jobs and "collect_metrics" in jobs
+    assert "download" not in jobs and "cancer_type_select_cell_lines" in jobs
     assert all(job["JobState"] == "COMPLETED" for rule in jobs.values() for job in rule)
-    # 7 experiments (4 HyenaDNA arms, the k-mer baseline and its two controls) x 1 seed; 2 backbones pretrained for
-    # the one replicate
-    assert len(jobs["cancer_type_finetune"]) == 7 and len(jobs["cancer_type_pretrain"]) == 2
+    # TARGETS: 3 experiments (2 HyenaDNA arms, the k-mer baseline) x 1 seed; 2 backbones pretrained for the replicate
+    assert len(jobs["cancer_type_finetune"]) == 3 and len(jobs["cancer_type_pretrain"]) == 2
 
     # A GPU training job asks for what its spec needs (genolm.compute.job_resources): the partition of its resource
     # class, the spec's devices (1) of the configured type per node (--gres=gpu:testgpu:1), one task per GPU,
     # mem_mb of the first attempt, CPUs from `compute`, and a runtime planned from its FLOPs: the tiny e2e models'
     # training is seconds, so compute.startup_min (10 min) rounded up to the minute.
-    # The k-mer baseline and its two controls are logistic regressions: resource class cpu, its partition, no GPU.
+    # The k-mer baseline is a logistic regression: resource class cpu, its partition, no GPU.
     training = jobs["cancer_type_finetune"] + jobs["cancer_type_pretrain"]
     on_cpu = [job for job in training if job["Partition"] == "cpu"]
-    assert len(on_cpu) == 3 and all("gpu" not in job.get("TresPerNode", "") for job in on_cpu)
+    assert len(on_cpu) == 1 and all("gpu" not in job.get("TresPerNode", "") for job in on_cpu)
     for job in training:
         if job in on_cpu:
             continue
@@ -131,14 +100,14 @@ def test_each_job_got_what_the_profile_and_its_rule_asked_for(slurm_run, slurm_c
         assert job["TimeLimit"] in ("00:10:00", "00:11:00")
         assert job["NumCPUs"] == "1"
     # A CPU job: the default partition, memory and runtime from default-resources or its rule, no GPU.
-    for job in jobs["cancer_type_select_cell_lines"] + jobs["collect_metrics"]:
+    for job in jobs["cancer_type_select_cell_lines"]:
         assert job["Partition"] == "cpu" and "TresPerJob" not in job
         assert job["MinMemoryNode"] == "4000M" and job["TimeLimit"] == "01:00:00"
     assert jobs["cancer_type_mutate_windows"][0]["MinMemoryNode"] == "8000M"
 
     from mlflow.tracking import MlflowClient
 
-    client = MlflowClient(f"sqlite:///{slurm_run / 'results' / 'mlflow' / 'mlflow.db'}")
+    client = MlflowClient(f"sqlite:///{slurm_e2e_run / 'results' / 'mlflow' / 'mlflow.db'}")
     runs = client.search_runs([client.get_experiment_by_name("genolm-e2e").experiment_id])
     slurm_ids = {job["JobId"] for rule in ("cancer_type_finetune", "cancer_type_pretrain") for job in jobs[rule]}
     tagged = {r.data.tags.get("slurm_job_id") for r in runs if r.data.tags["rule"] in ("cancer_type_finetune", "cancer_type_pretrain")}
