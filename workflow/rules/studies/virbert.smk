@@ -5,6 +5,7 @@
 #                                                     -> virbert_finetune_examples (per length)
 #   virbert_finetune (per arm, length, label fraction and seed) -> virbert_tables (Table 1, 4.1, 4.4 + figure)
 #   transfer: a released DNABERT-6 directory, or virbert_transfer_windows (human reference) -> virbert_pretrain_transfer
+#             (the stand-in for a released model: pretrained once, with the config's `seed`, whatever the replicate)
 # Replicate seed<N> draws its genome split (split<S>) and its pretraining with N where the study's `replicate` block
 # says so (genolm.replicates); a variant's pretraining reads its replicate's train and val genomes.
 
@@ -18,8 +19,7 @@ if VB_STUDY["enabled"]:
                for arm, length, fraction in vb_specs.arm_grid(VB_STUDY) for seed in SEEDS]
     vb_pretraining = [f"{VB}/pretrain/{name}/split{split}_seed{pretrain}/metrics.parquet"
                       for name in vb_pretrained_variants() for split, pretrain in vb_pretraining_runs()]
-    vb_pretraining += [f"{VB}/pretrain/transfer-human/seed{pretrain}/metrics.parquet"
-                       for pretrain in pretrain_seeds(config, VB_STUDY)] if vb_transfer_pretrained() else []
+    vb_pretraining += [f"{VB}/pretrain/transfer-human/seed{vb_transfer_seed()}/metrics.parquet"] if vb_transfer_pretrained() else []
     METRIC_TABLES["virbert"] = vb_runs + vb_pretraining
     REPORT_TABLES["virbert"] = {"paper_tables": f"{RESULTS}/tables/virbert/paper_tables.md",
                                 "summary": f"{RESULTS}/tables/virbert/summary.tsv"}

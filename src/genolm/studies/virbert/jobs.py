@@ -5,7 +5,7 @@ stand-in, and every arm x length x label fraction once per seed."""
 from __future__ import annotations
 
 from genolm.compute import TrainingJob
-from genolm.replicates import pretrain_seeds, replicate_seeds
+from genolm.replicates import replicate_seeds
 from genolm.studies.virbert import specs
 
 STUDY = "virbert"
@@ -22,9 +22,9 @@ def training_jobs(config: dict, study: dict) -> list[TrainingJob]:
             for name, variant in study["variants"].items() if not variant["checkpoint"] and name in used
             for split, pretrain in replicates]
     if any(a.get("backbone") == "transfer" for a in study["arms"].values()) and not study["transfer"]["checkpoint"]:
-        jobs += [TrainingJob(STUDY, f"pretrain/transfer-human/seed{seed}",
-                             specs.pretraining_spec(study["variants"][study["transfer"]["variant"]]))
-                 for seed in pretrain_seeds(config, study)]
+        # the stand-in for a released DNABERT: pretrained once, with the global seed (virbert.smk, vb_transfer_seed)
+        jobs.append(TrainingJob(STUDY, f"pretrain/transfer-human/seed{int(config['seed'])}",
+                                specs.pretraining_spec(study["variants"][study["transfer"]["variant"]])))
     for arm_name, length, fraction in specs.arm_grid(study):
         arm = study["arms"][arm_name]
         architecture = None

@@ -43,7 +43,7 @@ def vb_backbone_dir(name, seed):
     replicate = vb_replicate(seed)
     if name == "transfer":
         released = VB_STUDY["transfer"]["checkpoint"]
-        return resolve_url(released) if released else f"{VB}/pretrain/transfer-human/seed{replicate.pretrain_seed}/model"
+        return resolve_url(released) if released else f"{VB}/pretrain/transfer-human/seed{vb_transfer_seed()}/model"
     released = VB_STUDY["variants"][name]["checkpoint"]
     return (resolve_url(released) if released
             else f"{VB}/pretrain/{name}/split{replicate.split_seed}_seed{replicate.pretrain_seed}/model")
@@ -85,6 +85,13 @@ def vb_transfer_pretrained():
     return used and not VB_STUDY["transfer"]["checkpoint"]
 
 
+def vb_transfer_seed():
+    """The one pretraining of the transfer stand-in: it stands for a released human-genome DNABERT, which every
+    replicate of a real run loads as it is (as the cancer-type study loads its committed backbones), so it is
+    pretrained once, with the config's `seed`, not per replicate (vb_jobs in genolm.studies.virbert.jobs agrees)."""
+    return int(config["seed"])
+
+
 def vb_transfer_variant():
     return VB_STUDY["variants"][VB_STUDY["transfer"]["variant"]]
 
@@ -101,7 +108,7 @@ def vb_arm_pretrain_seed(experiment, seed):
     arm = VB_STUDY["arms"][arms[experiment]]
     if "backbone" not in arm or arm["init"] == "random" or vb_backbone_released(arm["backbone"]):
         return None
-    return vb_replicate(seed).pretrain_seed
+    return vb_transfer_seed() if arm["backbone"] == "transfer" else vb_replicate(seed).pretrain_seed
 
 
 def vb_pretraining_runs():
