@@ -10,7 +10,7 @@ CORES ?= all
 # One target per study, named after its rule file (workflow/rules/studies/<study>.smk): `make cancer_type`.
 STUDIES := $(basename $(notdir $(wildcard workflow/rules/studies/*.smk)))
 
-TARGETS := help demo test test-fast system-deps lint benchmark gpu-benchmark mlflow-ui clean $(STUDIES)
+TARGETS := help demo test test-fast test-walltime system-deps lint benchmark gpu-benchmark mlflow-ui clean $(STUDIES)
 
 .PHONY: $(TARGETS)
 
@@ -21,6 +21,7 @@ help:
 	@echo "  demo                 the whole workflow (every study) on the embedded demo data"
 	@echo "  test                 the whole test suite, on TEST_WORKERS ($(TEST_WORKERS)) workers"
 	@echo "  test-fast            the test suite without the end-to-end workflow runs"
+	@echo "  test-walltime        the SLURM walltime test alone (a training resumed over several allocations)"
 	@echo "  system-deps          check (as root: install) the tools the tests run against"
 	@echo "  lint                 snakemake --lint"
 	@echo "  benchmark            speed and memory tables (docs/performance.md)"
@@ -84,6 +85,10 @@ test: $(VENV)/.installed system-deps
 
 test-fast: $(VENV)/.installed
 	PATH="$(abspath $(VENV))/bin:$$PATH" $(VENV)/bin/python -m pytest -m "not slow"
+
+# Not part of `make test` (its allocations depend on the machine's speed): tests/test_slurm_walltime.py.
+test-walltime: $(VENV)/.installed system-deps
+	PATH="$(abspath $(VENV))/bin:$$PATH" $(VENV)/bin/python -m pytest -m walltime tests/test_slurm_walltime.py
 
 lint: $(VENV)/.installed
 	PATH="$(abspath $(VENV))/bin:$$PATH" snakemake --lint
