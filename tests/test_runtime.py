@@ -91,23 +91,34 @@ def test_help_lists_every_command_without_importing_torch():
     assert out.stdout.split() == []
 
 
-def test_training_runtime_sets_threads_logs_the_allocator_and_uses_onednn(caplog):
+def test_training_runtime_sets_threads_and_logs_the_allocator(caplog):
     import logging
 
     import torch
 
-    from genolm.models.gemm import onednn_available
     from genolm.runtime import training_runtime
-    from test_gemm import OpLog
 
     threads = torch.get_num_threads()
-    layer, log = torch.nn.Linear(8, 4), OpLog()
     try:
-        with caplog.at_level(logging.INFO, logger="genolm.runtime"), training_runtime(threads=1), log:
+        with caplog.at_level(logging.INFO, logger="genolm.runtime"), training_runtime(threads=1):
             assert torch.get_num_threads() == 1
-            layer(torch.randn(3, 8))
     finally:
         torch.set_num_threads(threads)
     assert any(record.getMessage().startswith("allocator: ") for record in caplog.records)
+
+
+def test_linear_layers_go_to_onednn_only_where_it_pays():
+    """The mode for a float32 CPU job whose widest linear layer reads ONEDNN_MIN_WIDTH features or more; not for a
+    narrower model, nor in bfloat16 (autocast's linear is not float32: the mode would only add its checks)."""
+    import torch
+
+    from genolm.models.gemm import ONEDNN_MIN_WIDTH, linear_routing, onednn_available
+    from test_gemm import OpLog
+
     on_cpu = onednn_available() and not torch.cuda.is_available()
-    assert ("mkldnn._linear_pointwise" in log.ops) == on_cpu
+    wide, narrow = torch.nn.Linear(ONEDNN_MIN_WIDTH, 4), torch.nn.Linear(ONEDNN_MIN_WIDTH // 2, 4)
+    for model, precision, expected in ((wide, "32-true", on_cpu), (narrow, "32-true", False), (wide, "bf16-mixed", False)):
+        log = OpLog()
+        with linear_routing(model, precision), log:
+            model(torch.randn(3, model.in_features))
+        assert ("mkldnn._linear_pointwise" in log.ops) == expected, (model, precision)

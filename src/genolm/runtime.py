@@ -9,8 +9,9 @@ with jemalloc preloaded when the library is installed (Debian `libjemalloc2`, `m
 pages (decay off), the measured best; a `MALLOC_CONF` already set is kept. `GENOLM_ALLOCATOR=system` turns the
 re-execution off. Without the library the command runs on glibc's allocator and logs that it does.
 
-GEMMs. `training_runtime()` routes float32 linear layers to oneDNN (genolm.models.gemm.onednn_linear), which
-takes the AVX-512 path where PyTorch's default (MKL) takes AVX2 on non-Intel CPUs, on machines without CUDA.
+GEMMs. A training job routes float32 linear layers to oneDNN (genolm.models.gemm.linear_routing), which takes the
+AVX-512 path where PyTorch's default (MKL) takes AVX2 on non-Intel CPUs, when it trains on a CPU, in float32, a
+model whose layers are wide enough for that to pay.
 
 This module imports nothing heavy at import time: `python -m genolm` imports it before any command.
 """
@@ -76,11 +77,10 @@ def preload_allocator(command: str | None) -> None:
 
 @contextlib.contextmanager
 def training_runtime(threads: int | None = None) -> Iterator[None]:
-    """Threads (the rule's `threads`: jobs sharing a node must not each take every core), a log line naming the
-    allocator, and float32 linear layers on oneDNN for the duration."""
+    """Threads (the rule's `threads`: jobs sharing a node must not each take every core) and a log line naming the
+    allocator, for the duration. Whether linear layers run on oneDNN is the job's to decide, once its model is
+    built (genolm.models.gemm.linear_routing, in genolm.training.trainer.run_job)."""
     import torch
-
-    from genolm.models.gemm import onednn_available, onednn_linear
 
     if threads:
         torch.set_num_threads(threads)
@@ -90,8 +90,4 @@ def training_runtime(threads: int | None = None) -> Iterator[None]:
                  "faults per step: docs/performance.md#allocator)")
     else:
         log.info("allocator: %s, MALLOC_CONF=%s", allocator, os.environ.get("MALLOC_CONF", ""))
-    # Only where training runs on the CPU: the mode sees every torch call (a Python check each), which a GPU step,
-    # whose linear layers it would leave alone anyway, need not pay.
-    on_cpu = onednn_available() and not torch.cuda.is_available()
-    with onednn_linear() if on_cpu else contextlib.nullcontext():
-        yield
+    yield

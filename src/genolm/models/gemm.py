@@ -17,14 +17,26 @@ tests/test_gemm.py compares gradients with float64 and with the default path). `
 `torch.nn.functional.linear` (every `nn.Linear`, including those of Hugging Face models) on float32 CPU tensors
 takes this route, and so does a `torch.baddbmm` with a batch-expanded 2-D weight (HyenaDNA's in_proj and
 out_proj); anything else (autocast, other dtypes, CUDA, 1-D inputs) runs PyTorch's own op.
+
+The mode sees every torch call (a Python check each), so it pays only where the GEMMs are large enough:
+`linear_routing(model, precision)` enters it for a job on the CPU, in float32, whose widest linear layer reads at
+least ONEDNN_MIN_WIDTH features. Measured on this 2-core machine (docs/performance.md, "oneDNN routing"): a demo
+32K HyenaDNA fine-tuning (width 128) 8 % faster with the mode, the demo's width-64 BERT and ENBED 9 % and 18 %
+slower; a bfloat16 job gains nothing (autocast's linear is not float32) and pays the checks.
 """
 
 from __future__ import annotations
+
+import contextlib
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 from torch.overrides import TorchFunctionMode
+
+
+# The narrowest linear layer (input features) measured to train faster on oneDNN than through the mode's overhead.
+ONEDNN_MIN_WIDTH = 128
 
 
 def onednn_available() -> bool:
@@ -110,3 +122,17 @@ def _shared_weight_baddbmm(bias: Tensor, a: Tensor, b: Tensor) -> Tensor | None:
         if _eligible(x, weight, bias):
             return _linear(x, weight, bias[:, 0]).transpose(1, 2).contiguous()
     return None
+
+
+def onednn_pays(model: torch.nn.Module, precision: str) -> bool:
+    """Whether `model` trains faster inside `onednn_linear` (see the module docstring): oneDNN is there, no CUDA,
+    float32 (`precision` as Lightning resolved it) and a linear layer at least ONEDNN_MIN_WIDTH features wide."""
+    if precision != "32-true" or not onednn_available() or torch.cuda.is_available():
+        return False
+    widths = [m.in_features for m in model.modules() if isinstance(m, torch.nn.Linear)]
+    return bool(widths) and max(widths) >= ONEDNN_MIN_WIDTH
+
+
+def linear_routing(model: torch.nn.Module, precision: str) -> contextlib.AbstractContextManager:
+    """`onednn_linear()` where it pays for this model and precision, else nothing."""
+    return onednn_linear() if onednn_pays(model, precision) else contextlib.nullcontext()

@@ -84,6 +84,7 @@ from genolm.heads import head as build_task_head
 from genolm.heads import save_model_dir
 from genolm.heads.backbone import check_task, fitted_whole
 from genolm.heads.base import Head
+from genolm.models.gemm import linear_routing
 from genolm.objectives import Objective
 from genolm.objectives import build as build_objective
 from genolm.results import metric_rows, write_table
@@ -93,7 +94,8 @@ from genolm.training.checkpoints import (LAST, InterruptHandling, RandomStateRes
 from genolm.training.data import WindowDataModule, WindowDataset
 from genolm.training.direct import fit_and_evaluate
 from genolm.training.evaluation import evaluate
-from genolm.training.lightning_setup import build_lightning_trainer, history_metrics, task_module, write_history
+from genolm.training.lightning_setup import (build_lightning_trainer, history_metrics, resolve_precision, task_module,
+                                             write_history)
 from genolm.training.resume import discard_stale_state, job_inputs
 from genolm.training.spec import check_shards, check_training_examples, validate_spec  # noqa: F401 (validate_spec: the spec's entry point beside train)
 from genolm.training.tracking import TrackedRun
@@ -238,7 +240,7 @@ def run_job(job: TrainingJob, *, job_dir: Path, plots: Path, context: dict,
         log.info("resuming from %s", resume)
     interrupts.install(trainer)
     # genolm.atomic's SIGTERM handler would raise mid-step; Lightning's stops at a step boundary and saves last.ckpt
-    with termination_handled_by_caller():
+    with termination_handled_by_caller(), linear_routing(module, resolve_precision(spec["training"]["precision"])):
         try:
             trainer.fit(module, datamodule=data, ckpt_path=None if resume is None else str(resume))
 
