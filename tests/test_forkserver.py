@@ -12,16 +12,21 @@ import sys
 import time
 from pathlib import Path
 
+import polars as pl
 import pytest
+import torch
+from polars.testing import assert_frame_equal
+from safetensors import safe_open
 
 from conftest import REPO, hyenadna_spec, train_args
 from genolm import forkserver
 
 
 def genolm_env(server_directory: Path | None, **extra: str) -> dict[str, str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO / "src"), **extra}
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
     env.pop("SLURM_JOB_ID", None)
     env.pop(forkserver.ENV_DIRECTORY, None)
+    env.update(extra)
     if server_directory is not None:
         env[forkserver.ENV_DIRECTORY] = str(server_directory)
     return env
@@ -112,11 +117,20 @@ def test_a_training_job_through_the_server_gives_the_plain_jobs_numbers_and_weig
         assert result.returncode == 0, result.stderr.decode()[-3000:]
         outputs[name] = tmp_path / name / "job"
 
-    for relative in ("metrics.parquet", "predictions.parquet", "model/model.safetensors", "model/head.safetensors"):
-        plain, served = outputs["plain"] / relative, outputs["served"] / relative
-        if plain.exists() or served.exists():
-            assert served.read_bytes() == plain.read_bytes(), relative
-    assert (outputs["plain"] / "metrics.parquet").exists()
+    # The numbers: every column but the MLflow run's id (a random UUID, in a plain rerun too).
+    metrics = [pl.read_parquet(outputs[name] / "metrics.parquet").drop("mlflow_run_id") for name in outputs]
+    assert_frame_equal(metrics[0], metrics[1], check_exact=True)
+    assert (outputs["served"] / "predictions.parquet").read_bytes() == (outputs["plain"] / "predictions.parquet").read_bytes()
+    # The weights bit for bit (the header's key order follows a set of names, so string hashing, which differs
+    # between two plain runs as well).
+    for name in ("model.safetensors", "head.safetensors"):
+        plain, served = (outputs[run] / "model" / name for run in ("plain", "served"))
+        with safe_open(plain, "pt") as plain_file, safe_open(served, "pt") as served_file:
+            assert plain_file.metadata() == served_file.metadata()
+            assert sorted(plain_file.keys()) == sorted(served_file.keys())
+            for key in plain_file.keys():
+                a, b = plain_file.get_tensor(key), served_file.get_tensor(key)
+                assert a.dtype == b.dtype and torch.equal(a, b), (name, key)
 
 
 def start_long_training(server_directory: Path, tiny_shards: Path, tmp_path: Path) -> tuple[subprocess.Popen, Path]:
