@@ -52,8 +52,10 @@ ORPHAN_GRACE_S = 30.0
 SERVER_COMMAND = "forkserver"
 # Environment variables read when a library is imported or loaded (so fixed in a server for all its children):
 # a different value needs a different server.
+# Snakemake sets the thread variables to each job's `threads`: one server per thread count a workflow uses.
 INTERCHANGEABLE_ENV = ("PYTHONPATH", "LD_PRELOAD", "LD_LIBRARY_PATH", "MALLOC_CONF", "OMP_NUM_THREADS",
-                       "MKL_NUM_THREADS", "CUDA_VISIBLE_DEVICES", "GENOLM_ALLOCATOR", "GENOLM_JEMALLOC",
+                       "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "NUMEXPR_NUM_THREADS",
+                       "CUDA_VISIBLE_DEVICES", "GENOLM_ALLOCATOR", "GENOLM_JEMALLOC",
                        "HF_HOME", "HF_HUB_OFFLINE", "HF_HUB_CACHE", "TRANSFORMERS_OFFLINE", "TRANSFORMERS_CACHE",
                        "MPLBACKEND", "MPLCONFIGDIR")
 # Modules a command may import, imported once by the server (a missing one, in an environment without it, is
