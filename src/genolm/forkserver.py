@@ -121,14 +121,22 @@ class _ShortAddress:
 
 
 def _connect(path: str) -> socket.socket | None:
-    client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        with _ShortAddress(path) as address:
-            client.connect(address)
-    except OSError:
-        client.close()
-        return None
-    return client
+    """A connection to the server listening on `path`; None if none does (no socket, or nobody accepts on it)."""
+    deadline = time.monotonic() + 10
+    while True:
+        client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            with _ShortAddress(path) as address:
+                client.connect(address)
+            return client
+        except BlockingIOError:  # EAGAIN: its backlog is full, so it lives
+            client.close()
+            if time.monotonic() > deadline:
+                return None
+            time.sleep(0.05)
+        except OSError:
+            client.close()
+            return None
 
 
 def _connect_or_start(directory: str) -> socket.socket:
@@ -207,7 +215,7 @@ def run_through_server(argv: list[str]) -> int | None:
         connection.close()
         log.debug("genolm fork server refused the request, running in-process: %s", error)
         return None
-    # From here the command runs in the child: never run it a second time in-process.
+    # Once the child sent its pid the command runs there: never run it a second time in-process.
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(signum, forward)
     for message in _read_messages(connection):
@@ -216,9 +224,20 @@ def run_through_server(argv: list[str]) -> int | None:
             for signum in pending:
                 forward(signum, None)
             pending.clear()
-        elif "status" in message:
+        elif "status" in message and child["pid"] is not None:
             status = message["status"]
             return 128 + os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.waitstatus_to_exitcode(status)
+        else:
+            break  # a child that failed before it took the command: the command never ran
+    connection.close()
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_DFL if signum != signal.SIGINT else signal.default_int_handler)
+    if child["pid"] is None:
+        # The server ended (idle) as this client connected, or could not set the child up: run it here.
+        log.debug("genolm fork server ended before running the command, running in-process")
+        for signum in pending:
+            os.kill(os.getpid(), signum)
+        return None
     print("genolm: the fork server closed the connection before the command ended", file=sys.stderr)
     return 1
 
@@ -250,7 +269,7 @@ def serve(path: str, idle_s: float) -> None:
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     with _ShortAddress(path) as address:
         listener.bind(address)
-    listener.listen(64)
+    listener.listen(128)
     wakeup_read, wakeup_write = os.pipe()
     os.set_blocking(wakeup_write, False)
     signal.set_wakeup_fd(wakeup_write)
@@ -324,55 +343,69 @@ def _receive_request(connection: socket.socket) -> tuple[dict, list[int]]:
 
 def _run_child(connection: socket.socket) -> None:
     """In the forked child: become the client's command, run it, and exit with its status."""
+    server_log = os.dup(2)
+    try:
+        request = _become_client(connection)
+    except BaseException:  # the command never started: the client runs it in-process; the reason goes to the log
+        import traceback
+
+        os.write(server_log, traceback.format_exc().encode())
+        os._exit(1)
+    os.close(server_log)
     status = 1
     try:
-        request, fds = _receive_request(connection)
-        for target, fd in enumerate(fds):
-            os.dup2(fd, target)
-            os.close(fd)
-        for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGCHLD):
-            signal.signal(signum, signal.SIG_DFL)
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        _reopen_standard_streams()
-        server_environ = dict(os.environ)
-        os.environ.clear()
-        os.environ.update(request["env"])
-        _as_preloaded(request["argv"], server_environ)
-        os.chdir(request["cwd"])
-        sys.argv = [request["argv0"], *request["argv"]]
-        _fresh_process_state()
-        connection.sendall(json.dumps({"pid": os.getpid()}).encode() + b"\n")
-        _watch_client(connection)
         from genolm.cli import main
 
         status = main(request["argv"])
     except SystemExit as exit_:
+        if isinstance(exit_.code, str):
+            print(exit_.code, file=sys.stderr)
         status = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
     except BaseException:
         import traceback
 
         traceback.print_exc()
     finally:
+        # os._exit, never a SystemExit through serve()'s frames (which would remove the server's socket); the
+        # atexit handlers a plain process runs at its end run first.
         try:
+            import atexit
+
+            atexit._run_exitfuncs()
             sys.stdout.flush()
             sys.stderr.flush()
         finally:
             os._exit(status)
 
 
-def _reopen_standard_streams() -> None:
-    """sys.stdin/stdout/stderr over the client's descriptors, buffered as a fresh process buffers them (stdout
-    by line on a terminal, stderr by line always)."""
-    import io
+def _become_client(connection: socket.socket) -> dict:
+    """Take the client's streams, signals as a fresh process has them, its environment, directory and argv;
+    tell the client this child's pid and watch its connection. Returns the request."""
+    request, fds = _receive_request(connection)
+    for target, fd in enumerate(fds):
+        os.dup2(fd, target)
+        os.close(fd)
+    for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGCHLD):
+        signal.signal(signum, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    _buffer_standard_streams()
+    server_environ = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(request["env"])
+    _as_preloaded(request["argv"], server_environ)
+    os.chdir(request["cwd"])
+    sys.argv = [request["argv0"], *request["argv"]]
+    _fresh_process_state()
+    connection.sendall(json.dumps({"pid": os.getpid()}).encode() + b"\n")
+    _watch_client(connection)
+    return request
 
-    encoding, errors = sys.stdout.encoding, sys.stdout.errors
-    sys.stdin = io.TextIOWrapper(io.FileIO(0, "r", closefd=False), encoding=encoding, errors=errors)
-    sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), encoding=encoding, errors=errors,
-                                  line_buffering=os.isatty(1))
-    sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), encoding=encoding, errors="backslashreplace",
-                                  line_buffering=True)
 
-
+def _buffer_standard_streams() -> None:
+    """The server's sys.stdout and sys.stderr now write to the client's descriptors (dup2); they stay the same
+    objects, which loggers made at import (Lightning's) hold. stdout is line-buffered on a terminal, as in a fresh
+    process (stderr always is)."""
+    sys.stdout.reconfigure(line_buffering=os.isatty(1))
 def _as_preloaded(argv: list[str], server_environ: dict[str, str]) -> None:
     """A training command's environment as genolm.runtime.preload_allocator leaves it in a plain process (its
     subprocesses inherit the allocator), where the server itself was started so."""
