@@ -207,7 +207,8 @@ def run_through_server(argv: list[str]) -> int | None:
             except ProcessLookupError:
                 pass
 
-    request = json.dumps({"argv": argv, "argv0": sys.argv[0], "cwd": os.getcwd(), "env": dict(os.environ)}).encode()
+    request = json.dumps({"argv": argv, "argv0": sys.argv[0], "cwd": os.getcwd(), "path0": sys.path[0],
+                          "env": dict(os.environ)}).encode()
     try:
         socket.send_fds(connection, [_HEADER.pack(len(request))], [0, 1, 2])
         connection.sendall(request)
@@ -395,6 +396,7 @@ def _become_client(connection: socket.socket) -> dict:
     _as_preloaded(request["argv"], server_environ)
     os.chdir(request["cwd"])
     sys.argv = [request["argv0"], *request["argv"]]
+    sys.path[0] = request["path0"]  # `python -m` puts the client's directory first, as it did the server's
     _fresh_process_state()
     connection.sendall(json.dumps({"pid": os.getpid()}).encode() + b"\n")
     _watch_client(connection)
