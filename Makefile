@@ -39,12 +39,15 @@ $(VENV)/.installed: pyproject.toml
 	$(VENV)/bin/pip install --quiet -e '.[dev]'
 	touch $@
 
+# Local jobs run through one fork server (genolm.forkserver): each pays the heavy imports once per server, not per job.
+FORKSERVER := GENOLM_FORKSERVER="$(abspath .snakemake/genolm-forkserver)"
+
 demo: $(VENV)/.installed
-	PATH="$(abspath $(VENV))/bin:$$PATH" snakemake --profile profiles/local --cores $(CORES)
+	$(FORKSERVER) PATH="$(abspath $(VENV))/bin:$$PATH" snakemake --profile profiles/local --cores $(CORES)
 	@echo "results: results/tables/metrics.tsv and results/tables/<study>/, figures: results/plots/<study>/, report: snakemake --report results/report.html, MLflow: make mlflow-ui (docs/outputs.md)"
 
 $(STUDIES): $(VENV)/.installed
-	PATH="$(abspath $(VENV))/bin:$$PATH" snakemake --profile profiles/local --cores $(CORES) $@
+	$(FORKSERVER) PATH="$(abspath $(VENV))/bin:$$PATH" snakemake --profile profiles/local --cores $(CORES) $@
 	@echo "tables (paper tables, summaries, metrics.tsv and their .html): results/tables/$@/, figures: results/plots/$@/, runs, models and logs: results/$@/, report: snakemake $@ --report results/report_$@.html"
 
 # The local MLflow store (config's results_dir, tracking.mlflow_uri null) in the browser, http://127.0.0.1:5000.

@@ -131,10 +131,14 @@ E2E_CONFIG = REPO / "tests" / "e2e" / "config.yaml"
 
 
 def run_snakemake(workdir: Path, *args: str, timeout: int = 1500, env: dict | None = None,
-                  overrides: Path | None = None) -> subprocess.CompletedProcess:
+                  overrides: Path | None = None, fork_server: Path | None = None) -> subprocess.CompletedProcess:
     """The workflow on the tiny end-to-end config (tests/e2e/config.yaml, which replaces the demo config.yaml, then
-    `overrides` merged over it), with this interpreter's tools on PATH."""
+    `overrides` merged over it), with this interpreter's tools on PATH; its local jobs through a fork server in
+    `fork_server` (genolm.forkserver) if given, else each a plain process."""
     env = {**(env or os.environ)}
+    env.pop("GENOLM_FORKSERVER", None)
+    if fork_server is not None:
+        env["GENOLM_FORKSERVER"] = str(fork_server)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     command = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
                "--configfile", str(E2E_CONFIG), *([str(overrides)] if overrides else []), *args]
@@ -150,7 +154,9 @@ def e2e_local_run(tmp_path_factory, worker_id) -> Path:
 
 def _e2e_run(workdir: Path) -> Path:
     workdir.mkdir(parents=True, exist_ok=True)
-    result = run_snakemake(workdir, "--cores", "2", "--profile", str(REPO / "profiles" / "local"))
+    # Through a fork server (the SLURM run's jobs are plain processes: test_slurm.py compares their numbers).
+    result = run_snakemake(workdir, "--cores", "2", "--profile", str(REPO / "profiles" / "local"),
+                           fork_server=workdir / ".snakemake" / "genolm-forkserver")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-6000:]
     return workdir
 

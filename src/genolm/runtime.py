@@ -30,6 +30,9 @@ log = logging.getLogger(__name__)
 
 # Commands whose processes train or run models at length, and so get jemalloc.
 TRAINING_COMMANDS = frozenset({"train"})
+# Processes preloaded with jemalloc: the training commands, and the fork server whose children run them
+# (genolm.forkserver; fork keeps the allocator, LD_PRELOAD cannot change after exec).
+PRELOADED_COMMANDS = TRAINING_COMMANDS | {"forkserver"}
 # dirty and muzzy decay off: freed pages stay mapped for the next step instead of going back to the kernel.
 JEMALLOC_CONF = "dirty_decay_ms:-1,muzzy_decay_ms:-1"
 _ALLOCATORS = ("jemalloc", "tcmalloc")
@@ -58,9 +61,9 @@ def loaded_allocator() -> str:
 
 
 def preload_allocator(command: str | None) -> None:
-    """Re-execute this process with jemalloc preloaded if `command` trains, the library is installed, and neither
+    """Re-execute this process with jemalloc preloaded if `command` trains (or is the fork server), the library is installed, and neither
     it nor another allocator is loaded (see the module docstring). Returns only when no re-execution is due."""
-    if (command not in TRAINING_COMMANDS or os.environ.get("GENOLM_ALLOCATOR") == "system"
+    if (command not in PRELOADED_COMMANDS or os.environ.get("GENOLM_ALLOCATOR") == "system"
             or loaded_allocator() != "glibc" or os.environ.get("GENOLM_ALLOCATOR_TRIED")):
         return
     library = find_jemalloc()
