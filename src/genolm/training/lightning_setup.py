@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import lightning as L
 import polars as pl
 import torch
-from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 
 from genolm.models.heads import TaskModel
 from genolm.training.checkpoints import AtomicCheckpointIO
@@ -65,6 +65,8 @@ def build_lightning_trainer(job_dir: Path, training: dict, run: TrackedRun | Non
     callbacks.append(ModelCheckpoint(dirpath=job_dir / "checkpoints", save_last=True, save_top_k=0,
                                      every_n_train_steps=training["checkpoint_every_n_steps"],
                                      enable_version_counter=False))
+    if training.get("stop_at"):
+        callbacks.append(stop_at_threshold(training["stop_at"]))
     return L.Trainer(
         default_root_dir=job_dir,
         max_steps=training["max_steps"],
@@ -85,6 +87,15 @@ def build_lightning_trainer(job_dir: Path, training: dict, run: TrackedRun | Non
         enable_model_summary=False,
         plugins=[AtomicCheckpointIO()],
     )
+
+
+def stop_at_threshold(stop_at: dict) -> EarlyStopping:
+    """The spec's `stop_at`: stop at the first validation where the metric reaches its value, and for no other
+    reason (no patience: a metric that does not improve never stops the job)."""
+    at_least = "at_least" in stop_at
+    return EarlyStopping(monitor=stop_at["metric"], mode="max" if at_least else "min",
+                         stopping_threshold=stop_at["at_least" if at_least else "at_most"], patience=2**31 - 1,
+                         min_delta=0.0, check_on_train_epoch_end=False, check_finite=False, strict=True)
 
 
 def write_history(run: TrackedRun, job_dir: Path, plots: Path, title: str, keys: tuple[str, ...]) -> None:

@@ -187,6 +187,11 @@ def prepare(spec: dict, *, shards: Path, seed: int) -> TrainingJob:
     elif head is not None and not fitted_whole(backbone):
         job.head_module = head.build(backbone)
     check_training_examples(job)
+    stop_at = spec["training"].get("stop_at")
+    if stop_at and not fitted_whole(backbone) and stop_at["metric"] not in history_metrics(job):
+        logged = ", ".join(k for k in history_metrics(job) if k.startswith("val/"))
+        raise GenolmInputError("spec", f"key training.stop_at.metric: {stop_at['metric']!r} is not a validation "
+                                       f"metric of this job (it logs {logged})")
     return job
 
 
