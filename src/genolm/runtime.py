@@ -61,8 +61,9 @@ def loaded_allocator() -> str:
 
 
 def preload_allocator(command: str | None) -> None:
-    """Re-execute this process with jemalloc preloaded if `command` trains (or is the fork server), the library is installed, and neither
-    it nor another allocator is loaded (see the module docstring). Returns only when no re-execution is due."""
+    """Re-execute this process with jemalloc preloaded if `command` trains (or is the fork server), the library is
+    installed, and neither it nor another allocator is loaded (see the module docstring). Returns only when no
+    re-execution is due."""
     if (command not in PRELOADED_COMMANDS or os.environ.get("GENOLM_ALLOCATOR") == "system"
             or loaded_allocator() != "glibc" or os.environ.get("GENOLM_ALLOCATOR_TRIED")):
         return
