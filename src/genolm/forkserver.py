@@ -408,6 +408,8 @@ def _buffer_standard_streams() -> None:
     objects, which loggers made at import (Lightning's) hold. stdout is line-buffered on a terminal, as in a fresh
     process (stderr always is)."""
     sys.stdout.reconfigure(line_buffering=os.isatty(1))
+
+
 def _as_preloaded(argv: list[str], server_environ: dict[str, str]) -> None:
     """A training command's environment as genolm.runtime.preload_allocator leaves it in a plain process (its
     subprocesses inherit the allocator), where the server itself was started so."""
