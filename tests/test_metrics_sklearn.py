@@ -10,6 +10,8 @@ import numpy as np
 import polars as pl
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.metrics import (
     accuracy_score,
@@ -24,6 +26,7 @@ from sklearn.metrics import (
 
 from genolm.metrics import (
     classification_metrics,
+    edit_distances,
     generation_metrics,
     group_metrics,
     localization_metrics,
@@ -246,6 +249,17 @@ def test_generation_metrics_equal_textbook_edit_distance_and_exact_match():
     assert out["levenshtein_median"] == pytest.approx(np.median(distances))
     assert out["exact_match_top1"] == pytest.approx(np.mean([c[0] == t for c, t in zip(candidates, targets)]))
     assert out["exact_match_top3"] == pytest.approx(np.mean([t in c for c, t in zip(candidates, targets)]))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.text("ACGTN", max_size=40), st.text("ACGTN", max_size=40)), min_size=1, max_size=8))
+def test_edit_distances_equal_torchmetrics_and_the_textbook_programme(pairs):
+    from torchmetrics.functional.text import edit_distance
+
+    predictions, references = [p for p, _ in pairs], [r for _, r in pairs]
+    ours = edit_distances(predictions, references)
+    assert ours.tolist() == [levenshtein(p, r) for p, r in pairs]
+    assert ours.tolist() == edit_distance(predictions, references, reduction="none").tolist()
 
 
 def test_group_metrics_balanced_accuracy_leaves_out_absent_classes_and_counts_defined_resamples():

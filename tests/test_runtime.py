@@ -108,17 +108,24 @@ def test_training_runtime_sets_threads_and_logs_the_allocator(caplog):
 
 
 def test_linear_layers_go_to_onednn_only_where_it_pays():
-    """The mode for a float32 CPU job whose widest linear layer reads ONEDNN_MIN_WIDTH features or more; not for a
-    narrower model, nor in bfloat16 (autocast's linear is not float32: the mode would only add its checks)."""
+    """The mode for a float32 CPU job whose typical linear call (rows x median width squared) does ONEDNN_MIN_MACS
+    multiply-adds or more; not for fewer rows, nor for a width-64 transformer block (whose feed-forward output layer
+    alone reads 256) at the same rows, nor in bfloat16 (autocast's linear is not float32: only the checks)."""
     import torch
 
-    from genolm.models.gemm import ONEDNN_MIN_WIDTH, linear_routing, onednn_available
+    from genolm.models.gemm import ONEDNN_MIN_MACS, linear_routing, onednn_available
     from test_gemm import OpLog
 
     on_cpu = onednn_available() and not torch.cuda.is_available()
-    wide, narrow = torch.nn.Linear(ONEDNN_MIN_WIDTH, 4), torch.nn.Linear(ONEDNN_MIN_WIDTH // 2, 4)
-    for model, precision, expected in ((wide, "32-true", on_cpu), (narrow, "32-true", False), (wide, "bf16-mixed", False)):
+    width = 128
+    rows = int(ONEDNN_MIN_MACS) // width**2 + 1
+    block = torch.nn.Sequential(*[torch.nn.Linear(width // 2, width // 2) for _ in range(4)],  # q, k, v, output
+                                torch.nn.Linear(width // 2, 2 * width), torch.nn.Linear(2 * width, width // 2))
+    wide = torch.nn.Linear(width, 4)
+    cases = ((wide, "32-true", rows, on_cpu), (wide, "32-true", rows // 2, False), (block, "32-true", rows, False),
+             (wide, "bf16-mixed", rows, False))
+    for model, precision, batch_rows, expected in cases:
         log = OpLog()
-        with linear_routing(model, precision), log:
-            model(torch.randn(3, model.in_features))
-        assert ("mkldnn._linear_pointwise" in log.ops) == expected, (model, precision)
+        with linear_routing(model, precision, batch_rows), log:
+            model(torch.randn(3, width // 2 if model is block else width))
+        assert ("mkldnn._linear_pointwise" in log.ops) == expected, (model, precision, batch_rows)

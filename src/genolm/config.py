@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import functools
 import hashlib
 import importlib
 import importlib.resources
@@ -28,11 +29,21 @@ SCHEMA_RESOURCE = importlib.resources.files("genolm") / "schemas" / "config.sche
 
 def load_schema(path: str | Path | None = None) -> dict:
     """The config schema: the copy shipped inside the package unless `path` names another file, with each study's
-    own block schema (genolm/studies/<study>/config.schema.yaml) merged in under `studies.<study>`."""
+    own block schema (genolm/studies/<study>/config.schema.yaml) merged in under `studies.<study>`.
+
+    The package's schema is parsed once per process (a workflow load asks for it about twenty times) and each
+    caller gets its own copy, free to change."""
     if path is None:
-        schema = load_yaml(SCHEMA_RESOURCE.read_text(encoding="utf-8"), SCHEMA_RESOURCE)
-    else:
-        schema = read_yaml(path)
+        return copy.deepcopy(_package_schema())
+    return _with_study_schemas(read_yaml(path))
+
+
+@functools.cache
+def _package_schema() -> dict:
+    return _with_study_schemas(load_yaml(SCHEMA_RESOURCE.read_text(encoding="utf-8"), SCHEMA_RESOURCE))
+
+
+def _with_study_schemas(schema: dict) -> dict:
     studies = schema["properties"]["studies"].setdefault("properties", {})
     for name, study_schema in study_schemas().items():
         schema["$defs"].update(study_schema.pop("$defs", {}))

@@ -20,7 +20,12 @@ class DuplicateKeyError(yaml.constructor.ConstructorError):
     """A mapping with the same key twice."""
 
 
-class UniqueKeyLoader(yaml.SafeLoader):
+# libyaml's parser where PyYAML was built with it (its wheels are): a workflow load parses the schemas and configs
+# several times, and the pure-Python parser took most of a second each time.
+_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class UniqueKeyLoader(_SafeLoader):
     """SafeLoader that refuses a key given twice in one mapping (merge keys `<<` may still be overridden, as YAML
     intends)."""
 

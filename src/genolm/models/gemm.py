@@ -19,15 +19,20 @@ takes this route, and so does a `torch.baddbmm` with a batch-expanded 2-D weight
 out_proj); anything else (autocast, other dtypes, CUDA, 1-D inputs) runs PyTorch's own op.
 
 The mode sees every torch call (a Python check each), so it pays only where the GEMMs are large enough:
-`linear_routing(model, precision)` enters it for a job on the CPU, in float32, whose widest linear layer reads at
-least ONEDNN_MIN_WIDTH features. Measured on this 2-core machine (docs/performance.md, "oneDNN routing"): a demo
-32K HyenaDNA fine-tuning (width 128) 8 % faster with the mode, the demo's width-64 BERT and ENBED 9 % and 18 %
-slower; a bfloat16 job gains nothing (autocast's linear is not float32) and pays the checks.
+`linear_routing(model, precision, rows)` enters it for a job on the CPU, in float32, whose typical linear call
+does at least ONEDNN_MIN_MACS multiply-adds: `rows` (batch x tokens) x the median layer's width squared. The gain
+grows with each GEMM's size and the cost with the number of calls; by the widest layer alone, width-64 transformers
+(whose feed-forward output layer reads 256) were routed and paid for it. Measured on this 2-core machine (docs/performance.md, "oneDNN routing"): a demo
+32K HyenaDNA fine-tuning (width 128, 16 x 513 rows: 1.3e8) 8 % faster with the mode; the demo's Longformer (width
+128, 32 x 64 rows: 3.4e7) 4 % slower, its BERT (width 64, 32 x 150 rows: 2.0e7) 4 to 9 % and its ENBED (width 64,
+32 x 25 rows: 3.3e6) 13 to 18 % slower; a bfloat16 job gains nothing (autocast's linear is not float32) and pays the
+checks.
 """
 
 from __future__ import annotations
 
 import contextlib
+import statistics
 
 import torch
 import torch.nn.functional as F
@@ -35,8 +40,9 @@ from torch import Tensor
 from torch.overrides import TorchFunctionMode
 
 
-# The narrowest linear layer (input features) measured to train faster on oneDNN than through the mode's overhead.
-ONEDNN_MIN_WIDTH = 128
+# Multiply-adds of a typical linear call (rows x median width squared) from which a job was measured to train
+# faster on oneDNN than through the mode's overhead: between the Longformer's 3.4e7 (slower) and HyenaDNA's 1.3e8.
+ONEDNN_MIN_MACS = 1e8
 
 
 def onednn_available() -> bool:
@@ -124,15 +130,16 @@ def _shared_weight_baddbmm(bias: Tensor, a: Tensor, b: Tensor) -> Tensor | None:
     return None
 
 
-def onednn_pays(model: torch.nn.Module, precision: str) -> bool:
+def onednn_pays(model: torch.nn.Module, precision: str, rows: int) -> bool:
     """Whether `model` trains faster inside `onednn_linear` (see the module docstring): oneDNN is there, no CUDA,
-    float32 (`precision` as Lightning resolved it) and a linear layer at least ONEDNN_MIN_WIDTH features wide."""
+    float32 (`precision` as Lightning resolved it) and `rows` (batch x tokens) x its median linear layer's width
+    squared at least ONEDNN_MIN_MACS."""
     if precision != "32-true" or not onednn_available() or torch.cuda.is_available():
         return False
     widths = [m.in_features for m in model.modules() if isinstance(m, torch.nn.Linear)]
-    return bool(widths) and max(widths) >= ONEDNN_MIN_WIDTH
+    return bool(widths) and rows * statistics.median_low(widths) ** 2 >= ONEDNN_MIN_MACS
 
 
-def linear_routing(model: torch.nn.Module, precision: str) -> contextlib.AbstractContextManager:
-    """`onednn_linear()` where it pays for this model and precision, else nothing."""
-    return onednn_linear() if onednn_pays(model, precision) else contextlib.nullcontext()
+def linear_routing(model: torch.nn.Module, precision: str, rows: int) -> contextlib.AbstractContextManager:
+    """`onednn_linear()` where it pays for this model, precision and batch (`rows`: batch x tokens), else nothing."""
+    return onednn_linear() if onednn_pays(model, precision, rows) else contextlib.nullcontext()

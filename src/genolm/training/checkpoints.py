@@ -87,6 +87,11 @@ def checkpoint_problem(path: Path) -> str | None:
     return f"missing {', '.join(missing)}" if missing else None
 
 
+def checkpoint_step(path: Path) -> int:
+    """The optimizer step at which a Lightning checkpoint was saved."""
+    return int(torch.load(path, map_location="cpu", weights_only=False, mmap=True)["global_step"])
+
+
 def resume_checkpoint(checkpoints: Path) -> Path | None:
     """The checkpoint a restarted job resumes from: `last.ckpt`, else `last-prev.ckpt`, else None (from scratch).
 

@@ -1,5 +1,5 @@
 """Evaluation after fitting: every evaluation split of the final weights and of the checkpoint chosen on
-validation, the metric collection through Lightning, then what the head adds (genolm.heads.base.Head.evaluate_split:
+validation (once where they are the same weights: `as_best`), the metric collection through Lightning, then what the head adds (genolm.heads.base.Head.evaluate_split:
 predictions, per-unit metrics, generation by beam search). Keys are "<split>@<checkpoint>/<metric>"
 (genolm.results.metric_rows)."""
 
@@ -62,6 +62,15 @@ def evaluate(trainer: L.Trainer, module: L.LightningModule, data: WindowDataModu
         if keeps:
             module.keep_predictions, module.predictions = False, []
     return values
+
+
+def as_best(values: dict[str, float], predictions: list[pl.DataFrame]) -> tuple[dict[str, float], list[pl.DataFrame]]:
+    """The final weights' results (`evaluate` with best None) relabelled as the best checkpoint's: for a best
+    checkpoint saved at the final step, whose weights are the final weights, evaluating it again would only repeat
+    every split's pass (and a generation head's beam search)."""
+    best_values = {key.replace("@last/", "@best/", 1): value for key, value in values.items() if "@last/" in key}
+    best_predictions = [frame.with_columns(checkpoint=pl.lit("best")) for frame in predictions]
+    return best_values, best_predictions
 
 
 def split_groups(job: TrainingJob, split: str) -> np.ndarray | None:

@@ -65,6 +65,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,10 +91,10 @@ from genolm.objectives import build as build_objective
 from genolm.results import metric_rows, write_table
 from genolm.training.builders import build_backbone, build_tokenizer
 from genolm.training.checkpoints import (LAST, InterruptHandling, RandomStateResume, TrainingInterrupted,
-                                         resume_checkpoint)
+                                         checkpoint_step, resume_checkpoint)
 from genolm.training.data import WindowDataModule, WindowDataset
 from genolm.training.direct import fit_and_evaluate
-from genolm.training.evaluation import evaluate
+from genolm.training.evaluation import as_best, evaluate
 from genolm.training.lightning_setup import (build_lightning_trainer, history_metrics, resolve_precision, task_module,
                                              write_history)
 from genolm.training.resume import discard_stale_state, job_inputs
@@ -245,18 +246,33 @@ def run_job(job: TrainingJob, *, job_dir: Path, plots: Path, context: dict,
         log.info("resuming from %s", resume)
     interrupts.install(trainer)
     # genolm.atomic's SIGTERM handler would raise mid-step; Lightning's stops at a step boundary and saves last.ckpt
-    with termination_handled_by_caller(), linear_routing(module, resolve_precision(spec["training"]["precision"])):
+    routing = linear_routing(module, resolve_precision(spec["training"]["precision"]),
+                             rows=spec["training"]["batch_size"] * spec["context_length"])
+    with termination_handled_by_caller(), routing:
         try:
+            started = time.monotonic()
             trainer.fit(module, datamodule=data, ckpt_path=None if resume is None else str(resume))
+            log.info("fitted to step %d in %.1f s", trainer.global_step, time.monotonic() - started)
 
             # The checkpoint is chosen on validation alone; test is reported at it (and, for fine-tuning, at the final
             # step too, so a reader sees what selection bought).
             values: dict[str, float] = {"train/loss": float(trainer.callback_metrics.get("train/loss", float("nan")))}
             predictions: list[pl.DataFrame] = []
+            started = time.monotonic()
             values.update(evaluate(trainer, module, data, job, None, predictions))
+            log.info("evaluated the final weights in %.1f s", time.monotonic() - started)
             best = job_dir / "checkpoints" / "best.ckpt"
-            if best.exists():
+            best_step = checkpoint_step(best) if best.exists() else None
+            if best_step == trainer.global_step:
+                log.info("the checkpoint chosen on validation is the final step's: its results are the final weights'")
+                best_values, best_predictions = as_best(values, predictions)
+                values.update(best_values)
+                predictions.extend(best_predictions)
+            elif best_step is not None:
+                started = time.monotonic()
                 values.update(evaluate(trainer, module, data, job, best, predictions))
+                log.info("evaluated the checkpoint chosen on validation (step %d) in %.1f s", best_step,
+                         time.monotonic() - started)
         except SIGTERMException:
             # Lightning ends a run stopped by a signal with SIGTERMException, a SystemExit without a status (a process
             # that exits 0): the job must fail, so that a scheduler or Snakemake reruns it.

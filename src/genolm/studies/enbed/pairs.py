@@ -46,9 +46,10 @@ def read_pairs_table(path: Path) -> list[dict[str, str]]:
 
 
 def similarity(a: str, b: str) -> float:
-    from torchmetrics.functional.text import edit_distance
+    """1 - edit distance / the longer length (genolm.metrics.edit_distances)."""
+    from genolm.metrics import edit_distances
 
-    return 1.0 - float(edit_distance([a], [b])) / max(len(a), len(b), 1)
+    return 1.0 - float(edit_distances([a], [b])[0]) / max(len(a), len(b), 1)
 
 
 def units(clade_representatives: dict[str, str], threshold: float) -> dict[str, str]:
