@@ -169,8 +169,6 @@ use rule genolm_train as st_pretrain with:
         pretrain_seed=r"\d+",
     log:
         f"{ST}/logs/pretrain_{{pretraining}}_seed{{pretrain_seed}}.log",
-    benchmark:
-        f"{ST}/benchmarks/pretrain_{{pretraining}}_seed{{pretrain_seed}}.tsv"
     threads: ST_THREADS
 
 
@@ -241,8 +239,6 @@ use rule genolm_train as st_species_finetune with:
                                           st_replicate(wc.seed).split_seed, experiment=wc.experiment, seed=wc.seed),
     log:
         f"{ST}/logs/species_{{experiment}}_seed{{seed}}.log",
-    benchmark:
-        f"{ST}/benchmarks/species_{{experiment}}_seed{{seed}}.tsv"
     threads: ST_THREADS
 
 
@@ -290,8 +286,6 @@ use rule genolm_train as st_tss_finetune with:
                                           st_replicate(wc.seed).split_seed, experiment=wc.experiment, seed=wc.seed),
     log:
         f"{ST}/logs/tss_{{experiment}}_seed{{seed}}.log",
-    benchmark:
-        f"{ST}/benchmarks/tss_{{experiment}}_seed{{seed}}.tsv"
     threads: ST_THREADS
 
 
@@ -308,8 +302,6 @@ rule st_tss_evaluate:
         organisms=st_tss_organism_args,
     log:
         f"{ST}/logs/tss_evaluate_{{experiment}}_seed{{seed}}.log",
-    benchmark:
-        f"{ST}/benchmarks/tss_evaluate_{{experiment}}_seed{{seed}}.tsv"
     threads: ST_THREADS
     conda:
         "../../../envs/train.yaml"
@@ -367,8 +359,6 @@ use rule genolm_train as st_chromatin_finetune with:
                                           experiment=wc.experiment, seed=wc.seed),
     log:
         f"{ST}/logs/chromatin_{{experiment}}_seed{{seed}}.log",
-    benchmark:
-        f"{ST}/benchmarks/chromatin_{{experiment}}_seed{{seed}}.tsv"
     threads: ST_THREADS
 
 
@@ -389,8 +379,6 @@ rule st_chromatin_baseline:
         split_seed=SEED,
     log:
         f"{ST}/logs/chromatin_{{experiment}}_seed{{seed}}.log",
-    benchmark:
-        f"{ST}/benchmarks/chromatin_{{experiment}}_seed{{seed}}.tsv"
     conda:
         "../../../envs/train.yaml"
     shell:
