@@ -1,7 +1,7 @@
 """Evaluation after fitting: every evaluation split of the final weights and of the checkpoint chosen on
-validation (once where they are the same weights: `as_best`), the metric collection through Lightning, then what the head adds (genolm.heads.base.Head.evaluate_split:
-predictions, per-unit metrics, generation by beam search). Keys are "<split>@<checkpoint>/<metric>"
-(genolm.results.metric_rows)."""
+validation (one pass where they are the same weights: `as_best`), the metric collection through Lightning, then
+what the head adds (genolm.heads.base.Head.evaluate_split: predictions, per-unit metrics, generation by beam
+search). Keys are "<split>@<checkpoint>/<metric>" (genolm.results.metric_rows)."""
 
 from __future__ import annotations
 
