@@ -54,6 +54,17 @@ def test_experiment_must_name_a_backbone(demo_config):
         validate_config(demo_config)
 
 
+def test_umap_backbones_must_be_backbones_and_not_shadow_an_experiment(demo_config):
+    demo_config["studies"]["cancer_type"]["umap"]["backbones"] = ["tiny-2k"]
+    with pytest.raises(GenolmInputError, match=r"umap\.backbones: no backbone named 'tiny-2k'"):
+        validate_config(copy.deepcopy(demo_config))
+    demo_config["studies"]["cancer_type"]["umap"]["backbones"] = ["tiny-1k"]
+    experiments = demo_config["studies"]["cancer_type"]["experiments"]
+    experiments["pretrained-tiny-1k"] = copy.deepcopy(experiments["1K-main"])
+    with pytest.raises(GenolmInputError, match=r"experiments\.pretrained-tiny-1k: the name of umap\.backbones"):
+        validate_config(demo_config)
+
+
 def test_training_settings_validate_like_the_config():
     assert training_settings({"lr": 1e-3})["weight_decay"] == 0.1
     with pytest.raises(GenolmInputError, match="unknown key 'learning_rate'"):

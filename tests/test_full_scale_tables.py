@@ -32,7 +32,6 @@ TSS_ORGANISMS = ["H_sapiens", "M_musculus", "G_gallus", "D_rerio", "D_melanogast
 
 # Tables and figures of the papers that no job produces, and why (the config and docs say the same).
 NOT_PLANNED = {
-    "study 2 Tables B.2-B.4, ELMo rows": "genolm has no ELMo (bidirectional LSTM) model",
     "study 2 Figures 5.11-5.13 / B.1-B.2": "single hand-picked predictions, not a result of a run",
     "study 4 Figure 2": "attention-head visualisation: not implemented",
     "study 4 Figure 3": "phylogenetic tree of the influenza data: input, not a result",
@@ -112,10 +111,21 @@ def _tss_run(init: str, language_of_pretraining: str | None, dropout: float, pre
         if job.spec is None or not job.wrote(r"results/small_transformers/tss/runs/[^/]+/seed\d+/metrics\.parquet"):
             return False
         pretraining = pretraining_of(jobs, job)
-        corpus_ok = language_of_pretraining is None or f"{language_of_pretraining}-" in job.spec["model"]["checkpoint"]
+        corpus_ok = language_of_pretraining is None or f"{language_of_pretraining}-" in job.spec["model"].get("checkpoint", "")
         return (job.spec["init"] == init and job.spec["head"]["dropout"] == dropout and corpus_ok
                 and pretraining["model"].get("preset") == preset)
     return f"TSS {init} from {language_of_pretraining or 'no pretraining'}, dropout {dropout}, {preset}", met
+
+
+def _elmo_run(task: str):
+    """The thesis' ELMo row of a task: a 2 x 256 biLSTM with fresh weights (never pretrained) on 9-mer tokens."""
+    def met(job: Job, jobs: list[Job], config: dict) -> bool:
+        if job.spec is None or not job.wrote(rf"results/small_transformers/{task}/runs/[^/]+/seed\d+/metrics\.parquet"):
+            return False
+        model, tokenizer = job.spec["model"], job.spec["tokenizer"]
+        return (job.spec["init"] == "random" and model.get("name") == "bilstm" and model.get("preset") == "elmo-2x256"
+                and "checkpoint" not in model and re.search(r"/pretrain/[^/]*9mer/", tokenizer.get("pretrained", "")))
+    return f"{task} ELMo (biLSTM 2 x 256, no pretraining, 9-mer tokens)", met
 
 
 def _chromatin_run(init: str, context_length: int, preset: str = "longformer-small", corpus: str | None = None):
@@ -185,8 +195,9 @@ TABLES = {
         _cancer_type_run("1K-main", 1024, 8), _cancer_type_run("32K-main", 32768, 2),
         _cancer_type_run("32K-random", 32768, 2), _cancer_type_run("32K-frozen", 32768, 2)],
     "study 1 Figures 4.1-4.4 / Table 3.3 (UMAP)": [
-        _output(r"results/plots/cancer_type/[^/]+/seed\d+/umap_chromosome\.png"),
-        _output(r"results/plots/cancer_type/[^/]+/seed\d+/umap_cancer_type\.png")],
+        _output(r"results/plots/cancer_type/pretrained-medium-450k/seed\d+/umap_chromosome\.png"),
+        _output(r"results/plots/cancer_type/pretrained-medium-450k/seed\d+/umap_cancer_type\.png"),
+        _output(r"results/cancer_type/embeddings/pretrained-medium-450k_seed\d+\.parquet")],
     "study 1 Figures 4.5-4.6 (32K training and validation loss)": [
         _output(r"results/cancer_type/runs/32K-main/seed\d+/metrics\.parquet")],
     # Study 2: Lorello 2021 (small transformers)
@@ -204,21 +215,29 @@ TABLES = {
     "study 2 Figures 5.5-5.7 (TSS: dropout x pretraining)": [
         _tss_run(init, corpus, dropout) for dropout in (0.0, 0.1, 0.2)
         for init, corpus in (("pretrained", "hg38"), ("pretrained", "mito"), ("random", None))],
-    "study 2 Table B.2 (TSS, large Longformer)": [_tss_run("pretrained", "mito", 0.1, preset="longformer-large")],
+    "study 2 Table B.2 (TSS, large Longformer, ELMo)": [_tss_run("pretrained", "mito", 0.1, preset="longformer-large"),
+                                                         _elmo_run("tss")],
     "study 2 Table 5.3 / Figures 5.8-5.10 (12S species)": [
         _output(rf"results/small_transformers/species/runs/{name}/seed\d+/metrics\.parquet", f"species {name}")
         for name in ("mito", "untrained", "hg38")],
-    "study 2 Table B.3 (12S, large Longformer, deep head)": [
+    "study 2 Table B.3 (12S, large Longformer with the deep head, ELMo)": [
         ("species run from the large Longformer",
          lambda job, jobs, config: any(
              job.wrote(rf"results/small_transformers/species/runs/{name}/seed\d+/metrics\.parquet")
              for name, experiment in config["studies"]["small_transformers"]["species"]["experiments"].items()
              if experiment.get("head", {}).get("hidden_size") == 2048 and config["studies"]["small_transformers"][
-                 "pretraining"][experiment["init_from"]]["model"].get("preset") == "longformer-large"))],
+                 "pretraining"][experiment["init_from"]]["model"].get("preset") == "longformer-large")),
+        ("species ELMo (biLSTM 2 x 256, no pretraining, 9-mer tokens)",  # its spec is a file: read the config
+         lambda job, jobs, config: any(
+             job.wrote(rf"results/small_transformers/species/runs/{name}/seed\d+/metrics\.parquet")
+             for name, experiment in config["studies"]["small_transformers"]["species"]["experiments"].items()
+             if experiment.get("model") == {"name": "bilstm", "preset": "elmo-2x256"} and experiment["init"] == "random"
+             and experiment["init_from"].endswith("9mer")))],
     "study 2 Table 5.4 / Figures 5.14-5.15 (chromatin)": [
         _chromatin_run("pretrained", 256, corpus="hg38"), _chromatin_run("pretrained", 256, corpus="mito"),
         _chromatin_run("random", 256), _chromatin_run("random", 512), _chromatin_run("random", 1024)],
-    "study 2 Table B.4 (chromatin, large Longformer)": [_chromatin_run("pretrained", 256, preset="longformer-large")],
+    "study 2 Table B.4 (chromatin, large Longformer, ELMo)": [_chromatin_run("pretrained", 256, preset="longformer-large"),
+                                                              _elmo_run("chromatin")],
     # Study 3: virBERT (paper and Hurmer 2022)
     "study 3 Table A.2 / Figure 4.1 left (pretraining of the three variants)": [
         ("pretraining " + name, lambda job, jobs, config, objective=objective: job.spec is not None

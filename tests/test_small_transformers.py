@@ -279,3 +279,31 @@ def test_top5_accuracy_is_not_merged_with_top1():
 def test_demo_mirror_is_rebuilt_byte_for_byte(tmp_path):
     assert_rebuilt_byte_for_byte([str(REPO / "scripts/make_demo_small_transformers.py"), "--mirror", str(tmp_path)],
                                  tmp_path, DEMO, timeout=120)
+
+
+def test_an_architecture_beside_init_from_is_trained_afresh_on_that_jobs_tokens():
+    """The thesis' ELMo rows (Appendix B): a biLSTM never pretrained, on the 9-mer tokens of a pretraining job;
+    init pretrained would load a Longformer's weights into it and is refused when the config is validated."""
+    import copy
+
+    from genolm.config import validate_config
+    from genolm.studies.small_transformers import specs
+
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    study = config["studies"]["small_transformers"]
+    elmo = {"init_from": "mito-longformer-9mer", "init": "random", "model": {"name": "bilstm", "preset": "elmo-2x256"}}
+    study["species"]["experiments"]["elmo"] = {**elmo, "head": {"pooling": "mean"}}
+    study["tss"]["experiments"]["elmo"] = copy.deepcopy(elmo)
+    validated = validate_config(copy.deepcopy(config))["studies"]["small_transformers"]
+    directory = "results/small_transformers/pretrain/mito-longformer-9mer/seed1/model"
+    for spec in (specs.species_spec(validated, "elmo", directory, ["a", "b"]), specs.tss_spec(validated, "elmo", directory)):
+        assert spec["tokenizer"] == {"pretrained": directory}
+        assert spec["model"] == {"name": "bilstm", "preset": "elmo-2x256"} and spec["init"] == "random"
+    assert specs.task_model_name(validated, "tss", "elmo") == "elmo-2x256"
+    assert specs.tokenizer_name(validated, "elmo") == specs.pretraining_tokenizer_name(validated, "mito-longformer-9mer")
+    assert not specs.is_baseline(validated["species"]["experiments"]["elmo"])
+    assert specs.is_baseline(validated["species"]["experiments"]["kmer-LR"])
+
+    study["tss"]["experiments"]["elmo"]["init"] = "pretrained"
+    with pytest.raises(GenolmInputError, match=r"tss\.experiments\.elmo\.init: 'pretrained' would load"):
+        validate_config(config)

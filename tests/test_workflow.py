@@ -46,7 +46,10 @@ def test_results_table_has_every_experiment(workflow_run):
                     "oracle": "none", "zero-shot-tiny-1k": "pretrained"}
     assert set(accuracy["context_length"]) == {64, 128}  # bases, for models and baselines alike
     knn = table.filter((pl.col("study") == "cancer_type") & (pl.col("metric") == "knn_accuracy_cancer_type"))
-    assert knn["experiment"].to_list() == ["1K-main"] and knn["split"].to_list() == ["test"]
+    # the fine-tuned 1K-main's embeddings and the pretrained tiny-1k's (umap.backbones: no fine-tuning)
+    assert sorted(knn["experiment"].to_list()) == ["1K-main", "pretrained-tiny-1k"]
+    assert set(knn["split"]) == {"test"}
+    assert knn.filter(pl.col("experiment") == "pretrained-tiny-1k")["init"].to_list() == ["pretrained"]
     tsv = pl.read_csv(workflow_run / "results" / "tables" / "metrics.tsv", separator="\t")
     assert len(tsv) == len(table)
 
@@ -55,6 +58,8 @@ def test_figures_qc_and_provenance(workflow_run):
     plots = workflow_run / "results" / "plots"
     for name in ("umap_chromosome", "umap_position_bin", "umap_cancer_type", "loss"):
         assert (plots / "cancer_type" / "1K-main" / "seed7" / f"{name}.png").exists()
+    for name in ("umap_chromosome", "umap_position_bin", "umap_cancer_type"):
+        assert (plots / "cancer_type" / "pretrained-tiny-1k" / "seed7" / f"{name}.png").exists()
     assert (plots / "metrics_summary.png").exists()
     qc = pl.read_csv(workflow_run / "resources" / "depmap" / "qc.tsv", separator="\t")
     assert qc.filter(pl.col("reason") == "not_default_entry_for_model")["count"].sum() > 0
@@ -71,7 +76,7 @@ def test_every_job_is_an_mlflow_run(workflow_run):
     cancer_type = {"cancer_type_finetune", "cancer_type_oracle", "cancer_type_plot_umap", "cancer_type_pretrain"}
     rules = sorted(r.data.tags["rule"] for r in runs if r.data.tags["rule"] in cancer_type)
     # 7 arms x 2 seeds; each replicate pretrains its own backbones (2 backbones x 2 pretraining seeds)
-    assert rules == (["cancer_type_finetune"] * 14 + ["cancer_type_oracle"] * 2 + ["cancer_type_plot_umap"]
+    assert rules == (["cancer_type_finetune"] * 14 + ["cancer_type_oracle"] * 2 + ["cancer_type_plot_umap"] * 2
                      + ["cancer_type_pretrain"] * 4)
     assert all(r.info.status == "FINISHED" for r in runs)
     assert all(r.data.tags.get("git_commit") for r in runs)

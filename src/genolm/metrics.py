@@ -11,7 +11,7 @@ tested equal to it resample by resample).
     multilabel_metrics       AUROC per label and per label group (mean of the group's per-label AUROCs), macro F1
     token_metrics            masked-token accuracy and perplexity over the scored positions (labels != -100)
     localization_metrics     accuracy of the predicted site token, and top-k
-    levenshtein              mean edit distance between generated and reference sequences
+    edit_distances           edit distance of each generated sequence to its reference (rapidfuzz)
     generation_metrics       exact match of the top-1 / top-k candidates, mean and median edit distance
     group_metrics            per-unit metrics (a cell line's or genome's examples average their probabilities)
                              and bootstrap intervals over units (vectorized; equal to scikit-learn's per resample)
@@ -44,7 +44,7 @@ from torchmetrics.classification import (
     MultilabelAUROC,
     MultilabelF1Score,
 )
-from torchmetrics.text import EditDistance, Perplexity
+from torchmetrics.text import Perplexity
 from torchmetrics.utilities import dim_zero_cat
 
 
@@ -242,11 +242,6 @@ def localization_metrics(max_tokens: int, top_k: Sequence[int] = (3,)) -> torchm
     return torchmetrics.MetricCollection(metrics, compute_groups=False)
 
 
-def levenshtein() -> EditDistance:
-    """Mean character-level edit distance between predicted and reference strings."""
-    return EditDistance(reduction="mean")
-
-
 def edit_distances(predictions: Sequence[str], references: Sequence[str]) -> np.ndarray:
     """The Levenshtein distance (substitutions, insertions and deletions, each costing 1) of each pair, by
     rapidfuzz's compiled implementation: the values of torchmetrics' `edit_distance` (tests/test_metrics_sklearn.py),
@@ -378,5 +373,5 @@ def undefined_reason(metric: str) -> str:
 
 __all__ = ["group_metrics", "percentile_interval", "unit_resamples", "undefined_reason", "BalancedAccuracy",
            "GroupedMultilabelAUROC", "MacroAUROC", "MaskedTokenAccuracy", "MatthewsCorrelation", "PerClassScores",
-           "classification_metrics", "edit_distances", "generation_metrics", "levenshtein",
+           "classification_metrics", "edit_distances", "generation_metrics",
            "localization_metrics", "multilabel_metrics", "token_metrics"]

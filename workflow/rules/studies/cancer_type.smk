@@ -4,7 +4,8 @@
 #   select_cell_lines (per split seed; and the chromosome-held-out control) -> mutate_windows (per selection, context
 #   length, mutated or reference-only windows) -> finetune (per experiment and replicate seed)
 #   pretraining_windows -> pretrain (per backbone and pretraining seed, unless a released checkpoint is configured)
-#   finetune -> embed -> plot_umap (UMAP grids backed by kNN accuracy across cell lines; first seed)
+#   finetune -> embed -> plot_umap (UMAP grids backed by kNN accuracy across cell lines; first seed), and
+#   pretrained backbone -> embed_pretrained -> plot_umap (umap.backbones: no fine-tuning, as the thesis' figures)
 # A replicate seed<N> draws its split and its pretraining with N where the study's `replicate` block says so
 # (genolm.replicates); otherwise with the shared `seed`.
 
@@ -19,14 +20,14 @@ if CT_STUDY["enabled"]:
         "max_ref_mismatch_fraction": CT_STUDY["max_ref_mismatch_fraction"],
     }
     ct_runs = [f"{ct_job_dir(name, seed)}/metrics.parquet" for name in CT_STUDY["experiments"] for seed in SEEDS]
-    ct_umaps = [f"{CT}/runs/{name}/seed{SEEDS[0]}/umap/metrics.parquet" for name in ct_umap_experiments()]
+    ct_umaps = [f"{CT}/runs/{name}/seed{SEEDS[0]}/umap/metrics.parquet" for name in ct_umap_arms()]
     ct_pretraining = [f"{CT}/pretrain/{name}/seed{seed}/metrics.parquet" for name in ct_pretrained_backbones()
                       for seed in pretrain_seeds(config, CT_STUDY)]
     METRIC_TABLES["cancer_type"] = ct_runs + ct_umaps + ct_pretraining
     REPORT_TABLES["cancer_type"] = {"summary": f"{RESULTS}/tables/cancer_type/summary.md"}
     FINAL_OUTPUTS["cancer_type"] = ct_runs + ct_umaps + [f"{RESULTS}/tables/cancer_type/summary.md"] + [
         f"{RESULTS}/plots/cancer_type/{name}/seed{SEEDS[0]}/umap_{c}.png"
-        for name in ct_umap_experiments()
+        for name in ct_umap_arms()
         for c in ("chromosome", "position_bin", "cancer_type")
     ]
     FINAL_OUTPUTS["cancer_type"] += ct_interval_overlap_checks()
@@ -284,6 +285,7 @@ rule cancer_type_embedding_windows:
 
 
 rule cancer_type_embed:
+    """Embeddings from a fine-tuned experiment's model (its head's pooling)."""
     input:
         model=f"{CT}/runs/{{experiment}}/seed{{seed}}/model",
         reference=ct_reference(),
@@ -291,8 +293,11 @@ rule cancer_type_embed:
         reference_windows=lambda wc: f"{CT}/shards/reference_L{ct_experiment(wc)['context_length']}",
     output:
         f"{CT}/embeddings/{{experiment}}_seed{{seed}}.parquet",
+    wildcard_constraints:
+        experiment=ct_experiment_pattern(oracle=False),
     params:
         context=lambda wc: ct_specs.context_tokens(ct_experiment(wc)),
+        batch_size=CT_STUDY["umap"]["batch_size"],
     log:
         f"{CT}/logs/embed_{{experiment}}_seed{{seed}}.log",
     threads: config["compute"]["training_cpus"]
@@ -303,7 +308,39 @@ rule cancer_type_embed:
         "../../../envs/train.yaml"
     shell:
         "python -m genolm embed --model {input.model:q} --reference {input.reference:q} --mutated-shards {input.mutated:q}"
-        " --splits train test --context-length {params.context} --reference-shards {input.reference_windows:q} --out {output:q} > {log:q} 2>&1"
+        " --splits train test --context-length {params.context} --reference-shards {input.reference_windows:q}"
+        " --batch-size {params.batch_size} --out {output:q} > {log:q} 2>&1"
+
+
+rule cancer_type_embed_pretrained:
+    """Embeddings from a backbone's pretrained weights (umap.backbones), at its context length, on the first
+    replicate's mutated windows: the thesis' Figures 4.1-4.4 (pretrained 450K HyenaDNA, no fine-tuning)."""
+    input:
+        model=lambda wc: ct_backbone_files(wc.backbone, wc.seed),
+        reference=ct_reference(),
+        mutated=lambda wc: f"{CT}/shards/split{ct_replicate(wc.seed).split_seed}/mutated_L{CT_STUDY['backbones'][wc.backbone]['context_length']}",
+        reference_windows=lambda wc: f"{CT}/shards/reference_L{CT_STUDY['backbones'][wc.backbone]['context_length']}",
+    output:
+        f"{CT}/embeddings/pretrained-{{backbone}}_seed{{seed}}.parquet",
+    wildcard_constraints:
+        backbone="|".join(re.escape(n) for n in CT_STUDY["umap"]["backbones"]) or "(?!)",
+    params:
+        model=lambda wc: ct_backbone_dir(wc.backbone, ct_replicate(wc.seed).pretrain_seed),
+        context=lambda wc: ct_specs.context_tokens(CT_STUDY["backbones"][wc.backbone]),
+        labels=shlex.join(CT_STUDY["lineages"]),
+        batch_size=CT_STUDY["umap"]["batch_size"],
+    log:
+        f"{CT}/logs/embed_pretrained-{{backbone}}_seed{{seed}}.log",
+    threads: config["compute"]["training_cpus"]
+    resources:
+        **accelerator_resources(),
+        mem_mb=8000,
+    conda:
+        "../../../envs/train.yaml"
+    shell:
+        "python -m genolm embed --model {params.model:q} --reference {input.reference:q} --mutated-shards {input.mutated:q}"
+        " --splits train test --context-length {params.context} --label-names {params.labels}"
+        " --reference-shards {input.reference_windows:q} --batch-size {params.batch_size} --out {output:q} > {log:q} 2>&1"
 
 
 rule cancer_type_plot_umap:
@@ -326,10 +363,11 @@ rule cancer_type_plot_umap:
              "--knn-k", str(CT_STUDY["umap"]["knn_k"])]
         ),
         context=lambda wc: shlex.join(
-            ["--context-length", str(ct_experiment(wc)["context_length"]), "--init", ct_experiment(wc)["init"],
-             "--model-name", ct_specs.model_name(CT_STUDY, wc.experiment)]
+            ["--context-length", str(ct_umap_context(wc.experiment)[0]), "--init", ct_umap_context(wc.experiment)[1],
+             "--model-name", ct_umap_context(wc.experiment)[2]]
         ),
-        tracking=lambda wc: tracking_args("cancer_type_plot_umap", ct_pretrain_seed(wc), ct_replicate(wc.seed).split_seed,
+        tracking=lambda wc: tracking_args("cancer_type_plot_umap", ct_umap_pretrain_seed(wc.experiment, wc.seed),
+                                          ct_replicate(wc.seed).split_seed,
                                           experiment=wc.experiment, seed=wc.seed),
     log:
         f"{CT}/logs/plot_umap_{{experiment}}_seed{{seed}}.log",

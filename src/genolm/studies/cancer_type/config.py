@@ -39,6 +39,13 @@ def check_config(config: dict, study: dict, source: str) -> None:
         if "backbone" not in study["experiments"][name]:
             raise GenolmInputError(source, f"key studies.cancer_type.umap.experiments: {name!r} is a baseline; "
                                            "only backbone experiments have embeddings")
+    for name in study["umap"]["backbones"]:
+        if name not in study.get("backbones", {}):
+            raise GenolmInputError(source, f"key studies.cancer_type.umap.backbones: "
+                                           f"{unknown_name('backbone', name, study.get('backbones', {}))}")
+        if f"pretrained-{name}" in study.get("experiments", {}):
+            raise GenolmInputError(source, f"key studies.cancer_type.experiments.pretrained-{name}: the name of "
+                                           f"umap.backbones' {name!r} figures; rename the experiment")
     for name in study["zero_shot"]["backbones"] or []:
         if name not in study.get("backbones", {}):
             raise GenolmInputError(source, f"key studies.cancer_type.zero_shot.backbones: "

@@ -42,6 +42,7 @@ def check_config(config: dict, study: dict, source: str) -> None:
         if "context_length" in experiment:
             raise GenolmInputError(source, f"key {KEY}.species.experiments.{name}.context_length: only chromatin "
                                            f"experiments have their own context length; set {KEY}.species.context_length")
+        _check_fresh_architecture(f"key {KEY}.species.experiments.{name}", experiment, source)
         if "init_from" in experiment and experiment["init_from"] not in study.get("pretraining", {}):
             raise GenolmInputError(source, f"key {KEY}.species.experiments.{name}.init_from: "
                                            f"{unknown_name('pretraining job', experiment['init_from'], study.get('pretraining', {}))}")
@@ -50,6 +51,14 @@ def check_config(config: dict, study: dict, source: str) -> None:
             if species["context_length"] > limit:
                 raise GenolmInputError(source, f"key {KEY}.species.context_length: {species['context_length']} exceeds "
                                                f"the context_length {limit} of pretraining job {experiment['init_from']!r}")
+
+
+def _check_fresh_architecture(where: str, experiment: dict, source: str) -> None:
+    """`model` beside `init_from` is another architecture on the pretraining job's tokens: fresh weights only."""
+    if "model" in experiment and "init_from" in experiment and experiment.get("init") != "random":
+        raise GenolmInputError(source, f"{where}.init: {experiment.get('init')!r} would load {experiment['init_from']!r}'s "
+                                       f"weights into another architecture ({experiment['model'].get('name')!r}); "
+                                       "with `model` beside init_from, init must be random")
 
 
 def _source_file(sources: dict, where: str, spec: dict, source: str) -> None:
@@ -63,6 +72,7 @@ def _check_experiments(study: dict, task: str, context_length: int, source: str)
         if "context_length" in experiment and task != "chromatin":
             raise GenolmInputError(source, f"{where}.context_length: only chromatin experiments have their own "
                                            f"context length; set {KEY}.{task}.context_length")
+        _check_fresh_architecture(where, experiment, source)
         if "init_from" not in experiment:
             if "context_length" in experiment:
                 raise GenolmInputError(source, f"{where}.context_length: a baseline reads the task's context_length")

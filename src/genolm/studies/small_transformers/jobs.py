@@ -12,11 +12,16 @@ from genolm.studies.small_transformers import chromatin, specs
 STUDY = "small_transformers"
 
 
-def _architecture(study: dict, experiment: dict) -> dict | None:
+def _job(study: dict, experiment: dict, path: str, spec: dict) -> TrainingJob:
+    """A fine-tuning job; one on a pretraining job's tokens is planned with that job's architecture (the checkpoint
+    it loads) or, building its own model (a longer context, another architecture), with that job's tokenizer spec
+    (the workflow reads the learnt tokenizer from the job's directory)."""
     if "init_from" not in experiment:
-        return None
+        return TrainingJob(STUDY, path, spec)
     pretraining = specs.pretraining_spec(study, experiment["init_from"])
-    return {"model": pretraining["model"], "tokenizer": pretraining["tokenizer"]}
+    if "checkpoint" not in spec["model"]:
+        return TrainingJob(STUDY, path, {**spec, "tokenizer": pretraining["tokenizer"]})
+    return TrainingJob(STUDY, path, spec, {"model": pretraining["model"], "tokenizer": pretraining["tokenizer"]})
 
 
 def training_jobs(config: dict, study: dict) -> list[TrainingJob]:
@@ -29,25 +34,18 @@ def training_jobs(config: dict, study: dict) -> list[TrainingJob]:
     if study["species"]["enabled"]:
         for name, experiment in study["species"]["experiments"].items():
             spec = specs.species_spec(study, name, "pretrained", ["?", "?"])
-            jobs += [TrainingJob(STUDY, f"species/runs/{name}/seed{seed}", spec, _architecture(study, experiment))
-                     for seed in seeds]
+            jobs += [_job(study, experiment, f"species/runs/{name}/seed{seed}", spec) for seed in seeds]
     if study["tss"]["enabled"] and study["tss"]["organisms"]:
         for name, experiment in study["tss"]["experiments"].items():
             spec = specs.tss_spec(study, name, "pretrained")
-            jobs += [TrainingJob(STUDY, f"tss/runs/{name}/seed{seed}", spec, _architecture(study, experiment))
-                     for seed in seeds]
+            jobs += [_job(study, experiment, f"tss/runs/{name}/seed{seed}", spec) for seed in seeds]
     block = study["chromatin"]
     if block["enabled"] and block["source"] is not None:
         columns = block["label_columns"]
         for name, experiment in block["experiments"].items():
-            if "model" in experiment:
+            if specs.is_baseline(experiment):
                 continue
             spec = specs.chromatin_spec(study, name, "pretrained", chromatin.label_names(columns),
                                         chromatin.label_groups(columns))
-            architecture = _architecture(study, experiment)
-            if "checkpoint" not in spec["model"]:
-                # Built at its own context length (chromatin_spec) with the pretraining job's tokenizer, which the
-                # workflow reads from that job's directory: planned by its spec, as the pretraining is.
-                spec, architecture = {**spec, "tokenizer": architecture["tokenizer"]}, None
-            jobs += [TrainingJob(STUDY, f"chromatin/runs/{name}/seed{seed}", spec, architecture) for seed in seeds]
+            jobs += [_job(study, experiment, f"chromatin/runs/{name}/seed{seed}", spec) for seed in seeds]
     return jobs

@@ -39,28 +39,24 @@ def species_spec(study: dict, name: str, pretrained_dir: str | None, label_names
     head = {"name": "classification", **experiment.get("head", {}), "label_names": list(label_names), "top_k": [5]}
     spec = {"context_length": species["context_length"], "head": head, "training": dict(experiment.get("training", {})),
             "shuffle_labels": experiment.get("shuffle_labels", False)}
-    if "model" in experiment:
+    if is_baseline(experiment):
         return {**spec, "tokenizer": {"name": "character"}, "model": dict(experiment["model"]), "init": "random"}
-    if pretrained_dir is None:
-        raise ValueError(f"species experiment {name!r} needs the model directory of {experiment['init_from']!r}")
-    return {**spec, "tokenizer": {"pretrained": pretrained_dir}, "model": {"checkpoint": pretrained_dir},
-            "init": experiment["init"]}
+    return {**spec, **_pretrained(study, "species", name, pretrained_dir)}
+
+
+def is_baseline(experiment: dict) -> bool:
+    """A `model` without `init_from`: a baseline on characters (with init_from, `model` is a fresh architecture on
+    the pretraining job's tokens, e.g. the thesis' ELMo)."""
+    return "model" in experiment and "init_from" not in experiment
 
 
 def model_name(study: dict, name: str) -> str:
     """The results table's `model` column of a species experiment."""
-    experiment = study["species"]["experiments"][name]
-    if "model" in experiment:
-        return experiment["model"]["name"]
-    job = study["pretraining"][experiment["init_from"]]
-    return job["model"].get("preset") or job["model"]["name"]
+    return task_model_name(study, "species", name)
 
 
 def tokenizer_name(study: dict, name: str) -> str:
-    experiment = study["species"]["experiments"][name]
-    if "model" in experiment:
-        return f"{experiment['model'].get('k', 6)}-mer spectrum"
-    return pretraining_tokenizer_name(study, experiment["init_from"])
+    return task_tokenizer_name(study, "species", name)
 
 
 def pretraining_tokenizer_name(study: dict, name: str) -> str:
@@ -80,9 +76,14 @@ def language(study: dict, name: str) -> str:
 
 # ---- TSS localization and chromatin profiles --------------------------------------------------------------------
 def _pretrained(study: dict, task: str, name: str, pretrained_dir: str | None) -> dict:
+    """Tokenizer, model and init of an experiment built on pretraining job `init_from` (its model directory
+    `pretrained_dir`): its weights or its architecture afresh, or another architecture (`model`) with fresh weights
+    on its tokens."""
     experiment = study[task]["experiments"][name]
     if pretrained_dir is None:
         raise ValueError(f"{task} experiment {name!r} needs the model directory of {experiment['init_from']!r}")
+    if "model" in experiment:
+        return {"tokenizer": {"pretrained": pretrained_dir}, "model": dict(experiment["model"]), "init": "random"}
     return {"tokenizer": {"pretrained": pretrained_dir}, "model": {"checkpoint": pretrained_dir},
             "init": experiment["init"]}
 
@@ -107,11 +108,11 @@ def chromatin_spec(study: dict, name: str, pretrained_dir: str | None, label_nam
             "label_groups": {k: list(v) for k, v in label_groups.items()}, "pos_weight": chromatin["pos_weight"]}
     context_length = chromatin_context_length(study, name)
     spec = {"context_length": context_length, "head": head, "training": dict(experiment.get("training", {}))}
-    if "model" in experiment:
+    if is_baseline(experiment):
         return {**spec, "tokenizer": {"name": "character"}, "model": dict(experiment["model"]), "init": "random"}
     spec = {**spec, **_pretrained(study, "chromatin", name, pretrained_dir)}
     pretraining = pretraining_spec(study, experiment["init_from"])
-    if experiment["init"] == "random" and context_length > pretraining["context_length"]:
+    if "model" not in experiment and experiment["init"] == "random" and context_length > pretraining["context_length"]:
         # Table 5.4's untrained 512- and 1,024-token rows: the pretraining job's architecture (and tokenizer) with a
         # position table of this length; a copy of its checkpoint's architecture would have too few positions.
         spec["model"] = {**pretraining["model"], "max_position_embeddings": context_length}
@@ -125,17 +126,18 @@ def chromatin_context_length(study: dict, name: str) -> int:
 
 
 def task_model_name(study: dict, task: str, name: str) -> str:
-    """The results table's `model` column of a tss / chromatin experiment."""
+    """The results table's `model` column of a species / tss / chromatin experiment: a baseline's name, else the
+    preset (or name) of its own architecture or its pretraining job's."""
     experiment = study[task]["experiments"][name]
-    if "model" in experiment:
+    if is_baseline(experiment):
         return experiment["model"]["name"]
-    job = study["pretraining"][experiment["init_from"]]
-    return job["model"].get("preset") or job["model"]["name"]
+    model = experiment.get("model") or study["pretraining"][experiment["init_from"]]["model"]
+    return model.get("preset") or model["name"]
 
 
 def task_tokenizer_name(study: dict, task: str, name: str) -> str:
     experiment = study[task]["experiments"][name]
-    if "model" in experiment:
+    if is_baseline(experiment):
         return f"{experiment['model'].get('k', 6)}-mer spectrum"
     return pretraining_tokenizer_name(study, experiment["init_from"])
 

@@ -73,8 +73,13 @@ def ct_backbone_input(wildcards):
     exp = ct_experiment(wildcards)
     if "backbone" not in exp:
         return []
-    directory = ct_backbone_dir(exp["backbone"], ct_replicate(wildcards.seed).pretrain_seed)
-    return [directory] if ct_backbone_released(exp["backbone"]) else [f"{directory}/model.safetensors"]
+    return ct_backbone_files(exp["backbone"], wildcards.seed)
+
+
+def ct_backbone_files(name, seed):
+    """Replicate `seed`'s weights of backbone `name`: the released directory, or the workflow's pretrained weights."""
+    directory = ct_backbone_dir(name, ct_replicate(seed).pretrain_seed)
+    return [directory] if ct_backbone_released(name) else [f"{directory}/model.safetensors"]
 
 
 def ct_finetune_spec(wildcards):
@@ -88,10 +93,42 @@ def ct_umap_experiments():
     return [n for n, e in CT_STUDY["experiments"].items() if "backbone" in e] if chosen is None else chosen
 
 
+def ct_umap_arms():
+    """Every UMAP's name: the chosen experiments (a fine-tuned model embeds) and pretrained-<backbone> for each of
+    umap.backbones (the pretrained weights embed, no fine-tuning)."""
+    return ct_umap_experiments() + [f"pretrained-{name}" for name in CT_STUDY["umap"]["backbones"]]
+
+
+def ct_umap_backbone(arm):
+    """The backbone a pretrained-<backbone> UMAP embeds with; None for an experiment's."""
+    name = arm.removeprefix("pretrained-")
+    return name if arm.startswith("pretrained-") and name in CT_STUDY["umap"]["backbones"] else None
+
+
+def ct_umap_context(arm):
+    """(context length in bases, init, results-table model name) of a UMAP arm."""
+    backbone = ct_umap_backbone(arm)
+    if backbone is None:
+        exp = CT_STUDY["experiments"][arm]
+        return exp["context_length"], exp["init"], ct_specs.model_name(CT_STUDY, arm)
+    spec = CT_STUDY["backbones"][backbone]
+    return spec["context_length"], "pretrained", ct_specs.backbone_model_name(spec)
+
+
+def ct_umap_pretrain_seed(arm, seed):
+    """The pretraining seed behind a UMAP arm's embeddings (ct_experiment_pretrain_seed's rule for a backbone)."""
+    backbone = ct_umap_backbone(arm)
+    if backbone is None:
+        return ct_experiment_pretrain_seed(arm, seed)
+    released = ct_backbone_released(backbone)
+    return ct_replicate(seed).pretrain_seed if not released or "{seed}" in released else None
+
+
 def ct_pretrained_backbones():
-    """Backbones the workflow pretrains itself: no checkpoint configured, and some experiment loads them."""
+    """Backbones the workflow pretrains itself: no checkpoint configured, and some experiment or UMAP loads them."""
     return [name for name, spec in CT_STUDY["backbones"].items() if not spec["checkpoint"]
-            and any(e.get("backbone") == name and e["init"] != "random" for e in CT_STUDY["experiments"].values())]
+            and (any(e.get("backbone") == name and e["init"] != "random" for e in CT_STUDY["experiments"].values())
+                 or name in CT_STUDY["umap"]["backbones"])]
 
 
 def ct_pretrain_seed(wildcards):

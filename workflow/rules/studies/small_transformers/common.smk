@@ -176,8 +176,8 @@ def st_chromatin_on():
 
 
 def st_chromatin_names(baseline):
-    """Experiment names of one kind as a wildcard constraint: models (init_from) or baselines (model)."""
-    names = [n for n, e in ST_CHROMATIN["experiments"].items() if ("model" in e) == baseline]
+    """Experiment names of one kind as a wildcard constraint: models (init_from) or baselines (model alone)."""
+    names = [n for n, e in ST_CHROMATIN["experiments"].items() if st_specs.is_baseline(e) == baseline]
     return "|".join(map(re.escape, names)) if names else ST_NEVER
 
 
