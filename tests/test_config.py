@@ -119,3 +119,14 @@ def test_benchmark_class_references_name_configured_sources(demo_config):
     task["references"]["worm.fa.gz"] = {"source": "ce11", "file": "worm.fa.gz"}
     with pytest.raises(GenolmInputError, match=r"references.worm.fa.gz: no source named 'ce11'"):
         validate_config(copy.deepcopy(demo_config))
+
+
+@pytest.mark.parametrize("ranking, message", [
+    ({"experiments": ["ENBDE"]}, r"noise_ranking\.experiments: no mutation_generation experiment named 'ENBDE'"),
+    ({"experiments": ["copy-parent"]}, r"noise_ranking\.experiments: 'copy-parent' is a baseline with one candidate"),
+    ({"experiments": ["ENBED"], "classifier": "kmer-LR"}, r"noise_ranking\.classifier: 'kmer-LR' is a baseline"),
+])
+def test_noise_ranking_names_a_generating_arm_and_a_fine_tuned_classifier(demo_config, ranking, message):
+    demo_config["studies"]["enbed"]["mutation_generation"]["noise_ranking"] = ranking
+    with pytest.raises(GenolmInputError, match=message):
+        validate_config(demo_config)

@@ -527,12 +527,21 @@ def test_enbed_runs_end_to_end_on_the_tiny_config(e2e_local_run):
     from genolm.results import read_metrics
 
     runs = sorted((e2e_local_run / "results/enbed/runs").glob("*/*/*/metrics.parquet"))
-    # ((mutation generation + noise) x 2 experiments + function annotation's k-mer LR) x the e2e config's 2 seeds
-    assert len(runs) == 2 * 5
+    # ((mutation generation + noise) x 2 experiments + function annotation's k-mer LR + ENBED's candidates ranked by
+    # the noise classifier) x the e2e config's 2 seeds
+    assert len(runs) == 2 * 6
     rows = pl.concat([read_metrics(p) for p in runs])
+    ranked = rows.filter(pl.col("experiment") == "mutation_generation/ENBED+noise-rank")
+    beams = rows.filter(pl.col("experiment") == "mutation_generation/ENBED")
+    assert ranked["seed"].unique().sort().to_list() == [7, 8]
+    top = [f"exact_match_top{k}" for k in (2,)]  # all the candidates: the ranking cannot change it
+    key = ["seed", "split", "checkpoint", "metric"]
+    assert ranked.filter(pl.col("metric").is_in(top)).sort(key)["value"].to_list() == \
+        beams.filter(pl.col("metric").is_in(top)).sort(key)["value"].to_list()
     generation = rows.filter((pl.col("task") == "mutation_generation") & (pl.col("split") == "test"))
     assert {"exact_match_top1", "exact_match_top2", "levenshtein_mean"} <= set(generation["metric"])
     assert set(rows["experiment"]) >= {"mutation_generation/ENBED", "mutation_generation/copy-parent",
+                                       "mutation_generation/ENBED+noise-rank",
                                        "noise_identification/ENBED", "noise_identification/kmer-LR",
                                        "function_annotation/kmer-LR"}
     document = (e2e_local_run / "results/tables/enbed/paper_tables.md").read_text()
@@ -548,3 +557,51 @@ def test_demo_pairs_regenerate_byte_for_byte(tmp_path):
                    capture_output=True)
     for name in ("sequences.fasta", "pairs.tsv"):
         assert (tmp_path / name).read_bytes() == (REPO / "data/demo/enbed" / name).read_bytes()
+
+
+# ---- candidates ranked by the noise classifier (genolm.studies.enbed.ranking) ------------------------------------
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+from genolm.studies.enbed import ranking  # noqa: E402
+
+
+def _generation_predictions(rows):
+    return pl.DataFrame({"split": ["test"] * len(rows), "checkpoint": ["best"] * len(rows),
+                         "index": list(range(len(rows))), "target": [t for t, _ in rows],
+                         "candidates": [c for _, c in rows]}, schema_overrides={"candidates": pl.List(pl.Utf8)})
+
+
+def test_candidates_least_likely_noisy_come_first_and_ties_keep_beam_order():
+    predictions = _generation_predictions([("ACGT", ["ACGA", "ACGT", "ACGC"]), ("TTTT", ["TTTT", "TTTA", "TTAA"])])
+    # example 0: the true child (beam 2) is the least noisy; example 1: a tie keeps the beam order
+    ranked = ranking.rank_predictions(predictions, np.array([0.9, 0.1, 0.5, 0.3, 0.3, 0.8]))
+    assert ranked["candidates"].to_list() == [["ACGT", "ACGC", "ACGA"], ["TTTT", "TTTA", "TTAA"]]
+    assert ranked["noise_probability"].to_list() == [[0.1, 0.5, 0.9], [0.3, 0.3, 0.8]]
+    before, after = ranking.ranked_metrics(predictions), ranking.ranked_metrics(ranked)
+    assert before["test@best/exact_match_top1"] == 0.5 and after["test@best/exact_match_top1"] == 1.0
+    assert before["test@best/exact_match_top3"] == after["test@best/exact_match_top3"] == 1.0
+    assert after["test@best/examples"] == 2.0
+    with pytest.raises(ValueError, match="5 probabilities for 6 candidates"):
+        ranking.rank_predictions(predictions, np.zeros(5))
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.tuples(st.text("ACGT", min_size=1, max_size=6),
+                          st.lists(st.text("ACGT", min_size=1, max_size=6), min_size=1, max_size=5)),
+                min_size=1, max_size=8), st.randoms(use_true_random=False))
+def test_ranking_permutes_each_examples_candidates_and_keeps_top_k(rows, rnd):
+    predictions = _generation_predictions(rows)
+    probabilities = np.array([rnd.random() for _, c in rows for _ in c])
+    ranked = ranking.rank_predictions(predictions, probabilities)
+    for (_, candidates), reordered, scores in zip(rows, ranked["candidates"].to_list(), ranked["noise_probability"].to_list()):
+        assert sorted(reordered) == sorted(candidates) and scores == sorted(scores)
+    k = max(len(c) for _, c in rows)
+    expected = generation_metrics([c for _, c in rows], [t for t, _ in rows], top_k=(k,))[f"exact_match_top{k}"]
+    assert ranking.ranked_metrics(ranked)[f"test@best/exact_match_top{k}"] == expected
+
+
+def test_ranking_refuses_predictions_that_are_not_a_generation_jobs(tmp_path):
+    path = tmp_path / "predictions.parquet"
+    pl.DataFrame({"split": ["test"], "checkpoint": ["best"], "index": [0], "label": [1]}).write_parquet(path)
+    with pytest.raises(GenolmInputError, match="predictions.parquet: not a generation job's predictions: no column target"):
+        ranking.read_predictions(path)

@@ -274,13 +274,13 @@ TABLES = {
     "study 4 Table 4 (biological function annotation)": [
         _output(r"results/enbed/runs/function_annotation/ENBED/seed\d+/metrics\.parquet"),
         _output(r"results/enbed/shards/(split\d+/)?annotation")],
-    "study 4 Table 5 (mutation generation)": [
-        _output(rf"results/enbed/runs/mutation_generation/{name}/seed\d+/metrics\.parquet")
-        for name in ("ENBED", "BPE")],
+    "study 4 Table 5 (mutation generation; Top-1 ranked by the noise classifier)": [
+        _output(rf"results/enbed/runs/mutation_generation/{re.escape(name)}/seed\d+/metrics\.parquet")
+        for name in ("ENBED", "BPE", "decoder-only", "ENBED+noise-rank", "BPE+noise-rank", "decoder-only+noise-rank")],
     "study 4 Table 6 (architectures)": [
         _enbed_pretraining(24, 12, 3850), _enbed_pretraining(12, 12, 3584), _enbed_pretraining(0, 24, 3584)]
-    + [_output(rf"results/enbed/runs/mutation_generation/{name}/seed\d+/metrics\.parquet")
-       for name in ("ENBED", "1to1", "decoder-only")],
+    + [_output(rf"results/enbed/runs/mutation_generation/{re.escape(name)}/seed\d+/metrics\.parquet")
+       for name in ("ENBED", "1to1", "decoder-only", "1to1+noise-rank")],
 }
 
 

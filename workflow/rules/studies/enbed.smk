@@ -244,6 +244,7 @@ use rule genolm_train as enbed_train with:
         metrics=f"{EN}/runs/{{task}}/{{experiment}}/{{run}}/metrics.parquet",
     wildcard_constraints:
         run=r"seed\d+|fold\d+",
+        experiment=en_experiment_pattern(),
     params:
         seed=lambda wc: en_run_seed(wc.run),
         job_dir=lambda wc: en_run_dir(wc.task, wc.experiment, wc.run),
@@ -260,6 +261,37 @@ use rule genolm_train as enbed_train with:
     log:
         f"{EN}/logs/train_{{task}}_{{experiment}}_{{run}}.log",
     threads: EN_THREADS
+
+
+rule enbed_rank_candidates:
+    """The paper's top-1: a generation run's candidates ranked by its replicate's noise classifier
+    (mutation_generation.noise_ranking)."""
+    input:
+        generation=f"{EN}/runs/mutation_generation/{{experiment}}/{{run}}/metrics.parquet",
+        classifier=lambda wc: f"{en_run_dir('noise_identification', EN_STUDY['mutation_generation']['noise_ranking']['classifier'], wc.run)}/metrics.parquet",
+    output:
+        metrics=f"{EN}/runs/mutation_generation/{{experiment}}+noise-rank/{{run}}/metrics.parquet",
+    wildcard_constraints:
+        experiment="|".join(re.escape(n) for n in en_ranked_experiments()) or "(?!)",
+        run=r"seed\d+",
+    params:
+        job_dir=lambda wc: en_run_dir("mutation_generation", f"{wc.experiment}+noise-rank", wc.run),
+        generation_job=lambda wc, input: str(Path(input.generation).parent),
+        classifier=lambda wc, input: str(Path(input.classifier).parent / "model"),
+        tracking=lambda wc: tracking_args("enbed_rank_candidates", en_compared_pretrain_seed(f"mutation_generation/{wc.experiment}", en_run_seed(wc.run)),
+                                          en_run_split_seed(wc.run), task="mutation_generation",
+                                          experiment=f"{wc.experiment}+noise-rank", run=wc.run),
+    log:
+        f"{EN}/logs/rank_candidates_{{experiment}}_{{run}}.log",
+    threads: EN_THREADS
+    resources:
+        **accelerator_resources(),
+    conda:
+        "../../../envs/train.yaml"
+    shell:
+        "python -m genolm enbed-rank-candidates --generation-job {params.generation_job:q} --classifier {params.classifier:q}"
+        " --experiment mutation_generation/{wildcards.experiment}+noise-rank --out {params.job_dir:q}"
+        " {params.tracking} > {log:q} 2>&1"
 
 
 rule enbed_tables:

@@ -39,6 +39,7 @@ def check_config(config: dict, study: dict, source: str) -> None:
         if task not in prepared:
             raise GenolmInputError(source, f"key {key}.benchmarks.{task}: under datasets.benchmarks, "
                                            f"{unknown_name('benchmark', task, prepared)}")
+    _check_noise_ranking(study, key, source)
     for task, block in task_blocks(study).items():
         for name, experiment in block["experiments"].items():
             where = f"{key}.{'benchmarks.' if task in study['benchmarks'] else ''}{task}.experiments.{name}"
@@ -55,3 +56,24 @@ def check_config(config: dict, study: dict, source: str) -> None:
                 raise GenolmInputError(source, f"key {where}.init: {experiment['init']!r} loads the pretraining of "
                                                f"{experiment['architecture']!r}, which has pretrain: false "
                                                "(and no mutation_generation.reconstruction)")
+
+
+def _check_noise_ranking(study: dict, key: str, source: str) -> None:
+    """Ranked experiments generate candidates (an encoder-decoder or decoder architecture, not copy-parent); the
+    classifier is a fine-tuned noise_identification model (not the k-mer baseline)."""
+    ranking = study["mutation_generation"]["noise_ranking"]
+    if not ranking["experiments"]:
+        return
+    where = f"key {key}.mutation_generation.noise_ranking"
+    generation = study["mutation_generation"]["experiments"] if study["mutation_generation"]["enabled"] else {}
+    for name in ranking["experiments"]:
+        if name not in generation:
+            raise GenolmInputError(source, f"{where}.experiments: {unknown_name('mutation_generation experiment', name, generation)}")
+        if "architecture" not in generation[name]:
+            raise GenolmInputError(source, f"{where}.experiments: {name!r} is a baseline with one candidate; rank a model's")
+    noise = study["noise_identification"]["experiments"] if study["noise_identification"]["enabled"] else {}
+    if ranking["classifier"] not in noise:
+        raise GenolmInputError(source, f"{where}.classifier: {unknown_name('noise_identification experiment', ranking['classifier'], noise)}")
+    if "architecture" not in noise[ranking["classifier"]]:
+        raise GenolmInputError(source, f"{where}.classifier: {ranking['classifier']!r} is a baseline without a fine-tuned "
+                                       "model; name a model's experiment")

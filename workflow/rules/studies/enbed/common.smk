@@ -152,9 +152,24 @@ def en_fold_argument(wildcards):
     return f"--fold {wildcards.run.removeprefix('fold')}" if wildcards.run.startswith("fold") else ""
 
 
+def en_ranked_experiments():
+    """Generation experiments whose candidates the noise classifier ranks (mutation_generation.noise_ranking)."""
+    block = EN_STUDY["mutation_generation"]
+    return block["noise_ranking"]["experiments"] if EN_STUDY["enabled"] and block["enabled"] else []
+
+
+def en_experiment_pattern():
+    """Wildcard constraint of the training rule: the configured experiments of every task (a ranked run's
+    <name>+noise-rank directory is another rule's)."""
+    names = {name for block in en_task_blocks(EN_STUDY).values() for name in block["experiments"]}
+    return "|".join(re.escape(n) for n in sorted(names)) or "(?!)"
+
+
 def en_metric_tables():
     seeds = pretrain_seeds(config, EN_STUDY)
-    return [f"{en_run_dir(*job)}/metrics.parquet" for job in en_jobs()] + [
+    ranked = [f"{en_run_dir('mutation_generation', f'{name}+noise-rank', run)}/metrics.parquet"
+              for name in en_ranked_experiments() for run in en_runs("mutation_generation")]
+    return [f"{en_run_dir(*job)}/metrics.parquet" for job in en_jobs()] + ranked + [
         f"{EN}/pretrain/{name}/seed{seed}/metrics.parquet" for name in en_pretrained_architectures() for seed in seeds] + [
         f"{EN}/pretrain_reconstruction/{name}/seed{seed}/metrics.parquet"
         for name in en_specs.reconstruction_architectures(EN_STUDY) for seed in seeds]
@@ -178,6 +193,7 @@ def en_compared_job_dir(arm, seed):
 
 def en_compared_pretrain_seed(arm, seed):
     task, _, experiment = arm.partition("/")
+    experiment = experiment.removesuffix("+noise-rank")  # a ranked run's model is its generation run's
     from types import SimpleNamespace  # the rule's wildcards, for a run the compare rule names
 
     return en_run_pretrain_seed(SimpleNamespace(task=task, experiment=experiment, run=f"seed{seed}"))
