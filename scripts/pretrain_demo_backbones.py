@@ -6,13 +6,12 @@ pretrained here on the demo reference, committed under data/demo/backbones/<name
 config.yaml (`studies.cancer_type.backbones.<name>`: preset + overrides, context_length, pretraining); this script
 only runs them, through the one trainer, and reports held-out perplexity (uniform over A/C/G/T is 4.0).
 
-    python scripts/pretrain_demo_backbones.py                  # every backbone of config.yaml
-    python scripts/pretrain_demo_backbones.py --only tiny-1k
-    python scripts/pretrain_demo_backbones.py --seed 2         # one backbone per replicate: <name>/seed2/
+    python scripts/pretrain_demo_backbones.py --seed 1         # every backbone of config.yaml, seed 1
+    python scripts/pretrain_demo_backbones.py --seed 2 --only tiny-1k
 
-Without --seed the backbones are pretrained with seed 1 into data/demo/backbones/<name>/ (the committed ones);
-with --seed N into data/demo/backbones/<name>/seed<N>/, the layout a `checkpoint: .../<name>/seed{seed}` reads
-(one released backbone per replicate, each pretrained with the replicate's seed: genolm.replicates).
+With --seed N a backbone is pretrained with seed N into data/demo/backbones/<name>/seed<N>/, the layout the demo's
+`checkpoint: data/demo/backbones/<name>/seed{seed}` reads: one released backbone per replicate, each pretrained
+with the replicate's pretraining seed (genolm.replicates). The demo's seeds 1-3 are committed.
 
 Deterministic on a CPU (fixed seed, deterministic algorithms, one thread): a rerun on the same torch version
 writes the same bytes, which `--check` verifies against the committed files without replacing them.
@@ -40,7 +39,6 @@ from genolm.studies.cancer_type.specs import pretraining_spec  # noqa: E402
 from genolm.training.trainer import train, validate_spec  # noqa: E402
 
 OUT = REPO / "data" / "demo" / "backbones"
-SEED = 1  # the committed single backbones'
 
 
 def run(command: list[str]) -> None:
@@ -48,7 +46,7 @@ def run(command: list[str]) -> None:
         raise SystemExit(f"genolm {' '.join(command)} failed")
 
 
-def pretrain(name: str, backbone: dict, study: dict, reference: Path, work: Path, seed: int = SEED) -> dict:
+def pretrain(name: str, backbone: dict, study: dict, reference: Path, work: Path, seed: int) -> dict:
     pretraining = backbone["pretraining"]
     shards = work / f"windows_{name}"
     split = ["--split-by-chromosome", "val=" + ",".join(pretraining["val_chromosomes"])] if pretraining["val_chromosomes"] else []
@@ -77,7 +75,7 @@ def main() -> int:
     parser.add_argument("--config", type=Path, default=REPO / "config.yaml")
     parser.add_argument("--only", nargs="*", help="backbone names (default: all of the config)")
     parser.add_argument("--check", action="store_true", help="regenerate and compare with the committed files")
-    parser.add_argument("--seed", type=int, help="pretrain with this seed into <name>/seed<N>/ (a replicate's backbone)")
+    parser.add_argument("--seed", type=int, required=True, help="pretrain with this seed into <name>/seed<N>/ (a replicate's backbone)")
     args = parser.parse_args()
     torch.use_deterministic_algorithms(True)
     torch.set_num_threads(1)
@@ -92,10 +90,9 @@ def main() -> int:
         for name, backbone in study["backbones"].items():
             if args.only and name not in args.only:
                 continue
-            seed = SEED if args.seed is None else args.seed
+            seed = args.seed
             result = pretrain(name, backbone, study, reference, work, seed)
-            target = OUT / name if args.seed is None else OUT / name / f"seed{seed}"
-            key = name if args.seed is None else f"{name}/seed{seed}"
+            target, key = OUT / name / f"seed{seed}", f"{name}/seed{seed}"
             if args.check:
                 same = all(filecmp.cmp(result["directory"] / f, target / f, shallow=False)
                            for f in ("config.json", "weights.ckpt"))

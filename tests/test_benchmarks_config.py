@@ -49,7 +49,7 @@ def test_cell_specs_hold_the_family_pooling_the_grid_lr_and_the_step_budget(demo
     assert bert["training"]["lr"] == 3.0e-3 and bert["training"]["max_steps"] == study["training"]["max_steps"]
     hyena = specs.cell_spec(study, "demo_phage_vs_mito", "HyenaDNA-tiny", "lr0.0001")
     assert hyena["head"]["pooling"] == "mean" and hyena["training"]["lr"] == 1.0e-4
-    assert hyena["model"] == {"checkpoint": "data/demo/backbones/tiny-1k"} and hyena["init"] == "pretrained"
+    assert hyena["model"] == {"checkpoint": "data/demo/backbones/tiny-1k/seed1"} and hyena["init"] == "pretrained"
     assert hyena["context_length"] == 128 + 2
     with pytest.raises(ValueError, match="lr0.01"):
         specs.cell_spec(study, "demo_phage_vs_mito", "DNABERT-3", "lr0.01")

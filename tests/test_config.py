@@ -24,7 +24,7 @@ def test_demo_config_is_valid_and_defaults_are_filled(demo_config):
     study = config["studies"]["cancer_type"]
     assert study["mutation_format"] == "depmap"
     assert study["experiments"]["32K-frozen"]["training"]["gradient_clip"] == 1.0  # default from $defs.training
-    assert study["backbones"]["tiny-1k"]["checkpoint"] == "data/demo/backbones/tiny-1k"  # the committed backbone
+    assert study["backbones"]["tiny-1k"]["checkpoint"] == "data/demo/backbones/tiny-1k/seed{seed}"  # the committed backbone
     assert study["backbones"]["tiny-1k"]["overrides"] == {}  # default from the study's own schema
     assert config["tracking"]["mlflow_uri"] is None
     assert config["compute"]["training_gpus"] == 0

@@ -12,7 +12,9 @@ same windows step by step (tests/test_ddp.py), which is what makes a multi-GPU r
 A job stopped mid-epoch (a walltime's signal, a node failure) resumes exactly: the train loader is resumable in
 Lightning's sense (`state_dict` / `load_state_dict`), so a restart skips the windows the epoch already trained on
 instead of starting the epoch over, and no loader draws from the global random generator (each has its own), so
-the random state genolm.training.checkpoints.RandomStateResume restores is the one training left off with.
+the random state genolm.training.checkpoints.RandomStateResume restores is the one training left off with. Nor
+does collation: an objective's masks come from a generator seeded by the job's seed and the batch's examples'
+(epoch, index) keys, which the train sampler yields and each item carries (genolm.training.collation).
 """
 
 from __future__ import annotations
@@ -65,13 +67,17 @@ class WindowDataset(Dataset):
     def __len__(self) -> int:
         return len(self.sequences)
 
-    def __getitem__(self, index: int):
+    def __getitem__(self, key: int | tuple[int, int]):
+        """(sequence, target, (epoch, index)) of `key`: an index, or (epoch, index) from the train sampler. The
+        key travels with the item so that collation draws a batch's masks from the batch's own generator
+        (genolm.training.collation)."""
+        epoch, index = key if isinstance(key, tuple) else (0, key)
         if self.labels is None:
-            return self.sequences[index], -1
+            return self.sequences[index], -1, (epoch, index)
         label = self.labels[index]
-        if isinstance(label, np.ndarray):
-            return self.sequences[index], label
-        return self.sequences[index], label if isinstance(label, str) else int(label)
+        if not isinstance(label, (np.ndarray, str)):
+            label = int(label)
+        return self.sequences[index], label, (epoch, index)
 
 
 class ResumableSampler(DistributedSampler):
@@ -84,7 +90,8 @@ class ResumableSampler(DistributedSampler):
     def __iter__(self):
         indices = list(super().__iter__())
         skip, self.skip = self.skip, 0  # the next epoch starts from its beginning
-        return iter(indices[skip:])
+        # (epoch, index): an example's masks differ from epoch to epoch (dynamic masking) and not between runs.
+        return iter([(self.epoch, index) for index in indices[skip:]])
 
 
 class ResumableLoader(DataLoader):

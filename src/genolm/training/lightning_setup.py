@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 def task_module(job: TrainingJob, job_dir: Path) -> tuple[L.LightningModule, Collator, list[L.Callback]]:
     """The LightningModule, the collation and the callbacks of the job's objective or head."""
     spec, backbone = job.spec, job.backbone
-    collate = Collator(job.tokenizer, spec["context_length"], objective=job.objective, head=job.head)
+    collate = Collator(job.tokenizer, spec["context_length"], objective=job.objective, head=job.head, seed=job.seed)
     if job.objective is not None:
         return PretrainModule(backbone, job.objective, spec["training"]), collate, []
     head, callbacks = job.head, []
