@@ -263,6 +263,13 @@ TABLES = {
     "study 3 Table 4.4 (transfer from DNABERT-6)": [_virbert_transfer(150), _virbert_transfer(1000)],
     "study 3 Figure (recall against label fraction)": [_output(r"results/plots/virbert/recall_vs_label_fraction\.png")],
     # Study 4: ENBED (Malusare et al. 2024)
+    "study 4 pretraining corpus (RefSeq, T2T human and maize, 1000 Genomes)": [
+        ("corpus with the 1000 Genomes haplotypes and GRCh38",
+         lambda job, jobs, config: job.wrote(r"results/enbed/shards/seed\d+/corpus")
+         and "results/enbed/haplotypes" in job.inputs and any("reference/grch38/" in i for i in job.inputs)),
+        ("haplotypes from the 1000 Genomes VCFs of 22 autosomes",
+         lambda job, jobs, config: job.wrote(r"results/enbed/haplotypes")
+         and sum("1kGP_high_coverage_Illumina.chr" in i for i in job.inputs) == 22)],
     "study 4 Tables 1, 10, 12 (Nucleotide Transformer tasks, 10 folds)": [
         _output(rf"results/enbed/runs/{task}/{experiment}/fold{fold}/metrics\.parquet")
         for task in NT_TASKS for experiment in ("ENBED", "ENBED-no-pretraining") for fold in range(1, 11)],

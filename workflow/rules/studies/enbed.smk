@@ -13,7 +13,8 @@ include: "enbed/common.smk"
 
 
 if EN_STUDY["enabled"]:
-    for en_source in EN_STUDY["corpus"]["reference_sources"]:
+    en_haplotype_reference = [EN_STUDY["corpus"]["haplotypes"]["reference_source"]] if EN_STUDY["corpus"]["haplotypes"] else []
+    for en_source in EN_STUDY["corpus"]["reference_sources"] + en_haplotype_reference:
         REFERENCE_FILES.setdefault(en_source, next(iter(config["sources"][en_source]["files"])))
     METRIC_TABLES["enbed"] = en_metric_tables()
     if EN_STUDY["paper_tables"]:
@@ -57,6 +58,30 @@ rule enbed_comparisons:
         "python -m genolm compare --comparisons {params.comparisons:q} {params.runs}"
         " --group-column sequence --out-tsv {output.tsv:q}"
         " --out-md {output.md:q} --plot {output.plot:q} --title enbed > {log:q} 2>&1"
+
+
+rule enbed_haplotypes:
+    """Phased samples' haplotypes (corpus.haplotypes: the 1000 Genomes Project's VCFs on GRCh38), one more genome of
+    the corpus."""
+    input:
+        vcfs=en_haplotype_vcfs(),
+        reference=lambda wc: en_reference(EN_STUDY["corpus"]["haplotypes"]["reference_source"]),
+    output:
+        fastas=directory(f"{EN}/haplotypes"),
+        qc=f"{EN}/qc/haplotypes.tsv",
+    params:
+        chromosomes=lambda wc: shlex.join(EN_STUDY["corpus"]["haplotypes"]["chromosomes"]),
+        samples=lambda wc: (shlex.join(["--samples", *EN_STUDY["corpus"]["haplotypes"]["samples"]])
+                            if EN_STUDY["corpus"]["haplotypes"]["samples"]
+                            else f"--max-samples {EN_STUDY['corpus']['haplotypes']['max_samples']}"),
+        seed=SEED,
+    log:
+        f"{EN}/logs/haplotypes.log",
+    conda:
+        "../../../envs/data.yaml"
+    shell:
+        "python -m genolm haplotypes --vcf {input.vcfs:q} --reference {input.reference:q} --chromosomes {params.chromosomes}"
+        " {params.samples} --seed {params.seed} --out {output.fastas:q} --qc {output.qc:q} > {log:q} 2>&1"
 
 
 rule enbed_corpus:

@@ -24,6 +24,18 @@ def check_config(config: dict, study: dict, source: str) -> None:
             raise GenolmInputError(source, f"key {key}.corpus.reference_sources: no source named {name!r} under sources")
     if study["corpus"]["refseq"] and "refseq" not in config.get("datasets", {}):
         raise GenolmInputError(source, f"key {key}.corpus.refseq: no datasets.refseq block to take assemblies from")
+    haplotypes = study["corpus"]["haplotypes"]
+    if haplotypes is not None:
+        for part in ("source", "reference_source"):
+            if haplotypes[part] not in config["sources"]:
+                raise GenolmInputError(source, f"key {key}.corpus.haplotypes.{part}: no source named {haplotypes[part]!r} under sources")
+        files = config["sources"][haplotypes["source"]].get("files", {})
+        for name in haplotypes["files"] or []:
+            if name not in files:
+                raise GenolmInputError(source, f"key {key}.corpus.haplotypes.files: no file {name!r} under "
+                                               f"sources.{haplotypes['source']}.files")
+        if not (haplotypes["files"] or files):
+            raise GenolmInputError(source, f"key {key}.corpus.haplotypes.source: {haplotypes['source']!r} lists no files")
     generation = study["mutation_generation"]
     if generation["enabled"] and (not generation["fasta"] or not generation["pairs"]):
         raise GenolmInputError(source, f"key {key}.mutation_generation: fasta and pairs are needed (or enabled: false)")

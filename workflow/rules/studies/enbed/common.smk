@@ -14,7 +14,17 @@ def en_reference(source):
 
 def en_corpus_inputs():
     genomes = [en_reference(s) for s in EN_STUDY["corpus"]["reference_sources"]]
-    return genomes + ([f"{RES}/refseq/genomes"] if EN_STUDY["corpus"]["refseq"] else [])
+    haplotypes = [f"{EN}/haplotypes"] if EN_STUDY["corpus"]["haplotypes"] else []  # a FASTA per haplotype
+    return genomes + haplotypes + ([f"{RES}/refseq/genomes"] if EN_STUDY["corpus"]["refseq"] else [])
+
+
+def en_haplotype_vcfs():
+    """The phased VCFs of corpus.haplotypes (every file of its source unless `files` names some)."""
+    block = EN_STUDY["corpus"]["haplotypes"]
+    if not block:
+        return []
+    names = block["files"] or list(config["sources"][block["source"]]["files"])
+    return [source_file(block["source"], name) for name in names]
 
 
 def en_pretrained_architectures():
