@@ -130,3 +130,13 @@ def test_noise_ranking_names_a_generating_arm_and_a_fine_tuned_classifier(demo_c
     demo_config["studies"]["enbed"]["mutation_generation"]["noise_ranking"] = ranking
     with pytest.raises(GenolmInputError, match=message):
         validate_config(demo_config)
+
+
+def test_attention_maps_name_a_pretrained_architecture(demo_config):
+    demo_config["studies"]["enbed"]["attention_maps"] = {"architectures": ["enbed-decoder"]}
+    demo_config["studies"]["enbed"]["architectures"]["enbed-decoder"]["pretrain"] = False
+    with pytest.raises(GenolmInputError, match=r"attention_maps\.architectures: 'enbed-decoder' has pretrain: false"):
+        validate_config(copy.deepcopy(demo_config))
+    demo_config["studies"]["enbed"]["attention_maps"] = {"architectures": ["enbdd"]}
+    with pytest.raises(GenolmInputError, match=r"attention_maps\.architectures: no architecture named 'enbdd'"):
+        validate_config(demo_config)

@@ -33,7 +33,6 @@ TSS_ORGANISMS = ["H_sapiens", "M_musculus", "G_gallus", "D_rerio", "D_melanogast
 # Tables and figures of the papers that no job produces, and why (the config and docs say the same).
 NOT_PLANNED = {
     "study 2 Figures 5.11-5.13 / B.1-B.2": "single hand-picked predictions, not a result of a run",
-    "study 4 Figure 2": "attention-head visualisation: not implemented",
     "study 4 Figure 3": "phylogenetic tree of the influenza data: input, not a result",
     "study 4 Table 7": "other models' pretraining data: a literature table",
     "study 3 self-genomenet rows": "a published baseline genolm does not implement (k-mer LR and CNN-LSTM run beside it)",
@@ -270,6 +269,10 @@ TABLES = {
         ("haplotypes from the 1000 Genomes VCFs of 22 autosomes",
          lambda job, jobs, config: job.wrote(r"results/enbed/haplotypes")
          and sum("1kGP_high_coverage_Illumina.chr" in i for i in job.inputs) == 22)],
+    "study 4 Figure 2 (attention heads of the pretrained ENBED)": [
+        ("attention maps of the pretrained enbed",
+         lambda job, jobs, config: job.wrote(r"results/plots/enbed/attention_enbed\.png")
+         and any(re.fullmatch(r"results/enbed/pretrain/enbed/seed\d+/model/model\.safetensors", i) for i in job.inputs))],
     "study 4 Tables 1, 10, 12 (Nucleotide Transformer tasks, 10 folds)": [
         _output(rf"results/enbed/runs/{task}/{experiment}/fold{fold}/metrics\.parquet")
         for task in NT_TASKS for experiment in ("ENBED", "ENBED-no-pretraining") for fold in range(1, 11)],

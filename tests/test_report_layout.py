@@ -38,7 +38,8 @@ FIGURE_CAPTIONS = [
     (r"^results/plots/small_transformers/species_12s\.png$", "small_transformers_species_12s.rst"),
     (r"^results/plots/small_transformers/tss_localization\.png$", "small_transformers_tss_localization.rst"),
     (r"^results/plots/small_transformers/chromatin_profiles\.png$", "small_transformers_chromatin_profiles.rst"),
-    (r"^results/plots/enbed/(?!metrics_summary\.png$|comparisons\.png$)[^/]+\.png$", "enbed_task.rst"),
+    (r"^results/plots/enbed/attention_[^/]+\.png$", "enbed_attention.rst"),
+    (r"^results/plots/enbed/(?!metrics_summary\.png$|comparisons\.png$|attention_)[^/]+\.png$", "enbed_task.rst"),
     (r"^results/plots/[^/]+/comparisons\.png$", "comparisons.rst"),
     (r"^results/plots/benchmarks/leaderboard\.png$", "benchmarks_leaderboard.rst"),
 ]

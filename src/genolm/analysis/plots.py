@@ -249,3 +249,28 @@ def metrics_summary_figure(table: pl.DataFrame):
 
 def plot_metrics_summary(table: pl.DataFrame, path: Path) -> None:
     _save(metrics_summary_figure(table), path)
+
+
+def attention_heads_figure(maps: np.ndarray, *, title: str, columns: int = 4):
+    """One heatmap per head (query rows, key columns; white: keys outside a local window), the ENBED paper's
+    Figure 2 layout."""
+    heads = maps.shape[0]
+    rows = -(-heads // columns)
+    fig, axes = plt.subplots(rows, min(columns, heads), figsize=(3 * min(columns, heads), 3 * rows), squeeze=False)
+    for h, ax in enumerate(axes.flat):
+        if h >= heads:
+            ax.axis("off")
+            continue
+        ax.imshow(np.ma.masked_invalid(maps[h]), cmap="viridis", interpolation="nearest", vmin=0)
+        ax.set_title(f"head {h + 1}", fontsize=9)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    axes.flat[0].set_ylabel("query token")
+    axes.flat[min(columns, heads) - 1].set_xlabel("key token")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_attention_heads(maps: np.ndarray, path: Path, **kwargs) -> None:
+    _save(attention_heads_figure(maps, **kwargs), path)

@@ -23,6 +23,7 @@ if EN_STUDY["enabled"]:
     FINAL_OUTPUTS["enbed"] = en_metric_tables() + (
         [*REPORT_TABLES["enbed"].values(), *(f"{RESULTS}/plots/enbed/{task}.png" for task in en_figure_tasks())]
         if EN_STUDY["paper_tables"] else [])
+    FINAL_OUTPUTS["enbed"] += [f"{RESULTS}/plots/enbed/attention_{name}.png" for name in EN_STUDY["attention_maps"]["architectures"]]
     if EN_STUDY["comparisons"]:
         REPORT_TABLES.setdefault("enbed", {})["comparisons"] = f"{RESULTS}/tables/enbed/comparisons.md"
         FINAL_OUTPUTS["enbed"] += comparison_outputs("enbed")
@@ -317,6 +318,30 @@ rule enbed_rank_candidates:
         "python -m genolm enbed-rank-candidates --generation-job {params.generation_job:q} --classifier {params.classifier:q}"
         " --experiment mutation_generation/{wildcards.experiment}+noise-rank --out {params.job_dir:q}"
         " {params.tracking} > {log:q} 2>&1"
+
+
+rule enbed_attention_maps:
+    """The paper's Figure 2: a pretrained architecture's attention heads (attention_maps), the first replicate's."""
+    input:
+        weights=lambda wc: f"{EN}/pretrain/{wc.architecture}/seed{en_replicate(f'seed{SEEDS[0]}').pretrain_seed}/model/model.safetensors",
+        corpus=lambda wc: f"{EN}/shards/seed{en_replicate(f'seed{SEEDS[0]}').pretrain_seed}/corpus",
+    output:
+        plot=report(f"{RESULTS}/plots/enbed/attention_{{architecture}}.png", caption="../../report/enbed_attention.rst",
+                    category="enbed", subcategory="figures"),
+        maps=f"{EN}/attention/{{architecture}}.npz",
+    wildcard_constraints:
+        architecture="|".join(re.escape(n) for n in EN_STUDY["attention_maps"]["architectures"]) or "(?!)",
+    params:
+        model=lambda wc, input: str(Path(input.weights).parent),
+        length=EN_STUDY["attention_maps"]["length"],
+        layer=EN_STUDY["attention_maps"]["layer"],
+    log:
+        f"{EN}/logs/attention_{{architecture}}.log",
+    conda:
+        "../../../envs/train.yaml"
+    shell:
+        "python -m genolm attention-maps --model {params.model:q} --sequences {input.corpus:q} --length {params.length}"
+        " --layer {params.layer} --plot {output.plot:q} --out {output.maps:q} > {log:q} 2>&1"
 
 
 rule enbed_tables:

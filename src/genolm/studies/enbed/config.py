@@ -52,6 +52,12 @@ def check_config(config: dict, study: dict, source: str) -> None:
             raise GenolmInputError(source, f"key {key}.benchmarks.{task}: under datasets.benchmarks, "
                                            f"{unknown_name('benchmark', task, prepared)}")
     _check_noise_ranking(study, key, source)
+    for name in study["attention_maps"]["architectures"]:
+        architecture = study["architectures"].get(name)
+        if architecture is None or not architecture["pretrain"]:
+            raise GenolmInputError(source, f"key {key}.attention_maps.architectures: "
+                                           + (f"{name!r} has pretrain: false (no pretrained model to read)" if architecture
+                                              else unknown_name("architecture", name, study["architectures"])))
     for task, block in task_blocks(study).items():
         for name, experiment in block["experiments"].items():
             where = f"{key}.{'benchmarks.' if task in study['benchmarks'] else ''}{task}.experiments.{name}"
