@@ -547,9 +547,9 @@ def test_enbed_runs_end_to_end_on_the_tiny_config(e2e_local_run):
     document = (e2e_local_run / "results/tables/enbed/paper_tables.md").read_text()
     assert "Table 5" in document and "Table 3" in document and "Table 4" in document
     assert (e2e_local_run / "results/plots/enbed/mutation_generation.png").is_file()
-    # the paper's Figure 2: the pretrained model's heads (tiny: 2 heads over a 32-base window and its 2 framing bytes)
+    # the paper's Figure 2: the pretrained model's heads (tiny: over a 32-base window and its end-of-sequence byte)
     assert (e2e_local_run / "results/plots/enbed/attention_enbed.png").is_file()
-    assert np.load(e2e_local_run / "results/enbed/attention/enbed.npz")["maps"].shape[1:] == (34, 34)
+    assert np.load(e2e_local_run / "results/enbed/attention/enbed.npz")["maps"].shape[1:] == (33, 33)
 
 
 def test_demo_pairs_regenerate_byte_for_byte(tmp_path):
