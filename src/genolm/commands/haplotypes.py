@@ -26,7 +26,8 @@ LINE = 80
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--vcf", nargs="+", required=True, type=Path,
                         help="phased VCF/BCF files (e.g. the 1000 Genomes Project's, one per chromosome)")
-    parser.add_argument("--reference", required=True, type=Path, help="the reference the VCFs are called against (indexed)")
+    parser.add_argument("--reference", required=True, type=Path,
+                        help="the reference the VCFs are called against (indexed)")
     parser.add_argument("--chromosomes", nargs="+", required=True, help="chromosomes to build, in any naming")
     group = parser.add_mutually_exclusive_group(required=True)
     group.add_argument("--samples", nargs="+", help="sample names (their order in the VCF is kept)")

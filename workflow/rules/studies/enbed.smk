@@ -6,6 +6,9 @@
 #   enbed_annotation (Ensembl GTF + assembly) ----------------+
 #   enbed_pairs (FASTA + parent/child/clade table) -----------+-> enbed_train (per task, experiment, seed or fold)
 #   prepare_benchmark -> enbed_benchmark (val split or fold) -+          -> enbed_tables (paper layouts, figures)
+#   enbed_haplotypes (phased VCFs + GRCh38, corpus.haplotypes) -> enbed_corpus
+#   enbed_train (generation + noise runs) -> enbed_rank_candidates (the paper's Top-1, noise_ranking)
+#   enbed_pretrain -> enbed_attention_maps (the paper's Figure 2, attention_maps)
 # Replicate seed<N> draws its corpus and pretrainings (seed<P>) and its task splits (split<S>) with N where the
 # study's `replicate` block says so (genolm.replicates); a benchmark's folds are drawn once, with `seed`.
 

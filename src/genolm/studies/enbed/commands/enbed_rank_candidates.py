@@ -20,8 +20,10 @@ def add_arguments(parser) -> None:
     parser.add_argument("--generation-job", type=Path, required=True,
                         help="the generation job's directory (its predictions.parquet and metrics.parquet)")
     parser.add_argument("--classifier", type=Path, required=True, help="the fine-tuned noise classifier (<job>/model)")
-    parser.add_argument("--noisy-label", default="noisy", help="the classifier's label of noisy sequences (default: noisy)")
-    parser.add_argument("--experiment", required=True, help="the ranked rows' experiment, e.g. mutation_generation/ENBED+noise-rank")
+    parser.add_argument("--noisy-label", default="noisy",
+                        help="the classifier's label of noisy sequences (default: noisy)")
+    parser.add_argument("--experiment", required=True,
+                        help="the ranked rows' experiment, e.g. mutation_generation/ENBED+noise-rank")
     parser.add_argument("--batch-size", type=int, default=64, help="candidates per forward pass (default: 64)")
     parser.add_argument("--out", type=Path, required=True, help="job directory: metrics.parquet, predictions.parquet")
     for seed in ("split", "pretrain"):  # the replicate the workflow means: checked against the generation job's
