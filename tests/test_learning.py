@@ -51,7 +51,7 @@ def planted_shards(out: Path, *, shuffle_labels: bool, seed: int = 0) -> Path:
     return out
 
 
-DEMO_BACKBONE = REPO / "data" / "demo" / "backbones" / "tiny-1k"  # committed, released layout
+DEMO_BACKBONE = REPO / "data" / "demo" / "backbones" / "tiny-1k" / "seed1"  # committed, released layout
 
 
 def scores_after_training(tmp_path: Path, *, shuffle: bool, pretrained: bool = False) -> dict[str, float]:

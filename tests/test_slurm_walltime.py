@@ -1,5 +1,5 @@
 """Training that outlives its walltime (issue #28.2), on the real SLURM test cluster (tests/slurm_cluster.py).
-`make test-walltime` runs it (about 10 minutes); `make test` leaves it out (the marker `walltime`).
+`make test-walltime` runs it (about 6 minutes); `make test` leaves it out (the marker `walltime`).
 
 A pretraining job whose steps take longer than its 3-minute allocation runs through `profiles/slurm` and the
 snakemake slurm executor plugin: SLURM sends SIGTERM shortly before each allocation's limit (`--signal=TERM@<s>`,

@@ -171,6 +171,8 @@ def en_ranked_experiments():
 def en_experiment_pattern():
     """Wildcard constraint of the training rule: the configured experiments of every task (a ranked run's
     <name>+noise-rank directory is another rule's)."""
+    if not EN_STUDY["enabled"]:  # a config without the study: its blocks hold no experiments
+        return "(?!)"
     names = {name for block in en_task_blocks(EN_STUDY).values() for name in block["experiments"]}
     return "|".join(re.escape(n) for n in sorted(names)) or "(?!)"
 
