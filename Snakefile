@@ -39,6 +39,7 @@ include: "workflow/rules/download.smk"
 include: "workflow/rules/reference.smk"
 include: "workflow/rules/sources.smk"
 include: "workflow/rules/training.smk"
+include: "workflow/rules/embeddings.smk"
 
 
 # One rule file per study (workflow/rules/studies/<study>.smk, beside src/genolm/studies/<study>/): each registers

@@ -4,6 +4,8 @@ sequence ten times the context chunked with overlap and pooled by owned bases, s
 from __future__ import annotations
 
 import math
+import os
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -125,3 +127,29 @@ def test_command_writes_parquet_from_a_fasta(tmp_path):
     expected, _ = embed_sequences(model, tokenizer, sequences, chunk=64, overlap=16, layer=1, pooling="cls",
                                   strands="both", max_tokens=64)
     np.testing.assert_allclose(np.stack(table["embedding"].to_list()), expected, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_the_workflow_embeds_a_configured_dataset(tmp_path):
+    """Config `embeddings`: rule embed_sequences runs `genolm embed-sequences` on a named dataset with its settings."""
+    import subprocess
+    import sys
+
+    import yaml
+
+    from conftest import REPO
+
+    extra = tmp_path / "embeddings.yaml"
+    extra.write_text(yaml.safe_dump({"embeddings": {"flu": {
+        "model": "data/demo/backbones/tiny-1k/seed1", "sequences": "data/demo/enbed/sequences.fasta",
+        "pooling": "last", "chunk": 16, "overlap": 4}}}))
+    command = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(tmp_path),
+               "--configfile", str(REPO / "config.yaml"), str(extra), "--cores", "1", "results/embeddings/flu.parquet"]
+    result = subprocess.run(command, capture_output=True, text=True, cwd=REPO, timeout=600,
+                            env={**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"})
+    assert result.returncode == 0, result.stderr[-3000:]
+    log = (tmp_path / "results" / "logs" / "embed_sequences_flu.log").read_text()
+    assert "--pooling last" in log.splitlines()[0] and "--chunk 16 --overlap 4" in log.splitlines()[0]
+    table = pl.read_parquet(tmp_path / "results" / "embeddings" / "flu.parquet")
+    fasta = (REPO / "data" / "demo" / "enbed" / "sequences.fasta").read_text()
+    assert table.height == fasta.count(">") and (table["chunks"] > 1).any()

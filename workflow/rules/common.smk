@@ -272,7 +272,7 @@ def training_retries():
 
 def final_outputs():
     """What `make demo` builds: every study's own target too, so `make <study>` afterwards has nothing to do."""
-    return [*(f for study in FINAL_OUTPUTS for f in study_outputs(study)), *sources_outputs(),
+    return [*(f for study in FINAL_OUTPUTS for f in study_outputs(study)), *sources_outputs(), *embedding_outputs(),
             f"{RESULTS}/tables/metrics.parquet", f"{RESULTS}/tables/metrics.tsv", f"{RESULTS}/plots/metrics_summary.png"]
 
 
