@@ -26,14 +26,11 @@ import numpy as np
 
 from genolm.errors import GenolmInputError
 from genolm.qc import QCCounts
+from genolm.sources.mutations import is_symbolic
 from genolm.sources.reference import ReferenceGenome
 
 HAPLOTYPE_QC_REASONS = ("calls", "applied", "reference_allele", "missing_allele", "unphased_heterozygous",
                         "symbolic_alt", "ref_mismatch", "overlap_skipped")
-
-
-def _symbolic(alt: str) -> bool:
-    return alt.startswith("<") or alt == "*" or "[" in alt or "]" in alt or alt == "."
 
 
 def choose_samples(vcf: Path, *, samples: list[str] | None, max_samples: int | None, seed: int) -> list[str]:
@@ -102,7 +99,7 @@ def _calls_by_chromosome(path: Path, samples: list[str], chromosomes: set[str], 
                         qc.add("reference_allele")
                     elif not phased and first != second:
                         qc.add("unphased_heterozygous")
-                    elif _symbolic(alts[allele - 1]):
+                    elif is_symbolic(alts[allele - 1]):
                         qc.add("symbolic_alt")
                     elif not ref_ok:
                         qc.add("ref_mismatch")

@@ -203,7 +203,7 @@ def _read_maf(path: Path, qc: QCCounts) -> pl.DataFrame:
     )
 
 
-def _is_symbolic(allele: str) -> bool:
+def is_symbolic(allele: str) -> bool:
     # <DEL>, <NON_REF>, the spanning deletion '*', and breakends such as A[chr2:321[ describe no sequence.
     return allele.startswith("<") or allele == "*" or "[" in allele or "]" in allele
 
@@ -246,7 +246,7 @@ def _read_vcf(path: Path, qc: QCCounts, sites_only: bool = False) -> pl.DataFram
                                              "carries it", record=f"{record} ({variant.CHROM}:{variant.POS})")
             carried = False
             for allele_index, alt in enumerate(alts, start=1):
-                if _is_symbolic(alt):
+                if is_symbolic(alt):
                     qc.add("symbolic_alt", detail=alt if alt.startswith("<") or alt == "*" else "breakend")
                     continue
                 for sample, alleles in zip(samples, carriers):
